@@ -1,0 +1,67 @@
+//! The `qraft` subcommands. Each lives in its own file under `cli/`; client commands share
+//! [`ClusterArgs`] (`--cluster`, `--json`).
+
+mod cluster_args;
+mod dev;
+mod output;
+mod status;
+mod submit;
+mod task;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use cluster_args::ClusterArgs;
+
+use crate::config::{NodeArgs, NodeConfig};
+
+/// qraft: a highly available distributed task queue. One binary, no external broker.
+#[derive(Parser, Debug)]
+#[command(name = "qraft", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a node (broker and worker) of a cluster.
+    Node(NodeArgs),
+    /// Start a local N-node cluster as child processes, for trying qraft out.
+    Dev(dev::DevArgs),
+    /// Submit a task and print its id.
+    Submit(submit::SubmitArgs),
+    /// Show one task.
+    Task(task::TaskArgs),
+    /// Show every node's Raft role and progress, and who leads.
+    Status(status::StatusArgs),
+}
+
+/// Logs go to stderr; a node logs at info by default, client commands only warnings.
+pub fn init_tracing(cli: &Cli) {
+    let default = match cli.command {
+        Command::Node(_) | Command::Dev(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Node(args) => {
+            let config = NodeConfig::load(&args)?;
+            crate::node::run(config, crate::node::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dev(args) => dev::run(args).await,
+        Command::Submit(args) => submit::run(args).await,
+        Command::Task(args) => task::run(args).await,
+        Command::Status(args) => status::run(args).await,
+    }
+}

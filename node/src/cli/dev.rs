@@ -1,0 +1,205 @@
+//! `qraft dev`: a local cluster of child processes, for a first look.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+
+#[derive(clap::Args, Debug)]
+pub struct DevArgs {
+    /// How many nodes to start.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=9))]
+    pub nodes: u64,
+    /// Port of node 1; node N listens on BASE_PORT + N - 1.
+    #[arg(long, default_value_t = 7071)]
+    pub base_port: u16,
+    /// Keep data here (and reuse it next time) instead of a temporary directory removed on exit.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+struct DevNode {
+    id: u64,
+    addr: String,
+    child: Child,
+    log: PathBuf,
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
+    let last_port = u64::from(args.base_port) + args.nodes - 1;
+    if args.base_port == 0 || last_port > u64::from(u16::MAX) {
+        bail!(
+            "--base-port {} leaves no room for {} nodes",
+            args.base_port,
+            args.nodes
+        );
+    }
+    let addrs: Vec<(u64, String)> = (1..=args.nodes)
+        .map(|id| (id, format!("127.0.0.1:{}", u64::from(args.base_port) + id - 1)))
+        .collect();
+    for (_, addr) in &addrs {
+        std::net::TcpListener::bind(addr)
+            .with_context(|| format!("port of {addr} is in use; stop what uses it or pass --base-port"))?;
+    }
+    let (data, temporary) = match &args.data {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let dir = tempfile::Builder::new().prefix("qraft-dev-").tempdir()?;
+            (dir.path().to_path_buf(), Some(dir))
+        }
+    };
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let peers = addrs
+        .iter()
+        .map(|(id, addr)| format!("{id}@{addr}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let exe = std::env::current_exe().context("cannot find the qraft binary")?;
+    let mut nodes = Vec::new();
+    for (id, addr) in &addrs {
+        match spawn_node(&exe, *id, addr, &peers, &data) {
+            Ok(node) => nodes.push(node),
+            Err(e) => {
+                stop_all(&mut nodes).await;
+                return Err(e);
+            }
+        }
+    }
+
+    let cluster = addrs
+        .iter()
+        .map(|(_, a)| a.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    match wait_for_leader(&cluster, Duration::from_secs(30)).await {
+        Ok((leader_id, leader_addr, elapsed)) => {
+            println!(
+                "qraft dev: {} node(s) up; node {leader_id} ({leader_addr}) leads, elected in {} ms",
+                nodes.len(),
+                elapsed.as_millis()
+            );
+        }
+        Err(e) => {
+            eprintln!("qraft dev: no leader within 30 s ({e}); see the node logs below");
+        }
+    }
+    for node in &nodes {
+        println!("  node {}  {}  log {}", node.id, node.addr, node.log.display());
+    }
+    println!(
+        "  data {}{}",
+        data.display(),
+        if temporary.is_some() {
+            " (removed on exit)"
+        } else {
+            ""
+        }
+    );
+    println!();
+    println!("Try, in another terminal:");
+    println!("  qraft status");
+    println!("  qraft submit mail.send --args '{{\"to\":\"ada@example.com\"}}'");
+    println!("  qraft task <ID>");
+    if u64::from(args.base_port) != 7071 || args.nodes != 3 {
+        println!("  (with --cluster {cluster}, or export QRAFT_CLUSTER={cluster})");
+    }
+    println!("Press Ctrl-C to stop the cluster.");
+
+    let code = supervise(&mut nodes).await;
+    stop_all(&mut nodes).await;
+    drop(temporary);
+    Ok(code)
+}
+
+fn spawn_node(exe: &Path, id: u64, addr: &str, peers: &str, data: &Path) -> anyhow::Result<DevNode> {
+    let log = data.join(format!("n{id}.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| format!("cannot open {}", log.display()))?;
+    let child = Command::new(exe)
+        .arg("node")
+        .args(["--id", &id.to_string(), "--listen", addr, "--peers", peers])
+        .arg("--data")
+        .arg(data.join(format!("n{id}")))
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start node {id}"))?;
+    Ok(DevNode {
+        id,
+        addr: addr.to_string(),
+        child,
+        log,
+    })
+}
+
+async fn wait_for_leader(cluster: &str, limit: Duration) -> anyhow::Result<(u64, String, Duration)> {
+    let client = qraft_proto::Client::new(cluster.split(','))?.with_timeout(Duration::from_millis(500));
+    let started = Instant::now();
+    let mut last_error = String::from("no answer yet");
+    while started.elapsed() < limit {
+        for (_, answer) in client.cluster_status().await {
+            match answer {
+                Ok(status) if status.leader_id != 0 => {
+                    return Ok((status.leader_id, status.leader_addr, started.elapsed()));
+                }
+                Ok(_) => last_error = "nodes answer, but no leader yet".into(),
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{last_error}")
+}
+
+/// Waits for Ctrl-C; reports nodes that die on their own.
+async fn supervise(nodes: &mut [DevNode]) -> ExitCode {
+    let mut alive = nodes.len();
+    loop {
+        let exits =
+            futures::future::select_all(nodes.iter_mut().filter(|n| n.child.id().is_some()).map(|n| {
+                let id = n.id;
+                Box::pin(async move { (id, n.child.wait().await) })
+            }));
+        tokio::select! {
+            _ = crate::node::shutdown_signal() => {
+                println!("\nstopping the cluster...");
+                return ExitCode::SUCCESS;
+            }
+            ((id, status), _, _) = exits => {
+                alive -= 1;
+                eprintln!("qraft dev: node {id} exited ({}); see its log", status.map_or_else(|e| e.to_string(), |s| s.to_string()));
+                if alive == 0 {
+                    eprintln!("qraft dev: every node has exited");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
+}
+
+/// SIGTERM every node, then SIGKILL whatever has not stopped after 10 s.
+async fn stop_all(nodes: &mut [DevNode]) {
+    for node in nodes.iter() {
+        if let Some(pid) = node.child.id().and_then(|p| i32::try_from(p).ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+    }
+    for node in nodes.iter_mut() {
+        if tokio::time::timeout(Duration::from_secs(10), node.child.wait())
+            .await
+            .is_err()
+        {
+            eprintln!("qraft dev: node {} did not stop in 10 s; killing it", node.id);
+            let _ = node.child.kill().await;
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Node settings, layered: built-in defaults, then a TOML file (`--config`), then `QRAFT_*`
+//! environment variables, then flags. Validated once, at start-up, into a [`NodeConfig`] with
+//! messages that say what to change.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::queue::validate::DEFAULT_MAX_PAYLOAD;
+use crate::raft::RaftSettings;
+
+/// Flags of `qraft node`; each also reads a `QRAFT_*` variable and overrides the config file.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct NodeArgs {
+    /// TOML file with node settings (see node/qraft.example.toml); flags and env override it.
+    #[arg(long, env = "QRAFT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// This node's id: a positive integer, unique in the cluster, one of the ids in --peers.
+    #[arg(long, env = "QRAFT_ID")]
+    pub id: Option<u64>,
+    /// Address to serve gRPC on [default: this node's address in --peers].
+    #[arg(long, env = "QRAFT_LISTEN", value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+    /// Address peers and clients reach this node at [default: this node's address in --peers].
+    #[arg(long, env = "QRAFT_ADVERTISE", value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
+    /// Every voter of the initial cluster, this node included: `ID@HOST:PORT,...`. Start every
+    /// node with the same list; the cluster forms once, and restarts just rejoin.
+    #[arg(long, env = "QRAFT_PEERS", value_name = "ID@HOST:PORT,...")]
+    pub peers: Option<String>,
+    /// Directory for this node's database and snapshots [default: ./data/n<ID>].
+    #[arg(long, env = "QRAFT_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Cluster name; nodes refuse Raft traffic from another cluster [default: qraft].
+    #[arg(long, env = "QRAFT_CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
+    /// Leader heartbeat interval in milliseconds [default: 100].
+    #[arg(long, env = "QRAFT_HEARTBEAT_MS")]
+    pub heartbeat_ms: Option<u64>,
+    /// Election timeout range in milliseconds, `MIN,MAX` [default: 400,800].
+    #[arg(long, env = "QRAFT_ELECTION_TIMEOUT_MS", value_name = "MIN,MAX")]
+    pub election_timeout_ms: Option<String>,
+    /// Build a snapshot (and purge the log behind it) every this many log entries [default: 5000].
+    #[arg(long, env = "QRAFT_SNAPSHOT_EVERY")]
+    pub snapshot_every: Option<u64>,
+    /// Log entries kept behind a snapshot for lagging followers [default: 1000].
+    #[arg(long, env = "QRAFT_KEEP_LOGS")]
+    pub keep_logs: Option<u64>,
+    /// Largest task payload (args) accepted, in bytes [default: 1048576].
+    #[arg(long, env = "QRAFT_MAX_PAYLOAD_BYTES")]
+    pub max_payload_bytes: Option<usize>,
+}
+
+/// The TOML file's shape; every key is optional.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    id: Option<u64>,
+    listen: Option<String>,
+    advertise: Option<String>,
+    peers: Option<Vec<String>>,
+    data: Option<PathBuf>,
+    cluster_name: Option<String>,
+    #[serde(default)]
+    raft: FileRaft,
+    #[serde(default)]
+    limits: FileLimits,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileRaft {
+    heartbeat_ms: Option<u64>,
+    election_timeout_min_ms: Option<u64>,
+    election_timeout_max_ms: Option<u64>,
+    snapshot_every: Option<u64>,
+    keep_logs: Option<u64>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_payload_bytes: Option<usize>,
+}
+
+/// A validated node configuration.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub id: u64,
+    pub listen: SocketAddr,
+    pub advertise: String,
+    pub peers: BTreeMap<u64, String>,
+    pub data_dir: PathBuf,
+    pub raft: RaftSettings,
+    pub max_payload_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(message.into())
+}
+
+impl NodeConfig {
+    /// Merges the layers and validates the result.
+    pub fn load(args: &NodeArgs) -> Result<NodeConfig, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let id = args.id.or(file.id).ok_or_else(|| {
+            invalid("no node id: pass --id N (or set QRAFT_ID, or `id = N` in the config file)")
+        })?;
+        if id == 0 {
+            return Err(invalid("--id must be a positive integer; 0 is reserved"));
+        }
+        let peers = match (&args.peers, &file.peers) {
+            (Some(flag), _) => parse_peers(flag.split(',').map(str::trim).filter(|s| !s.is_empty()))?,
+            (None, Some(list)) => parse_peers(list.iter().map(|s| s.trim()))?,
+            (None, None) => BTreeMap::new(),
+        };
+        let own_peer_addr = peers.get(&id).cloned();
+        if !peers.is_empty() && own_peer_addr.is_none() {
+            let ids: Vec<String> = peers.keys().map(u64::to_string).collect();
+            return Err(invalid(format!(
+                "node id {id} is not in --peers (ids {}); add `{id}@HOST:PORT` to the list or fix --id",
+                ids.join(", ")
+            )));
+        }
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .or_else(|| own_peer_addr.clone())
+            .ok_or_else(|| {
+                invalid("no listen address: pass --listen HOST:PORT or --peers including this node")
+            })?;
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(format!(
+                "--listen {listen_text:?} is not an IP:PORT address, e.g. 127.0.0.1:7071 or 0.0.0.0:7071"
+            ))
+        })?;
+        let advertise = args
+            .advertise
+            .clone()
+            .or(file.advertise)
+            .or(own_peer_addr)
+            .unwrap_or_else(|| listen.to_string());
+        must_be_host_port("--advertise", &advertise)?;
+        let peers = if peers.is_empty() {
+            BTreeMap::from([(id, advertise.clone())])
+        } else {
+            peers
+        };
+        let cluster_name = args
+            .cluster_name
+            .clone()
+            .or(file.cluster_name)
+            .unwrap_or_else(|| "qraft".to_string());
+        crate::queue::validate::must_be_name("cluster name", &cluster_name).map_err(invalid)?;
+
+        let heartbeat_ms = args.heartbeat_ms.or(file.raft.heartbeat_ms).unwrap_or(100);
+        let (election_min_ms, election_max_ms) = match &args.election_timeout_ms {
+            Some(range) => parse_range(range)?,
+            None => (
+                file.raft.election_timeout_min_ms.unwrap_or(400),
+                file.raft.election_timeout_max_ms.unwrap_or(800),
+            ),
+        };
+        if heartbeat_ms == 0 {
+            return Err(invalid("heartbeat must be at least 1 ms"));
+        }
+        if election_min_ms < heartbeat_ms * 2 {
+            return Err(invalid(format!(
+                "election timeout minimum {election_min_ms} ms must be at least twice the heartbeat ({heartbeat_ms} ms), or followers time out between heartbeats"
+            )));
+        }
+        if election_max_ms <= election_min_ms {
+            return Err(invalid(format!(
+                "election timeout range {election_min_ms},{election_max_ms} is empty: MAX must be greater than MIN"
+            )));
+        }
+        let snapshot_every = args.snapshot_every.or(file.raft.snapshot_every).unwrap_or(5000);
+        if snapshot_every == 0 {
+            return Err(invalid("--snapshot-every must be at least 1"));
+        }
+        let keep_logs = args.keep_logs.or(file.raft.keep_logs).unwrap_or(1000);
+        let max_payload_bytes = args
+            .max_payload_bytes
+            .or(file.limits.max_payload_bytes)
+            .unwrap_or(DEFAULT_MAX_PAYLOAD);
+        if !(1..=16 * 1024 * 1024).contains(&max_payload_bytes) {
+            return Err(invalid(format!(
+                "max payload {max_payload_bytes} bytes is out of range 1..=16777216"
+            )));
+        }
+        let data_dir = args
+            .data
+            .clone()
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from(format!("data/n{id}")));
+        Ok(NodeConfig {
+            id,
+            listen,
+            advertise,
+            peers,
+            data_dir,
+            raft: RaftSettings {
+                cluster_name,
+                heartbeat_ms,
+                election_min_ms,
+                election_max_ms,
+                snapshot_every,
+                keep_logs,
+            },
+            max_payload_bytes,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Parses `ID@HOST:PORT` items into a map, refusing duplicates.
+pub fn parse_peers<'a>(items: impl Iterator<Item = &'a str>) -> Result<BTreeMap<u64, String>, ConfigError> {
+    let mut peers = BTreeMap::new();
+    for item in items {
+        let (id, addr) = item.split_once('@').ok_or_else(|| {
+            invalid(format!(
+                "peer {item:?} is not ID@HOST:PORT, e.g. 1@127.0.0.1:7071"
+            ))
+        })?;
+        let id: u64 = id
+            .parse()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| invalid(format!("peer {item:?}: {id:?} is not a positive integer id")))?;
+        must_be_host_port(&format!("peer {item:?}"), addr)?;
+        if peers.insert(id, addr.to_string()).is_some() {
+            return Err(invalid(format!("peer id {id} appears twice in --peers")));
+        }
+    }
+    let mut seen = BTreeMap::new();
+    for (id, addr) in &peers {
+        if let Some(other) = seen.insert(addr.clone(), *id) {
+            return Err(invalid(format!(
+                "peers {other} and {id} have the same address {addr}"
+            )));
+        }
+    }
+    Ok(peers)
+}
+
+fn must_be_host_port(what: &str, addr: &str) -> Result<(), ConfigError> {
+    let valid = addr
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(format!("{what}: {addr:?} is not HOST:PORT")))
+    }
+}
+
+fn parse_range(text: &str) -> Result<(u64, u64), ConfigError> {
+    let parsed = text
+        .split_once(',')
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+    parsed.ok_or_else(|| {
+        invalid(format!(
+            "--election-timeout-ms {text:?} is not MIN,MAX in milliseconds, e.g. 400,800"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(peers: &str, id: u64) -> NodeArgs {
+        NodeArgs {
+            id: Some(id),
+            peers: Some(peers.into()),
+            ..NodeArgs::default()
+        }
+    }
+
+    const PEERS: &str = "1@127.0.0.1:7071,2@127.0.0.1:7072,3@127.0.0.1:7073";
+
+    fn error_of(args: &NodeArgs) -> String {
+        match NodeConfig::load(args) {
+            Ok(config) => panic!("expected an error, got {config:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_come_from_the_peer_list() {
+        let config = NodeConfig::load(&args(PEERS, 2)).expect("valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:7072");
+        assert_eq!(config.advertise, "127.0.0.1:7072");
+        assert_eq!(config.peers.len(), 3);
+        assert_eq!(config.data_dir, PathBuf::from("data/n2"));
+        assert_eq!(config.raft.heartbeat_ms, 100);
+    }
+
+    #[test]
+    fn bad_input_says_what_to_fix() {
+        assert!(error_of(&args(PEERS, 4)).contains("node id 4 is not in --peers"));
+        assert!(error_of(&args("1@127.0.0.1:7071,1@127.0.0.1:7072", 1)).contains("appears twice"));
+        assert!(error_of(&args("1-127.0.0.1:7071", 1)).contains("not ID@HOST:PORT"));
+        assert!(error_of(&args("x@127.0.0.1:7071", 1)).contains("not a positive integer"));
+        assert!(error_of(&args("1@127.0.0.1", 1)).contains("not HOST:PORT"));
+        assert!(error_of(&NodeArgs::default()).contains("no node id"));
+        let mut bad_listen = args(PEERS, 1);
+        bad_listen.listen = Some("localhost".into());
+        assert!(error_of(&bad_listen).contains("--listen"));
+        let mut bad_election = args(PEERS, 1);
+        bad_election.election_timeout_ms = Some("100,800".into());
+        assert!(error_of(&bad_election).contains("twice the heartbeat"));
+    }
+
+    #[test]
+    fn file_is_overridden_by_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.toml");
+        std::fs::write(
+            &path,
+            "id = 1\npeers = [\"1@127.0.0.1:7071\", \"2@127.0.0.1:7072\", \"3@127.0.0.1:7073\"]\n[raft]\nheartbeat_ms = 50\nelection_timeout_min_ms = 300\nelection_timeout_max_ms = 600\n",
+        )
+        .expect("write");
+        let mut args = NodeArgs {
+            config: Some(path.clone()),
+            ..NodeArgs::default()
+        };
+        let config = NodeConfig::load(&args).expect("valid");
+        assert_eq!((config.id, config.raft.heartbeat_ms), (1, 50));
+        args.id = Some(3);
+        assert_eq!(NodeConfig::load(&args).expect("valid").id, 3);
+
+        std::fs::write(&path, "id = 1\nbogus = true\n").expect("write");
+        assert!(error_of(&args).contains("unknown field"));
+        std::fs::write(&path, "id = \n").expect("write");
+        assert!(error_of(&args).contains("config file"));
+    }
+
+    #[test]
+    fn shipped_example_config_is_valid() {
+        let args = NodeArgs {
+            config: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/qraft.example.toml"
+            ))),
+            ..NodeArgs::default()
+        };
+        let config = NodeConfig::load(&args).expect("example config loads");
+        assert_eq!(config.id, 1);
+        assert_eq!(config.peers.len(), 3);
+        assert_eq!(config.raft.election_max_ms, 800);
+    }
+}

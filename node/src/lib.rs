@@ -1,0 +1,15 @@
+//! qraft-node: a Raft-replicated task broker and worker, and the `qraft` command line.
+//!
+//! - [`queue`]: the task queue as plain, deterministic Rust (no Raft, no gRPC).
+//! - [`raft`]: consensus and storage: openraft on RocksDB, behind [`raft::Replica`].
+//! - [`api`]: the gRPC services clients call, and the one place errors become statuses.
+//! - [`config`]: node settings: defaults, TOML file, `QRAFT_*` environment, flags.
+//! - [`node`]: wires a node together and runs it until shutdown.
+//! - [`cli`]: the `qraft` subcommands.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod node;
+pub mod queue;
+pub mod raft;

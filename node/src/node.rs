@@ -1,0 +1,123 @@
+//! Runs one node: storage, Raft, and the gRPC services on one port, until asked to stop.
+
+use std::future::Future;
+use std::time::Duration;
+
+use qraft_proto::pb::admin_server::AdminServer;
+use qraft_proto::pb::tasks_server::TasksServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::{AdminService, TasksService};
+use crate::config::NodeConfig;
+use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        reason: String,
+    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+    #[error("gRPC server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Runs the node until `shutdown` completes, then hands off leadership and stops cleanly.
+pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    // Bind first: a port in use is the most common start-up mistake, and the cheapest to report.
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|error| NodeError::Listen {
+            addr: config.listen,
+            reason: if error.kind() == std::io::ErrorKind::AddrInUse {
+                "the address is in use (is another node or program on this port? pick another with --listen)"
+                    .to_string()
+            } else {
+                error.to_string()
+            },
+        })?;
+    let identity = Identity {
+        cluster_name: config.raft.cluster_name.clone(),
+        node_id: config.id,
+    };
+    let storage = Storage::open(&config.data_dir, &identity)?;
+    let replica = Replica::start(config.id, config.raft.clone(), storage).await?;
+    tracing::info!(
+        node_id = config.id,
+        listen = %config.listen,
+        advertise = %config.advertise,
+        data = %config.data_dir.display(),
+        "node started"
+    );
+
+    let (stop_serving_tx, stop_serving_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .add_service(replica.rpc_service())
+        .add_service(TasksServer::new(TasksService::new(
+            replica.clone(),
+            config.max_payload_bytes,
+        )))
+        .add_service(AdminServer::new(AdminService::new(
+            replica.clone(),
+            config.advertise.clone(),
+            config.raft.cluster_name.clone(),
+        )))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = stop_serving_rx.await;
+        });
+    let server = tokio::spawn(server);
+
+    // Peers must be able to reach us while we ask them whether the cluster exists.
+    let bootstrap = {
+        let replica = replica.clone();
+        let peers = config.peers.clone();
+        tokio::spawn(async move {
+            if let Err(e) = replica.bootstrap(&peers).await {
+                tracing::error!(error = %e, "cluster bootstrap failed");
+            }
+        })
+    };
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    bootstrap.abort();
+    replica.shutdown().await;
+    let _ = stop_serving_tx.send(());
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(join_error)) => tracing::error!(error = %join_error, "server task failed"),
+        Err(_) => tracing::warn!("gRPC server did not stop within 5 s; exiting anyway"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

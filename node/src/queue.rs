@@ -1,0 +1,17 @@
+//! The task queue as plain Rust: tasks, the commands that change them, and the deterministic
+//! state they build. Nothing here knows about Raft, RocksDB or gRPC, so every rule can be tested
+//! alone and two replicas that apply the same commands end in the same state.
+//!
+//! - [`task`]: the task record and its states.
+//! - [`command`]: what a client asks for ([`Command`]) and what it gets back ([`Outcome`]).
+//! - [`state`]: [`QueueState`], which applies commands at a leader-stamped time.
+//! - [`validate`]: input limits checked before anything is proposed.
+
+pub mod command;
+pub mod state;
+pub mod task;
+pub mod validate;
+
+pub use command::{Command, Outcome, Rejection, SubmitTask};
+pub use state::QueueState;
+pub use task::{Task, TaskId, TaskState};

@@ -1,0 +1,32 @@
+//! Consensus, kept behind this one module: openraft `0.10.0-alpha.37` on RocksDB over gRPC.
+//! Nothing outside `raft/` names an openraft type; the rest of the node uses [`Replica`].
+//!
+//! - [`types`]: the openraft type configuration and the log payload ([`types::Proposal`]).
+//! - [`codec`]: the versioned encoding of everything on disk and on the wire.
+//! - [`storage`]: the RocksDB instance, its column families and the node identity check.
+//! - [`syncer`]: group commit: one fsync for every pending append.
+//! - [`log_store`]: the Raft log and vote.
+//! - [`state_machine`]: applies entries to the queue and persists what changed.
+//! - [`snapshot`]: point-in-time snapshot files.
+//! - [`network`] / [`rpc_server`]: the `qraft.v1.Raft` transport, both directions.
+//! - [`proposer`]: batches client commands into log entries, forwarding to the leader.
+//! - [`replica`]: [`Replica`], the face of all of the above.
+
+pub mod codec;
+pub mod log_store;
+pub mod network;
+pub mod proposer;
+pub mod replica;
+pub mod rpc_server;
+pub mod snapshot;
+pub mod state_machine;
+pub mod storage;
+pub mod syncer;
+pub mod types;
+
+pub use proposer::ProposeError;
+pub use replica::{Member, RaftSettings, Replica, ReplicaError, ReplicaStatus, Role};
+pub use storage::{Identity, Storage, StorageError};
+
+#[cfg(test)]
+mod conformance;

@@ -1,0 +1,159 @@
+//! openraft's storage conformance suite against our RocksDB log store and state machine, plus
+//! the properties the suite cannot see: tasks survive a reopen and travel in snapshots.
+
+use std::collections::BTreeMap;
+
+use futures::stream;
+use openraft::entry::RaftEntry;
+use openraft::storage::{RaftLogStorage, RaftStateMachine};
+use openraft::testing::log::{StoreBuilder, Suite};
+use openraft::type_config::TypeConfigExt;
+use openraft::{RaftSnapshotBuilder, StorageError};
+use tempfile::TempDir;
+
+use super::log_store::LogStore;
+use super::state_machine::StateMachineStore;
+use super::storage::{Identity, Storage};
+use super::syncer::Syncer;
+use super::types::{Entry, Proposal, TypeConfig};
+use crate::queue::{Command, SubmitTask, TaskId};
+
+fn open(dir: &std::path::Path) -> Result<(LogStore, StateMachineStore), std::io::Error> {
+    let identity = Identity {
+        cluster_name: "test".into(),
+        node_id: 1,
+    };
+    let storage = Storage::open(dir, &identity).map_err(std::io::Error::other)?;
+    let syncer = Syncer::start(&storage.db, 1)?;
+    let log = LogStore::new(storage.db.clone(), syncer)?;
+    let sm = StateMachineStore::open(storage.db.clone(), storage.snapshot_dir())?;
+    Ok((log, sm))
+}
+
+struct Builder;
+
+impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, TempDir> for Builder {
+    async fn build(&self) -> Result<(TempDir, LogStore, StateMachineStore), StorageError<TypeConfig>> {
+        let dir = TempDir::new().map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
+        let (log, sm) = open(dir.path()).map_err(|e| StorageError::read(TypeConfig::err_from_error(&e)))?;
+        Ok((dir, log, sm))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openraft_storage_conformance() -> Result<(), StorageError<TypeConfig>> {
+    Suite::test_all(Builder).await
+}
+
+fn submit_entry(index: u64, names: &[&str]) -> (Entry, Vec<TaskId>) {
+    let ids: Vec<TaskId> = names.iter().map(|_| TaskId::generate()).collect();
+    let commands = names
+        .iter()
+        .zip(&ids)
+        .map(|(name, id)| {
+            Command::Submit(SubmitTask {
+                id: *id,
+                name: (*name).to_string(),
+                queue: "default".into(),
+                args: b"{\"n\":1}".to_vec(),
+                headers: BTreeMap::new(),
+                priority: 3,
+            })
+        })
+        .collect();
+    let entry = Entry::new_normal(
+        openraft::testing::log_id::<TypeConfig>(1, 1, index),
+        Proposal {
+            stamped_at_ms: 1_000 + index,
+            commands,
+        },
+    );
+    (entry, ids)
+}
+
+async fn apply(sm: &mut StateMachineStore, entries: Vec<Entry>) {
+    let items: Vec<Result<_, std::io::Error>> = entries.into_iter().map(|e| Ok((e, None))).collect();
+    sm.apply(stream::iter(items)).await.expect("apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_survive_reopen_and_travel_in_snapshots() {
+    let leader_dir = TempDir::new().expect("tempdir");
+    let (ids, meta, snapshot) = {
+        let (_log, mut sm) = open(leader_dir.path()).expect("open");
+        let (first, mut ids) = submit_entry(1, &["a", "b"]);
+        let (second, more) = submit_entry(2, &["c"]);
+        ids.extend(more);
+        apply(&mut sm, vec![first, second]).await;
+
+        let mut builder = sm.get_snapshot_builder().await;
+        // Applied after the view was taken: must not be in the snapshot.
+        let (late, late_ids) = submit_entry(3, &["late"]);
+        apply(&mut sm, vec![late]).await;
+        let snapshot = builder.build_snapshot().await.expect("build");
+        assert_eq!(snapshot.meta.last_log_id.map(|id| id.index()), Some(2));
+        assert_eq!(sm.shared().queue().task_count(), 4);
+        assert!(sm.shared().queue().task(&late_ids[0]).is_some());
+        (ids, snapshot.meta, snapshot.snapshot)
+    };
+
+    tracing::info!("--- reopen: the queue is rebuilt from RocksDB");
+    {
+        let (_log, sm) = open(leader_dir.path()).expect("reopen");
+        let shared = sm.shared();
+        let queue = shared.queue();
+        assert_eq!(queue.task_count(), 4);
+        for id in &ids {
+            assert_eq!(queue.task(id).map(|t| t.priority), Some(3));
+        }
+        assert_eq!(*shared.applied().borrow(), 3);
+    }
+
+    tracing::info!("--- install the snapshot on an empty follower");
+    let follower_dir = TempDir::new().expect("tempdir");
+    let (_log, mut follower) = open(follower_dir.path()).expect("open follower");
+    follower.install_snapshot(&meta, snapshot).await.expect("install");
+    assert_eq!(follower.shared().queue().task_count(), 3);
+    let (applied, _) = follower.applied_state().await.expect("applied state");
+    assert_eq!(applied.map(|id| id.index()), Some(2));
+    let current = follower
+        .get_current_snapshot()
+        .await
+        .expect("current")
+        .expect("some");
+    assert_eq!(current.meta, meta);
+
+    tracing::info!("--- and the follower keeps it across a reopen");
+    drop((_log, follower));
+    let (_log, follower) = open(follower_dir.path()).expect("reopen follower");
+    assert_eq!(follower.shared().queue().task_count(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vote_and_appends_are_durable_through_the_syncer() {
+    let dir = TempDir::new().expect("tempdir");
+    {
+        let (mut log, _sm) = open(dir.path()).expect("open");
+        let vote = openraft::impls::Vote::new(3, 2);
+        log.save_vote(&vote).await.expect("save vote");
+        let (tx, rx) = TypeConfig::oneshot();
+        let (entry, _) = submit_entry(1, &["x"]);
+        log.append(vec![entry], openraft::storage::IOFlushed::signal(tx))
+            .await
+            .expect("append");
+        rx.await.expect("flushed").expect("sync ok");
+    }
+    let (mut log, _sm) = open(dir.path()).expect("reopen");
+    let state = log.get_log_state().await.expect("log state");
+    assert_eq!(state.last_log_id.map(|id| id.index()), Some(1));
+    let mut reader = log.get_log_reader().await;
+    use openraft::RaftLogReader;
+    assert_eq!(
+        reader
+            .read_vote()
+            .await
+            .expect("vote")
+            .map(|v| v.leader_id().term),
+        Some(3)
+    );
+}

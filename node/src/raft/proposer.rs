@@ -1,0 +1,267 @@
+//! Group commit at the API: concurrent commands become one log entry.
+//!
+//! Callers hand commands to [`Proposer::propose`]; one task drains everything waiting into a
+//! batch and proposes it as a single [`Proposal`] (one append, one fsync, one replication round),
+//! several batches in flight at once. On a follower the batch is forwarded to the leader, which
+//! stamps and proposes it. Every caller gets its own outcomes back, in order.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::type_config::async_runtime::WatchReceiver;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::codec;
+use super::network::PeerNetwork;
+use super::types::{NodeId, Proposal, Raft};
+use crate::queue::{Command, Outcome};
+
+/// Most commands in one log entry.
+const MAX_BATCH_COMMANDS: usize = 2048;
+/// Most payload bytes in one log entry (tasks can carry up to 1 MiB of args each).
+const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Batches proposed but not yet committed, per node.
+const MAX_IN_FLIGHT: usize = 16;
+/// How long a forwarded batch may take on the leader.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a proposal has no outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ProposeError {
+    /// Certainly not applied: there is no leader right now, or it refused before appending.
+    #[error("no leader is available{}", .leader_addr.as_ref().map(|a| format!(" (try {a})")).unwrap_or_default())]
+    NoLeader { leader_addr: Option<String> },
+    /// May or may not have been applied: leadership changed or the connection broke mid-way.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// The node is shutting down; nothing was proposed.
+    #[error("this node is shutting down")]
+    ShuttingDown,
+}
+
+impl ProposeError {
+    pub fn not_applied(&self) -> bool {
+        matches!(self, ProposeError::NoLeader { .. } | ProposeError::ShuttingDown)
+    }
+}
+
+type Reply = oneshot::Sender<Result<Vec<Outcome>, ProposeError>>;
+
+/// Handle for proposing commands; cheap to clone.
+#[derive(Clone)]
+pub struct Proposer {
+    queue: mpsc::Sender<(Vec<Command>, Reply)>,
+    writer: Arc<Writer>,
+}
+
+impl Proposer {
+    pub fn start(raft: Raft, node_id: NodeId, network: PeerNetwork) -> Proposer {
+        let (tx, rx) = mpsc::channel(4096);
+        let writer = Arc::new(Writer {
+            raft,
+            node_id,
+            network,
+        });
+        tokio::spawn(batch_loop(rx, writer.clone()));
+        Proposer { queue: tx, writer }
+    }
+
+    /// Proposes `commands` (batched with whatever else is waiting) and returns their outcomes.
+    pub async fn propose(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        let (tx, rx) = oneshot::channel();
+        self.queue
+            .send((commands, tx))
+            .await
+            .map_err(|_| ProposeError::ShuttingDown)?;
+        rx.await.map_err(|_| ProposeError::ShuttingDown)?
+    }
+
+    /// Proposes a batch forwarded by a follower, on this node only (never forwarded again).
+    pub async fn propose_forwarded(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        self.writer.write_local(commands).await
+    }
+}
+
+async fn batch_loop(mut rx: mpsc::Receiver<(Vec<Command>, Reply)>, writer: Arc<Writer>) {
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut carry: Option<(Vec<Command>, Reply)> = None;
+    loop {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let first = match carry.take() {
+            Some(item) => item,
+            None => match rx.recv().await {
+                Some(item) => item,
+                None => return,
+            },
+        };
+        let mut bytes = payload_bytes(&first.0);
+        let mut count = first.0.len();
+        let mut batch = vec![first];
+        while count < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(item) => {
+                    let item_bytes = payload_bytes(&item.0);
+                    if bytes + item_bytes > MAX_BATCH_BYTES {
+                        carry = Some(item);
+                        break;
+                    }
+                    bytes += item_bytes;
+                    count += item.0.len();
+                    batch.push(item);
+                }
+                Err(_) => break,
+            }
+        }
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let sizes: Vec<usize> = batch.iter().map(|(c, _)| c.len()).collect();
+            let (commands, replies): (Vec<Vec<Command>>, Vec<Reply>) = batch.into_iter().unzip();
+            let result = writer.write(commands.into_iter().flatten().collect()).await;
+            deliver(result, &sizes, replies);
+        });
+    }
+}
+
+fn payload_bytes(commands: &[Command]) -> usize {
+    commands
+        .iter()
+        .map(|c| match c {
+            Command::Submit(s) => s.args.len() + s.name.len() + s.queue.len() + 64,
+        })
+        .sum()
+}
+
+/// Splits a batch's outcomes back to the callers, in order.
+fn deliver(result: Result<Vec<Outcome>, ProposeError>, sizes: &[usize], replies: Vec<Reply>) {
+    match result {
+        Ok(outcomes) if outcomes.len() == sizes.iter().sum::<usize>() => {
+            let mut outcomes = outcomes.into_iter();
+            for (size, reply) in sizes.iter().zip(replies) {
+                let _ = reply.send(Ok(outcomes.by_ref().take(*size).collect()));
+            }
+        }
+        Ok(outcomes) => {
+            let error = ProposeError::Unknown(format!(
+                "the state machine answered {} outcomes for {} commands",
+                outcomes.len(),
+                sizes.iter().sum::<usize>()
+            ));
+            tracing::error!(%error, "proposal answer does not match the batch");
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+        Err(error) => {
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+struct Writer {
+    raft: Raft,
+    node_id: NodeId,
+    network: PeerNetwork,
+}
+
+impl Writer {
+    async fn write(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        let leader = self.raft.metrics().borrow_watched().current_leader;
+        match leader {
+            Some(id) if id != self.node_id => match self.leader_addr(id) {
+                Some(addr) => self.forward(&addr, commands).await,
+                None => Err(ProposeError::NoLeader { leader_addr: None }),
+            },
+            _ => match self.write_local(commands.clone()).await {
+                // Leadership moved between the check and the write: follow it once.
+                Err(ProposeError::NoLeader {
+                    leader_addr: Some(addr),
+                }) => self.forward(&addr, commands).await,
+                other => other,
+            },
+        }
+    }
+
+    fn leader_addr(&self, id: NodeId) -> Option<String> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        metrics
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .map(|node| node.addr.clone())
+    }
+
+    /// Stamps the batch with this node's clock and proposes it; only the leader succeeds.
+    async fn write_local(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        let proposal = Proposal {
+            stamped_at_ms: now_ms(),
+            commands,
+        };
+        match self.raft.client_write(proposal).await {
+            Ok(response) => Ok(response.data.outcomes),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+                Err(ProposeError::NoLeader {
+                    leader_addr: forward.leader_node.map(|n| n.addr),
+                })
+            }
+            Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(_))) => Err(ProposeError::Unknown(
+                "leadership changed before the entry committed".into(),
+            )),
+            Err(RaftError::APIError(other)) => Err(ProposeError::Unknown(other.to_string())),
+            Err(RaftError::Fatal(fatal)) => Err(ProposeError::Unknown(format!("raft stopped: {fatal}"))),
+        }
+    }
+
+    async fn forward(&self, addr: &str, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        let mut client = self
+            .network
+            .client(addr)
+            .map_err(|_| ProposeError::NoLeader { leader_addr: None })?;
+        let data = codec::encode(&commands).map_err(|e| ProposeError::Unknown(e.to_string()))?;
+        let request = client.request(pb_payload(data), Some(FORWARD_TIMEOUT));
+        match client.inner.propose(request).await {
+            Ok(reply) => codec::decode::<Result<Vec<Outcome>, ProposeError>>(&reply.into_inner().data)
+                .map_err(|e| ProposeError::Unknown(format!("leader's answer is unreadable: {e}")))?,
+            Err(status) if is_connect_failure(&status) => Err(ProposeError::NoLeader { leader_addr: None }),
+            Err(status) => Err(ProposeError::Unknown(format!(
+                "forwarding to the leader at {addr} failed: {}",
+                status.message()
+            ))),
+        }
+    }
+}
+
+fn pb_payload(data: Vec<u8>) -> qraft_proto::pb::RaftPayload {
+    qraft_proto::pb::RaftPayload { data: data.into() }
+}
+
+/// The request never reached the leader: the connection could not be made.
+fn is_connect_failure(status: &tonic::Status) -> bool {
+    if status.code() != tonic::Code::Unavailable {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        source = error.source();
+    }
+    status.message().contains("tcp connect error") || status.message().contains("Connection refused")
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

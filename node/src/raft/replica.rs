@@ -1,0 +1,302 @@
+//! [`Replica`]: this node's member of the Raft group, as the rest of the node sees it. It owns
+//! the openraft instance, the storage adapters and the proposer, and exposes only qraft terms:
+//! propose commands, read the queue, report status, bootstrap, shut down.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::error::{InitializeError, RaftError};
+use openraft::type_config::async_runtime::WatchReceiver;
+use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
+use qraft_proto::pb::raft_server::RaftServer;
+
+use super::log_store::LogStore;
+use super::network::{MAX_RAFT_MESSAGE, PeerNetwork};
+use super::proposer::{ProposeError, Proposer};
+use super::rpc_server::RaftRpcServer;
+use super::state_machine::{SharedState, StateMachineStore};
+use super::storage::Storage;
+use super::syncer::Syncer;
+use super::types::{NodeId, Raft};
+use crate::queue::{Command, Outcome};
+
+/// Raft timing and log compaction, validated by the node config.
+#[derive(Clone, Debug)]
+pub struct RaftSettings {
+    pub cluster_name: String,
+    pub heartbeat_ms: u64,
+    pub election_min_ms: u64,
+    pub election_max_ms: u64,
+    /// Build a snapshot after this many log entries since the last one.
+    pub snapshot_every: u64,
+    /// Log entries kept behind a snapshot, so a briefly lagging follower needs no snapshot.
+    pub keep_logs: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Follower,
+    Candidate,
+    Learner,
+    Shutdown,
+}
+
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub id: NodeId,
+    pub addr: String,
+    pub voter: bool,
+}
+
+/// A snapshot of this replica's Raft progress.
+#[derive(Clone, Debug)]
+pub struct ReplicaStatus {
+    pub id: NodeId,
+    pub role: Role,
+    pub term: u64,
+    pub last_log_index: Option<u64>,
+    pub applied_index: Option<u64>,
+    pub snapshot_index: Option<u64>,
+    pub purged_index: Option<u64>,
+    pub leader: Option<Member>,
+    pub members: Vec<Member>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("storage: {0}")]
+    Storage(#[from] io::Error),
+    #[error("invalid Raft settings: {0}")]
+    Settings(String),
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
+#[derive(Clone)]
+pub struct Replica {
+    id: NodeId,
+    raft: Raft,
+    shared: Arc<SharedState>,
+    proposer: Proposer,
+    network: PeerNetwork,
+    settings: RaftSettings,
+    storage: Storage,
+}
+
+impl Replica {
+    /// Opens the stores, recovers state, and starts Raft. Serving the RPC service returned by
+    /// [`Replica::rpc_service`] is the caller's job.
+    pub async fn start(
+        id: NodeId,
+        settings: RaftSettings,
+        storage: Storage,
+    ) -> Result<Replica, ReplicaError> {
+        let config = Config {
+            cluster_name: settings.cluster_name.clone(),
+            heartbeat_interval: settings.heartbeat_ms,
+            election_timeout_min: settings.election_min_ms,
+            election_timeout_max: settings.election_max_ms,
+            enable_pre_vote: Some(true),
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_every),
+            max_in_snapshot_log_to_keep: settings.keep_logs,
+            // Entries carry up to 2 MiB of batched commands; keep one append well under the
+            // transport's message limit.
+            max_payload_entries: 64,
+            install_snapshot_timeout: 10_000,
+            // A follower whose data directory was wiped comes back with an empty log. Without
+            // this the leader panics on seeing the follower's log go backwards; with it, the
+            // leader starts that follower over (by snapshot when the log is purged).
+            allow_log_reversion: Some(true),
+            ..Config::default()
+        };
+        let config = Arc::new(
+            config
+                .validate()
+                .map_err(|e| ReplicaError::Settings(e.to_string()))?,
+        );
+        let syncer = Syncer::start(&storage.db, id)?;
+        let log_store = LogStore::new(storage.db.clone(), syncer)?;
+        let state_machine = StateMachineStore::open(storage.db.clone(), storage.snapshot_dir())?;
+        let shared = state_machine.shared();
+        let network = PeerNetwork::new(&settings.cluster_name);
+        let raft = Raft::new(id, config, network.clone(), log_store, state_machine)
+            .await
+            .map_err(|e| ReplicaError::Raft(e.to_string()))?;
+        let proposer = Proposer::start(raft.clone(), id, network.clone());
+        Ok(Replica {
+            id,
+            raft,
+            shared,
+            proposer,
+            network,
+            settings,
+            storage,
+        })
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The gRPC service peers talk Raft to.
+    pub fn rpc_service(&self) -> RaftServer<RaftRpcServer> {
+        RaftServer::new(RaftRpcServer::new(
+            self.raft.clone(),
+            self.proposer.clone(),
+            self.settings.cluster_name.clone(),
+            self.storage.snapshot_dir(),
+        ))
+        .max_decoding_message_size(MAX_RAFT_MESSAGE)
+        .max_encoding_message_size(MAX_RAFT_MESSAGE)
+    }
+
+    /// Forms the cluster on first start. Does nothing if this node has Raft state already, or if
+    /// a peer reports an existing cluster (then this node is a replacement and waits for the
+    /// leader to replicate to it). Every node may run this with the same peers at once: they all
+    /// write the same initial membership.
+    pub async fn bootstrap(&self, peers: &BTreeMap<NodeId, String>) -> Result<(), ReplicaError> {
+        let initialized = self
+            .raft
+            .is_initialized()
+            .await
+            .map_err(|e| ReplicaError::Raft(e.to_string()))?;
+        if initialized {
+            tracing::info!("existing Raft state found; rejoining the cluster");
+            return Ok(());
+        }
+        if let Some(peer) = self.peer_with_cluster(peers).await {
+            tracing::info!(
+                peer = %peer,
+                "no local state, but the cluster exists; waiting for the leader to replicate to this node"
+            );
+            return Ok(());
+        }
+        let members: BTreeMap<NodeId, BasicNode> = peers
+            .iter()
+            .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
+            .collect();
+        match self.raft.initialize(members).await {
+            Ok(()) => {
+                tracing::info!(members = ?peers.keys().collect::<Vec<_>>(), "initialised a new cluster");
+                Ok(())
+            }
+            Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
+            Err(e) => Err(ReplicaError::Raft(e.to_string())),
+        }
+    }
+
+    /// A peer that already belongs to an initialised cluster, if any answers.
+    async fn peer_with_cluster(&self, peers: &BTreeMap<NodeId, String>) -> Option<String> {
+        let others: Vec<&String> = peers
+            .iter()
+            .filter(|(id, _)| **id != self.id)
+            .map(|(_, a)| a)
+            .collect();
+        if others.is_empty() {
+            return None;
+        }
+        let client = qraft_proto::Client::new(others.iter().map(|a| a.as_str()))
+            .ok()?
+            .with_timeout(Duration::from_millis(800));
+        for (addr, status) in client.cluster_status().await {
+            if let Ok(status) = status
+                && !status.members.is_empty()
+            {
+                return Some(addr);
+            }
+        }
+        None
+    }
+
+    /// Proposes commands through the leader and returns their outcomes once applied here...
+    /// on the leader. Batched with concurrent callers.
+    pub async fn propose(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        self.proposer.propose(commands).await
+    }
+
+    /// The replicated state as this replica has applied it.
+    pub fn shared(&self) -> &SharedState {
+        &self.shared
+    }
+
+    /// Confirms with a quorum that this node still leads, so that a read after this returns sees
+    /// every write acknowledged before it.
+    pub async fn ensure_linearizable(&self) -> Result<(), ProposeError> {
+        let read_log_id = self
+            .raft
+            .ensure_linearizable(openraft::raft::ReadPolicy::ReadIndex)
+            .await
+            .map_err(|e| match e {
+                RaftError::APIError(openraft::error::LinearizableReadError::ForwardToLeader(f)) => {
+                    ProposeError::NoLeader {
+                        leader_addr: f.leader_node.map(|n| n.addr),
+                    }
+                }
+                other => ProposeError::Unknown(other.to_string()),
+            })?;
+        let _ = read_log_id;
+        Ok(())
+    }
+
+    pub fn status(&self) -> ReplicaStatus {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let members: Vec<Member> = membership
+            .nodes()
+            .map(|(id, node)| Member {
+                id: *id,
+                addr: node.addr.clone(),
+                voter: voters.contains(id),
+            })
+            .collect();
+        let leader = metrics
+            .current_leader
+            .and_then(|id| members.iter().find(|m| m.id == id).cloned());
+        ReplicaStatus {
+            id: self.id,
+            role: match metrics.state {
+                ServerState::Leader => Role::Leader,
+                ServerState::Follower => Role::Follower,
+                ServerState::Candidate => Role::Candidate,
+                ServerState::Learner => Role::Learner,
+                ServerState::Shutdown => Role::Shutdown,
+            },
+            term: metrics.current_term,
+            last_log_index: metrics.last_log_index,
+            applied_index: metrics.last_applied.map(|id| id.index()),
+            snapshot_index: metrics.snapshot.map(|id| id.index()),
+            purged_index: metrics.purged.map(|id| id.index()),
+            leader,
+            members,
+        }
+    }
+
+    /// Hands leadership away if this node leads, so the cluster does not wait for an election
+    /// timeout, then stops Raft.
+    pub async fn shutdown(&self) {
+        let status = self.status();
+        if status.role == Role::Leader
+            && let Some(next) = status.members.iter().find(|m| m.voter && m.id != self.id)
+        {
+            tracing::info!(to = next.id, "handing leadership over before shutdown");
+            let _ = self.raft.trigger().transfer_leader(next.id).await;
+            let _ = self
+                .raft
+                .wait(Some(Duration::from_millis(self.settings.election_max_ms)))
+                .metrics(
+                    |m| m.current_leader.is_some_and(|l| l != self.id),
+                    "leadership handed over",
+                )
+                .await;
+        }
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft did not stop cleanly");
+        }
+        // Peer channels outlive Raft only as long as these handles.
+        drop(self.network.clone());
+    }
+}

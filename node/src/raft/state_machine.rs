@@ -1,0 +1,273 @@
+//! The state machine adapter: feeds committed entries to [`QueueState`] and writes what changed
+//! to RocksDB in one batch per apply call.
+//!
+//! The in-memory [`QueueState`] answers every read; RocksDB holds the authoritative records and
+//! is where the state is rebuilt from at start. Apply writes without its own fsync: all column
+//! families share one WAL, so the next log sync covers these writes, and after a crash openraft
+//! re-applies whatever the lost tail held from the (durable) log.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use futures::{Stream, TryStreamExt};
+use openraft::entry::RaftEntry;
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
+use rocksdb::{DB, IteratorMode, WriteBatch};
+use tokio::sync::{oneshot, watch};
+
+use super::codec;
+use super::snapshot::{self, CLOCK_KEY, LAST_APPLIED_KEY, MEMBERSHIP_KEY};
+use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
+use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::queue::state::StateClock;
+use crate::queue::{QueueState, Task, TaskId};
+
+type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
+
+const TASK_TAG: u8 = b't';
+
+/// What the rest of the node reads: the queue as of the last apply, and that apply's index.
+pub struct SharedState {
+    queue: RwLock<QueueState>,
+    applied: watch::Sender<u64>,
+}
+
+impl SharedState {
+    /// Read access to the queue. Poisoning means an apply panicked, after which the node stops
+    /// anyway; readers still get the last state.
+    pub fn queue(&self) -> RwLockReadGuard<'_, QueueState> {
+        self.queue.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The index of the last applied log entry, watchable.
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    fn replace(&self, state: QueueState) {
+        *self.queue.write().unwrap_or_else(|p| p.into_inner()) = state;
+    }
+}
+
+#[derive(Clone)]
+pub struct StateMachineStore {
+    db: Arc<DB>,
+    shared: Arc<SharedState>,
+    snapshot_dir: PathBuf,
+}
+
+impl StateMachineStore {
+    /// Opens the state machine and rebuilds the in-memory queue from its records.
+    pub fn open(db: Arc<DB>, snapshot_dir: PathBuf) -> Result<StateMachineStore, io::Error> {
+        let state = load_queue(&db)?;
+        let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
+        let (applied_tx, _) = watch::channel(applied);
+        Ok(StateMachineStore {
+            db,
+            shared: Arc::new(SharedState {
+                queue: RwLock::new(state),
+                applied: applied_tx,
+            }),
+            snapshot_dir,
+        })
+    }
+
+    pub fn shared(&self) -> Arc<SharedState> {
+        self.shared.clone()
+    }
+}
+
+fn task_key(id: TaskId) -> [u8; 17] {
+    let mut key = [0u8; 17];
+    key[0] = TASK_TAG;
+    key[1..].copy_from_slice(&id.to_bytes());
+    key
+}
+
+fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
+    db.get_cf(cf(db, CF_SM_META)?, key)
+        .map_err(rocks_err)?
+        .map(|b| codec::decode(&b))
+        .transpose()
+}
+
+fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
+    let clock: StateClock = read_meta(db, CLOCK_KEY)?.unwrap_or_default();
+    let mut tasks = Vec::new();
+    for item in db.iterator_cf(cf(db, CF_SM_DATA)?, IteratorMode::Start) {
+        let (key, value) = item.map_err(rocks_err)?;
+        if key.first() == Some(&TASK_TAG) {
+            tasks.push(codec::decode::<Task>(&value)?);
+        }
+    }
+    Ok(QueueState::restore(clock, tasks))
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotData = tokio::fs::File;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        Ok((
+            read_meta(&self.db, LAST_APPLIED_KEY)?,
+            read_meta(&self.db, MEMBERSHIP_KEY)?.unwrap_or_default(),
+        ))
+    }
+
+    async fn apply<Strm>(&mut self, entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
+    {
+        let entries: Vec<EntryResponder<TypeConfig>> = entries.try_collect().await?;
+        let Some(last) = entries.last().map(|(entry, _)| entry.log_id()) else {
+            return Ok(());
+        };
+        let cf_meta = cf(&self.db, CF_SM_META)?;
+        let cf_data = cf(&self.db, CF_SM_DATA)?;
+        let mut batch = WriteBatch::default();
+        let mut responses = Vec::with_capacity(entries.len());
+        {
+            let mut queue = self.shared.queue.write().unwrap_or_else(|p| p.into_inner());
+            for (entry, responder) in entries {
+                let log_id = entry.log_id();
+                let response = match entry.payload {
+                    EntryPayload::Blank => ProposalResponse::default(),
+                    EntryPayload::Normal(proposal) => {
+                        queue.advance_clock(proposal.stamped_at_ms);
+                        ProposalResponse {
+                            outcomes: proposal.commands.into_iter().map(|c| queue.apply(c)).collect(),
+                        }
+                    }
+                    EntryPayload::Membership(membership) => {
+                        let stored = StoredMembership::new(Some(log_id), membership);
+                        batch.put_cf(cf_meta, MEMBERSHIP_KEY, codec::encode(&stored)?);
+                        ProposalResponse::default()
+                    }
+                };
+                if let Some(responder) = responder {
+                    responses.push((responder, response));
+                }
+            }
+            for id in queue.take_dirty() {
+                match queue.task(&id) {
+                    Some(task) => batch.put_cf(cf_data, task_key(id), codec::encode(task)?),
+                    None => batch.delete_cf(cf_data, task_key(id)),
+                }
+            }
+            batch.put_cf(cf_meta, CLOCK_KEY, codec::encode(&queue.clock())?);
+        }
+        batch.put_cf(cf_meta, LAST_APPLIED_KEY, codec::encode(&last)?);
+        self.db.write(batch).map_err(rocks_err)?;
+        for (responder, response) in responses {
+            responder.send(response);
+        }
+        self.shared.applied.send_replace(last.index());
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder::start(self.db.clone(), self.snapshot_dir.clone()).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: tokio::fs::File,
+    ) -> Result<(), io::Error> {
+        let mut file = snapshot.into_std().await;
+        let db = self.db.clone();
+        let dir = self.snapshot_dir.clone();
+        let wanted = meta.clone();
+        let state = tokio::task::spawn_blocking(move || -> Result<QueueState, io::Error> {
+            use std::io::Seek;
+            file.rewind()?;
+            let (found, records) = snapshot::read_all(file.try_clone()?)?;
+            if found != wanted {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("snapshot file covers {found:?}, but {wanted:?} was announced"),
+                ));
+            }
+            snapshot::install_records(&db, records)?;
+            file.rewind()?;
+            snapshot::store_copy(&mut file, &dir, &wanted)?;
+            load_queue(&db)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        self.shared.replace(state);
+        self.shared
+            .applied
+            .send_replace(meta.last_log_id.as_ref().map_or(0, |id| id.index()));
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        let dir = self.snapshot_dir.clone();
+        let newest = tokio::task::spawn_blocking(move || snapshot::newest(&dir))
+            .await
+            .map_err(io::Error::other)??;
+        Ok(newest.map(|(meta, file)| Snapshot {
+            meta,
+            snapshot: tokio::fs::File::from_std(file),
+        }))
+    }
+}
+
+/// Builds one snapshot from the consistent view taken when it was created.
+pub struct SnapshotBuilder {
+    done: Option<oneshot::Receiver<Result<snapshot::SnapshotFile, io::Error>>>,
+}
+
+impl SnapshotBuilder {
+    /// Takes the point-in-time view now (between two applies) on a thread that then writes the
+    /// file, and returns once the view is taken.
+    async fn start(db: Arc<DB>, dir: PathBuf) -> SnapshotBuilder {
+        let (taken_tx, taken_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("qraft-snapshot".into())
+            .spawn(move || {
+                let result = {
+                    let view = db.snapshot();
+                    let _ = taken_tx.send(());
+                    snapshot::write_from_view(&db, &view, &dir)
+                };
+                // Let go of the database before answering, so that whoever waits on the answer
+                // can close it.
+                drop(db);
+                let _ = done_tx.send(result);
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = taken_rx.await;
+                SnapshotBuilder { done: Some(done_rx) }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the snapshot thread");
+                SnapshotBuilder { done: None }
+            }
+        }
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = tokio::fs::File;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let done = self
+            .done
+            .take()
+            .ok_or_else(|| io::Error::other("snapshot thread did not start or was already used"))?;
+        let file = done
+            .await
+            .map_err(|_| io::Error::other("snapshot thread ended without an answer"))??;
+        tracing::info!(path = %file.path.display(), last_log_id = ?file.meta.last_log_id, "snapshot built");
+        Ok(Snapshot {
+            meta: file.meta,
+            snapshot: tokio::fs::File::open(&file.path).await?,
+        })
+    }
+}

@@ -1,0 +1,137 @@
+//! The node's one RocksDB: opening it with its column families, and the identity record that
+//! stops a data directory from being used by the wrong node or cluster.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rocksdb::{ColumnFamilyDescriptor, DB, Options};
+use serde::{Deserialize, Serialize};
+
+use super::codec;
+
+/// Raft log entries, keyed by big-endian index.
+pub const CF_LOG: &str = "raft_log";
+/// Vote, last purged log id, node identity.
+pub const CF_RAFT_META: &str = "raft_meta";
+/// State machine records: tasks, keyed by a one-byte kind and the task id.
+pub const CF_SM_DATA: &str = "sm_data";
+/// State machine scalars: last applied log id, membership, cluster clock.
+pub const CF_SM_META: &str = "sm_meta";
+
+const COLUMN_FAMILIES: [&str; 4] = [CF_LOG, CF_RAFT_META, CF_SM_DATA, CF_SM_META];
+const IDENTITY_KEY: &[u8] = b"identity";
+
+/// Who a data directory belongs to; written on first start, checked on every start after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub cluster_name: String,
+    pub node_id: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("cannot open the database in {dir}: {error}")]
+    Open { dir: PathBuf, error: rocksdb::Error },
+    #[error("cannot create the data directory {dir}: {error}")]
+    Create { dir: PathBuf, error: io::Error },
+    #[error(
+        "the data directory {dir} belongs to node {found} of cluster {found_cluster:?}, not node {wanted} of cluster {wanted_cluster:?}; \
+         point --data at this node's own directory, or at an empty one to join afresh"
+    )]
+    WrongIdentity {
+        dir: PathBuf,
+        found: u64,
+        found_cluster: String,
+        wanted: u64,
+        wanted_cluster: String,
+    },
+    #[error("the data directory {dir} is damaged: {error}")]
+    Corrupt { dir: PathBuf, error: io::Error },
+}
+
+/// An open node database plus where its snapshots live.
+#[derive(Clone)]
+pub struct Storage {
+    pub db: Arc<DB>,
+    pub dir: PathBuf,
+}
+
+impl Storage {
+    /// Opens (or creates) the database under `dir` and checks that it belongs to `identity`.
+    pub fn open(dir: &Path, identity: &Identity) -> Result<Storage, StorageError> {
+        std::fs::create_dir_all(dir).map_err(|error| StorageError::Create {
+            dir: dir.to_path_buf(),
+            error,
+        })?;
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        // One WAL for all column families: a durable write implies every earlier write is durable,
+        // which is what lets the state machine skip its own fsync (see ARCHITECTURE.md).
+        options.set_max_total_wal_size(256 * 1024 * 1024);
+        let descriptors = COLUMN_FAMILIES
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db_dir = dir.join("db");
+        let db =
+            DB::open_cf_descriptors(&options, &db_dir, descriptors).map_err(|error| StorageError::Open {
+                dir: db_dir.clone(),
+                error,
+            })?;
+        let storage = Storage {
+            db: Arc::new(db),
+            dir: dir.to_path_buf(),
+        };
+        storage.must_match_identity(identity)?;
+        Ok(storage)
+    }
+
+    pub fn snapshot_dir(&self) -> PathBuf {
+        self.dir.join("snapshots")
+    }
+
+    fn must_match_identity(&self, wanted: &Identity) -> Result<(), StorageError> {
+        let corrupt = |error: io::Error| StorageError::Corrupt {
+            dir: self.dir.clone(),
+            error,
+        };
+        let cf = cf(&self.db, CF_RAFT_META).map_err(corrupt)?;
+        let stored = self
+            .db
+            .get_cf(cf, IDENTITY_KEY)
+            .map_err(|e| corrupt(io::Error::other(e)))?;
+        match stored {
+            Some(bytes) => {
+                let found: Identity = codec::decode(&bytes).map_err(corrupt)?;
+                if &found != wanted {
+                    return Err(StorageError::WrongIdentity {
+                        dir: self.dir.clone(),
+                        found: found.node_id,
+                        found_cluster: found.cluster_name,
+                        wanted: wanted.node_id,
+                        wanted_cluster: wanted.cluster_name.clone(),
+                    });
+                }
+                Ok(())
+            }
+            None => {
+                let bytes = codec::encode(wanted).map_err(corrupt)?;
+                self.db
+                    .put_cf(cf, IDENTITY_KEY, bytes)
+                    .and_then(|()| self.db.flush_wal(true))
+                    .map_err(|e| corrupt(io::Error::other(e)))
+            }
+        }
+    }
+}
+
+/// A column family handle; its absence means the database was not opened by [`Storage::open`].
+pub fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a rocksdb::ColumnFamily, io::Error> {
+    db.cf_handle(name)
+        .ok_or_else(|| io::Error::other(format!("column family {name} is missing")))
+}
+
+pub fn rocks_err(e: rocksdb::Error) -> io::Error {
+    io::Error::other(e)
+}

@@ -1,0 +1,5 @@
+//! Integration tests: real `qraft` processes in temp dirs, driven through the real client.
+
+mod bad_input;
+mod cluster;
+mod util;

@@ -1,0 +1,210 @@
+//! A test cluster of real `qraft node` processes on free loopback ports, in a temp dir, killed
+//! when dropped. Waits are on conditions with a deadline and a reason, never bare sleeps.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qraft_proto::{Client, pb};
+use tempfile::TempDir;
+
+pub const QRAFT: &str = env!("CARGO_BIN_EXE_qraft");
+
+/// A free port on 127.0.0.1 (bound then released; the test runs nothing else on loopback that
+/// would grab it in between).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+pub struct TestNode {
+    pub addr: String,
+    pub data: PathBuf,
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+pub struct TestCluster {
+    pub dir: TempDir,
+    pub nodes: BTreeMap<u64, TestNode>,
+    peers: String,
+    extra_args: Vec<String>,
+}
+
+impl TestCluster {
+    /// Starts `n` nodes with the same `--peers` and the given extra flags.
+    pub fn start(n: u64, extra_args: &[&str]) -> TestCluster {
+        let dir = tempfile::Builder::new()
+            .prefix("qraft-test-")
+            .tempdir()
+            .expect("tempdir");
+        let nodes: BTreeMap<u64, TestNode> = (1..=n)
+            .map(|id| {
+                let node = TestNode {
+                    addr: format!("127.0.0.1:{}", free_port()),
+                    data: dir.path().join(format!("n{id}")),
+                    log: dir.path().join(format!("n{id}.log")),
+                    child: None,
+                };
+                (id, node)
+            })
+            .collect();
+        let peers = nodes
+            .iter()
+            .map(|(id, node)| format!("{id}@{}", node.addr))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut cluster = TestCluster {
+            dir,
+            nodes,
+            peers,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        };
+        let ids: Vec<u64> = cluster.nodes.keys().copied().collect();
+        for id in ids {
+            cluster.start_node(id);
+        }
+        cluster
+    }
+
+    pub fn start_node(&mut self, id: u64) {
+        let peers = self.peers.clone();
+        let extra = self.extra_args.clone();
+        let node = self.nodes.get_mut(&id).expect("known node");
+        assert!(node.child.is_none(), "node {id} is already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&node.log)
+            .expect("open log");
+        let child = Command::new(QRAFT)
+            .args([
+                "node",
+                "--id",
+                &id.to_string(),
+                "--listen",
+                &node.addr,
+                "--peers",
+                &peers,
+            ])
+            .arg("--data")
+            .arg(&node.data)
+            .args(&extra)
+            .env("RUST_LOG", "info,openraft=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn qraft node");
+        node.child = Some(child);
+    }
+
+    /// `kill -9`: no chance to flush or hand over anything.
+    pub fn kill_node(&mut self, id: u64) {
+        let node = self.nodes.get_mut(&id).expect("known node");
+        if let Some(mut child) = node.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn wipe_node(&mut self, id: u64) {
+        let node = &self.nodes[&id];
+        assert!(node.child.is_none(), "stop node {id} before wiping it");
+        std::fs::remove_dir_all(&node.data).expect("wipe data dir");
+    }
+
+    pub fn addr(&self, id: u64) -> String {
+        self.nodes[&id].addr.clone()
+    }
+
+    pub fn client(&self, ids: &[u64]) -> Client {
+        Client::new(ids.iter().map(|id| self.addr(*id)))
+            .expect("client")
+            .with_timeout(Duration::from_secs(2))
+    }
+
+    pub async fn status(&self, id: u64) -> Option<pb::NodeStatus> {
+        self.client(&[id]).node_status(&self.addr(id)).await.ok()
+    }
+
+    /// Waits until some running node reports a leader that itself agrees it leads.
+    pub async fn wait_for_leader(&self, among: &[u64], limit: Duration) -> u64 {
+        let (id, _) = wait_for(&format!("a leader among {among:?}"), limit, || async {
+            for id in among {
+                if let Some(status) = self.status(*id).await
+                    && status.role == pb::NodeRole::Leader as i32
+                {
+                    return Some(status.id);
+                }
+            }
+            None
+        })
+        .await;
+        id
+    }
+
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for (id, node) in &self.nodes {
+            let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+            out.push_str(&format!("----- node {id} log -----\n{text}\n"));
+        }
+        out
+    }
+
+    /// Fails the test if any node log shows a panic.
+    pub fn must_not_have_panicked(&self) {
+        for (id, node) in &self.nodes {
+            let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+            assert!(!text.contains("panicked"), "node {id} panicked:\n{text}");
+        }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for node in self.nodes.values_mut() {
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.logs());
+        }
+    }
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `limit` naming what it waited for.
+/// Returns the value and how long it took.
+pub async fn wait_for<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> (T, Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return (value, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        // Polling interval, not synchronisation: the condition above decides.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn spec(name: &str) -> pb::TaskSpec {
+    pb::TaskSpec {
+        name: name.to_string(),
+        queue: "default".into(),
+        args: b"{\"n\":1}".to_vec(),
+        headers: Default::default(),
+        priority: 0,
+    }
+}

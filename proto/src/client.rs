@@ -1,0 +1,300 @@
+//! [`Client`]: the typed client every qraft crate uses to talk to a cluster.
+//!
+//! It holds one lazy channel per node, follows not-leader answers and retries across failovers.
+//! A failed attempt is classified from its status, the call's kind and the node asked:
+//!
+//! | failure                                                   | read          | write          |
+//! |-----------------------------------------------------------|---------------|----------------|
+//! | INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, ...       | fail          | fail           |
+//! | FAILED_PRECONDITION without `x-qraft-leader`              | fail          | fail           |
+//! | transient code¹ or not-leader², leader named elsewhere    | follow it     | follow it³     |
+//! | the same, leader named is the node asked                  | pause, again  | pause, again³  |
+//! | the same, no leader named                                 | next node     | next node³     |
+//!
+//! ¹ UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, UNKNOWN, ABORTED, RESOURCE_EXHAUSTED, which
+//! includes transport errors. ² FAILED_PRECONDITION with `x-qraft-leader`. ³ Only when the
+//! status carries `x-qraft-not-applied: 1` or the TCP connect failed; any other such failure of
+//! a write is returned as [`ClientError::Unknown`], because resending could apply it twice.
+//!
+//! - `nodes`: the address book (parsing, channels, leader hint).
+//! - `retry`: [`RetryPolicy`], the backoff and the classification above.
+//! - `error`: [`ClientError`].
+
+mod error;
+mod nodes;
+mod retry;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tonic::transport::Channel;
+use tonic::{Response, Status};
+
+pub use self::error::ClientError;
+use self::nodes::AddressBook;
+pub use self::retry::RetryPolicy;
+use self::retry::{Backoff, CallKind, Decision, classify, is_connect_error, leader_of};
+use crate::pb;
+use crate::pb::admin_client::AdminClient;
+use crate::pb::tasks_client::TasksClient;
+
+/// Default longest wait for one answer from one node. A write waits for a majority to persist
+/// it, which takes milliseconds; seconds mean the node is stuck and another should be tried.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A handle on a qraft cluster. Cheap to clone; clones share connections and the leader hint.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Shared so that what one call learns about the leader helps every clone.
+    book: Arc<Mutex<AddressBook>>,
+    /// Longest wait for one attempt; per handle so a caller can tighten it for one use.
+    timeout: Duration,
+    /// Per handle too: a CLI may give up sooner than a worker that must ride out an election.
+    retry: RetryPolicy,
+}
+
+impl Client {
+    /// A client for the nodes at `addrs` (`host:port`, optionally prefixed with `http://`).
+    ///
+    /// Nothing is connected yet: each node's channel connects on first use, so a node that is
+    /// down now costs nothing until a call needs it.
+    pub fn new(addrs: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Client, ClientError> {
+        Ok(Client {
+            book: Arc::new(Mutex::new(AddressBook::parse(addrs)?)),
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Sets the longest wait for one answer from one node (default 5 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets how hard calls are retried.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Client {
+        self.retry = retry;
+        self
+    }
+
+    /// Known node addresses: those given to [`Client::new`], then leaders learned from answers.
+    pub fn addrs(&self) -> Vec<String> {
+        self.book().addrs()
+    }
+
+    /// The node currently believed to lead, if any answer named one.
+    pub fn leader_hint(&self) -> Option<String> {
+        self.book().leader_addr()
+    }
+
+    /// Stores a task durably and returns its id.
+    pub async fn submit(&self, spec: pb::TaskSpec) -> Result<pb::SubmitResponse, ClientError> {
+        let request = pb::SubmitRequest { task: Some(spec) };
+        self.call_write(|channel| {
+            let request = request.clone();
+            async move { into_inner(TasksClient::new(channel).submit(request).await) }
+        })
+        .await
+    }
+
+    /// Reads one task. With `linearizable`, the leader confirms its leadership before answering,
+    /// so the answer reflects every write acknowledged before the call.
+    pub async fn get_task(&self, id: &str, linearizable: bool) -> Result<pb::Task, ClientError> {
+        let request = pb::GetTaskRequest {
+            id: id.to_owned(),
+            linearizable,
+        };
+        let response = self
+            .call_idempotent(|channel| {
+                let request = request.clone();
+                async move { into_inner(TasksClient::new(channel).get_task(request).await) }
+            })
+            .await?;
+        response
+            .task
+            .ok_or_else(|| ClientError::Protocol(format!("the answer for task {id:?} has no task")))
+    }
+
+    /// Asks exactly the node at `addr` for its status: one attempt, no failover, so the answer
+    /// is that node's own view. An address the client did not know is added.
+    pub async fn node_status(&self, addr: &str) -> Result<pb::NodeStatus, ClientError> {
+        let index = self.book().find_or_add(addr)?;
+        let (addr, channel) = self.book().node(index);
+        let mut admin = AdminClient::new(channel);
+        let call = admin.node_status(pb::NodeStatusRequest {});
+        let status = match self.attempt(call).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => {
+                return Err(match classify(&status, CallKind::Idempotent, &addr) {
+                    Decision::Fail => ClientError::from_status(status),
+                    _ => ClientError::Unavailable {
+                        addrs: vec![addr],
+                        attempts: 1,
+                        last: error::describe(&status),
+                    },
+                });
+            }
+        };
+        if !status.leader_addr.is_empty() {
+            self.book().set_leader(&status.leader_addr);
+        }
+        Ok(status)
+    }
+
+    /// Every known node's status, asked concurrently, in [`Client::addrs`] order.
+    pub async fn cluster_status(&self) -> Vec<(String, Result<pb::NodeStatus, ClientError>)> {
+        let addrs = self.addrs();
+        let answers = futures::future::join_all(addrs.iter().map(|addr| self.node_status(addr))).await;
+        addrs.into_iter().zip(answers).collect()
+    }
+
+    /// Runs a call that is safe to repeat (a read), failing over on any transient error.
+    ///
+    /// `call` gets the channel of the node to ask and is invoked once per attempt:
+    ///
+    /// ```no_run
+    /// # async fn example(client: qraft_proto::Client) -> Result<(), qraft_proto::ClientError> {
+    /// use qraft_proto::pb::{GetTaskRequest, tasks_client::TasksClient};
+    ///
+    /// let request = GetTaskRequest { id: "t1".into(), linearizable: false };
+    /// let answer = client
+    ///     .call_idempotent(|channel| {
+    ///         let request = request.clone();
+    ///         async move { TasksClient::new(channel).get_task(request).await }
+    ///     })
+    ///     .await?
+    ///     .into_inner();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn call_idempotent<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    where
+        F: FnMut(Channel) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        self.call(CallKind::Idempotent, call).await
+    }
+
+    /// Runs a call that must not be applied twice (a write). It is sent again only when the
+    /// failure proves it was not applied; otherwise the result is [`ClientError::Unknown`].
+    pub async fn call_write<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    where
+        F: FnMut(Channel) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        self.call(CallKind::Write, call).await
+    }
+
+    /// The retry loop: start at the leader hint, follow leader answers, round-robin otherwise,
+    /// and pause after each full pass over the nodes without an answer.
+    async fn call<T, F, Fut>(&self, kind: CallKind, mut call: F) -> Result<T, ClientError>
+    where
+        F: FnMut(Channel) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        let started = Instant::now();
+        let mut backoff = Backoff::new(&self.retry);
+        let mut index = self.book().first();
+        // Nodes asked since the last pause. Following a leader counts too, so two nodes that
+        // name each other during an election cannot burn every attempt without a pause.
+        let mut asked_since_pause = 0;
+        let max_attempts = self.retry.attempts.max(1);
+        let mut attempts = 0;
+        let mut last_error = String::from("no attempt was made before the deadline");
+        while attempts < max_attempts {
+            let left = self.retry.deadline.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            attempts += 1;
+            let (addr, channel) = self.book().node(index);
+            let status = match self.attempt_within(left, call(channel)).await {
+                Ok(value) => return Ok(value),
+                Err(status) => status,
+            };
+            // Learn the leader even from an answer we will not retry: the next call benefits.
+            if let Some(leader) = leader_of(&status) {
+                self.book().set_leader(&leader);
+            }
+            let decision = classify(&status, kind, &addr);
+            last_error = format!("{addr}: {}", error::describe(&status));
+            tracing::debug!(
+                %addr,
+                attempt = attempts,
+                code = ?status.code(),
+                ?decision,
+                error = %last_error,
+                "call failed"
+            );
+            let pause = match decision {
+                Decision::Fail => return Err(ClientError::from_status(status)),
+                Decision::OutcomeUnknown => return Err(ClientError::Unknown { addr, status }),
+                Decision::RetrySameNode => true,
+                Decision::FollowLeader(leader) => {
+                    // `None` only if the address was unusable; then move on as for RetryNext.
+                    index = self.book().set_leader(&leader).unwrap_or(index + 1);
+                    asked_since_pause += 1;
+                    asked_since_pause >= self.book().len()
+                }
+                Decision::RetryNext => {
+                    if is_connect_error(&status) {
+                        self.book().forget_leader(index);
+                    }
+                    index += 1;
+                    asked_since_pause += 1;
+                    asked_since_pause >= self.book().len()
+                }
+            };
+            if pause && attempts < max_attempts {
+                let wait = backoff.next_pause();
+                if started.elapsed() + wait >= self.retry.deadline {
+                    break;
+                }
+                tracing::debug!(wait_ms = wait.as_millis(), "no node answered; pausing");
+                tokio::time::sleep(wait).await;
+                asked_since_pause = 0;
+            }
+        }
+        Err(ClientError::Unavailable {
+            addrs: self.addrs(),
+            attempts,
+            last: last_error,
+        })
+    }
+
+    /// One attempt, bounded by the per-attempt timeout.
+    async fn attempt<T>(&self, call: impl Future<Output = Result<T, Status>>) -> Result<T, Status> {
+        self.attempt_within(self.timeout, call).await
+    }
+
+    /// One attempt, bounded by the per-attempt timeout and by what is `left` of the deadline.
+    async fn attempt_within<T>(
+        &self,
+        left: Duration,
+        call: impl Future<Output = Result<T, Status>>,
+    ) -> Result<T, Status> {
+        let limit = self.timeout.min(left);
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(Status::deadline_exceeded(format!(
+                "no answer within {} ms",
+                limit.as_millis()
+            )))
+        })
+    }
+
+    /// The address book. Never held across an `.await`; a panic while holding it cannot leave
+    /// it half-updated, so a poisoned lock is still safe to use.
+    fn book(&self) -> MutexGuard<'_, AddressBook> {
+        self.book.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Drops the response metadata, which no qraft call uses.
+fn into_inner<T>(result: Result<Response<T>, Status>) -> Result<T, Status> {
+    result.map(Response::into_inner)
+}

@@ -1,0 +1,368 @@
+//! End-to-end tests of [`Client`] against fake nodes: real tonic servers on port 0 that answer
+//! from a script and count the calls they get.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Server;
+use tonic::{Request, Response, Status};
+
+use super::*;
+use crate::metadata;
+use crate::pb::admin_server::{Admin, AdminServer};
+use crate::pb::tasks_server::{Tasks, TasksServer};
+
+/// What a fake node does with one call.
+enum Answer<T> {
+    Reply(T),
+    Reject(Status),
+    /// Never answers, to exercise the client's timeout.
+    Hang,
+}
+
+/// Scripted answers to one RPC, and how many calls it got.
+struct Script<T> {
+    answers: Mutex<VecDeque<Answer<T>>>,
+    calls: AtomicUsize,
+}
+
+impl<T> Default for Script<T> {
+    fn default() -> Self {
+        Script {
+            answers: Mutex::default(),
+            calls: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<T> Script<T> {
+    fn push(&self, answer: Answer<T>) {
+        self.answers.lock().expect("script lock").push_back(answer);
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    async fn next(&self) -> Result<Response<T>, Status> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let answer = self.answers.lock().expect("script lock").pop_front();
+        match answer {
+            Some(Answer::Reply(reply)) => Ok(Response::new(reply)),
+            Some(Answer::Reject(status)) => Err(status),
+            Some(Answer::Hang) => futures::future::pending().await,
+            None => Err(Status::internal("fake node: no scripted answer left")),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Fake {
+    submits: Script<pb::SubmitResponse>,
+    reads: Script<pb::GetTaskResponse>,
+    statuses: Script<pb::NodeStatus>,
+}
+
+struct FakeTasks(Arc<Fake>);
+struct FakeAdmin(Arc<Fake>);
+
+#[tonic::async_trait]
+impl Tasks for FakeTasks {
+    async fn submit(&self, _: Request<pb::SubmitRequest>) -> Result<Response<pb::SubmitResponse>, Status> {
+        self.0.submits.next().await
+    }
+
+    async fn get_task(
+        &self,
+        _: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<pb::GetTaskResponse>, Status> {
+        self.0.reads.next().await
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for FakeAdmin {
+    async fn node_status(
+        &self,
+        _: Request<pb::NodeStatusRequest>,
+    ) -> Result<Response<pb::NodeStatus>, Status> {
+        self.0.statuses.next().await
+    }
+}
+
+/// A fake node serving on 127.0.0.1; stops when dropped.
+struct FakeNode {
+    addr: String,
+    fake: Arc<Fake>,
+    server: JoinHandle<()>,
+}
+
+impl FakeNode {
+    /// The listener is bound before this returns, so connections made right after are queued
+    /// by the kernel until the server accepts them: no need to wait for it to start.
+    async fn start() -> FakeNode {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr").to_string();
+        let fake = Arc::new(Fake::default());
+        let router = Server::builder()
+            .add_service(TasksServer::new(FakeTasks(fake.clone())))
+            .add_service(AdminServer::new(FakeAdmin(fake.clone())));
+        let server = tokio::spawn(async move {
+            router
+                .serve_with_incoming(TcpListenerStream::new(listener))
+                .await
+                .expect("fake node serves");
+        });
+        FakeNode { addr, fake, server }
+    }
+}
+
+impl Drop for FakeNode {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// An address nothing listens on: bound, then released.
+async fn dead_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    listener.local_addr().expect("local addr").to_string()
+}
+
+/// Retries quickly so failover tests take milliseconds.
+fn fast_client(addrs: &[&str]) -> Client {
+    Client::new(addrs)
+        .expect("valid addresses")
+        .with_retry(RetryPolicy {
+            attempts: 6,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            deadline: Duration::from_secs(10),
+        })
+}
+
+fn spec() -> pb::TaskSpec {
+    pb::TaskSpec {
+        name: "mail.send".into(),
+        ..Default::default()
+    }
+}
+
+fn submitted(id: &str) -> Answer<pb::SubmitResponse> {
+    Answer::Reply(pb::SubmitResponse {
+        id: id.into(),
+        state: pb::TaskState::Pending.into(),
+    })
+}
+
+fn not_applied(mut status: Status) -> Status {
+    let flag = MetadataValue::from_static("1");
+    status.metadata_mut().insert(metadata::NOT_APPLIED, flag);
+    status
+}
+
+fn with_leader(mut status: Status, leader: &str) -> Status {
+    let leader = leader.parse().expect("ascii address");
+    status.metadata_mut().insert(metadata::LEADER, leader);
+    status
+}
+
+#[test]
+fn client_and_its_calls_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let client = Client::new(["127.0.0.1:1"]).expect("valid address");
+    send_sync(&client);
+    send(&client.submit(spec()));
+    send(&client.get_task("t", false));
+    send(&client.cluster_status());
+}
+
+#[tokio::test]
+async fn submit_is_resent_when_the_node_says_it_was_not_applied() {
+    let node = FakeNode::start().await;
+    node.fake
+        .submits
+        .push(Answer::Reject(not_applied(Status::unavailable("no leader yet"))));
+    node.fake.submits.push(submitted("t1"));
+
+    let response = fast_client(&[&node.addr]).submit(spec()).await;
+
+    assert_eq!(response.expect("submit succeeds on retry").id, "t1");
+    assert_eq!(node.fake.submits.calls(), 2);
+}
+
+#[tokio::test]
+async fn submit_is_not_resent_when_the_outcome_is_unknown() {
+    let node = FakeNode::start().await;
+    node.fake
+        .submits
+        .push(Answer::Reject(Status::unavailable("leader lost")));
+    node.fake.submits.push(submitted("must-not-be-used"));
+
+    let response = fast_client(&[&node.addr]).submit(spec()).await;
+
+    match response {
+        Err(ClientError::Unknown { addr, status }) => {
+            assert_eq!(addr, node.addr);
+            assert_eq!(status.code(), tonic::Code::Unavailable);
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+    assert_eq!(node.fake.submits.calls(), 1);
+}
+
+#[tokio::test]
+async fn submit_that_times_out_has_an_unknown_outcome() {
+    let node = FakeNode::start().await;
+    node.fake.submits.push(Answer::Hang);
+
+    let client = fast_client(&[&node.addr]).with_timeout(Duration::from_millis(100));
+    let response = client.submit(spec()).await;
+
+    match response {
+        Err(ClientError::Unknown { status, .. }) => {
+            assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+    assert_eq!(node.fake.submits.calls(), 1);
+}
+
+#[tokio::test]
+async fn submit_follows_the_leader_named_by_a_follower() {
+    let follower = FakeNode::start().await;
+    let leader = FakeNode::start().await;
+    follower.fake.submits.push(Answer::Reject(not_applied(with_leader(
+        Status::failed_precondition("not the leader"),
+        &format!("http://{}", leader.addr),
+    ))));
+    leader.fake.submits.push(submitted("t1"));
+    leader.fake.submits.push(submitted("t2"));
+    let client = fast_client(&[&follower.addr]);
+
+    let first = client.submit(spec()).await.expect("first submit");
+    assert_eq!(first.id, "t1");
+    assert_eq!(client.leader_hint(), Some(leader.addr.clone()));
+    assert_eq!(client.addrs(), [follower.addr.clone(), leader.addr.clone()]);
+
+    // The hint is shared by clones, and later writes go straight to the leader.
+    let second = client.clone().submit(spec()).await.expect("second submit");
+    assert_eq!(second.id, "t2");
+    assert_eq!(follower.fake.submits.calls(), 1);
+    assert_eq!(leader.fake.submits.calls(), 2);
+}
+
+#[tokio::test]
+async fn reads_follow_the_leader_without_a_not_applied_marker() {
+    let follower = FakeNode::start().await;
+    let leader = FakeNode::start().await;
+    let not_leader = Status::failed_precondition("linearizable read needs the leader");
+    follower
+        .fake
+        .reads
+        .push(Answer::Reject(with_leader(not_leader, &leader.addr)));
+    leader.fake.reads.push(Answer::Reply(pb::GetTaskResponse {
+        task: Some(pb::Task {
+            id: "t1".into(),
+            ..Default::default()
+        }),
+        applied_index: 7,
+    }));
+
+    let task = fast_client(&[&follower.addr, &leader.addr])
+        .get_task("t1", true)
+        .await;
+
+    assert_eq!(task.expect("read follows the leader").id, "t1");
+    assert_eq!(follower.fake.reads.calls(), 1);
+    assert_eq!(leader.fake.reads.calls(), 1);
+}
+
+#[tokio::test]
+async fn submit_fails_over_from_a_node_that_refuses_connections() {
+    let dead = dead_addr().await;
+    let live = FakeNode::start().await;
+    live.fake.submits.push(submitted("t1"));
+
+    let response = fast_client(&[&dead, &live.addr]).submit(spec()).await;
+
+    assert_eq!(response.expect("submit reaches the live node").id, "t1");
+    assert_eq!(live.fake.submits.calls(), 1);
+}
+
+#[tokio::test]
+async fn gives_up_after_the_attempt_budget_naming_every_node() {
+    let (first, second) = (dead_addr().await, dead_addr().await);
+    let client = fast_client(&[&first, &second]).with_retry(RetryPolicy {
+        attempts: 3,
+        initial_backoff: Duration::from_millis(1),
+        ..RetryPolicy::default()
+    });
+
+    match client.submit(spec()).await {
+        Err(error @ ClientError::Unavailable { attempts: 3, .. }) => {
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("could not reach any of {first}, {second}")),
+                "{message}"
+            );
+        }
+        other => panic!("expected Unavailable after 3 attempts, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn definite_answers_are_returned_without_retrying() {
+    let node = FakeNode::start().await;
+    node.fake
+        .reads
+        .push(Answer::Reject(Status::not_found("no task t9")));
+    node.fake.reads.push(Answer::Reply(pb::GetTaskResponse {
+        task: None,
+        applied_index: 1,
+    }));
+    let client = fast_client(&[&node.addr]);
+
+    match client.get_task("t9", false).await {
+        Err(ClientError::NotFound(message)) => assert_eq!(message, "no task t9"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    match client.get_task("t9", false).await {
+        Err(ClientError::Protocol(message)) => assert!(message.contains("no task"), "{message}"),
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+    assert_eq!(node.fake.reads.calls(), 2);
+}
+
+#[tokio::test]
+async fn cluster_status_asks_every_node_in_order_and_learns_the_leader() {
+    let live = FakeNode::start().await;
+    let dead = dead_addr().await;
+    live.fake.statuses.push(Answer::Reply(pb::NodeStatus {
+        id: 1,
+        addr: live.addr.clone(),
+        leader_addr: live.addr.clone(),
+        ..Default::default()
+    }));
+    let client = fast_client(&[&dead, &live.addr]);
+
+    let statuses = client.cluster_status().await;
+
+    assert_eq!(statuses.len(), 2);
+    assert_eq!(statuses[0].0, dead);
+    assert!(
+        matches!(statuses[0].1, Err(ClientError::Unavailable { attempts: 1, .. })),
+        "{:?}",
+        statuses[0].1
+    );
+    assert_eq!(statuses[1].0, live.addr);
+    assert_eq!(statuses[1].1.as_ref().expect("live node answers").id, 1);
+    assert_eq!(client.leader_hint(), Some(live.addr.clone()));
+}

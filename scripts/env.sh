@@ -1,0 +1,5 @@
+# Sourced by the other scripts: shared settings.
+# The cargo target dir lives outside the clone so repeated runs (and CI) build incrementally.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/qraft/target}"
+QRAFT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export QRAFT_ROOT

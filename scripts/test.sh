@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The one gate: setup, format check, clippy with warnings as errors, every test.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$QRAFT_ROOT"
+
+bash scripts/setup.sh
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked -- --test-threads 2
+echo "== all checks passed"
