@@ -39,7 +39,7 @@ pub struct NodeArgs {
     /// Leader heartbeat interval in milliseconds [default: 100].
     #[arg(long, env = "QRAFT_HEARTBEAT_MS")]
     pub heartbeat_ms: Option<u64>,
-    /// Election timeout range in milliseconds, `MIN,MAX` [default: 400,800].
+    /// Election timeout range in milliseconds, `MIN,MAX` [default: 300,600].
     #[arg(long, env = "QRAFT_ELECTION_TIMEOUT_MS", value_name = "MIN,MAX")]
     pub election_timeout_ms: Option<String>,
     /// Build a snapshot (and purge the log behind it) every this many log entries [default: 5000].
@@ -173,8 +173,8 @@ impl NodeConfig {
         let (election_min_ms, election_max_ms) = match &args.election_timeout_ms {
             Some(range) => parse_range(range)?,
             None => (
-                file.raft.election_timeout_min_ms.unwrap_or(400),
-                file.raft.election_timeout_max_ms.unwrap_or(800),
+                file.raft.election_timeout_min_ms.unwrap_or(300),
+                file.raft.election_timeout_max_ms.unwrap_or(600),
             ),
         };
         if heartbeat_ms == 0 {
@@ -286,7 +286,7 @@ fn parse_range(text: &str) -> Result<(u64, u64), ConfigError> {
         .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
     parsed.ok_or_else(|| {
         invalid(format!(
-            "--election-timeout-ms {text:?} is not MIN,MAX in milliseconds, e.g. 400,800"
+            "--election-timeout-ms {text:?} is not MIN,MAX in milliseconds, e.g. 300,600"
         ))
     })
 }
@@ -374,6 +374,6 @@ mod tests {
         let config = NodeConfig::load(&args).expect("example config loads");
         assert_eq!(config.id, 1);
         assert_eq!(config.peers.len(), 3);
-        assert_eq!(config.raft.election_max_ms, 800);
+        assert_eq!(config.raft.election_max_ms, 600);
     }
 }

@@ -6,7 +6,7 @@
 //! stamps and proposes it. Every caller gets its own outcomes back, in order.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
@@ -24,6 +24,10 @@ const MAX_BATCH_COMMANDS: usize = 2048;
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// Batches proposed but not yet committed, per node.
 const MAX_IN_FLIGHT: usize = 16;
+/// How long a proposal waits for a leader to emerge before answering "no leader".
+const LEADER_WAIT: Duration = Duration::from_secs(3);
+/// Longest wait between two attempts while waiting for a leader.
+const LEADER_POLL: Duration = Duration::from_millis(250);
 /// How long a forwarded batch may take on the leader.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -171,20 +175,35 @@ struct Writer {
 }
 
 impl Writer {
+    /// Proposes through whoever leads. While there is no reachable leader (an election is
+    /// running), waits for one and tries again: nothing was applied, so this is safe, and the
+    /// caller sees a failover as a slower answer instead of an error.
     async fn write(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
-        let leader = self.raft.metrics().borrow_watched().current_leader;
-        match leader {
-            Some(id) if id != self.node_id => match self.leader_addr(id) {
-                Some(addr) => self.forward(&addr, commands).await,
-                None => Err(ProposeError::NoLeader { leader_addr: None }),
-            },
-            _ => match self.write_local(commands.clone()).await {
-                // Leadership moved between the check and the write: follow it once.
-                Err(ProposeError::NoLeader {
-                    leader_addr: Some(addr),
-                }) => self.forward(&addr, commands).await,
-                other => other,
-            },
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            let leader = self.raft.metrics().borrow_watched().current_leader;
+            let result = match leader {
+                Some(id) if id != self.node_id => match self.leader_addr(id) {
+                    Some(addr) => self.forward(&addr, commands.clone()).await,
+                    None => Err(ProposeError::NoLeader { leader_addr: None }),
+                },
+                _ => self.write_local(commands.clone()).await,
+            };
+            let now = Instant::now();
+            match result {
+                Err(ProposeError::NoLeader { .. }) if now < deadline => {
+                    let wait = (deadline - now).min(LEADER_POLL);
+                    let _ = self
+                        .raft
+                        .wait(Some(wait))
+                        .metrics(
+                            |m| m.current_leader.is_some() && m.current_leader != leader,
+                            "a new leader",
+                        )
+                        .await;
+                }
+                other => return other,
+            }
         }
     }
 
