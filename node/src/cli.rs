@@ -1,6 +1,7 @@
 //! The `qraft` subcommands. Each lives in its own file under `cli/`; client commands share
 //! [`ClusterArgs`] (`--cluster`, `--json`).
 
+mod bench;
 mod cluster_args;
 mod dev;
 mod output;
@@ -36,6 +37,8 @@ pub enum Command {
     Task(task::TaskArgs),
     /// Show every node's Raft role and progress, and who leads.
     Status(status::StatusArgs),
+    /// Measure a running cluster (throughput and latency).
+    Bench(bench::BenchArgs),
 }
 
 /// Logs go to stderr; a node logs at info by default, client commands only warnings.
@@ -65,5 +68,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Submit(args) => submit::run(args).await,
         Command::Task(args) => task::run(args).await,
         Command::Status(args) => status::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

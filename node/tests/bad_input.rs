@@ -36,6 +36,15 @@ fn unknown_peer_id() {
         &qraft(&["node", "--id", "4", "--peers", PEERS, "--data", data]),
         "node id 4 is not in --peers",
     );
+    // The same settings from the environment.
+    let output = Command::new(QRAFT)
+        .args(["node", "--data", data])
+        .env("QRAFT_ID", "5")
+        .env("QRAFT_PEERS", PEERS)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run qraft");
+    must_fail_with(&output, "node id 5 is not in --peers");
 }
 
 #[test]

@@ -162,3 +162,44 @@ async fn three_node_cluster_survives_failover_restarts_and_a_wiped_node() {
 
     cluster.must_not_have_panicked();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_on_the_leader_hands_over_and_exits_cleanly() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let all = [1, 2, 3];
+    let leader = cluster.wait_for_leader(&all, ELECTION).await;
+    let acknowledged = submit_many(&cluster, &all, 5, "phase.before-stop").await;
+
+    tracing::info!("--- SIGTERM the leader: it transfers leadership, then exits 0");
+    let stopped_at = Instant::now();
+    assert!(
+        cluster.stop_node(leader, Duration::from_secs(10)),
+        "node {leader} exited with an error"
+    );
+    let survivors: Vec<u64> = all.iter().copied().filter(|id| *id != leader).collect();
+    let (_, _) = wait_for(
+        "a submit after the leader stopped",
+        Duration::from_secs(10),
+        || async {
+            cluster
+                .client(&survivors)
+                .submit(spec("phase.after-stop"))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    println!(
+        "graceful leader stop: SIGTERM -> process exited and a submit was acknowledged in {} ms",
+        stopped_at.elapsed().as_millis()
+    );
+    let log = std::fs::read_to_string(&cluster.nodes[&leader].log).expect("leader log");
+    assert!(
+        log.contains("handing leadership over"),
+        "no handover in the log:\n{log}"
+    );
+    for id in &survivors {
+        must_have_tasks(&cluster, *id, &acknowledged).await;
+    }
+    cluster.must_not_have_panicked();
+}

@@ -110,6 +110,29 @@ impl TestCluster {
         }
     }
 
+    /// SIGTERM, then waits for the process to exit; returns whether it exited successfully.
+    pub fn stop_node(&mut self, id: u64, limit: Duration) -> bool {
+        let node = self.nodes.get_mut(&id).expect("known node");
+        let Some(mut child) = node.child.take() else {
+            return true;
+        };
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for node") {
+                return status.success();
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node {id} did not exit within {limit:?} of SIGTERM");
+            }
+            // Polling a child's exit; the deadline above decides.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn wipe_node(&mut self, id: u64) {
         let node = &self.nodes[&id];
         assert!(node.child.is_none(), "stop node {id} before wiping it");
