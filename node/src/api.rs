@@ -1,14 +1,64 @@
 //! The gRPC services clients call; protobuf types stop here.
 //!
-//! - [`tasks`]: `qraft.v1.Tasks` (submit, get).
-//! - [`admin`]: `qraft.v1.Admin` (node status).
-//! - [`convert`]: domain types to and from protobuf, in one place.
+//! - [`tasks`]: `qraft.v1.Tasks` (submit, get, wait, revoke, list).
+//! - [`worker`]: `qraft.v1.Worker` (lease, ack, fail, extend).
+//! - [`admin`]: `qraft.v1.Admin` (node status, queues, dead letters).
+//! - [`convert`]: protobuf to and from queue types, in one place, with the defaults below.
 //! - [`status`]: the one place errors become `tonic::Status`.
 
 pub mod admin;
 pub mod convert;
 pub mod status;
 pub mod tasks;
+pub mod worker;
 
 pub use admin::AdminService;
 pub use tasks::TasksService;
+pub use worker::WorkerService;
+
+use tonic::Status;
+
+use crate::queue::{Command, Outcome};
+use crate::raft::Replica;
+
+/// What the API fills in when a client leaves a setting out, and the limits it enforces.
+#[derive(Clone, Debug)]
+pub struct TaskDefaults {
+    pub max_payload_bytes: usize,
+    pub result_ttl_ms: u64,
+    pub dedup_window_ms: u64,
+    pub delivery_limit: u32,
+    pub lease_ms: u64,
+}
+
+impl Default for TaskDefaults {
+    fn default() -> Self {
+        TaskDefaults {
+            max_payload_bytes: crate::queue::validate::DEFAULT_MAX_PAYLOAD,
+            result_ttl_ms: 24 * 3600 * 1000,
+            dedup_window_ms: 24 * 3600 * 1000,
+            delivery_limit: 20,
+            lease_ms: 30_000,
+        }
+    }
+}
+
+/// Proposes one command and returns its outcome, with a rejection turned into a status.
+pub async fn propose_one(replica: &Replica, command: Command) -> Result<Outcome, Status> {
+    let outcome = replica
+        .propose(vec![command])
+        .await
+        .map_err(|e| status::from_propose_error(&e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Status::internal("the state machine gave no outcome"))?;
+    match outcome {
+        Outcome::Rejected(rejection) => Err(status::from_rejection(&rejection)),
+        other => Ok(other),
+    }
+}
+
+/// An outcome of the wrong kind for its command: a bug, reported rather than hidden.
+pub fn unexpected(outcome: &Outcome) -> Status {
+    Status::internal(format!("unexpected outcome {outcome:?}"))
+}

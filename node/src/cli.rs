@@ -3,11 +3,16 @@
 
 mod bench;
 mod cluster_args;
+mod dead;
 mod dev;
 mod output;
+mod queues;
+mod revoke;
 mod status;
 mod submit;
 mod task;
+mod tasks;
+mod wait;
 
 use std::process::ExitCode;
 
@@ -31,10 +36,26 @@ pub enum Command {
     Node(NodeArgs),
     /// Start a local N-node cluster as child processes, for trying qraft out.
     Dev(dev::DevArgs),
-    /// Submit a task and print its id.
+    /// Submit a task and print its id (or, with --wait, its result).
     Submit(submit::SubmitArgs),
     /// Show one task.
     Task(task::TaskArgs),
+    /// Wait for a task to finish and print its result.
+    Wait(wait::WaitArgs),
+    /// Revoke a task: a waiting one never runs, a running one is stopped.
+    Revoke(revoke::RevokeArgs),
+    /// List tasks, newest first, optionally filtered.
+    Tasks(tasks::TasksArgs),
+    /// Show every queue's tasks by state.
+    Queues(queues::QueuesArgs),
+    /// Pause a queue: it hands out nothing until resumed.
+    Pause(queues::QueueArgs),
+    /// Resume a paused queue.
+    Resume(queues::QueueArgs),
+    /// Delete a queue's waiting tasks.
+    Purge(queues::QueueArgs),
+    /// List, retry or purge dead letters (tasks that failed for good).
+    Dead(dead::DeadArgs),
     /// Show every node's Raft role and progress, and who leads.
     Status(status::StatusArgs),
     /// Measure a running cluster (throughput and latency).
@@ -67,6 +88,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(args) => dev::run(args).await,
         Command::Submit(args) => submit::run(args).await,
         Command::Task(args) => task::run(args).await,
+        Command::Wait(args) => wait::run(args).await,
+        Command::Revoke(args) => revoke::run(args).await,
+        Command::Tasks(args) => tasks::run(args).await,
+        Command::Queues(args) => queues::list(args).await,
+        Command::Pause(args) => queues::pause(args).await,
+        Command::Resume(args) => queues::resume(args).await,
+        Command::Purge(args) => queues::purge(args).await,
+        Command::Dead(args) => dead::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

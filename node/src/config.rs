@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::queue::validate::DEFAULT_MAX_PAYLOAD;
+use crate::api::TaskDefaults;
+use crate::queue::validate::{DEFAULT_MAX_PAYLOAD, MAX_DELIVERY_LIMIT, MAX_DURATION_MS};
 use crate::raft::RaftSettings;
 
 /// Flags of `qraft node`; each also reads a `QRAFT_*` variable and overrides the config file.
@@ -51,6 +52,22 @@ pub struct NodeArgs {
     /// Largest task payload (args) accepted, in bytes [default: 1048576].
     #[arg(long, env = "QRAFT_MAX_PAYLOAD_BYTES")]
     pub max_payload_bytes: Option<usize>,
+    /// How long finished tasks and their results are kept, e.g. 24h, 30m [default: 24h].
+    #[arg(long, env = "QRAFT_RESULT_TTL", value_parser = parse_duration_ms, value_name = "DURATION")]
+    pub result_ttl: Option<u64>,
+    /// How long an idempotency key keeps returning its first task [default: 24h].
+    #[arg(long, env = "QRAFT_DEDUP_WINDOW", value_parser = parse_duration_ms, value_name = "DURATION")]
+    pub dedup_window: Option<u64>,
+    /// Deliveries after which a task whose lease keeps expiring is dead-lettered [default: 20].
+    #[arg(long, env = "QRAFT_DELIVERY_LIMIT")]
+    pub delivery_limit: Option<u32>,
+}
+
+/// Parses `30s`, `5m`, `24h`, `1h 30m`, ... into milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like 30s, 5m or 24h: {e}"))?;
+    u64::try_from(duration.as_millis()).map_err(|_| format!("{text:?} is too long"))
 }
 
 /// The TOML file's shape; every key is optional.
@@ -67,6 +84,8 @@ struct FileConfig {
     raft: FileRaft,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    tasks: FileTasks,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -85,6 +104,14 @@ struct FileLimits {
     max_payload_bytes: Option<usize>,
 }
 
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileTasks {
+    result_ttl: Option<String>,
+    dedup_window: Option<String>,
+    delivery_limit: Option<u32>,
+}
+
 /// A validated node configuration.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -94,7 +121,7 @@ pub struct NodeConfig {
     pub peers: BTreeMap<u64, String>,
     pub data_dir: PathBuf,
     pub raft: RaftSettings,
-    pub max_payload_bytes: usize,
+    pub tasks: TaskDefaults,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +231,36 @@ impl NodeConfig {
                 "max payload {max_payload_bytes} bytes is out of range 1..=16777216"
             )));
         }
+        let defaults = TaskDefaults::default();
+        let file_duration = |what: &str, text: &Option<String>| -> Result<Option<u64>, ConfigError> {
+            text.as_deref()
+                .map(|t| parse_duration_ms(t).map_err(|e| invalid(format!("[tasks] {what}: {e}"))))
+                .transpose()
+        };
+        let result_ttl_ms = match args.result_ttl {
+            Some(ms) => ms,
+            None => file_duration("result_ttl", &file.tasks.result_ttl)?.unwrap_or(defaults.result_ttl_ms),
+        };
+        let dedup_window_ms = match args.dedup_window {
+            Some(ms) => ms,
+            None => {
+                file_duration("dedup_window", &file.tasks.dedup_window)?.unwrap_or(defaults.dedup_window_ms)
+            }
+        };
+        for (what, ms) in [("result TTL", result_ttl_ms), ("dedup window", dedup_window_ms)] {
+            if ms > MAX_DURATION_MS {
+                return Err(invalid(format!("{what} of {ms} ms is longer than a year")));
+            }
+        }
+        let delivery_limit = args
+            .delivery_limit
+            .or(file.tasks.delivery_limit)
+            .unwrap_or(defaults.delivery_limit);
+        if !(1..=MAX_DELIVERY_LIMIT).contains(&delivery_limit) {
+            return Err(invalid(format!(
+                "delivery limit {delivery_limit} is out of range 1..={MAX_DELIVERY_LIMIT}"
+            )));
+        }
         let data_dir = args
             .data
             .clone()
@@ -223,7 +280,13 @@ impl NodeConfig {
                 snapshot_every,
                 keep_logs,
             },
-            max_payload_bytes,
+            tasks: TaskDefaults {
+                max_payload_bytes,
+                result_ttl_ms,
+                dedup_window_ms,
+                delivery_limit,
+                lease_ms: defaults.lease_ms,
+            },
         })
     }
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use qraft_proto::pb::admin_server::AdminServer;
 use qraft_proto::pb::tasks_server::TasksServer;
+use qraft_proto::pb::worker_server::WorkerServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::api::{AdminService, TasksService};
+use crate::api::{AdminService, TasksService, WorkerService};
 use crate::config::NodeConfig;
 use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
 
@@ -62,7 +63,11 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
         .add_service(replica.rpc_service())
         .add_service(TasksServer::new(TasksService::new(
             replica.clone(),
-            config.max_payload_bytes,
+            config.tasks.clone(),
+        )))
+        .add_service(WorkerServer::new(WorkerService::new(
+            replica.clone(),
+            config.tasks.clone(),
         )))
         .add_service(AdminServer::new(AdminService::new(
             replica.clone(),
@@ -85,8 +90,11 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
         })
     };
 
+    let ticker = crate::raft::ticker::start(replica.clone());
+
     shutdown.await;
     tracing::info!("shutting down");
+    ticker.abort();
     bootstrap.abort();
     replica.shutdown().await;
     let _ = stop_serving_tx.send(());

@@ -2,16 +2,18 @@
 //! state they build. Nothing here knows about Raft, RocksDB or gRPC, so every rule can be tested
 //! alone and two replicas that apply the same commands end in the same state.
 //!
-//! - [`task`]: the task record and its states.
+//! - [`task`]: the task record, its states, retry policy and lease.
 //! - [`command`]: what a client asks for ([`Command`]) and what it gets back ([`Outcome`]).
 //! - [`state`]: [`QueueState`], which applies commands at a leader-stamped time.
+//! - [`retry`]: backoff delays with deterministic jitter.
 //! - [`validate`]: input limits checked before anything is proposed.
 
 pub mod command;
+pub mod retry;
 pub mod state;
 pub mod task;
 pub mod validate;
 
-pub use command::{Command, Outcome, Rejection, SubmitTask};
-pub use state::QueueState;
-pub use task::{Task, TaskId, TaskState};
+pub use command::{Command, DeadSelector, LeaseRequest, LeasedTask, Outcome, Rejection, SubmitTask};
+pub use state::{QueueMeta, QueueState, QueueStats, TaskFilter};
+pub use task::{Lease, RetryPolicy, Task, TaskId, TaskOptions, TaskState};

@@ -10,6 +10,7 @@
 //! - [`snapshot`]: point-in-time snapshot files.
 //! - [`network`] / [`rpc_server`]: the `qraft.v1.Raft` transport, both directions.
 //! - [`proposer`]: batches client commands into log entries, forwarding to the leader.
+//! - [`ticker`]: the leader's periodic tick, proposed when some task is due.
 //! - [`replica`]: [`Replica`], the face of all of the above.
 
 pub mod codec;
@@ -22,6 +23,7 @@ pub mod snapshot;
 pub mod state_machine;
 pub mod storage;
 pub mod syncer;
+pub mod ticker;
 pub mod types;
 
 pub use proposer::ProposeError;

@@ -1,5 +1,7 @@
 //! Integration tests: real `qraft` processes in temp dirs, driven through the real client.
 
 mod bad_input;
+mod cli;
 mod cluster;
+mod lifecycle;
 mod util;

@@ -227,7 +227,6 @@ pub fn spec(name: &str) -> pb::TaskSpec {
         name: name.to_string(),
         queue: "default".into(),
         args: b"{\"n\":1}".to_vec(),
-        headers: Default::default(),
-        priority: 0,
+        ..Default::default()
     }
 }

@@ -19,12 +19,16 @@
 //! - `nodes`: the address book (parsing, channels, leader hint).
 //! - `retry`: [`RetryPolicy`], the backoff and the classification above.
 //! - `error`: [`ClientError`].
+//! - `task_calls`, `worker_calls`, `admin_calls`: one method per remaining RPC.
 
+mod admin_calls;
 mod error;
 mod nodes;
 mod retry;
+mod task_calls;
 #[cfg(test)]
 mod tests;
+mod worker_calls;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -34,6 +38,7 @@ use tokio::time::Instant;
 use tonic::transport::Channel;
 use tonic::{Response, Status};
 
+pub use self::admin_calls::DeadLetters;
 pub use self::error::ClientError;
 use self::nodes::AddressBook;
 pub use self::retry::RetryPolicy;
@@ -92,14 +97,22 @@ impl Client {
         self.book().leader_addr()
     }
 
-    /// Stores a task durably and returns its id.
+    /// Stores a task durably and returns its id. With an idempotency key the submit is safe to
+    /// resend, so it is retried even when an attempt's outcome is unknown: a resend that finds
+    /// the first one applied gets the same task back. Without a key, an unknown outcome is
+    /// returned as [`ClientError::Unknown`].
     pub async fn submit(&self, spec: pb::TaskSpec) -> Result<pb::SubmitResponse, ClientError> {
+        let keyed = !spec.idempotency_key.is_empty();
         let request = pb::SubmitRequest { task: Some(spec) };
-        self.call_write(|channel| {
+        let call = |channel| {
             let request = request.clone();
             async move { into_inner(TasksClient::new(channel).submit(request).await) }
-        })
-        .await
+        };
+        if keyed {
+            self.call_idempotent(call).await
+        } else {
+            self.call_write(call).await
+        }
     }
 
     /// Reads one task. With `linearizable`, the leader confirms its leadership before answering,
@@ -295,6 +308,6 @@ impl Client {
 }
 
 /// Drops the response metadata, which no qraft call uses.
-fn into_inner<T>(result: Result<Response<T>, Status>) -> Result<T, Status> {
+pub(crate) fn into_inner<T>(result: Result<Response<T>, Status>) -> Result<T, Status> {
     result.map(Response::into_inner)
 }

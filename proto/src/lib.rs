@@ -15,4 +15,4 @@ pub mod pb {
     tonic::include_proto!("qraft.v1");
 }
 
-pub use client::{Client, ClientError, RetryPolicy};
+pub use client::{Client, ClientError, DeadLetters, RetryPolicy};

@@ -3,6 +3,10 @@
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
+use super::tasks::list_limit;
+use super::{convert, propose_one, status, unexpected};
+use crate::queue::validate::must_be_name;
+use crate::queue::{Command, DeadSelector, Outcome, TaskFilter, TaskState};
 use crate::raft::{Replica, Role};
 
 pub struct AdminService {
@@ -12,6 +16,13 @@ pub struct AdminService {
 }
 
 impl AdminService {
+    async fn linearizable(&self) -> Result<(), Status> {
+        self.replica
+            .ensure_linearizable()
+            .await
+            .map_err(|e| status::from_propose_error(&e))
+    }
+
     pub fn new(replica: Replica, advertise: String, cluster_name: String) -> Self {
         AdminService {
             replica,
@@ -63,5 +74,118 @@ impl pb::admin_server::Admin for AdminService {
             version: env!("CARGO_PKG_VERSION").to_string(),
             task_count,
         }))
+    }
+
+    async fn list_queues(
+        &self,
+        request: Request<pb::ListQueuesRequest>,
+    ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        if request.into_inner().linearizable {
+            self.linearizable().await?;
+        }
+        let stats = self.replica.shared().queue().stats();
+        let queues = stats
+            .into_iter()
+            .map(|(name, s)| pb::QueueStats {
+                name,
+                ready: s.count(TaskState::Pending),
+                scheduled: s.count(TaskState::Scheduled),
+                started: s.count(TaskState::Started),
+                retry: s.count(TaskState::Retry),
+                dead: s.count(TaskState::Failure),
+                succeeded: s.count(TaskState::Success),
+                revoked: s.count(TaskState::Revoked),
+                expired: s.count(TaskState::Expired),
+                paused: s.paused,
+            })
+            .collect();
+        Ok(Response::new(pb::ListQueuesResponse { queues }))
+    }
+
+    async fn pause_queue(
+        &self,
+        request: Request<pb::QueueRequest>,
+    ) -> Result<Response<pb::QueueResponse>, Status> {
+        let queue = queue_name(request)?;
+        propose_one(&self.replica, Command::PauseQueue { queue }).await?;
+        Ok(Response::new(pb::QueueResponse {}))
+    }
+
+    async fn resume_queue(
+        &self,
+        request: Request<pb::QueueRequest>,
+    ) -> Result<Response<pb::QueueResponse>, Status> {
+        let queue = queue_name(request)?;
+        propose_one(&self.replica, Command::ResumeQueue { queue }).await?;
+        Ok(Response::new(pb::QueueResponse {}))
+    }
+
+    async fn purge_queue(
+        &self,
+        request: Request<pb::QueueRequest>,
+    ) -> Result<Response<pb::CountResponse>, Status> {
+        let queue = queue_name(request)?;
+        count(propose_one(&self.replica, Command::PurgeQueue { queue }).await?)
+    }
+
+    async fn list_dead(
+        &self,
+        request: Request<pb::ListDeadRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        let request = request.into_inner();
+        if request.linearizable {
+            self.linearizable().await?;
+        }
+        let filter = TaskFilter {
+            queue: (!request.queue.is_empty()).then_some(request.queue),
+            state: Some(TaskState::Failure),
+            name: None,
+            limit: list_limit(request.limit),
+        };
+        let shared = self.replica.shared();
+        let queue = shared.queue();
+        let tasks = queue.list(&filter).into_iter().map(convert::task_to_pb).collect();
+        Ok(Response::new(pb::ListTasksResponse { tasks }))
+    }
+
+    async fn retry_dead(
+        &self,
+        request: Request<pb::DeadRequest>,
+    ) -> Result<Response<pb::CountResponse>, Status> {
+        let selector = selector(request.into_inner())?;
+        count(propose_one(&self.replica, Command::RetryDead { selector }).await?)
+    }
+
+    async fn purge_dead(
+        &self,
+        request: Request<pb::DeadRequest>,
+    ) -> Result<Response<pb::CountResponse>, Status> {
+        let selector = selector(request.into_inner())?;
+        count(propose_one(&self.replica, Command::PurgeDead { selector }).await?)
+    }
+}
+
+fn queue_name(request: Request<pb::QueueRequest>) -> Result<String, Status> {
+    let queue = request.into_inner().queue;
+    must_be_name("queue name", &queue).map_err(status::invalid)?;
+    Ok(queue)
+}
+
+fn selector(request: pb::DeadRequest) -> Result<DeadSelector, Status> {
+    match (request.id.is_empty(), request.queue.is_empty(), request.all) {
+        (false, true, false) => Ok(DeadSelector::Task(convert::parse_id(&request.id)?)),
+        (true, false, false) => {
+            must_be_name("queue name", &request.queue).map_err(status::invalid)?;
+            Ok(DeadSelector::Queue(request.queue))
+        }
+        (true, true, true) => Ok(DeadSelector::All),
+        _ => Err(status::invalid("name exactly one of: a task id, a queue, or all")),
+    }
+}
+
+fn count(outcome: Outcome) -> Result<Response<pb::CountResponse>, Status> {
+    match outcome {
+        Outcome::Count(count) => Ok(Response::new(pb::CountResponse { count })),
+        other => Err(unexpected(&other)),
     }
 }

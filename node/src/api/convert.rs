@@ -1,8 +1,11 @@
-//! Conversions between queue types and `qraft.v1` messages.
+//! Conversions between queue types and `qraft.v1` messages, applying [`TaskDefaults`].
 
 use qraft_proto::pb;
+use tonic::Status;
 
-use crate::queue::{Task, TaskState};
+use super::{TaskDefaults, status};
+use crate::queue::validate::{self, DEFAULT_QUEUE, MAX_DURATION_MS};
+use crate::queue::{LeasedTask, RetryPolicy, SubmitTask, Task, TaskId, TaskOptions, TaskState};
 
 pub fn state_to_pb(state: TaskState) -> pb::TaskState {
     match state {
@@ -15,6 +18,22 @@ pub fn state_to_pb(state: TaskState) -> pb::TaskState {
         TaskState::Revoked => pb::TaskState::Revoked,
         TaskState::Expired => pb::TaskState::Expired,
     }
+}
+
+/// `None` for "unspecified" (match everything); an error for a number no state has.
+pub fn state_from_pb(state: i32) -> Result<Option<TaskState>, Status> {
+    Ok(match pb::TaskState::try_from(state) {
+        Ok(pb::TaskState::Unspecified) => None,
+        Ok(pb::TaskState::Pending) => Some(TaskState::Pending),
+        Ok(pb::TaskState::Scheduled) => Some(TaskState::Scheduled),
+        Ok(pb::TaskState::Started) => Some(TaskState::Started),
+        Ok(pb::TaskState::Retry) => Some(TaskState::Retry),
+        Ok(pb::TaskState::Success) => Some(TaskState::Success),
+        Ok(pb::TaskState::Failure) => Some(TaskState::Failure),
+        Ok(pb::TaskState::Revoked) => Some(TaskState::Revoked),
+        Ok(pb::TaskState::Expired) => Some(TaskState::Expired),
+        Err(_) => return Err(status::invalid(format!("unknown task state {state}"))),
+    })
 }
 
 pub fn task_to_pb(task: &Task) -> pb::Task {
@@ -35,5 +54,104 @@ pub fn task_to_pb(task: &Task) -> pb::Task {
         expires_at_ms: task.expires_at_ms.unwrap_or_default(),
         started_at_ms: task.started_at_ms.unwrap_or_default(),
         finished_at_ms: task.finished_at_ms.unwrap_or_default(),
+        retries: task.retries,
+        max_retries: task.options.retry.max_retries,
+        retry_at_ms: task.retry_at_ms.unwrap_or_default(),
+        timeout_ms: task.options.timeout_ms.unwrap_or_default(),
+        idempotency_key: task.idempotency_key.clone().unwrap_or_default(),
+        delivery: task.lease.as_ref().map_or(0, |l| l.delivery),
+        lease_deadline_ms: task.lease.as_ref().map_or(0, |l| l.deadline_ms),
     }
+}
+
+pub fn leased_to_pb(task: LeasedTask) -> pb::LeasedTask {
+    pb::LeasedTask {
+        id: task.id.to_string(),
+        delivery: task.delivery,
+        deadline_ms: task.deadline_ms,
+        name: task.name,
+        queue: task.queue,
+        args: task.args,
+        headers: task.headers.into_iter().collect(),
+        timeout_ms: task.timeout_ms.unwrap_or_default(),
+        attempts: task.attempts,
+    }
+}
+
+pub fn parse_id(id: &str) -> Result<TaskId, Status> {
+    id.parse().map_err(status::invalid)
+}
+
+fn or_default(value: u64, default: u64) -> u64 {
+    if value == 0 { default } else { value }
+}
+
+/// Checks a client's task, fills in defaults and gives it an id, before anything is proposed.
+/// `now_ms` (this node's clock) turns a countdown into an eta.
+pub fn submit_from_pb(
+    spec: pb::TaskSpec,
+    defaults: &TaskDefaults,
+    now_ms: u64,
+) -> Result<SubmitTask, Status> {
+    let priority = u8::try_from(spec.priority)
+        .ok()
+        .filter(|p| *p <= validate::MAX_PRIORITY)
+        .ok_or_else(|| status::invalid(format!("priority {} is out of range 0..=9", spec.priority)))?;
+    let eta_ms = match (spec.countdown_ms, spec.eta_ms) {
+        (0, 0) => None,
+        (countdown, 0) => {
+            if countdown > MAX_DURATION_MS {
+                return Err(status::invalid(format!(
+                    "countdown of {countdown} ms is too far ahead"
+                )));
+            }
+            Some(now_ms.saturating_add(countdown))
+        }
+        (0, eta) => {
+            if eta > now_ms.saturating_add(MAX_DURATION_MS) {
+                return Err(status::invalid("eta is more than a year ahead"));
+            }
+            Some(eta)
+        }
+        _ => return Err(status::invalid("give a countdown or an eta, not both")),
+    };
+    let retry_factor = if spec.retry_factor == 0.0 {
+        2.0
+    } else {
+        spec.retry_factor
+    };
+    let task = SubmitTask {
+        id: TaskId::generate(),
+        name: spec.name,
+        queue: if spec.queue.is_empty() {
+            DEFAULT_QUEUE.to_string()
+        } else {
+            spec.queue
+        },
+        args: spec.args,
+        headers: spec.headers.into_iter().collect(),
+        priority,
+        options: TaskOptions {
+            retry: RetryPolicy {
+                max_retries: spec.max_retries,
+                initial_delay_ms: or_default(spec.retry_delay_ms, 1_000),
+                factor: retry_factor,
+                max_delay_ms: or_default(spec.retry_max_delay_ms, 600_000),
+                jitter: !spec.retry_no_jitter,
+            },
+            timeout_ms: (spec.timeout_ms > 0).then_some(spec.timeout_ms),
+            result_ttl_ms: or_default(spec.result_ttl_ms, defaults.result_ttl_ms),
+            delivery_limit: if spec.delivery_limit == 0 {
+                defaults.delivery_limit
+            } else {
+                spec.delivery_limit
+            },
+        },
+        eta_ms,
+        expires_in_ms: (spec.expires_in_ms > 0).then_some(spec.expires_in_ms),
+        idempotency_key: (!spec.idempotency_key.is_empty()).then_some(spec.idempotency_key),
+        dedup_window_ms: defaults.dedup_window_ms,
+    };
+    validate::must_be_valid_submit(&task, defaults.max_payload_bytes).map_err(status::invalid)?;
+    Ok(task)
 }

@@ -1,23 +1,20 @@
 //! Errors to gRPC statuses, in one place. A status that proves nothing was applied carries
 //! `x-qraft-not-applied: 1`, and one that knows the leader carries `x-qraft-leader`, so clients
-//! can retry safely and follow the leader.
+//! can retry safely and follow the leader. Worker refusals carry `x-qraft-error`.
 
 use qraft_proto::metadata;
-use tonic::{Code, Status};
+use tonic::Status;
+use tonic::metadata::MetadataValue;
 
 use crate::queue::Rejection;
 use crate::raft::ProposeError;
 
 pub fn from_propose_error(error: &ProposeError) -> Status {
-    let mut status = match error {
-        ProposeError::NoLeader { .. } | ProposeError::ShuttingDown => Status::unavailable(error.to_string()),
-        ProposeError::Unknown(_) => Status::unavailable(error.to_string()),
-    };
+    let mut status = Status::unavailable(error.to_string());
     if error.not_applied() {
-        status.metadata_mut().insert(
-            metadata::NOT_APPLIED,
-            tonic::metadata::MetadataValue::from_static("1"),
-        );
+        status
+            .metadata_mut()
+            .insert(metadata::NOT_APPLIED, MetadataValue::from_static("1"));
     }
     if let ProposeError::NoLeader {
         leader_addr: Some(addr),
@@ -30,11 +27,25 @@ pub fn from_propose_error(error: &ProposeError) -> Status {
 }
 
 pub fn from_rejection(rejection: &Rejection) -> Status {
+    let message = rejection.to_string();
     match rejection {
         Rejection::Invalid(reason) => Status::invalid_argument(reason.clone()),
+        Rejection::NotFound(_) => Status::not_found(message),
+        Rejection::StaleLease { .. } => {
+            with_kind(Status::failed_precondition(message), metadata::STALE_LEASE)
+        }
+        Rejection::Revoked(_) => with_kind(Status::failed_precondition(message), metadata::REVOKED),
+        Rejection::NotDead { .. } => Status::failed_precondition(message),
     }
 }
 
+fn with_kind(mut status: Status, kind: &'static str) -> Status {
+    status
+        .metadata_mut()
+        .insert(metadata::ERROR, MetadataValue::from_static(kind));
+    status
+}
+
 pub fn invalid(message: impl Into<String>) -> Status {
-    Status::new(Code::InvalidArgument, message.into())
+    Status::invalid_argument(message.into())
 }

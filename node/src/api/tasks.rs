@@ -1,46 +1,51 @@
-//! `qraft.v1.Tasks`: submit and read tasks.
+//! `qraft.v1.Tasks`: submit, read, wait for, revoke and list tasks.
+
+use std::time::Duration;
 
 use qraft_proto::pb;
+use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
-use super::{convert, status};
-use crate::queue::validate::{self, DEFAULT_QUEUE};
-use crate::queue::{Command, Outcome, SubmitTask, TaskId};
+use super::{TaskDefaults, convert, propose_one, status, unexpected};
+use crate::queue::validate::MAX_BATCH;
+use crate::queue::{Command, Outcome, TaskFilter, TaskId};
 use crate::raft::Replica;
+use crate::raft::proposer::now_ms;
+
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+const MAX_WAIT: Duration = Duration::from_secs(600);
+const DEFAULT_LIST: usize = 100;
+const MAX_LIST: usize = 10_000;
 
 pub struct TasksService {
     replica: Replica,
-    max_payload_bytes: usize,
+    defaults: TaskDefaults,
 }
 
 impl TasksService {
-    pub fn new(replica: Replica, max_payload_bytes: usize) -> Self {
-        TasksService {
-            replica,
-            max_payload_bytes,
+    pub fn new(replica: Replica, defaults: TaskDefaults) -> Self {
+        TasksService { replica, defaults }
+    }
+
+    fn submit_response(outcome: Outcome) -> Result<pb::SubmitResponse, Status> {
+        match outcome {
+            Outcome::Submitted { id, state, duplicate } => Ok(pb::SubmitResponse {
+                id: id.to_string(),
+                state: convert::state_to_pb(state).into(),
+                duplicate,
+            }),
+            Outcome::Rejected(rejection) => Err(status::from_rejection(&rejection)),
+            other => Err(unexpected(&other)),
         }
     }
 
-    /// Checks a client's task and gives it an id, before anything is proposed.
-    fn to_submit(&self, spec: pb::TaskSpec) -> Result<SubmitTask, Status> {
-        let priority = u8::try_from(spec.priority)
-            .ok()
-            .filter(|p| *p <= validate::MAX_PRIORITY)
-            .ok_or_else(|| status::invalid(format!("priority {} is out of range 0..=9", spec.priority)))?;
-        let task = SubmitTask {
-            id: TaskId::generate(),
-            name: spec.name,
-            queue: if spec.queue.is_empty() {
-                DEFAULT_QUEUE.to_string()
-            } else {
-                spec.queue
-            },
-            args: spec.args,
-            headers: spec.headers.into_iter().collect(),
-            priority,
-        };
-        validate::must_be_valid_submit(&task, self.max_payload_bytes).map_err(status::invalid)?;
-        Ok(task)
+    fn task(&self, id: &TaskId) -> Result<pb::Task, Status> {
+        let shared = self.replica.shared();
+        let queue = shared.queue();
+        queue
+            .task(id)
+            .map(convert::task_to_pb)
+            .ok_or_else(|| Status::not_found(format!("no task {id}")))
     }
 }
 
@@ -54,22 +59,42 @@ impl pb::tasks_server::Tasks for TasksService {
             .into_inner()
             .task
             .ok_or_else(|| status::invalid("submit needs a task"))?;
-        let submit = self.to_submit(spec)?;
+        let submit = convert::submit_from_pb(spec, &self.defaults, now_ms())?;
+        let outcome = propose_one(&self.replica, Command::Submit(submit)).await?;
+        Ok(Response::new(Self::submit_response(outcome)?))
+    }
+
+    async fn submit_batch(
+        &self,
+        request: Request<pb::SubmitBatchRequest>,
+    ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let specs = request.into_inner().tasks;
+        if specs.is_empty() || specs.len() > MAX_BATCH {
+            return Err(status::invalid(format!(
+                "a batch holds 1..={MAX_BATCH} tasks, not {}",
+                specs.len()
+            )));
+        }
+        let now = now_ms();
+        let commands = specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                convert::submit_from_pb(spec, &self.defaults, now)
+                    .map(Command::Submit)
+                    .map_err(|e| status::invalid(format!("task {i} of the batch: {}", e.message())))
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
         let outcomes = self
             .replica
-            .propose(vec![Command::Submit(submit)])
+            .propose(commands)
             .await
             .map_err(|e| status::from_propose_error(&e))?;
-        match outcomes.into_iter().next() {
-            Some(Outcome::Submitted { id, state }) => Ok(Response::new(pb::SubmitResponse {
-                id: id.to_string(),
-                state: convert::state_to_pb(state).into(),
-            })),
-            Some(Outcome::Rejected(rejection)) => Err(status::from_rejection(&rejection)),
-            None => Err(Status::internal(
-                "the state machine gave no outcome for the submit",
-            )),
-        }
+        let results = outcomes
+            .into_iter()
+            .map(Self::submit_response)
+            .collect::<Result<Vec<_>, Status>>()?;
+        Ok(Response::new(pb::SubmitBatchResponse { results }))
     }
 
     async fn get_task(
@@ -77,22 +102,99 @@ impl pb::tasks_server::Tasks for TasksService {
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::GetTaskResponse>, Status> {
         let request = request.into_inner();
-        let id: TaskId = request.id.parse().map_err(status::invalid)?;
+        let id = convert::parse_id(&request.id)?;
         if request.linearizable {
             self.replica
                 .ensure_linearizable()
                 .await
                 .map_err(|e| status::from_propose_error(&e))?;
         }
-        let shared = self.replica.shared();
-        let applied_index = *shared.applied().borrow();
-        let queue = shared.queue();
-        let task = queue
-            .task(&id)
-            .ok_or_else(|| Status::not_found(format!("no task {id}")))?;
+        let applied_index = *self.replica.shared().applied().borrow();
         Ok(Response::new(pb::GetTaskResponse {
-            task: Some(convert::task_to_pb(task)),
+            task: Some(self.task(&id)?),
             applied_index,
         }))
+    }
+
+    /// Served by notification: subscribes to finished tasks before looking, so a finish between
+    /// the look and the wait is not missed.
+    async fn wait(&self, request: Request<pb::WaitRequest>) -> Result<Response<pb::WaitResponse>, Status> {
+        let request = request.into_inner();
+        let id = convert::parse_id(&request.id)?;
+        let limit = match request.timeout_ms {
+            0 => DEFAULT_WAIT,
+            ms => Duration::from_millis(ms).min(MAX_WAIT),
+        };
+        let mut finished = self.replica.shared().finished();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let task = self.task(&id)?;
+            let state = convert::state_from_pb(task.state)?;
+            if state.is_some_and(|s| s.is_final()) {
+                return Ok(Response::new(pb::WaitResponse {
+                    task: Some(task),
+                    finished: true,
+                }));
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, finished.recv()).await {
+                    Err(_) => {
+                        return Ok(Response::new(pb::WaitResponse {
+                            task: Some(task),
+                            finished: false,
+                        }));
+                    }
+                    Ok(Ok(done)) if done != id => continue,
+                    // Ours finished, or we lagged and may have missed it: look again.
+                    Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => break,
+                    Ok(Err(RecvError::Closed)) => {
+                        return Err(Status::unavailable("this node is shutting down"));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn revoke(
+        &self,
+        request: Request<pb::RevokeRequest>,
+    ) -> Result<Response<pb::RevokeResponse>, Status> {
+        let id = convert::parse_id(&request.into_inner().id)?;
+        match propose_one(&self.replica, Command::Revoke { id }).await? {
+            Outcome::Updated { state, .. } => Ok(Response::new(pb::RevokeResponse {
+                state: convert::state_to_pb(state).into(),
+            })),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        let request = request.into_inner();
+        if request.linearizable {
+            self.replica
+                .ensure_linearizable()
+                .await
+                .map_err(|e| status::from_propose_error(&e))?;
+        }
+        let filter = TaskFilter {
+            queue: (!request.queue.is_empty()).then_some(request.queue),
+            state: convert::state_from_pb(request.state)?,
+            name: (!request.name.is_empty()).then_some(request.name),
+            limit: list_limit(request.limit),
+        };
+        let shared = self.replica.shared();
+        let queue = shared.queue();
+        let tasks = queue.list(&filter).into_iter().map(convert::task_to_pb).collect();
+        Ok(Response::new(pb::ListTasksResponse { tasks }))
+    }
+}
+
+pub fn list_limit(limit: u32) -> usize {
+    match limit {
+        0 => DEFAULT_LIST,
+        n => (n as usize).min(MAX_LIST),
     }
 }

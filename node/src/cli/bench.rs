@@ -73,8 +73,7 @@ async fn run_submit(args: SubmitBench) -> anyhow::Result<ExitCode> {
             name: args.name.clone(),
             queue: args.queue.clone(),
             args: payload.clone(),
-            headers: Default::default(),
-            priority: 0,
+            ..Default::default()
         };
         let total = args.tasks;
         workers.push(tokio::spawn(async move {

@@ -13,6 +13,10 @@ pub struct ClusterArgs {
     /// Print JSON instead of text, for scripts.
     #[arg(long)]
     pub json: bool,
+    /// Read from the first node that answers, which may be a moment behind the leader, instead
+    /// of from the leader (which sees every acknowledged write).
+    #[arg(long)]
+    pub local: bool,
 }
 
 impl ClusterArgs {

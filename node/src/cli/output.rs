@@ -69,10 +69,22 @@ pub fn task_json(task: &pb::Task) -> Value {
         "created_at": time(task.created_at_ms),
         "started_at": time(task.started_at_ms),
         "finished_at": time(task.finished_at_ms),
+        "retries": task.retries,
+        "max_retries": task.max_retries,
     })
 }
 
 /// Prints JSON on one line (scripts read it with `jq`).
 pub fn print_json(value: &Value) {
     println!("{value}");
+}
+
+/// At most `width` characters, with an ellipsis when cut.
+pub fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut clipped: String = text.chars().take(width.saturating_sub(1)).collect();
+    clipped.push('…');
+    clipped
 }

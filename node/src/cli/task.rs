@@ -9,16 +9,13 @@ use super::output;
 pub struct TaskArgs {
     /// The task id printed by `qraft submit`.
     pub id: String,
-    /// Read from the leader (after it confirms its leadership) instead of any replica.
-    #[arg(long)]
-    pub linearizable: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
 
 pub async fn run(args: TaskArgs) -> anyhow::Result<ExitCode> {
     let client = args.cluster.client()?;
-    let task = client.get_task(&args.id, args.linearizable).await?;
+    let task = client.get_task(&args.id, !args.cluster.local).await?;
     let json = output::task_json(&task);
     if args.cluster.json {
         output::print_json(&json);

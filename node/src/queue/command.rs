@@ -5,15 +5,70 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::task::{TaskId, TaskState};
+use super::task::{TaskId, TaskOptions, TaskState};
 
 /// A change of queue state, as proposed by a node and applied on every replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     Submit(SubmitTask),
+    /// Hand up to `max` runnable tasks to `worker`.
+    Lease(LeaseRequest),
+    /// The attempt with this delivery number succeeded.
+    Ack {
+        id: TaskId,
+        delivery: u32,
+        #[serde(with = "serde_bytes")]
+        result: Vec<u8>,
+    },
+    /// The attempt with this delivery number failed; retried if the policy allows and `retry`.
+    Fail {
+        id: TaskId,
+        delivery: u32,
+        error: String,
+        retry: bool,
+    },
+    /// The attempt is still running: push its lease deadline out.
+    Extend {
+        id: TaskId,
+        delivery: u32,
+        lease_ms: u64,
+    },
+    Revoke {
+        id: TaskId,
+    },
+    PauseQueue {
+        queue: String,
+    },
+    ResumeQueue {
+        queue: String,
+    },
+    /// Deletes every waiting (pending, scheduled, retrying) task of the queue.
+    PurgeQueue {
+        queue: String,
+    },
+    /// Puts dead letters back in their queue with their attempts reset: one task, or all of
+    /// one queue's, or all.
+    RetryDead {
+        selector: DeadSelector,
+    },
+    /// Deletes dead letters.
+    PurgeDead {
+        selector: DeadSelector,
+    },
+    /// Lets time pass: expires leases and tasks, releases due retries and etas, purges results.
+    Tick,
 }
 
-/// A new task as the proposing node built it: already validated, id already assigned.
+/// Which dead letters a command applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeadSelector {
+    Task(TaskId),
+    Queue(String),
+    All,
+}
+
+/// A new task as the proposing node built it: already validated, id already assigned, relative
+/// times already turned into absolute ones by the proposer's clock where the client gave them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitTask {
     pub id: TaskId,
@@ -23,23 +78,89 @@ pub struct SubmitTask {
     pub args: Vec<u8>,
     pub headers: BTreeMap<String, String>,
     pub priority: u8,
+    pub options: TaskOptions,
+    /// Not runnable before this time.
+    pub eta_ms: Option<u64>,
+    /// Runnable only for this long after it is accepted (relative, so that the proposer's clock
+    /// skew does not matter); unset means no expiry.
+    pub expires_in_ms: Option<u64>,
+    /// A second submit with the same key inside `dedup_window_ms` returns the first task.
+    pub idempotency_key: Option<String>,
+    pub dedup_window_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRequest {
+    pub worker: String,
+    /// Queues to take from, in no particular order: the highest priority across them wins.
+    pub queues: Vec<String>,
+    /// Task names the worker can run; empty means any.
+    pub names: Vec<String>,
+    pub max: u32,
+    /// Lease length for tasks without a timeout of their own.
+    pub lease_ms: u64,
+}
+
+/// A task handed to a worker, with everything it needs to run it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeasedTask {
+    pub id: TaskId,
+    pub delivery: u32,
+    pub deadline_ms: u64,
+    pub name: String,
+    pub queue: String,
+    #[serde(with = "serde_bytes")]
+    pub args: Vec<u8>,
+    pub headers: BTreeMap<String, String>,
+    pub timeout_ms: Option<u64>,
+    pub attempts: u32,
 }
 
 /// The answer to one command. Business failures are values, never errors of the apply: a
 /// rejected command is still a committed, applied log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
-    /// The task exists with this state: newly stored, or found already stored under the same id.
+    /// The task exists with this state; `duplicate` when an earlier submit (same id or same
+    /// idempotency key) had stored it already.
     Submitted {
         id: TaskId,
         state: TaskState,
+        duplicate: bool,
     },
+    Leased(Vec<LeasedTask>),
+    /// The task's state after an ack, fail or revoke.
+    Updated {
+        id: TaskId,
+        state: TaskState,
+    },
+    Extended {
+        id: TaskId,
+        deadline_ms: u64,
+    },
+    /// How many tasks a purge or retry touched.
+    Count(u64),
+    Done,
     Rejected(Rejection),
 }
 
 /// Why a command changed nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum Rejection {
-    #[error("invalid task: {0}")]
+    #[error("invalid: {0}")]
     Invalid(String),
+    #[error("no task {0}")]
+    NotFound(TaskId),
+    /// The lease this delivery number stood for has expired and the task was handed on (or
+    /// finished): the caller's attempt no longer counts.
+    #[error("stale lease: task {id} delivery {delivery} is no longer leased to the caller ({current})")]
+    StaleLease {
+        id: TaskId,
+        delivery: u32,
+        current: String,
+    },
+    /// The task was revoked while running; the worker should stop it.
+    #[error("task {0} was revoked")]
+    Revoked(TaskId),
+    #[error("task {id} is {state}, not dead")]
+    NotDead { id: TaskId, state: TaskState },
 }

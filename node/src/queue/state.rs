@@ -1,49 +1,76 @@
 //! [`QueueState`]: every task and the indexes over them, changed only by [`QueueState::apply`].
 //!
 //! Apply is deterministic: it reads nothing but the command and the leader-stamped time, and it
-//! iterates only ordered maps. The records are authoritative; the indexes are rebuilt from them
-//! by [`QueueState::restore`].
+//! iterates only ordered maps. The records are authoritative; the indexes (ready queues, timers,
+//! idempotency keys, counters) are derived from them and rebuilt by [`QueueState::restore`].
+//! Every change of a task goes through [`QueueState::replace`], which keeps the indexes in step.
+//!
+//! - `submit`: accepting tasks, idempotency.
+//! - `leasing`: lease, ack, fail, extend.
+//! - `clock`: what happens by itself as time passes.
+//! - `admin`: revoke, pause/resume, purge, dead letters.
+//! - `read`: queries (stats, listings).
+
+mod admin;
+mod clock;
+mod leasing;
+mod read;
+mod submit;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::command::{Command, Outcome, Rejection, SubmitTask};
+use super::command::{Command, Outcome};
 use super::task::{Task, TaskId, TaskState};
-use super::validate;
+
+pub use read::{QueueStats, TaskFilter};
 
 /// The scalar part of the state, stored beside the task records.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StateClock {
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueMeta {
     /// Cluster time in ms: the greatest leader stamp applied so far, so it never runs backwards
     /// across a failover to a leader whose clock is behind.
     pub now_ms: u64,
     /// Sequence number the next accepted task gets.
     pub next_seq: u64,
+    /// Queues that hand out nothing.
+    #[serde(default)]
+    pub paused: BTreeSet<String>,
 }
 
-/// Counts of one queue's tasks by state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct QueueStats {
-    pub by_state: BTreeMap<TaskState, u64>,
+/// What the last applies changed, for the storage layer and for waiters.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Tasks whose record must be written (or deleted, if gone).
+    pub tasks: BTreeSet<TaskId>,
+    /// Tasks that reached a final state.
+    pub finished: Vec<TaskId>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct QueueState {
-    clock: StateClock,
+    meta: QueueMeta,
     tasks: BTreeMap<TaskId, Task>,
     /// Runnable tasks per queue, highest priority first, then oldest first.
     ready: BTreeMap<String, BTreeMap<(Reverse<u8>, u64), TaskId>>,
-    /// Tasks changed since the last [`QueueState::take_dirty`]: what the storage layer must write.
-    dirty: BTreeSet<TaskId>,
+    /// When each task next changes by itself.
+    timers: BTreeSet<(u64, TaskId)>,
+    /// Live idempotency keys.
+    keys: BTreeMap<String, TaskId>,
+    /// Tasks per queue and state.
+    counts: BTreeMap<String, [u64; 8]>,
+    /// Changed since the last [`QueueState::take_changes`].
+    changed: BTreeSet<TaskId>,
+    finished: Vec<TaskId>,
 }
 
 impl QueueState {
     /// Rebuilds the state and its indexes from stored records.
-    pub fn restore(clock: StateClock, tasks: impl IntoIterator<Item = Task>) -> Self {
+    pub fn restore(meta: QueueMeta, tasks: impl IntoIterator<Item = Task>) -> Self {
         let mut state = QueueState {
-            clock,
+            meta,
             ..QueueState::default()
         };
         for task in tasks {
@@ -53,15 +80,19 @@ impl QueueState {
         state
     }
 
-    pub fn clock(&self) -> StateClock {
-        self.clock
+    pub fn meta(&self) -> &QueueMeta {
+        &self.meta
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.meta.now_ms
     }
 
     pub fn task(&self, id: &TaskId) -> Option<&Task> {
         self.tasks.get(id)
     }
 
-    pub fn tasks(&self) -> impl Iterator<Item = &Task> {
+    pub fn tasks(&self) -> impl DoubleEndedIterator<Item = &Task> {
         self.tasks.values()
     }
 
@@ -69,85 +100,90 @@ impl QueueState {
         self.tasks.len()
     }
 
-    /// Ids of the runnable tasks of `queue` in the order workers would get them.
-    pub fn ready_order(&self, queue: &str) -> Vec<TaskId> {
-        self.ready
-            .get(queue)
-            .map(|index| index.values().copied().collect())
-            .unwrap_or_default()
+    /// The earliest time at which some task changes by itself: when a tick is worth proposing.
+    pub fn next_due_ms(&self) -> Option<u64> {
+        self.timers.first().map(|(due, _)| *due)
     }
 
-    pub fn stats(&self) -> BTreeMap<String, QueueStats> {
-        let mut stats: BTreeMap<String, QueueStats> = BTreeMap::new();
-        for task in self.tasks.values() {
-            *stats
-                .entry(task.queue.clone())
-                .or_default()
-                .by_state
-                .entry(task.state)
-                .or_default() += 1;
+    /// What changed since the last call; the caller persists each task's current record (or
+    /// its absence) and wakes whoever waits for the finished ones.
+    pub fn take_changes(&mut self) -> Changes {
+        Changes {
+            tasks: std::mem::take(&mut self.changed),
+            finished: std::mem::take(&mut self.finished),
         }
-        stats
     }
 
-    /// Ids changed since the last call; the caller persists each one's current record (or its
-    /// absence).
-    pub fn take_dirty(&mut self) -> BTreeSet<TaskId> {
-        std::mem::take(&mut self.dirty)
+    /// Applies one proposal's worth of commands at the leader's stamp: time first (so that
+    /// nothing is leased whose lease or eta says otherwise), then each command in order.
+    pub fn apply_batch(
+        &mut self,
+        stamped_ms: u64,
+        commands: impl IntoIterator<Item = Command>,
+    ) -> Vec<Outcome> {
+        self.advance_clock(stamped_ms);
+        commands.into_iter().map(|c| self.apply(c)).collect()
     }
 
-    /// Moves cluster time forward to a leader's stamp (never backwards).
+    /// Moves cluster time forward to a leader's stamp (never backwards) and settles every task
+    /// that became due.
     pub fn advance_clock(&mut self, stamped_ms: u64) {
-        self.clock.now_ms = self.clock.now_ms.max(stamped_ms);
+        self.meta.now_ms = self.meta.now_ms.max(stamped_ms);
+        self.settle_due();
     }
 
     /// Applies one command at the current cluster time.
     pub fn apply(&mut self, command: Command) -> Outcome {
         match command {
             Command::Submit(submit) => self.submit(submit),
+            Command::Lease(request) => self.lease(request),
+            Command::Ack { id, delivery, result } => self.ack(id, delivery, result),
+            Command::Fail {
+                id,
+                delivery,
+                error,
+                retry,
+            } => self.fail(id, delivery, error, retry),
+            Command::Extend {
+                id,
+                delivery,
+                lease_ms,
+            } => self.extend(id, delivery, lease_ms),
+            Command::Revoke { id } => self.revoke(id),
+            Command::PauseQueue { queue } => self.set_paused(queue, true),
+            Command::ResumeQueue { queue } => self.set_paused(queue, false),
+            Command::PurgeQueue { queue } => self.purge_queue(&queue),
+            Command::RetryDead { selector } => self.retry_dead(&selector),
+            Command::PurgeDead { selector } => self.purge_dead(&selector),
+            Command::Tick => Outcome::Done,
         }
     }
 
-    fn submit(&mut self, submit: SubmitTask) -> Outcome {
-        // The API validated this already; a command from an older or buggy proposer must still
-        // not be able to store a task that breaks the limits.
-        if let Err(reason) = validate::must_be_valid_submit(&submit, usize::MAX) {
-            return Outcome::Rejected(Rejection::Invalid(reason));
-        }
-        if let Some(existing) = self.tasks.get(&submit.id) {
-            return Outcome::Submitted {
-                id: existing.id,
-                state: existing.state,
-            };
-        }
-        let task = Task {
-            id: submit.id,
-            name: submit.name,
-            queue: submit.queue,
-            args: submit.args,
-            headers: submit.headers,
-            priority: submit.priority,
-            state: TaskState::Pending,
-            seq: self.clock.next_seq,
-            created_at_ms: self.clock.now_ms,
-            attempts: 0,
-            worker: None,
-            result: None,
-            error: None,
-            eta_ms: None,
-            expires_at_ms: None,
-            started_at_ms: None,
-            finished_at_ms: None,
+    /// Swaps a task's record for `new` (or removes it), keeping every index in step.
+    fn replace(&mut self, id: TaskId, new: Option<Task>) {
+        let was_final = match self.tasks.remove(&id) {
+            Some(old) => {
+                self.unindex(&old);
+                old.state.is_final()
+            }
+            None => false,
         };
-        self.clock.next_seq += 1;
-        let outcome = Outcome::Submitted {
-            id: task.id,
-            state: task.state,
-        };
-        self.index(&task);
-        self.dirty.insert(task.id);
-        self.tasks.insert(task.id, task);
-        outcome
+        if let Some(task) = new {
+            if task.state.is_final() && !was_final {
+                self.finished.push(id);
+            }
+            self.index(&task);
+            self.tasks.insert(id, task);
+        }
+        self.changed.insert(id);
+    }
+
+    /// Changes one task in place through [`QueueState::replace`].
+    fn update(&mut self, id: TaskId, change: impl FnOnce(&mut Task)) {
+        if let Some(mut task) = self.tasks.get(&id).cloned() {
+            change(&mut task);
+            self.replace(id, Some(task));
+        }
     }
 
     fn index(&mut self, task: &Task) {
@@ -157,95 +193,53 @@ impl QueueState {
                 .or_default()
                 .insert((Reverse(task.priority), task.seq), task.id);
         }
+        if let Some(due) = task.next_due_ms() {
+            self.timers.insert((due, task.id));
+        }
+        if let (Some(key), Some(until)) = (&task.idempotency_key, task.dedup_until_ms)
+            && until > self.meta.now_ms
+        {
+            self.keys.insert(key.clone(), task.id);
+        }
+        self.counts.entry(task.queue.clone()).or_default()[task.state.index()] += 1;
     }
 
-    /// Records and clock only: what two replicas must agree on.
-    pub fn same_records(&self, other: &QueueState) -> bool {
-        self.clock == other.clock && self.tasks == other.tasks
+    fn unindex(&mut self, task: &Task) {
+        if task.state == TaskState::Pending
+            && let Some(queue) = self.ready.get_mut(&task.queue)
+        {
+            queue.remove(&(Reverse(task.priority), task.seq));
+            if queue.is_empty() {
+                self.ready.remove(&task.queue);
+            }
+        }
+        if let Some(due) = task.next_due_ms() {
+            self.timers.remove(&(due, task.id));
+        }
+        if let Some(key) = &task.idempotency_key
+            && self.keys.get(key) == Some(&task.id)
+        {
+            self.keys.remove(key);
+        }
+        if let Some(counts) = self.counts.get_mut(&task.queue) {
+            counts[task.state.index()] = counts[task.state.index()].saturating_sub(1);
+            if counts.iter().all(|c| *c == 0) {
+                self.counts.remove(&task.queue);
+            }
+        }
+    }
+
+    /// Records, meta and every index: what two replicas must agree on, and what a restore must
+    /// rebuild exactly.
+    pub fn same_as(&self, other: &QueueState) -> bool {
+        self.meta == other.meta
+            && self.tasks == other.tasks
+            && self.ready == other.ready
+            && self.timers == other.timers
+            && self.keys == other.keys
+            && self.counts == other.counts
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn submit(name: &str, queue: &str, priority: u8) -> Command {
-        Command::Submit(SubmitTask {
-            id: TaskId::generate(),
-            name: name.into(),
-            queue: queue.into(),
-            args: b"{}".to_vec(),
-            headers: BTreeMap::new(),
-            priority,
-        })
-    }
-
-    fn submitted_id(outcome: Outcome) -> TaskId {
-        match outcome {
-            Outcome::Submitted { id, .. } => id,
-            other => panic!("expected a submitted task, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn submit_stores_a_pending_task_at_cluster_time() {
-        let mut state = QueueState::default();
-        state.advance_clock(1_000);
-        let id = submitted_id(state.apply(submit("mail.send", "default", 0)));
-        let task = state.task(&id).expect("stored");
-        assert_eq!(task.state, TaskState::Pending);
-        assert_eq!(task.created_at_ms, 1_000);
-        assert_eq!(state.take_dirty().into_iter().collect::<Vec<_>>(), vec![id]);
-        assert!(state.take_dirty().is_empty());
-    }
-
-    #[test]
-    fn clock_never_runs_backwards() {
-        let mut state = QueueState::default();
-        state.advance_clock(5_000);
-        state.advance_clock(4_000);
-        assert_eq!(state.clock().now_ms, 5_000);
-    }
-
-    #[test]
-    fn same_id_twice_returns_the_first_task() {
-        let mut state = QueueState::default();
-        let command = submit("a", "q", 1);
-        let first = state.apply(command.clone());
-        state.take_dirty();
-        assert_eq!(state.apply(command), first);
-        assert!(state.take_dirty().is_empty());
-        assert_eq!(state.task_count(), 1);
-    }
-
-    #[test]
-    fn invalid_submit_is_rejected_as_a_value() {
-        let mut state = QueueState::default();
-        let outcome = state.apply(submit("bad name", "q", 1));
-        assert!(matches!(outcome, Outcome::Rejected(Rejection::Invalid(_))));
-        assert_eq!(state.task_count(), 0);
-    }
-
-    #[test]
-    fn ready_order_is_priority_then_fifo() {
-        let mut state = QueueState::default();
-        let low = submitted_id(state.apply(submit("t", "q", 1)));
-        let high = submitted_id(state.apply(submit("t", "q", 9)));
-        let low2 = submitted_id(state.apply(submit("t", "q", 1)));
-        let other_queue = submitted_id(state.apply(submit("t", "other", 9)));
-        assert_eq!(state.ready_order("q"), vec![high, low, low2]);
-        assert_eq!(state.ready_order("other"), vec![other_queue]);
-    }
-
-    #[test]
-    fn restore_rebuilds_indexes_from_records() {
-        let mut state = QueueState::default();
-        for priority in [3, 7, 3, 0] {
-            state.apply(submit("t", "q", priority));
-        }
-        let restored = QueueState::restore(state.clock(), state.tasks().cloned());
-        assert!(restored.same_records(&state));
-        assert_eq!(restored.ready_order("q"), state.ready_order("q"));
-        assert_eq!(restored.stats(), state.stats());
-    }
-}
+mod tests;

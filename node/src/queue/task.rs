@@ -25,6 +25,12 @@ impl TaskId {
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         TaskId(ulid::Ulid::from_bytes(bytes))
     }
+
+    /// A number derived from the id alone, for deterministic jitter.
+    pub fn seed(self) -> u64 {
+        let value = self.0.0;
+        (value as u64) ^ ((value >> 64) as u64)
+    }
 }
 
 impl fmt::Display for TaskId {
@@ -80,6 +86,16 @@ impl TaskState {
         )
     }
 
+    /// Waiting to run: what a queue purge removes and what expiry applies to.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, TaskState::Pending | TaskState::Scheduled | TaskState::Retry)
+    }
+
+    /// Position in [`TaskState::ALL`], for per-state counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The upper-case name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -101,6 +117,71 @@ impl fmt::Display for TaskState {
     }
 }
 
+impl FromStr for TaskState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskState::ALL
+            .into_iter()
+            .find(|state| state.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<&str> = TaskState::ALL.iter().map(|s| s.name()).collect();
+                format!("unknown state {s:?}; use one of {}", names.join(", "))
+            })
+    }
+}
+
+/// How a failed attempt is retried: exponential backoff with optional jitter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Failed attempts that are retried; the next failure is final.
+    pub max_retries: u32,
+    /// Delay before the first retry.
+    pub initial_delay_ms: u64,
+    /// Each further retry waits this many times longer...
+    pub factor: f64,
+    /// ...up to this.
+    pub max_delay_ms: u64,
+    /// Spread retries over [delay/2, delay], deterministically from the task id and attempt, so
+    /// that tasks failing together do not retry together.
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            initial_delay_ms: 1_000,
+            factor: 2.0,
+            max_delay_ms: 600_000,
+            jitter: true,
+        }
+    }
+}
+
+impl Eq for RetryPolicy {}
+
+/// Per-task settings chosen at submit time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskOptions {
+    pub retry: RetryPolicy,
+    /// Hard limit of one attempt; the lease is sized from it.
+    pub timeout_ms: Option<u64>,
+    /// How long a finished task (and its result) is kept.
+    pub result_ttl_ms: u64,
+    /// Deliveries after which a task whose lease keeps expiring goes to the dead letters.
+    pub delivery_limit: u32,
+}
+
+/// A worker's claim on a started task. `delivery` is the fencing token: it grows with every
+/// lease, so a worker whose lease expired and went to someone else can no longer ack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub worker: String,
+    pub delivery: u32,
+    pub deadline_ms: u64,
+}
+
 /// Everything the cluster keeps about one task. New fields must be `#[serde(default)]`: records
 /// written by an older release are read by a newer one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,10 +198,18 @@ pub struct Task {
     pub seq: u64,
     /// Cluster time (ms since the Unix epoch) of the apply that accepted the task.
     pub created_at_ms: u64,
+    pub options: TaskOptions,
+    /// Times the task was handed to a worker.
     #[serde(default)]
     pub attempts: u32,
+    /// Failed attempts that were retried.
+    #[serde(default)]
+    pub retries: u32,
+    /// The worker of the current or last attempt.
     #[serde(default)]
     pub worker: Option<String>,
+    #[serde(default)]
+    pub lease: Option<Lease>,
     #[serde(default, with = "serde_bytes")]
     pub result: Option<Vec<u8>>,
     #[serde(default)]
@@ -129,8 +218,36 @@ pub struct Task {
     pub eta_ms: Option<u64>,
     #[serde(default)]
     pub expires_at_ms: Option<u64>,
+    /// When a task in `Retry` becomes runnable again.
+    #[serde(default)]
+    pub retry_at_ms: Option<u64>,
     #[serde(default)]
     pub started_at_ms: Option<u64>,
     #[serde(default)]
     pub finished_at_ms: Option<u64>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// Until when a submit with the same idempotency key returns this task.
+    #[serde(default)]
+    pub dedup_until_ms: Option<u64>,
+}
+
+impl Task {
+    /// The next cluster time at which this task changes by itself, if any.
+    pub fn next_due_ms(&self) -> Option<u64> {
+        let expiry = self.expires_at_ms.filter(|_| self.state.is_waiting());
+        let own = match self.state {
+            TaskState::Scheduled => self.eta_ms,
+            TaskState::Retry => self.retry_at_ms,
+            TaskState::Started => self.lease.as_ref().map(|l| l.deadline_ms),
+            // A started task revoked keeps its lease until the worker learns or it runs out.
+            TaskState::Revoked if self.lease.is_some() => self.lease.as_ref().map(|l| l.deadline_ms),
+            TaskState::Success | TaskState::Revoked | TaskState::Expired => self
+                .finished_at_ms
+                .map(|at| at.saturating_add(self.options.result_ttl_ms)),
+            // Dead letters stay until retried or purged.
+            TaskState::Failure | TaskState::Pending => None,
+        };
+        [own, expiry, self.dedup_until_ms].into_iter().flatten().min()
+    }
 }

@@ -1,21 +1,35 @@
 //! Input limits, checked by the API before anything is proposed and again in apply, so that no
 //! client input can put a command into the log that a replica could not apply.
 
-use super::command::SubmitTask;
+use super::command::{LeaseRequest, SubmitTask};
 
-/// Longest task or queue name, in bytes.
+/// Longest task, queue or worker name, and idempotency key, in bytes.
 pub const MAX_NAME_LEN: usize = 200;
 /// Highest priority; 0 is the lowest.
 pub const MAX_PRIORITY: u8 = 9;
-/// Default limit on a task's argument payload.
+/// Default limit on a task's argument payload (and result).
 pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
 /// Most headers on one task, and longest header key and value.
 pub const MAX_HEADERS: usize = 64;
 pub const MAX_HEADER_LEN: usize = 4096;
+/// Longest error message kept for a failed attempt.
+pub const MAX_ERROR_LEN: usize = 64 * 1024;
+/// Most tasks in one submit batch, and handed out by one lease.
+pub const MAX_BATCH: usize = 1000;
+/// Most retries a task may ask for, and the highest delivery limit.
+pub const MAX_RETRIES: u32 = 1000;
+pub const MAX_DELIVERY_LIMIT: u32 = 1000;
+/// Longest time any delay, expiry, window or TTL may span.
+pub const MAX_DURATION_MS: u64 = 366 * 24 * 3600 * 1000;
+/// Longest hard time limit of one attempt.
+pub const MAX_TIMEOUT_MS: u64 = 24 * 3600 * 1000;
+/// Shortest and longest lease a worker may ask for.
+pub const MIN_LEASE_MS: u64 = 100;
+pub const MAX_LEASE_MS: u64 = 24 * 3600 * 1000;
 /// The queue used when a submit names none.
 pub const DEFAULT_QUEUE: &str = "default";
 
-/// Checks a task or queue name: 1..=200 bytes of ASCII letters, digits and `._-:/`.
+/// Checks a task or queue name: 1..=200 bytes of ASCII letters, digits and `._-:/@`.
 pub fn must_be_name(what: &str, name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err(format!("{what} must not be empty"));
@@ -28,11 +42,18 @@ pub fn must_be_name(what: &str, name: &str) -> Result<(), String> {
     }
     if let Some(bad) = name
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/')))
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/' | '@')))
     {
         return Err(format!(
-            "{what} {name:?} contains {bad:?}; use letters, digits and . _ - : / only"
+            "{what} {name:?} contains {bad:?}; use letters, digits and . _ - : / @ only"
         ));
+    }
+    Ok(())
+}
+
+fn must_be_duration(what: &str, ms: u64, max: u64) -> Result<(), String> {
+    if ms > max {
+        return Err(format!("{what} of {ms} ms is longer than the limit of {max} ms"));
     }
     Ok(())
 }
@@ -68,6 +89,74 @@ pub fn must_be_valid_submit(task: &SubmitTask, max_payload: usize) -> Result<(),
             "header {key:?} is empty or longer than {MAX_HEADER_LEN} bytes (key or value)"
         ));
     }
+    let options = &task.options;
+    let retry = &options.retry;
+    if retry.max_retries > MAX_RETRIES {
+        return Err(format!(
+            "max retries {} is above the limit of {MAX_RETRIES}",
+            retry.max_retries
+        ));
+    }
+    if !(retry.factor.is_finite() && (1.0..=100.0).contains(&retry.factor)) {
+        return Err(format!(
+            "retry backoff factor {} is out of range 1..=100",
+            retry.factor
+        ));
+    }
+    must_be_duration("retry delay", retry.initial_delay_ms, MAX_DURATION_MS)?;
+    must_be_duration("maximum retry delay", retry.max_delay_ms, MAX_DURATION_MS)?;
+    if let Some(timeout) = options.timeout_ms {
+        if timeout == 0 {
+            return Err("timeout must be at least 1 ms".into());
+        }
+        must_be_duration("timeout", timeout, MAX_TIMEOUT_MS)?;
+    }
+    must_be_duration("result TTL", options.result_ttl_ms, MAX_DURATION_MS)?;
+    if !(1..=MAX_DELIVERY_LIMIT).contains(&options.delivery_limit) {
+        return Err(format!(
+            "delivery limit {} is out of range 1..={MAX_DELIVERY_LIMIT}",
+            options.delivery_limit
+        ));
+    }
+    if let Some(expires) = task.expires_in_ms {
+        must_be_duration("expiry", expires, MAX_DURATION_MS)?;
+    }
+    if let Some(key) = &task.idempotency_key
+        && (key.is_empty() || key.len() > MAX_NAME_LEN)
+    {
+        return Err(format!("idempotency key must be 1..={MAX_NAME_LEN} bytes"));
+    }
+    must_be_duration("idempotency window", task.dedup_window_ms, MAX_DURATION_MS)?;
+    Ok(())
+}
+
+/// Checks a worker's lease request.
+pub fn must_be_valid_lease(request: &LeaseRequest) -> Result<(), String> {
+    must_be_name("worker id", &request.worker)?;
+    if request.queues.is_empty() {
+        return Err("a lease must name at least one queue".into());
+    }
+    for queue in &request.queues {
+        must_be_name("queue name", queue)?;
+    }
+    for name in &request.names {
+        must_be_name("task name", name)?;
+    }
+    if request.max == 0 || request.max as usize > MAX_BATCH {
+        return Err(format!(
+            "a lease asks for 1..={MAX_BATCH} tasks, not {}",
+            request.max
+        ));
+    }
+    must_be_lease_ms(request.lease_ms)
+}
+
+pub fn must_be_lease_ms(lease_ms: u64) -> Result<(), String> {
+    if !(MIN_LEASE_MS..=MAX_LEASE_MS).contains(&lease_ms) {
+        return Err(format!(
+            "lease of {lease_ms} ms is out of range {MIN_LEASE_MS}..={MAX_LEASE_MS} ms"
+        ));
+    }
     Ok(())
 }
 
@@ -78,7 +167,7 @@ mod tests {
     #[test]
     fn names() {
         assert!(must_be_name("queue", "mail.send").is_ok());
-        assert!(must_be_name("queue", "a/b:c-d_e").is_ok());
+        assert!(must_be_name("queue", "a/b:c-d_e@f").is_ok());
         assert!(must_be_name("queue", "").is_err());
         assert!(must_be_name("queue", "has space").is_err());
         assert!(must_be_name("queue", "ünicode").is_err());

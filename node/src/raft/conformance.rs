@@ -16,7 +16,7 @@ use super::state_machine::StateMachineStore;
 use super::storage::{Identity, Storage};
 use super::syncer::Syncer;
 use super::types::{Entry, Proposal, TypeConfig};
-use crate::queue::{Command, SubmitTask, TaskId};
+use crate::queue::{Command, RetryPolicy, SubmitTask, TaskId, TaskOptions};
 
 fn open(dir: &std::path::Path) -> Result<(LogStore, StateMachineStore), std::io::Error> {
     let identity = Identity {
@@ -58,6 +58,16 @@ fn submit_entry(index: u64, names: &[&str]) -> (Entry, Vec<TaskId>) {
                 args: b"{\"n\":1}".to_vec(),
                 headers: BTreeMap::new(),
                 priority: 3,
+                options: TaskOptions {
+                    retry: RetryPolicy::default(),
+                    timeout_ms: None,
+                    result_ttl_ms: 60_000,
+                    delivery_limit: 20,
+                },
+                eta_ms: None,
+                expires_in_ms: None,
+                idempotency_key: None,
+                dedup_window_ms: 0,
             })
         })
         .collect();

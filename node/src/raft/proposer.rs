@@ -135,7 +135,10 @@ fn payload_bytes(commands: &[Command]) -> usize {
     commands
         .iter()
         .map(|c| match c {
-            Command::Submit(s) => s.args.len() + s.name.len() + s.queue.len() + 64,
+            Command::Submit(s) => s.args.len() + s.name.len() + s.queue.len() + 128,
+            Command::Ack { result, .. } => result.len() + 64,
+            Command::Fail { error, .. } => error.len() + 64,
+            _ => 64,
         })
         .sum()
 }

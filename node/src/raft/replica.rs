@@ -141,6 +141,10 @@ impl Replica {
         self.id
     }
 
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow_watched().state == ServerState::Leader
+    }
+
     /// The gRPC service peers talk Raft to.
     pub fn rpc_service(&self) -> RaftServer<RaftRpcServer> {
         RaftServer::new(RaftRpcServer::new(

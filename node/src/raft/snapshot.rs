@@ -29,7 +29,7 @@ const EXTENSION: &str = "qsnap";
 /// Keys of the state machine's scalars in `sm_meta`.
 pub const LAST_APPLIED_KEY: &[u8] = b"last_applied";
 pub const MEMBERSHIP_KEY: &[u8] = b"membership";
-pub const CLOCK_KEY: &[u8] = b"clock";
+pub const QUEUE_META_KEY: &[u8] = b"queue_meta";
 
 /// One state machine record: which column family (tag), key, value.
 pub type Record = (u8, Vec<u8>, Vec<u8>);

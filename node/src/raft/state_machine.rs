@@ -15,23 +15,24 @@ use openraft::entry::RaftEntry;
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use rocksdb::{DB, IteratorMode, WriteBatch};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use super::codec;
-use super::snapshot::{self, CLOCK_KEY, LAST_APPLIED_KEY, MEMBERSHIP_KEY};
+use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::queue::state::StateClock;
-use crate::queue::{QueueState, Task, TaskId};
+use crate::queue::{QueueMeta, QueueState, Task, TaskId};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
 
 const TASK_TAG: u8 = b't';
 
-/// What the rest of the node reads: the queue as of the last apply, and that apply's index.
+/// What the rest of the node reads: the queue as of the last apply, that apply's index, and the
+/// tasks that just finished (for callers waiting on them).
 pub struct SharedState {
     queue: RwLock<QueueState>,
     applied: watch::Sender<u64>,
+    finished: broadcast::Sender<TaskId>,
 }
 
 impl SharedState {
@@ -44,6 +45,12 @@ impl SharedState {
     /// The index of the last applied log entry, watchable.
     pub fn applied(&self) -> watch::Receiver<u64> {
         self.applied.subscribe()
+    }
+
+    /// Ids of tasks as they reach a final state on this replica. A receiver that lags behind
+    /// gets `Lagged` and must re-read the states it cares about.
+    pub fn finished(&self) -> broadcast::Receiver<TaskId> {
+        self.finished.subscribe()
     }
 
     fn replace(&self, state: QueueState) {
@@ -64,11 +71,13 @@ impl StateMachineStore {
         let state = load_queue(&db)?;
         let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
         let (applied_tx, _) = watch::channel(applied);
+        let (finished_tx, _) = broadcast::channel(4096);
         Ok(StateMachineStore {
             db,
             shared: Arc::new(SharedState {
                 queue: RwLock::new(state),
                 applied: applied_tx,
+                finished: finished_tx,
             }),
             snapshot_dir,
         })
@@ -94,7 +103,7 @@ fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Opti
 }
 
 fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
-    let clock: StateClock = read_meta(db, CLOCK_KEY)?.unwrap_or_default();
+    let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
     let mut tasks = Vec::new();
     for item in db.iterator_cf(cf(db, CF_SM_DATA)?, IteratorMode::Start) {
         let (key, value) = item.map_err(rocks_err)?;
@@ -102,7 +111,7 @@ fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
             tasks.push(codec::decode::<Task>(&value)?);
         }
     }
-    Ok(QueueState::restore(clock, tasks))
+    Ok(QueueState::restore(meta, tasks))
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachineStore {
@@ -128,18 +137,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let cf_data = cf(&self.db, CF_SM_DATA)?;
         let mut batch = WriteBatch::default();
         let mut responses = Vec::with_capacity(entries.len());
+        let finished;
         {
             let mut queue = self.shared.queue.write().unwrap_or_else(|p| p.into_inner());
             for (entry, responder) in entries {
                 let log_id = entry.log_id();
                 let response = match entry.payload {
                     EntryPayload::Blank => ProposalResponse::default(),
-                    EntryPayload::Normal(proposal) => {
-                        queue.advance_clock(proposal.stamped_at_ms);
-                        ProposalResponse {
-                            outcomes: proposal.commands.into_iter().map(|c| queue.apply(c)).collect(),
-                        }
-                    }
+                    EntryPayload::Normal(proposal) => ProposalResponse {
+                        outcomes: queue.apply_batch(proposal.stamped_at_ms, proposal.commands),
+                    },
                     EntryPayload::Membership(membership) => {
                         let stored = StoredMembership::new(Some(log_id), membership);
                         batch.put_cf(cf_meta, MEMBERSHIP_KEY, codec::encode(&stored)?);
@@ -150,13 +157,15 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     responses.push((responder, response));
                 }
             }
-            for id in queue.take_dirty() {
+            let changes = queue.take_changes();
+            for id in changes.tasks {
                 match queue.task(&id) {
                     Some(task) => batch.put_cf(cf_data, task_key(id), codec::encode(task)?),
                     None => batch.delete_cf(cf_data, task_key(id)),
                 }
             }
-            batch.put_cf(cf_meta, CLOCK_KEY, codec::encode(&queue.clock())?);
+            batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);
+            finished = changes.finished;
         }
         batch.put_cf(cf_meta, LAST_APPLIED_KEY, codec::encode(&last)?);
         self.db.write(batch).map_err(rocks_err)?;
@@ -164,6 +173,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             responder.send(response);
         }
         self.shared.applied.send_replace(last.index());
+        for id in finished {
+            // No receiver is fine: nobody is waiting.
+            let _ = self.shared.finished.send(id);
+        }
         Ok(())
     }
 

@@ -43,6 +43,15 @@ pub enum ClientError {
         last: String,
     },
 
+    /// A worker's answer for a lease that expired and went to another worker (or finished): the
+    /// attempt no longer counts and its result is dropped.
+    #[error("stale lease: {0}")]
+    StaleLease(String),
+
+    /// The task was revoked while running: stop the attempt.
+    #[error("revoked: {0}")]
+    Revoked(String),
+
     /// A node answered with a message that breaks the protocol, e.g. a required field missing.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -51,6 +60,17 @@ pub enum ClientError {
 impl ClientError {
     /// Maps a definite (not retried) answer to the most specific variant.
     pub(crate) fn from_status(status: Status) -> Self {
+        let kind = status
+            .metadata()
+            .get(crate::metadata::ERROR)
+            .and_then(|v| v.to_str().ok());
+        match kind {
+            Some(crate::metadata::STALE_LEASE) => {
+                return ClientError::StaleLease(status.message().to_owned());
+            }
+            Some(crate::metadata::REVOKED) => return ClientError::Revoked(status.message().to_owned()),
+            _ => {}
+        }
         match status.code() {
             Code::NotFound => ClientError::NotFound(status.message().to_owned()),
             Code::InvalidArgument => ClientError::InvalidArgument(status.message().to_owned()),

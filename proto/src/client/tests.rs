@@ -84,6 +84,33 @@ impl Tasks for FakeTasks {
     ) -> Result<Response<pb::GetTaskResponse>, Status> {
         self.0.reads.next().await
     }
+
+    async fn submit_batch(
+        &self,
+        _: Request<pb::SubmitBatchRequest>,
+    ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn wait(&self, _: Request<pb::WaitRequest>) -> Result<Response<pb::WaitResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn revoke(&self, _: Request<pb::RevokeRequest>) -> Result<Response<pb::RevokeResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn list_tasks(
+        &self,
+        _: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        Err(not_scripted())
+    }
+}
+
+/// The fakes script only the calls the client tests exercise.
+fn not_scripted() -> Status {
+    Status::unimplemented("not scripted in this fake")
 }
 
 #[tonic::async_trait]
@@ -93,6 +120,43 @@ impl Admin for FakeAdmin {
         _: Request<pb::NodeStatusRequest>,
     ) -> Result<Response<pb::NodeStatus>, Status> {
         self.0.statuses.next().await
+    }
+
+    async fn list_queues(
+        &self,
+        _: Request<pb::ListQueuesRequest>,
+    ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn pause_queue(&self, _: Request<pb::QueueRequest>) -> Result<Response<pb::QueueResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn resume_queue(
+        &self,
+        _: Request<pb::QueueRequest>,
+    ) -> Result<Response<pb::QueueResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn purge_queue(&self, _: Request<pb::QueueRequest>) -> Result<Response<pb::CountResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn list_dead(
+        &self,
+        _: Request<pb::ListDeadRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn retry_dead(&self, _: Request<pb::DeadRequest>) -> Result<Response<pb::CountResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn purge_dead(&self, _: Request<pb::DeadRequest>) -> Result<Response<pb::CountResponse>, Status> {
+        Err(not_scripted())
     }
 }
 
@@ -158,6 +222,7 @@ fn submitted(id: &str) -> Answer<pb::SubmitResponse> {
     Answer::Reply(pb::SubmitResponse {
         id: id.into(),
         state: pb::TaskState::Pending.into(),
+        duplicate: false,
     })
 }
 

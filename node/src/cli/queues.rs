@@ -1,0 +1,90 @@
+//! `qraft queues`, `qraft pause Q`, `qraft resume Q`, `qraft purge Q`
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use super::ClusterArgs;
+use super::output;
+
+#[derive(clap::Args, Debug)]
+pub struct QueuesArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct QueueArgs {
+    /// Queue name.
+    pub queue: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
+    let queues = args.cluster.client()?.list_queues(!args.cluster.local).await?;
+    if args.cluster.json {
+        let rows = queues
+            .iter()
+            .map(|q| {
+                json!({
+                    "name": q.name, "ready": q.ready, "scheduled": q.scheduled, "started": q.started,
+                    "retry": q.retry, "dead": q.dead, "succeeded": q.succeeded, "revoked": q.revoked,
+                    "expired": q.expired, "paused": q.paused,
+                })
+            })
+            .collect();
+        output::print_json(&Value::Array(rows));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7}  PAUSED",
+        "QUEUE", "READY", "SCHEDULED", "STARTED", "RETRY", "DEAD", "SUCCEEDED", "REVOKED", "EXPIRED"
+    );
+    for q in &queues {
+        println!(
+            "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7}  {}",
+            output::clip(&q.name, 20),
+            q.ready,
+            q.scheduled,
+            q.started,
+            q.retry,
+            q.dead,
+            q.succeeded,
+            q.revoked,
+            q.expired,
+            if q.paused { "yes" } else { "no" }
+        );
+    }
+    if queues.is_empty() {
+        println!("(no queues yet: submit a task to create one)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn pause(args: QueueArgs) -> anyhow::Result<ExitCode> {
+    args.cluster.client()?.pause_queue(&args.queue).await?;
+    report(&args, "paused", None)
+}
+
+pub async fn resume(args: QueueArgs) -> anyhow::Result<ExitCode> {
+    args.cluster.client()?.resume_queue(&args.queue).await?;
+    report(&args, "resumed", None)
+}
+
+pub async fn purge(args: QueueArgs) -> anyhow::Result<ExitCode> {
+    let count = args.cluster.client()?.purge_queue(&args.queue).await?;
+    report(&args, "purged", Some(count))
+}
+
+fn report(args: &QueueArgs, what: &str, count: Option<u64>) -> anyhow::Result<ExitCode> {
+    if args.cluster.json {
+        output::print_json(&json!({ "queue": args.queue, "action": what, "count": count }));
+    } else {
+        match count {
+            Some(count) => println!("queue {}: {what} {count} waiting task(s)", args.queue),
+            None => println!("queue {}: {what}", args.queue),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

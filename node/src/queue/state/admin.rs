@@ -1,0 +1,117 @@
+//! Operator commands: revoke, pause and resume a queue, purge it, and handle dead letters.
+
+use super::QueueState;
+use crate::queue::command::{DeadSelector, Outcome, Rejection};
+use crate::queue::task::{TaskId, TaskState};
+
+impl QueueState {
+    /// A waiting task never runs; a started one is marked revoked and keeps its lease, so its
+    /// worker learns of it on its next extend (and any ack is refused). Revoking a finished task
+    /// changes nothing.
+    pub(super) fn revoke(&mut self, id: TaskId) -> Outcome {
+        let Some(task) = self.tasks.get(&id) else {
+            return Outcome::Rejected(Rejection::NotFound(id));
+        };
+        if !task.state.is_final() {
+            let now = self.meta.now_ms;
+            self.update(id, |task| {
+                task.state = TaskState::Revoked;
+                task.retry_at_ms = None;
+                task.finished_at_ms = Some(now);
+            });
+        }
+        self.tasks
+            .get(&id)
+            .map_or(Outcome::Rejected(Rejection::NotFound(id)), |task| {
+                Outcome::Updated {
+                    id,
+                    state: task.state,
+                }
+            })
+    }
+
+    pub(super) fn set_paused(&mut self, queue: String, paused: bool) -> Outcome {
+        if paused {
+            self.meta.paused.insert(queue);
+        } else {
+            self.meta.paused.remove(&queue);
+        }
+        Outcome::Done
+    }
+
+    /// Deletes the queue's waiting tasks (pending, scheduled, retrying); running and finished
+    /// ones stay.
+    pub(super) fn purge_queue(&mut self, queue: &str) -> Outcome {
+        let doomed: Vec<TaskId> = self
+            .tasks
+            .values()
+            .filter(|t| t.queue == queue && t.state.is_waiting())
+            .map(|t| t.id)
+            .collect();
+        for id in &doomed {
+            self.replace(*id, None);
+        }
+        Outcome::Count(doomed.len() as u64)
+    }
+
+    fn dead_letters(&self, selector: &DeadSelector) -> Result<Vec<TaskId>, Rejection> {
+        match selector {
+            DeadSelector::Task(id) => {
+                let task = self.tasks.get(id).ok_or(Rejection::NotFound(*id))?;
+                if task.state != TaskState::Failure {
+                    return Err(Rejection::NotDead {
+                        id: *id,
+                        state: task.state,
+                    });
+                }
+                Ok(vec![*id])
+            }
+            DeadSelector::Queue(queue) => Ok(self
+                .tasks
+                .values()
+                .filter(|t| t.state == TaskState::Failure && &t.queue == queue)
+                .map(|t| t.id)
+                .collect()),
+            DeadSelector::All => Ok(self
+                .tasks
+                .values()
+                .filter(|t| t.state == TaskState::Failure)
+                .map(|t| t.id)
+                .collect()),
+        }
+    }
+
+    /// Back to the queue with attempts reset, as if just submitted (keeping its place by age).
+    pub(super) fn retry_dead(&mut self, selector: &DeadSelector) -> Outcome {
+        let ids = match self.dead_letters(selector) {
+            Ok(ids) => ids,
+            Err(rejection) => return Outcome::Rejected(rejection),
+        };
+        for id in &ids {
+            self.update(*id, |task| {
+                task.state = TaskState::Pending;
+                task.attempts = 0;
+                task.retries = 0;
+                task.lease = None;
+                task.error = None;
+                task.finished_at_ms = None;
+                task.started_at_ms = None;
+                task.retry_at_ms = None;
+                // An expiry that already passed would expire it again at once.
+                task.expires_at_ms = None;
+            });
+        }
+        Outcome::Count(ids.len() as u64)
+    }
+
+    pub(super) fn purge_dead(&mut self, selector: &DeadSelector) -> Outcome {
+        let ids = match self.dead_letters(selector) {
+            Ok(ids) => ids,
+            Err(rejection) => return Outcome::Rejected(rejection),
+        };
+        for id in &ids {
+            self.replace(*id, None);
+        }
+        Outcome::Count(ids.len() as u64)
+    }
+}

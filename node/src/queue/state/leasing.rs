@@ -1,0 +1,172 @@
+//! Handing tasks to workers, and their answers: ack, fail, extend. Every answer must present the
+//! delivery number of the lease it belongs to (the fencing token); an answer for an older
+//! delivery is rejected, so a late worker never overwrites the current one's outcome.
+
+use std::cmp::Reverse;
+
+use super::QueueState;
+use crate::queue::command::{LeaseRequest, LeasedTask, Outcome, Rejection};
+use crate::queue::retry::backoff_ms;
+use crate::queue::task::{Lease, Task, TaskId, TaskState};
+
+/// Extra time past a task's own timeout before its lease runs out: the worker needs it to notice
+/// the timeout, kill the attempt and report the failure.
+pub const LEASE_GRACE_MS: u64 = 5_000;
+/// Most ready tasks looked at per queue for one lease, when names filter most of them out.
+const SCAN_LIMIT: usize = 10_000;
+
+impl QueueState {
+    pub(super) fn lease(&mut self, request: LeaseRequest) -> Outcome {
+        let max = request.max as usize;
+        let mut candidates: Vec<((Reverse<u8>, u64), TaskId)> = Vec::new();
+        for queue in &request.queues {
+            if self.meta.paused.contains(queue) {
+                continue;
+            }
+            let Some(ready) = self.ready.get(queue) else {
+                continue;
+            };
+            candidates.extend(
+                ready
+                    .iter()
+                    .take(SCAN_LIMIT)
+                    .filter(|(_, id)| {
+                        request.names.is_empty()
+                            || self
+                                .tasks
+                                .get(id)
+                                .is_some_and(|t| request.names.contains(&t.name))
+                    })
+                    .take(max)
+                    .map(|(key, id)| (*key, *id)),
+            );
+        }
+        candidates.sort();
+        candidates.dedup();
+        let now = self.meta.now_ms;
+        let mut leased = Vec::new();
+        for (_, id) in candidates.into_iter().take(max) {
+            let Some(task) = self.tasks.get(&id) else {
+                continue;
+            };
+            let lease_ms = task
+                .options
+                .timeout_ms
+                .map_or(request.lease_ms, |timeout| timeout.saturating_add(LEASE_GRACE_MS));
+            let delivery = task.attempts + 1;
+            let deadline_ms = now.saturating_add(lease_ms);
+            let worker = request.worker.clone();
+            self.update(id, |task| {
+                task.state = TaskState::Started;
+                task.attempts = delivery;
+                task.worker = Some(worker.clone());
+                task.started_at_ms = Some(now);
+                task.lease = Some(Lease {
+                    worker,
+                    delivery,
+                    deadline_ms,
+                });
+            });
+            if let Some(task) = self.tasks.get(&id) {
+                leased.push(leased_task(task, delivery, deadline_ms));
+            }
+        }
+        Outcome::Leased(leased)
+    }
+
+    pub(super) fn ack(&mut self, id: TaskId, delivery: u32, result: Vec<u8>) -> Outcome {
+        if let Err(rejection) = self.must_hold_lease(id, delivery) {
+            return Outcome::Rejected(rejection);
+        }
+        let now = self.meta.now_ms;
+        self.update(id, |task| {
+            task.state = TaskState::Success;
+            task.lease = None;
+            task.result = Some(result);
+            task.error = None;
+            task.finished_at_ms = Some(now);
+        });
+        self.updated(id)
+    }
+
+    pub(super) fn fail(&mut self, id: TaskId, delivery: u32, error: String, retry: bool) -> Outcome {
+        if let Err(rejection) = self.must_hold_lease(id, delivery) {
+            return Outcome::Rejected(rejection);
+        }
+        let now = self.meta.now_ms;
+        self.update(id, |task| {
+            task.lease = None;
+            task.error = Some(error);
+            if retry && task.retries < task.options.retry.max_retries {
+                task.retries += 1;
+                task.state = TaskState::Retry;
+                task.retry_at_ms =
+                    Some(now.saturating_add(backoff_ms(&task.options.retry, task.id, task.retries)));
+            } else {
+                task.state = TaskState::Failure;
+                task.finished_at_ms = Some(now);
+            }
+        });
+        self.updated(id)
+    }
+
+    pub(super) fn extend(&mut self, id: TaskId, delivery: u32, lease_ms: u64) -> Outcome {
+        if let Err(rejection) = self.must_hold_lease(id, delivery) {
+            return Outcome::Rejected(rejection);
+        }
+        let deadline_ms = self.meta.now_ms.saturating_add(lease_ms);
+        self.update(id, |task| {
+            if let Some(lease) = &mut task.lease {
+                lease.deadline_ms = lease.deadline_ms.max(deadline_ms);
+            }
+        });
+        let deadline_ms = self
+            .tasks
+            .get(&id)
+            .and_then(|t| t.lease.as_ref())
+            .map_or(deadline_ms, |l| l.deadline_ms);
+        Outcome::Extended { id, deadline_ms }
+    }
+
+    /// The task is started and leased under exactly this delivery number.
+    fn must_hold_lease(&self, id: TaskId, delivery: u32) -> Result<(), Rejection> {
+        let task = self.tasks.get(&id).ok_or(Rejection::NotFound(id))?;
+        let current = task.lease.as_ref().filter(|l| l.delivery == delivery);
+        match (task.state, current) {
+            (TaskState::Started, Some(_)) => Ok(()),
+            (TaskState::Revoked, Some(_)) => Err(Rejection::Revoked(id)),
+            _ => Err(Rejection::StaleLease {
+                id,
+                delivery,
+                current: match &task.lease {
+                    Some(lease) => format!("now delivery {} to {}", lease.delivery, lease.worker),
+                    None => format!("the task is {}", task.state),
+                },
+            }),
+        }
+    }
+
+    fn updated(&self, id: TaskId) -> Outcome {
+        match self.tasks.get(&id) {
+            Some(task) => Outcome::Updated {
+                id,
+                state: task.state,
+            },
+            None => Outcome::Rejected(Rejection::NotFound(id)),
+        }
+    }
+}
+
+fn leased_task(task: &Task, delivery: u32, deadline_ms: u64) -> LeasedTask {
+    LeasedTask {
+        id: task.id,
+        delivery,
+        deadline_ms,
+        name: task.name.clone(),
+        queue: task.queue.clone(),
+        args: task.args.clone(),
+        headers: task.headers.clone(),
+        timeout_ms: task.options.timeout_ms,
+        attempts: task.attempts,
+    }
+}

@@ -1,0 +1,76 @@
+//! Queries over the state: per-queue statistics and filtered task listings.
+
+use std::collections::BTreeMap;
+
+use super::QueueState;
+use crate::queue::task::{Task, TaskState};
+
+/// One queue's tasks by state, and whether it is paused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub by_state: BTreeMap<TaskState, u64>,
+    pub paused: bool,
+}
+
+impl QueueStats {
+    pub fn count(&self, state: TaskState) -> u64 {
+        self.by_state.get(&state).copied().unwrap_or(0)
+    }
+}
+
+/// Which tasks a listing returns; unset fields match everything.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub queue: Option<String>,
+    pub state: Option<TaskState>,
+    pub name: Option<String>,
+    pub limit: usize,
+}
+
+impl QueueState {
+    /// Every queue with tasks or a pause, by name.
+    pub fn stats(&self) -> BTreeMap<String, QueueStats> {
+        let mut stats: BTreeMap<String, QueueStats> = self
+            .counts
+            .iter()
+            .map(|(queue, counts)| {
+                let by_state = TaskState::ALL
+                    .into_iter()
+                    .filter(|s| counts[s.index()] > 0)
+                    .map(|s| (s, counts[s.index()]))
+                    .collect();
+                (
+                    queue.clone(),
+                    QueueStats {
+                        by_state,
+                        paused: false,
+                    },
+                )
+            })
+            .collect();
+        for queue in &self.meta.paused {
+            stats.entry(queue.clone()).or_default().paused = true;
+        }
+        stats
+    }
+
+    /// Tasks matching `filter`, newest first, at most `filter.limit`.
+    pub fn list(&self, filter: &TaskFilter) -> Vec<&Task> {
+        self.tasks
+            .values()
+            .rev()
+            .filter(|t| filter.queue.as_ref().is_none_or(|q| &t.queue == q))
+            .filter(|t| filter.state.is_none_or(|s| t.state == s))
+            .filter(|t| filter.name.as_ref().is_none_or(|n| &t.name == n))
+            .take(filter.limit)
+            .collect()
+    }
+
+    /// Ids of the runnable tasks of `queue` in the order workers would get them.
+    pub fn ready_order(&self, queue: &str) -> Vec<crate::queue::TaskId> {
+        self.ready
+            .get(queue)
+            .map(|index| index.values().copied().collect())
+            .unwrap_or_default()
+    }
+}

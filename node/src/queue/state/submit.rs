@@ -1,0 +1,75 @@
+//! Accepting tasks, and the idempotency that makes a retried submit safe.
+
+use super::QueueState;
+use crate::queue::command::{Outcome, Rejection, SubmitTask};
+use crate::queue::task::{Task, TaskState};
+use crate::queue::validate;
+
+impl QueueState {
+    pub(super) fn submit(&mut self, submit: SubmitTask) -> Outcome {
+        // The API validated this already; a command from an older or buggy proposer must still
+        // not be able to store a task that breaks the limits.
+        if let Err(reason) = validate::must_be_valid_submit(&submit, usize::MAX) {
+            return Outcome::Rejected(Rejection::Invalid(reason));
+        }
+        let existing = self.tasks.get(&submit.id).or_else(|| {
+            let key = submit.idempotency_key.as_ref()?;
+            let id = self.keys.get(key)?;
+            self.tasks
+                .get(id)
+                .filter(|t| t.dedup_until_ms.is_some_and(|until| until > self.meta.now_ms))
+        });
+        if let Some(existing) = existing {
+            return Outcome::Submitted {
+                id: existing.id,
+                state: existing.state,
+                duplicate: true,
+            };
+        }
+        let now = self.meta.now_ms;
+        let scheduled = submit.eta_ms.is_some_and(|eta| eta > now);
+        let task = Task {
+            id: submit.id,
+            name: submit.name,
+            queue: submit.queue,
+            args: submit.args,
+            headers: submit.headers,
+            priority: submit.priority,
+            state: if scheduled {
+                TaskState::Scheduled
+            } else {
+                TaskState::Pending
+            },
+            seq: self.meta.next_seq,
+            created_at_ms: now,
+            options: submit.options,
+            attempts: 0,
+            retries: 0,
+            worker: None,
+            lease: None,
+            result: None,
+            error: None,
+            eta_ms: submit.eta_ms,
+            expires_at_ms: submit.expires_in_ms.map(|d| now.saturating_add(d)),
+            retry_at_ms: None,
+            started_at_ms: None,
+            finished_at_ms: None,
+            dedup_until_ms: submit
+                .idempotency_key
+                .as_ref()
+                .map(|_| now.saturating_add(submit.dedup_window_ms)),
+            idempotency_key: submit.idempotency_key,
+        };
+        self.meta.next_seq += 1;
+        let outcome = Outcome::Submitted {
+            id: task.id,
+            state: task.state,
+            duplicate: false,
+        };
+        let id = task.id;
+        self.replace(id, Some(task));
+        // An expiry of zero, say: settle now rather than at the next tick.
+        self.settle_due();
+        outcome
+    }
+}

@@ -1,0 +1,33 @@
+//! The leader's tick: time in the state machine moves only with leader-stamped entries, so when
+//! some task is due (a lease or eta runs out, a retry's backoff ends, a result's TTL passes) and
+//! no other traffic carries the clock forward, the leader proposes a `Tick`.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::proposer::now_ms;
+use super::replica::Replica;
+use crate::queue::Command;
+
+/// How often the leader checks for due work: the resolution of every timer in the queue.
+const INTERVAL: Duration = Duration::from_millis(100);
+
+pub fn start(replica: Replica) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if !replica.is_leader() {
+                continue;
+            }
+            let due = replica.shared().queue().next_due_ms();
+            if due.is_some_and(|due| due <= now_ms())
+                && let Err(e) = replica.propose(vec![Command::Tick]).await
+            {
+                tracing::debug!(error = %e, "tick not proposed");
+            }
+        }
+    })
+}

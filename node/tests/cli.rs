@@ -1,0 +1,224 @@
+//! Every client command of the `qraft` binary against a real cluster, in text and JSON.
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{QRAFT, TestCluster};
+
+struct Cli {
+    cluster: String,
+}
+
+impl Cli {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(QRAFT)
+            .args(args)
+            .args(["--cluster", &self.cluster])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run qraft")
+    }
+
+    /// Runs with `--json`, expects success, returns the parsed output.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        let output = self.run(&with_json);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "qraft {args:?} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("qraft {args:?}: not JSON ({e}): {stdout}"))
+    }
+
+    fn text(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "qraft {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+fn states(tasks: &Value) -> Vec<String> {
+    tasks
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["state"].as_str().expect("state").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_command_works_against_a_cluster() {
+    let cluster = TestCluster::start(3, &[]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let cli = Cli {
+        cluster: (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(","),
+    };
+
+    let submitted = cli.json(&[
+        "submit",
+        "mail.send",
+        "--args",
+        r#"{"to":"ada"}"#,
+        "--queue",
+        "mail",
+        "--priority",
+        "7",
+    ]);
+    assert_eq!(submitted["state"], "PENDING");
+    let id = submitted["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        cli.text(&["submit", "mail.send", "--queue", "mail"]).trim().len(),
+        26,
+        "text mode prints the id"
+    );
+
+    let task = cli.json(&["task", &id]);
+    for field in [
+        "id",
+        "name",
+        "queue",
+        "state",
+        "priority",
+        "attempts",
+        "worker",
+        "args",
+        "result",
+        "error",
+        "eta",
+        "expires",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ] {
+        assert!(task.get(field).is_some(), "task JSON lacks {field}: {task}");
+    }
+    assert_eq!(
+        (task["name"].as_str(), task["priority"].as_u64()),
+        (Some("mail.send"), Some(7))
+    );
+    assert_eq!(task["args"]["to"], "ada");
+    assert!(cli.text(&["task", &id]).contains("mail.send"));
+
+    let later = cli.json(&[
+        "submit",
+        "report",
+        "--countdown",
+        "1h",
+        "--expires",
+        "2h",
+        "--max-retries",
+        "3",
+        "--retry-delay",
+        "2s",
+        "--timeout",
+        "30s",
+    ]);
+    assert_eq!(later["state"], "SCHEDULED");
+    let keyed = cli.json(&["submit", "once", "--idempotency-key", "order-1"]);
+    let again = cli.json(&["submit", "once", "--idempotency-key", "order-1"]);
+    assert_eq!(keyed["id"], again["id"], "same key, same task");
+
+    let listed = cli.json(&["tasks", "--queue", "mail"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        states(&cli.json(&["tasks", "--state", "SCHEDULED"])),
+        vec!["SCHEDULED"]
+    );
+    assert!(cli.text(&["tasks", "--name", "report"]).contains("report"));
+
+    let queues = cli.json(&["queues"]);
+    let mail = queues
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|q| q["name"] == "mail")
+        .expect("mail queue")
+        .clone();
+    assert_eq!(mail["ready"], 2);
+    cli.json(&["pause", "mail"]);
+    let paused = cli.json(&["queues"]);
+    assert!(
+        paused
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|q| q["name"] == "mail" && q["paused"] == true)
+    );
+    cli.json(&["resume", "mail"]);
+    assert!(cli.text(&["queues"]).contains("mail"));
+
+    let revoked = cli.json(&["revoke", &id]);
+    assert_eq!(revoked["state"], "REVOKED");
+    let waited = cli.run(&["wait", &id, "--timeout", "5s", "--json"]);
+    assert_eq!(
+        waited.status.code(),
+        Some(1),
+        "a revoked task is finished, not successful"
+    );
+    let unfinished = cli.run(&["wait", later["id"].as_str().expect("id"), "--timeout", "300ms"]);
+    assert_eq!(
+        unfinished.status.code(),
+        Some(3),
+        "still scheduled when the wait ends"
+    );
+    let timed_out = cli.run(&["submit", "never.runs", "--wait", "300ms"]);
+    assert_eq!(timed_out.status.code(), Some(3));
+
+    let purged = cli.json(&["purge", "mail"]);
+    assert_eq!(purged["count"], 1);
+
+    // A dead letter: lease and fail it through the worker protocol.
+    let client = cluster.client(&[1, 2, 3]);
+    let dead_id = cli.json(&["submit", "doomed", "--queue", "jobs"])["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    kill(&client, &dead_id, "it broke").await;
+    let dead = cli.json(&["dead"]);
+    assert_eq!(states(&dead), vec!["FAILURE"]);
+    assert_eq!(dead[0]["error"], "it broke");
+    assert!(cli.text(&["dead", "--queue", "jobs"]).contains("it broke"));
+    assert_eq!(cli.json(&["dead", "retry", &dead_id])["count"], 1);
+    assert_eq!(cli.json(&["task", &dead_id])["state"], "PENDING");
+    kill(&client, &dead_id, "still broken").await;
+    assert_eq!(cli.json(&["dead", "retry", "--all"])["count"], 1);
+    kill(&client, &dead_id, "gone").await;
+    assert_eq!(cli.json(&["dead", "purge"])["count"], 1);
+    assert!(cli.json(&["dead"]).as_array().is_some_and(Vec::is_empty));
+
+    // Bad input is refused with a message, not a panic.
+    let bad = cli.run(&["submit", "bad name"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid argument"));
+    let bad = cli.run(&["submit", "x", "--countdown", "soon"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a duration"));
+    cluster.must_not_have_panicked();
+}
+
+/// Leases the only task of queue `jobs` (which must be `id`) and fails it for good.
+async fn kill(client: &qraft_proto::Client, id: &str, error: &str) {
+    let leased = client
+        .lease(qraft_proto::pb::LeaseRequest {
+            worker_id: "cli-test".into(),
+            queues: vec!["jobs".into()],
+            max: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("lease");
+    assert_eq!(leased.first().map(|t| t.id.as_str()), Some(id));
+    client
+        .fail(id, leased[0].delivery, error, false)
+        .await
+        .expect("fail");
+}

@@ -1,0 +1,126 @@
+//! `qraft.v1.Admin` calls on queues and dead letters. Each is safe to repeat (pausing twice is
+//! pausing; a second purge finds nothing more), so all are retried freely.
+
+use super::{Client, ClientError, into_inner};
+use crate::pb;
+use crate::pb::admin_client::AdminClient;
+
+/// Which dead letters a call acts on.
+#[derive(Clone, Debug)]
+pub enum DeadLetters {
+    Task(String),
+    Queue(String),
+    All,
+}
+
+impl DeadLetters {
+    fn request(&self) -> pb::DeadRequest {
+        match self {
+            DeadLetters::Task(id) => pb::DeadRequest {
+                id: id.clone(),
+                ..Default::default()
+            },
+            DeadLetters::Queue(queue) => pb::DeadRequest {
+                queue: queue.clone(),
+                ..Default::default()
+            },
+            DeadLetters::All => pb::DeadRequest {
+                all: true,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+impl Client {
+    /// Queue statistics; `linearizable` reads them on the leader, reflecting every write
+    /// acknowledged before the call.
+    pub async fn list_queues(&self, linearizable: bool) -> Result<Vec<pb::QueueStats>, ClientError> {
+        let request = pb::ListQueuesRequest { linearizable };
+        let response = self
+            .call_idempotent(|channel| async move {
+                into_inner(AdminClient::new(channel).list_queues(request).await)
+            })
+            .await?;
+        Ok(response.queues)
+    }
+
+    pub async fn pause_queue(&self, queue: &str) -> Result<(), ClientError> {
+        let request = pb::QueueRequest {
+            queue: queue.to_owned(),
+        };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(AdminClient::new(channel).pause_queue(request).await) }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn resume_queue(&self, queue: &str) -> Result<(), ClientError> {
+        let request = pb::QueueRequest {
+            queue: queue.to_owned(),
+        };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(AdminClient::new(channel).resume_queue(request).await) }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Deletes the queue's waiting tasks; returns how many.
+    pub async fn purge_queue(&self, queue: &str) -> Result<u64, ClientError> {
+        let request = pb::QueueRequest {
+            queue: queue.to_owned(),
+        };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(AdminClient::new(channel).purge_queue(request).await) }
+        })
+        .await
+        .map(|r| r.count)
+    }
+
+    pub async fn list_dead(
+        &self,
+        queue: &str,
+        limit: u32,
+        linearizable: bool,
+    ) -> Result<Vec<pb::Task>, ClientError> {
+        let request = pb::ListDeadRequest {
+            queue: queue.to_owned(),
+            limit,
+            linearizable,
+        };
+        let response = self
+            .call_idempotent(|channel| {
+                let request = request.clone();
+                async move { into_inner(AdminClient::new(channel).list_dead(request).await) }
+            })
+            .await?;
+        Ok(response.tasks)
+    }
+
+    /// Puts dead letters back in their queues; returns how many.
+    pub async fn retry_dead(&self, which: &DeadLetters) -> Result<u64, ClientError> {
+        let request = which.request();
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(AdminClient::new(channel).retry_dead(request).await) }
+        })
+        .await
+        .map(|r| r.count)
+    }
+
+    /// Deletes dead letters; returns how many.
+    pub async fn purge_dead(&self, which: &DeadLetters) -> Result<u64, ClientError> {
+        let request = which.request();
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(AdminClient::new(channel).purge_dead(request).await) }
+        })
+        .await
+        .map(|r| r.count)
+    }
+}

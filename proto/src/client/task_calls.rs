@@ -1,0 +1,66 @@
+//! `qraft.v1.Tasks` calls beyond submit and get.
+
+use super::{Client, ClientError, into_inner};
+use crate::pb;
+use crate::pb::tasks_client::TasksClient;
+
+impl Client {
+    /// Stores many tasks with one log entry. Retried on an unknown outcome only if every task
+    /// carries an idempotency key.
+    pub async fn submit_batch(
+        &self,
+        tasks: Vec<pb::TaskSpec>,
+    ) -> Result<Vec<pb::SubmitResponse>, ClientError> {
+        let keyed = tasks.iter().all(|t| !t.idempotency_key.is_empty());
+        let request = pb::SubmitBatchRequest { tasks };
+        let call = |channel| {
+            let request = request.clone();
+            async move { into_inner(TasksClient::new(channel).submit_batch(request).await) }
+        };
+        let response = if keyed {
+            self.call_idempotent(call).await?
+        } else {
+            self.call_write(call).await?
+        };
+        Ok(response.results)
+    }
+
+    /// Waits until the task finishes or `timeout_ms` passes (0: the server's default, 30 s).
+    /// The per-attempt timeout is stretched to cover the wait.
+    pub async fn wait(&self, id: &str, timeout_ms: u64) -> Result<pb::WaitResponse, ClientError> {
+        let request = pb::WaitRequest {
+            id: id.to_owned(),
+            timeout_ms,
+        };
+        let wait = std::time::Duration::from_millis(if timeout_ms == 0 { 30_000 } else { timeout_ms });
+        let client = self
+            .clone()
+            .with_timeout(wait + std::time::Duration::from_secs(5));
+        client
+            .call_idempotent(|channel| {
+                let request = request.clone();
+                async move { into_inner(TasksClient::new(channel).wait(request).await) }
+            })
+            .await
+    }
+
+    /// Revokes a task; repeating a revoke changes nothing, so it is retried freely.
+    pub async fn revoke(&self, id: &str) -> Result<pb::RevokeResponse, ClientError> {
+        let request = pb::RevokeRequest { id: id.to_owned() };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(TasksClient::new(channel).revoke(request).await) }
+        })
+        .await
+    }
+
+    pub async fn list_tasks(&self, request: pb::ListTasksRequest) -> Result<Vec<pb::Task>, ClientError> {
+        let response = self
+            .call_idempotent(|channel| {
+                let request = request.clone();
+                async move { into_inner(TasksClient::new(channel).list_tasks(request).await) }
+            })
+            .await?;
+        Ok(response.tasks)
+    }
+}

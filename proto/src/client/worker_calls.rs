@@ -1,0 +1,74 @@
+//! `qraft.v1.Worker` calls. All are writes: an attempt of unknown outcome is returned as
+//! [`ClientError::Unknown`], never resent blindly (a resent lease would hand out more tasks).
+
+use super::{Client, ClientError, into_inner};
+use crate::pb;
+use crate::pb::worker_client::WorkerClient;
+
+impl Client {
+    pub async fn lease(&self, request: pb::LeaseRequest) -> Result<Vec<pb::LeasedTask>, ClientError> {
+        let response = self
+            .call_write(|channel| {
+                let request = request.clone();
+                async move { into_inner(WorkerClient::new(channel).lease(request).await) }
+            })
+            .await?;
+        Ok(response.tasks)
+    }
+
+    pub async fn ack(
+        &self,
+        id: &str,
+        delivery: u32,
+        result: Vec<u8>,
+    ) -> Result<pb::AnswerResponse, ClientError> {
+        let request = pb::AckRequest {
+            id: id.to_owned(),
+            delivery,
+            result,
+        };
+        self.call_write(|channel| {
+            let request = request.clone();
+            async move { into_inner(WorkerClient::new(channel).ack(request).await) }
+        })
+        .await
+    }
+
+    pub async fn fail(
+        &self,
+        id: &str,
+        delivery: u32,
+        error: &str,
+        no_retry: bool,
+    ) -> Result<pb::AnswerResponse, ClientError> {
+        let request = pb::FailRequest {
+            id: id.to_owned(),
+            delivery,
+            error: error.to_owned(),
+            no_retry,
+        };
+        self.call_write(|channel| {
+            let request = request.clone();
+            async move { into_inner(WorkerClient::new(channel).fail(request).await) }
+        })
+        .await
+    }
+
+    pub async fn extend(
+        &self,
+        id: &str,
+        delivery: u32,
+        lease_ms: u64,
+    ) -> Result<pb::ExtendResponse, ClientError> {
+        let request = pb::ExtendRequest {
+            id: id.to_owned(),
+            delivery,
+            lease_ms,
+        };
+        self.call_write(|channel| {
+            let request = request.clone();
+            async move { into_inner(WorkerClient::new(channel).extend(request).await) }
+        })
+        .await
+    }
+}
