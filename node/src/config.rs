@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::api::TaskDefaults;
 use crate::queue::validate::{DEFAULT_MAX_PAYLOAD, MAX_DELIVERY_LIMIT, MAX_DURATION_MS};
 use crate::raft::RaftSettings;
+use crate::worker::PoolSettings;
 
 /// Flags of `qraft node`; each also reads a `QRAFT_*` variable and overrides the config file.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -61,6 +62,18 @@ pub struct NodeArgs {
     /// Deliveries after which a task whose lease keeps expiring is dead-lettered [default: 20].
     #[arg(long, env = "QRAFT_DELIVERY_LIMIT")]
     pub delivery_limit: Option<u32>,
+    /// Queues this node's worker pool takes tasks from, comma-separated [default: default].
+    #[arg(long, env = "QRAFT_WORKER_QUEUES", value_name = "QUEUE,...")]
+    pub worker_queues: Option<String>,
+    /// Tasks this node's worker pool runs at once [default: 8].
+    #[arg(long, env = "QRAFT_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// On shutdown, how long running tasks may finish before they are handed back [default: 10s].
+    #[arg(long, env = "QRAFT_WORKER_GRACE", value_parser = parse_duration_ms, value_name = "DURATION")]
+    pub worker_grace: Option<u64>,
+    /// Run no worker pool on this node: a pure broker.
+    #[arg(long, env = "QRAFT_NO_WORKER")]
+    pub no_worker: bool,
 }
 
 /// Parses `30s`, `5m`, `24h`, `1h 30m`, ... into milliseconds.
@@ -86,6 +99,8 @@ struct FileConfig {
     limits: FileLimits,
     #[serde(default)]
     tasks: FileTasks,
+    #[serde(default)]
+    worker: FileWorker,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -106,6 +121,15 @@ struct FileLimits {
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
+struct FileWorker {
+    enabled: Option<bool>,
+    queues: Option<Vec<String>>,
+    concurrency: Option<usize>,
+    grace: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
 struct FileTasks {
     result_ttl: Option<String>,
     dedup_window: Option<String>,
@@ -122,6 +146,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub raft: RaftSettings,
     pub tasks: TaskDefaults,
+    /// `None`: no worker pool on this node.
+    pub worker: Option<PoolSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -261,6 +287,43 @@ impl NodeConfig {
                 "delivery limit {delivery_limit} is out of range 1..={MAX_DELIVERY_LIMIT}"
             )));
         }
+        let worker = if args.no_worker || file.worker.enabled == Some(false) {
+            None
+        } else {
+            let queues: Vec<String> = match (&args.worker_queues, file.worker.queues) {
+                (Some(flag), _) => flag
+                    .split(',')
+                    .map(|q| q.trim().to_string())
+                    .filter(|q| !q.is_empty())
+                    .collect(),
+                (None, Some(list)) => list,
+                (None, None) => vec![crate::queue::validate::DEFAULT_QUEUE.to_string()],
+            };
+            if queues.is_empty() {
+                return Err(invalid(
+                    "the worker has no queues: name at least one, or pass --no-worker",
+                ));
+            }
+            for queue in &queues {
+                crate::queue::validate::must_be_name("worker queue", queue).map_err(invalid)?;
+            }
+            let concurrency = args.concurrency.or(file.worker.concurrency).unwrap_or(8);
+            if !(1..=1000).contains(&concurrency) {
+                return Err(invalid(format!(
+                    "concurrency {concurrency} is out of range 1..=1000"
+                )));
+            }
+            let grace_ms = match args.worker_grace {
+                Some(ms) => ms,
+                None => file_duration("worker grace", &file.worker.grace)?.unwrap_or(10_000),
+            };
+            Some(PoolSettings {
+                queues,
+                concurrency,
+                lease_ms: defaults.lease_ms,
+                grace: std::time::Duration::from_millis(grace_ms),
+            })
+        };
         let data_dir = args
             .data
             .clone()
@@ -287,6 +350,7 @@ impl NodeConfig {
                 delivery_limit,
                 lease_ms: defaults.lease_ms,
             },
+            worker,
         })
     }
 }

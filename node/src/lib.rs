@@ -3,6 +3,7 @@
 //! - [`queue`]: the task queue as plain, deterministic Rust (no Raft, no gRPC).
 //! - [`raft`]: consensus and storage: openraft on RocksDB, behind [`raft::Replica`].
 //! - [`api`]: the gRPC services clients call, and the one place errors become statuses.
+//! - [`worker`]: the node's worker pool and task handlers.
 //! - [`config`]: node settings: defaults, TOML file, `QRAFT_*` environment, flags.
 //! - [`node`]: wires a node together and runs it until shutdown.
 //! - [`cli`]: the `qraft` subcommands.
@@ -13,3 +14,4 @@ pub mod config;
 pub mod node;
 pub mod queue;
 pub mod raft;
+pub mod worker;

@@ -12,6 +12,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::api::{AdminService, TasksService, WorkerService};
 use crate::config::NodeConfig;
 use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
+use crate::worker::{Registry, WorkerPool};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -28,8 +29,19 @@ pub enum NodeError {
     Serve(#[from] tonic::transport::Error),
 }
 
-/// Runs the node until `shutdown` completes, then hands off leadership and stops cleanly.
+/// Runs the node with the built-in handlers until `shutdown` completes.
 pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+    run_with(config, Registry::with_builtins(), shutdown).await
+}
+
+/// Runs the node, its worker pool running the tasks `registry` names, until `shutdown`
+/// completes; then hands back unfinished work, hands off leadership and stops cleanly. This is
+/// the entry point for a custom node binary with Rust handlers of its own.
+pub async fn run_with(
+    config: NodeConfig,
+    registry: Registry,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), NodeError> {
     // Bind first: a port in use is the most common start-up mistake, and the cheapest to report.
     let listener = TcpListener::bind(config.listen)
         .await
@@ -91,9 +103,16 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
     };
 
     let ticker = crate::raft::ticker::start(replica.clone());
+    let pool = config
+        .worker
+        .clone()
+        .map(|settings| WorkerPool::start(replica.clone(), registry, settings, format!("node{}", config.id)));
 
     shutdown.await;
     tracing::info!("shutting down");
+    if let Some(pool) = pool {
+        pool.shutdown().await;
+    }
     ticker.abort();
     bootstrap.abort();
     replica.shutdown().await;

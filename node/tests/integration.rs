@@ -5,3 +5,4 @@ mod cli;
 mod cluster;
 mod lifecycle;
 mod util;
+mod workers;

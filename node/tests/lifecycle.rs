@@ -130,7 +130,7 @@ async fn timers_fire_without_traffic_and_late_acks_are_refused() {
     let client = cluster.client(&all);
     let state_of = |id: String| {
         let client = client.clone();
-        async move { client.get_task(&id, false).await.ok().map(|t| t.state) }
+        async move { client.get_task(&id, true).await.ok().map(|t| t.state) }
     };
 
     tracing::info!("--- a countdown runs out with no other writes: the leader's tick releases it");

@@ -125,6 +125,12 @@ impl pb::tasks_server::Tasks for TasksService {
             0 => DEFAULT_WAIT,
             ms => Duration::from_millis(ms).min(MAX_WAIT),
         };
+        // Read-your-writes: a wait right after a submit must find the task, even if this
+        // replica has not applied the submit yet. Served by the leader (or redirected to it).
+        self.replica
+            .ensure_linearizable()
+            .await
+            .map_err(|e| status::from_propose_error(&e))?;
         let mut finished = self.replica.shared().finished();
         let deadline = tokio::time::Instant::now() + limit;
         loop {

@@ -27,6 +27,12 @@ pub enum Command {
         error: String,
         retry: bool,
     },
+    /// The worker gives the task back unrun (it is shutting down): the task is ready again at
+    /// once, without waiting for the lease to expire. Counts as a delivery, not as a failure.
+    Release {
+        id: TaskId,
+        delivery: u32,
+    },
     /// The attempt is still running: push its lease deadline out.
     Extend {
         id: TaskId,

@@ -149,6 +149,7 @@ impl QueueState {
                 delivery,
                 lease_ms,
             } => self.extend(id, delivery, lease_ms),
+            Command::Release { id, delivery } => self.release(id, delivery),
             Command::Revoke { id } => self.revoke(id),
             Command::PauseQueue { queue } => self.set_paused(queue, true),
             Command::ResumeQueue { queue } => self.set_paused(queue, false),

@@ -110,6 +110,17 @@ impl QueueState {
         self.updated(id)
     }
 
+    pub(super) fn release(&mut self, id: TaskId, delivery: u32) -> Outcome {
+        if let Err(rejection) = self.must_hold_lease(id, delivery) {
+            return Outcome::Rejected(rejection);
+        }
+        self.update(id, |task| {
+            task.state = TaskState::Pending;
+            task.lease = None;
+        });
+        self.updated(id)
+    }
+
     pub(super) fn extend(&mut self, id: TaskId, delivery: u32, lease_ms: u64) -> Outcome {
         if let Err(rejection) = self.must_hold_lease(id, delivery) {
             return Outcome::Rejected(rejection);

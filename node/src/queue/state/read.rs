@@ -66,6 +66,23 @@ impl QueueState {
             .collect()
     }
 
+    /// Whether a lease for these queues and task names would get anything now: what a worker
+    /// checks on its own replica before asking the leader.
+    pub fn has_ready(&self, queues: &[String], names: &[String]) -> bool {
+        queues
+            .iter()
+            .filter(|q| !self.meta.paused.contains(*q))
+            .any(|queue| {
+                self.ready.get(queue).is_some_and(|ready| {
+                    names.is_empty()
+                        || ready
+                            .values()
+                            .take(1_000)
+                            .any(|id| self.tasks.get(id).is_some_and(|t| names.contains(&t.name)))
+                })
+            })
+    }
+
     /// Ids of the runnable tasks of `queue` in the order workers would get them.
     pub fn ready_order(&self, queue: &str) -> Vec<crate::queue::TaskId> {
         self.ready

@@ -290,6 +290,28 @@ fn a_stale_token_cannot_ack_extend_or_fail() {
 }
 
 #[test]
+fn a_released_task_is_ready_again_at_once() {
+    let mut state = new_state();
+    let id = submitted(state.apply(submit("t", "q", 0)));
+    assert!(state.has_ready(&["q".into()], &["t".into()]));
+    assert!(!state.has_ready(&["q".into()], &["other".into()]));
+    leased(state.apply(lease(&["q"], 1)));
+    assert!(!state.has_ready(&["q".into()], &[]));
+    assert_eq!(
+        state.apply(Command::Release { id, delivery: 1 }),
+        Outcome::Updated {
+            id,
+            state: TaskState::Pending
+        }
+    );
+    assert_eq!(leased(state.apply(lease(&["q"], 1))), vec![(id, 2)]);
+    assert!(matches!(
+        state.apply(Command::Release { id, delivery: 1 }),
+        Outcome::Rejected(Rejection::StaleLease { .. })
+    ));
+}
+
+#[test]
 fn extend_pushes_the_deadline_out() {
     let mut state = new_state();
     let id = submitted(state.apply(submit("t", "q", 0)));
@@ -597,6 +619,10 @@ enum Op {
         task: u8,
         delivery: u8,
     },
+    Release {
+        task: u8,
+        delivery: u8,
+    },
     Revoke {
         task: u8,
     },
@@ -622,6 +648,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<u8>(), 0..4u8).prop_map(|(task, delivery)| Op::Ack { task, delivery }),
         2 => (any::<u8>(), 0..4u8, any::<bool>()).prop_map(|(task, delivery, retry)| Op::Fail { task, delivery, retry }),
         1 => (any::<u8>(), 0..4u8).prop_map(|(task, delivery)| Op::Extend { task, delivery }),
+        1 => (any::<u8>(), 0..4u8).prop_map(|(task, delivery)| Op::Release { task, delivery }),
         1 => any::<u8>().prop_map(|task| Op::Revoke { task }),
         1 => (0..3u8, any::<bool>()).prop_map(|(queue, paused)| Op::Pause { queue, paused }),
         1 => (0..3u8).prop_map(|queue| Op::Purge { queue }),
@@ -701,6 +728,13 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                     id,
                     delivery: u32::from(delivery),
                     lease_ms: 5_000,
+                },
+                None => Command::Tick,
+            },
+            Op::Release { task, delivery } => match pick(&ids, task) {
+                Some(id) => Command::Release {
+                    id,
+                    delivery: u32::from(delivery),
                 },
                 None => Command::Tick,
             },

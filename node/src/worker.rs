@@ -1,0 +1,13 @@
+//! The worker side of a node: every node runs tasks as well as brokering them.
+//!
+//! - [`handler`]: the [`Handler`] trait and the [`Registry`] of task names a node can run.
+//! - [`builtin`]: `builtin.echo`, `builtin.sleep`, `builtin.fail`, `builtin.cpu`.
+//! - [`pool`]: [`WorkerPool`], which leases through the leader like any remote worker, with
+//!   credit equal to its free slots, extends leases while tasks run, and answers for them.
+
+pub mod builtin;
+pub mod handler;
+pub mod pool;
+
+pub use handler::{Handler, Registry, TaskContext, TaskError};
+pub use pool::{PoolSettings, WorkerPool};

@@ -1,0 +1,316 @@
+//! [`WorkerPool`]: the node's own worker. It leases through the leader like any remote worker
+//! (its commands go through the same proposer), asks for exactly as many tasks as it has free
+//! slots (nothing is prefetched behind a long task), extends each lease while the task runs, and
+//! answers with ack or fail. It asks only when its own replica shows runnable work, so an idle
+//! cluster writes nothing.
+//!
+//! On shutdown it stops leasing, lets running tasks finish within a grace period, then hands the
+//! rest back (`Release`) so another node takes them at once instead of after the lease expires.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::handler::{Registry, TaskContext, TaskError};
+use crate::queue::{Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId};
+use crate::raft::{ProposeError, Replica};
+
+/// How the pool runs, from the node config.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub queues: Vec<String>,
+    /// Tasks run at once.
+    pub concurrency: usize,
+    /// Lease length for tasks without a timeout; leases are extended every third of it.
+    pub lease_ms: u64,
+    /// How long running tasks may finish on shutdown before they are handed back.
+    pub grace: Duration,
+}
+
+/// A running pool; dropping it does not stop it, [`WorkerPool::shutdown`] does.
+pub struct WorkerPool {
+    stop: watch::Sender<bool>,
+    main: JoinHandle<()>,
+}
+
+/// One attempt in progress.
+struct Running {
+    delivery: u32,
+    handle: JoinHandle<()>,
+}
+
+/// What a finished attempt reports back to the pool loop.
+struct Finished {
+    id: TaskId,
+}
+
+impl WorkerPool {
+    pub fn start(
+        replica: Replica,
+        registry: Registry,
+        settings: PoolSettings,
+        worker_id: String,
+    ) -> WorkerPool {
+        let (stop, stopped) = watch::channel(false);
+        let main = tokio::spawn(run(replica, Arc::new(registry), settings, worker_id, stopped));
+        WorkerPool { stop, main }
+    }
+
+    /// Stops leasing, waits for running tasks up to the grace period, hands back the rest.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.main.await {
+            tracing::error!(error = %e, "worker pool ended abnormally");
+        }
+    }
+}
+
+async fn run(
+    replica: Replica,
+    registry: Arc<Registry>,
+    settings: PoolSettings,
+    worker_id: String,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let names = registry.names();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
+    let mut running: BTreeMap<TaskId, Running> = BTreeMap::new();
+    let mut applied = replica.shared().applied();
+    let mut lease_failures = 0u32;
+    // After a lease that came back empty (another worker was faster), wait until this replica
+    // has applied past it before asking again: until then its view of "ready" is stale.
+    let mut stale_view_until: u64 = 0;
+    tracing::info!(worker = %worker_id, queues = ?settings.queues, concurrency = settings.concurrency, "worker pool started");
+    loop {
+        let free = settings.concurrency.saturating_sub(running.len());
+        let has_work = free > 0
+            && *applied.borrow() > stale_view_until
+            && replica.shared().queue().has_ready(&settings.queues, &names);
+        if has_work {
+            let request = LeaseRequest {
+                worker: worker_id.clone(),
+                queues: settings.queues.clone(),
+                names: names.clone(),
+                max: u32::try_from(free).unwrap_or(u32::MAX).min(1000),
+                lease_ms: settings.lease_ms,
+            };
+            match replica
+                .propose(vec![Command::Lease(request)])
+                .await
+                .map(|mut o| o.pop())
+            {
+                Ok(Some(Outcome::Leased(tasks))) => {
+                    lease_failures = 0;
+                    if tasks.is_empty() {
+                        stale_view_until = *applied.borrow();
+                    }
+                    for task in tasks {
+                        let id = task.id;
+                        let delivery = task.delivery;
+                        let handle = tokio::spawn(attempt(
+                            replica.clone(),
+                            registry.clone(),
+                            task,
+                            settings.lease_ms,
+                            done_tx.clone(),
+                        ));
+                        running.insert(id, Running { delivery, handle });
+                    }
+                }
+                Ok(other) => tracing::warn!(outcome = ?other, "unexpected answer to a lease"),
+                Err(e) => {
+                    lease_failures += 1;
+                    tracing::debug!(error = %e, "lease failed");
+                }
+            }
+        }
+        // Backs off after failed leases so a cluster without a leader is not hammered.
+        let idle = Duration::from_millis(if lease_failures > 0 {
+            200 * u64::from(lease_failures.min(10))
+        } else {
+            1000
+        });
+        tokio::select! {
+            changed = stopped.changed() => {
+                if changed.is_err() || *stopped.borrow() {
+                    break;
+                }
+            }
+            Some(finished) = done_rx.recv() => {
+                running.remove(&finished.id);
+            }
+            // New state applied: maybe new work (or our own answers landed).
+            Ok(()) = applied.changed(), if lease_failures == 0 => {}
+            _ = tokio::time::sleep(idle) => {}
+        }
+    }
+
+    tracing::info!(
+        running = running.len(),
+        grace_ms = settings.grace.as_millis(),
+        "worker pool stopping"
+    );
+    let deadline = tokio::time::Instant::now() + settings.grace;
+    while !running.is_empty() {
+        match tokio::time::timeout_at(deadline, done_rx.recv()).await {
+            Ok(Some(finished)) => {
+                running.remove(&finished.id);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    for (id, task) in running {
+        task.handle.abort();
+        match replica
+            .propose(vec![Command::Release {
+                id,
+                delivery: task.delivery,
+            }])
+            .await
+        {
+            Ok(_) => tracing::info!(task_id = %id, "handed back unfinished task"),
+            Err(e) => {
+                tracing::warn!(task_id = %id, error = %e, "could not hand back task; its lease will expire")
+            }
+        }
+    }
+}
+
+/// Runs one attempt to its answer, extending the lease meanwhile. Revoked or lost leases stop
+/// the attempt without an answer.
+async fn attempt(
+    replica: Replica,
+    registry: Arc<Registry>,
+    task: LeasedTask,
+    lease_ms: u64,
+    done: mpsc::UnboundedSender<Finished>,
+) {
+    let id = task.id;
+    let delivery = task.delivery;
+    let outcome = match registry.get(&task.name) {
+        None => Some(Err(TaskError::permanent(format!(
+            "no handler for {:?} on this node",
+            task.name
+        )))),
+        Some(handler) => {
+            let context = TaskContext {
+                id: id.to_string(),
+                name: task.name.clone(),
+                queue: task.queue.clone(),
+                args: task.args,
+                attempt: task.attempts,
+            };
+            let timeout = task.timeout_ms.map(Duration::from_millis);
+            let work = async {
+                match timeout {
+                    Some(limit) => tokio::time::timeout(limit, handler.run(context))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(TaskError::retryable(format!(
+                                "timed out after {} ms",
+                                limit.as_millis()
+                            )))
+                        }),
+                    None => handler.run(context).await,
+                }
+            };
+            keep_leased(&replica, id, delivery, lease_ms, work).await
+        }
+    };
+    if let Some(result) = outcome {
+        let command = match result {
+            Ok(result) => Command::Ack { id, delivery, result },
+            Err(error) => Command::Fail {
+                id,
+                delivery,
+                error: error.message,
+                retry: !error.permanent,
+            },
+        };
+        answer(&replica, command).await;
+    }
+    let _ = done.send(Finished { id });
+}
+
+/// Drives `work` while extending the lease every third of its length. `None` when the lease
+/// was lost (revoked, or expired and given to another worker): the work is dropped. A revoke is
+/// noticed as soon as this replica applies it, not only at the next extend.
+async fn keep_leased<F>(
+    replica: &Replica,
+    id: TaskId,
+    delivery: u32,
+    lease_ms: u64,
+    work: F,
+) -> Option<Result<Vec<u8>, TaskError>>
+where
+    F: std::future::Future<Output = Result<Vec<u8>, TaskError>>,
+{
+    let mut extend = tokio::time::interval(Duration::from_millis((lease_ms / 3).max(100)));
+    extend.tick().await;
+    let mut finished = replica.shared().finished();
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            result = &mut work => return Some(result),
+            done = finished.recv() => {
+                let ours = match done {
+                    Ok(done) => done == id,
+                    // Missed some: look at the task itself.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                let revoked = ours
+                    && replica
+                        .shared()
+                        .queue()
+                        .task(&id)
+                        .is_some_and(|t| t.state == crate::queue::TaskState::Revoked);
+                if revoked {
+                    tracing::info!(task_id = %id, "task revoked while running; stopping it");
+                    return None;
+                }
+            }
+            _ = extend.tick() => {
+                let command = Command::Extend { id, delivery, lease_ms };
+                match replica.propose(vec![command]).await.map(|mut o| o.pop()) {
+                    Ok(Some(Outcome::Rejected(Rejection::Revoked(_)))) => {
+                        tracing::info!(task_id = %id, "task revoked while running; stopping it");
+                        return None;
+                    }
+                    Ok(Some(Outcome::Rejected(rejection))) => {
+                        tracing::warn!(task_id = %id, %rejection, "lease lost; dropping the attempt");
+                        return None;
+                    }
+                    Ok(_) => {}
+                    // The next extend may get through; the lease has two more thirds to go.
+                    Err(e) => tracing::debug!(task_id = %id, error = %e, "extend failed"),
+                }
+            }
+        }
+    }
+}
+
+/// Sends an ack or fail, retrying while its outcome is unknown: a resend after an applied
+/// first try is refused as stale, which also means done.
+async fn answer(replica: &Replica, command: Command) {
+    let mut pause = Duration::from_millis(100);
+    for _ in 0..10 {
+        match replica.propose(vec![command.clone()]).await.map(|mut o| o.pop()) {
+            Ok(Some(Outcome::Rejected(rejection))) => {
+                tracing::info!(%rejection, "answer refused");
+                return;
+            }
+            Ok(_) => return,
+            Err(ProposeError::ShuttingDown) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "answer not confirmed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    tracing::warn!(command = ?command, "gave up answering; the lease will expire and the task run again");
+}

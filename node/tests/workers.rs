@@ -1,0 +1,224 @@
+//! Every node runs tasks: the built-in handlers end to end through the CLI, retries, time
+//! limits, dead letters and revoking a running task.
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use qraft_proto::pb;
+use serde_json::Value;
+
+use crate::util::{QRAFT, TestCluster, wait_for};
+
+fn qraft(cluster: &str, args: &[&str]) -> Output {
+    Command::new(QRAFT)
+        .args(args)
+        .args(["--cluster", cluster])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run qraft")
+}
+
+fn json_of(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_in_handlers_run_retry_time_out_and_stop_when_revoked() {
+    let cluster = TestCluster::start(3, &[]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let addrs = (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(",");
+
+    tracing::info!("--- echo returns its args");
+    let out = qraft(
+        &addrs,
+        &["submit", "builtin.echo", "--args", r#"{"x":1}"#, "--wait", "20s"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("SUCCESS") && text.contains(r#"{"x":1}"#), "{text}");
+
+    tracing::info!("--- fail twice, three attempts allowed: succeeds on the third");
+    let out = qraft(
+        &addrs,
+        &[
+            "submit",
+            "builtin.fail",
+            "--args",
+            r#"{"times":2}"#,
+            "--max-retries",
+            "3",
+            "--retry-delay",
+            "100ms",
+            "--wait",
+            "20s",
+            "--json",
+        ],
+    );
+    let task = json_of(&out);
+    assert_eq!(
+        (task["state"].as_str(), task["attempts"].as_u64()),
+        (Some("SUCCESS"), Some(3)),
+        "{task}"
+    );
+
+    tracing::info!("--- fail twice, one retry allowed: fails for good and is a dead letter");
+    let out = qraft(
+        &addrs,
+        &[
+            "submit",
+            "builtin.fail",
+            "--args",
+            r#"{"times":2}"#,
+            "--max-retries",
+            "1",
+            "--retry-delay",
+            "100ms",
+            "--wait",
+            "20s",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let task = json_of(&out);
+    assert_eq!(task["state"], "FAILURE");
+    let dead = json_of(&qraft(&addrs, &["dead", "--json"]));
+    assert!(
+        dead.as_array()
+            .expect("array")
+            .iter()
+            .any(|t| t["id"] == task["id"]),
+        "{dead}"
+    );
+
+    tracing::info!("--- a sleep past its time limit is stopped and retried, then fails");
+    let out = qraft(
+        &addrs,
+        &[
+            "submit",
+            "builtin.sleep",
+            "--args",
+            r#"{"ms":60000}"#,
+            "--timeout",
+            "300ms",
+            "--max-retries",
+            "1",
+            "--retry-delay",
+            "100ms",
+            "--wait",
+            "30s",
+            "--json",
+        ],
+    );
+    let task = json_of(&out);
+    assert_eq!(
+        (task["state"].as_str(), task["attempts"].as_u64()),
+        (Some("FAILURE"), Some(2)),
+        "{task}"
+    );
+    assert!(
+        task["error"].as_str().is_some_and(|e| e.contains("timed out")),
+        "{task}"
+    );
+
+    tracing::info!("--- revoking a running sleep stops it");
+    let client = cluster.client(&[1, 2, 3]);
+    let id = client
+        .submit(pb::TaskSpec {
+            name: "builtin.sleep".into(),
+            args: br#"{"ms":600000}"#.to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("submit")
+        .id;
+    let (task, _) = wait_for("the sleep to start", Duration::from_secs(15), || async {
+        client
+            .get_task(&id, true)
+            .await
+            .ok()
+            .filter(|t| t.state == pb::TaskState::Started as i32)
+    })
+    .await;
+    let worker = task.worker.clone();
+    assert!(worker.starts_with("node"), "run by a node's pool: {worker}");
+    client.revoke(&id).await.expect("revoke");
+    let node: u64 = worker.trim_start_matches("node").parse().expect("node id");
+    wait_for(
+        "the worker to stop the revoked task",
+        Duration::from_secs(10),
+        || async {
+            let log = std::fs::read_to_string(&cluster.nodes[&node].log).ok()?;
+            log.contains("task revoked while running").then_some(())
+        },
+    )
+    .await;
+    let task = client.get_task(&id, true).await.expect("task");
+    assert_eq!(task.state, pb::TaskState::Revoked as i32);
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_hands_running_tasks_to_another_node_without_waiting_for_the_lease() {
+    let mut cluster = TestCluster::start(3, &["--worker-grace", "300ms"]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let client = cluster.client(&[1, 2, 3]);
+    let id = client
+        .submit(pb::TaskSpec {
+            name: "builtin.sleep".into(),
+            args: br#"{"ms":600000}"#.to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("submit")
+        .id;
+    let (first, _) = wait_for("the sleep to start", Duration::from_secs(15), || async {
+        client
+            .get_task(&id, true)
+            .await
+            .ok()
+            .filter(|t| t.state == pb::TaskState::Started as i32)
+    })
+    .await;
+    let node: u64 = first.worker.trim_start_matches("node").parse().expect("node id");
+
+    tracing::info!("--- SIGTERM the node running it: it hands the task back after the grace period");
+    assert!(
+        cluster.stop_node(node, Duration::from_secs(15)),
+        "node {node} exited with an error"
+    );
+    let others: Vec<u64> = [1, 2, 3].into_iter().filter(|n| *n != node).collect();
+    let client = cluster.client(&others);
+    // Well inside the 30 s lease: only a hand-back explains a second start this soon.
+    let (second, waited) = wait_for(
+        "another node to take the task",
+        Duration::from_secs(15),
+        || async {
+            client
+                .get_task(&id, true)
+                .await
+                .ok()
+                .filter(|t| t.state == pb::TaskState::Started as i32 && t.worker != first.worker)
+        },
+    )
+    .await;
+    assert_eq!(second.attempts, 2);
+    assert!(
+        waited < Duration::from_secs(25),
+        "took {waited:?}: the lease expired instead"
+    );
+    let log = std::fs::read_to_string(&cluster.nodes[&node].log).expect("log");
+    assert!(log.contains("handed back unfinished task"), "{log}");
+    client.revoke(&id).await.expect("revoke");
+    cluster.must_not_have_panicked();
+}
