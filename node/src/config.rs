@@ -98,7 +98,9 @@ struct FileConfig {
     #[serde(default)]
     limits: FileLimits,
     #[serde(default)]
-    tasks: FileTasks,
+    defaults: FileDefaults,
+    #[serde(default)]
+    tasks: BTreeMap<String, FileTask>,
     #[serde(default)]
     worker: FileWorker,
 }
@@ -130,10 +132,17 @@ struct FileWorker {
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
-struct FileTasks {
+struct FileDefaults {
     result_ttl: Option<String>,
     dedup_window: Option<String>,
     delivery_limit: Option<u32>,
+}
+
+/// `[tasks."name"]`: a task name this node runs with a program.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileTask {
+    exec: Vec<String>,
 }
 
 /// A validated node configuration.
@@ -148,6 +157,8 @@ pub struct NodeConfig {
     pub tasks: TaskDefaults,
     /// `None`: no worker pool on this node.
     pub worker: Option<PoolSettings>,
+    /// Task names run by a program: name -> program and its fixed arguments.
+    pub exec: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,18 +271,17 @@ impl NodeConfig {
         let defaults = TaskDefaults::default();
         let file_duration = |what: &str, text: &Option<String>| -> Result<Option<u64>, ConfigError> {
             text.as_deref()
-                .map(|t| parse_duration_ms(t).map_err(|e| invalid(format!("[tasks] {what}: {e}"))))
+                .map(|t| parse_duration_ms(t).map_err(|e| invalid(format!("{what}: {e}"))))
                 .transpose()
         };
         let result_ttl_ms = match args.result_ttl {
             Some(ms) => ms,
-            None => file_duration("result_ttl", &file.tasks.result_ttl)?.unwrap_or(defaults.result_ttl_ms),
+            None => file_duration("result_ttl", &file.defaults.result_ttl)?.unwrap_or(defaults.result_ttl_ms),
         };
         let dedup_window_ms = match args.dedup_window {
             Some(ms) => ms,
-            None => {
-                file_duration("dedup_window", &file.tasks.dedup_window)?.unwrap_or(defaults.dedup_window_ms)
-            }
+            None => file_duration("dedup_window", &file.defaults.dedup_window)?
+                .unwrap_or(defaults.dedup_window_ms),
         };
         for (what, ms) in [("result TTL", result_ttl_ms), ("dedup window", dedup_window_ms)] {
             if ms > MAX_DURATION_MS {
@@ -280,7 +290,7 @@ impl NodeConfig {
         }
         let delivery_limit = args
             .delivery_limit
-            .or(file.tasks.delivery_limit)
+            .or(file.defaults.delivery_limit)
             .unwrap_or(defaults.delivery_limit);
         if !(1..=MAX_DELIVERY_LIMIT).contains(&delivery_limit) {
             return Err(invalid(format!(
@@ -324,6 +334,22 @@ impl NodeConfig {
                 grace: std::time::Duration::from_millis(grace_ms),
             })
         };
+        let mut exec = BTreeMap::new();
+        for (name, task) in file.tasks {
+            crate::queue::validate::must_be_name("task name", &name)
+                .map_err(|e| invalid(format!("[tasks.\"{name}\"]: {e}")))?;
+            if name.starts_with("builtin.") {
+                return Err(invalid(format!(
+                    "[tasks.\"{name}\"]: the builtin. names are reserved"
+                )));
+            }
+            let program = task
+                .exec
+                .first()
+                .ok_or_else(|| invalid(format!("[tasks.\"{name}\"]: exec needs at least a program")))?;
+            must_be_runnable(program).map_err(|e| invalid(format!("[tasks.\"{name}\"]: {e}")))?;
+            exec.insert(name, task.exec);
+        }
         let data_dir = args
             .data
             .clone()
@@ -351,6 +377,7 @@ impl NodeConfig {
                 lease_ms: defaults.lease_ms,
             },
             worker,
+            exec,
         })
     }
 }
@@ -394,6 +421,29 @@ pub fn parse_peers<'a>(items: impl Iterator<Item = &'a str>) -> Result<BTreeMap<
         }
     }
     Ok(peers)
+}
+
+/// The program exists and is executable: found by path, or on `PATH` for a bare name.
+fn must_be_runnable(program: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |path: &Path| {
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return if executable(Path::new(program)) {
+            Ok(())
+        } else {
+            Err(format!("{program} does not exist or is not executable"))
+        };
+    }
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| executable(&dir.join(program))));
+    if found {
+        Ok(())
+    } else {
+        Err(format!("{program} is not on PATH"))
+    }
 }
 
 fn must_be_host_port(what: &str, addr: &str) -> Result<(), ConfigError> {
@@ -487,6 +537,28 @@ mod tests {
         assert!(error_of(&args).contains("unknown field"));
         std::fs::write(&path, "id = \n").expect("write");
         assert!(error_of(&args).contains("config file"));
+    }
+
+    #[test]
+    fn exec_handlers_must_name_a_runnable_program() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.toml");
+        let args = NodeArgs {
+            config: Some(path.clone()),
+            id: Some(1),
+            peers: Some("1@127.0.0.1:7071".into()),
+            ..NodeArgs::default()
+        };
+        std::fs::write(&path, "[tasks.\"resize\"]\nexec = [\"sh\", \"-c\", \"cat\"]\n").expect("write");
+        assert_eq!(NodeConfig::load(&args).expect("valid").exec["resize"][0], "sh");
+        std::fs::write(&path, "[tasks.\"resize\"]\nexec = [\"no-such-program-qraft\"]\n").expect("write");
+        assert!(error_of(&args).contains("not on PATH"));
+        std::fs::write(&path, "[tasks.\"resize\"]\nexec = [\"/nonexistent/bin/x\"]\n").expect("write");
+        assert!(error_of(&args).contains("does not exist"));
+        std::fs::write(&path, "[tasks.\"resize\"]\nexec = []\n").expect("write");
+        assert!(error_of(&args).contains("at least a program"));
+        std::fs::write(&path, "[tasks.\"builtin.echo\"]\nexec = [\"cat\"]\n").expect("write");
+        assert!(error_of(&args).contains("reserved"));
     }
 
     #[test]

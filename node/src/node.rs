@@ -12,6 +12,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::api::{AdminService, TasksService, WorkerService};
 use crate::config::NodeConfig;
 use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
+use crate::worker::exec::ExecHandler;
 use crate::worker::{Registry, WorkerPool};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,9 +30,14 @@ pub enum NodeError {
     Serve(#[from] tonic::transport::Error),
 }
 
-/// Runs the node with the built-in handlers until `shutdown` completes.
+/// Runs the node with the built-in handlers and the config's `exec` handlers until `shutdown`
+/// completes.
 pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
-    run_with(config, Registry::with_builtins(), shutdown).await
+    let mut registry = Registry::with_builtins();
+    for (name, argv) in &config.exec {
+        registry.register(name.clone(), ExecHandler::new(argv.clone()));
+    }
+    run_with(config, registry, shutdown).await
 }
 
 /// Runs the node, its worker pool running the tasks `registry` names, until `shutdown`

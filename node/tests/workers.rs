@@ -29,8 +29,15 @@ fn json_of(output: &Output) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn built_in_handlers_run_retry_time_out_and_stop_when_revoked() {
-    let cluster = TestCluster::start(3, &[]);
+async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    let config = config_dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        "[tasks.\"text.shout\"]\nexec = [\"sh\", \"-c\", \"tr a-z A-Z; test \\\"$QRAFT_ATTEMPT\\\" -ge 1\"]\n\n[tasks.\"text.broken\"]\nexec = [\"sh\", \"-c\", \"echo no disk >&2; exit 4\"]\n",
+    )
+    .expect("write config");
+    let cluster = TestCluster::start(3, &["--config", config.to_str().expect("utf-8 path")]);
     cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
     let addrs = (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(",");
 
@@ -47,6 +54,35 @@ async fn built_in_handlers_run_retry_time_out_and_stop_when_revoked() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("SUCCESS") && text.contains(r#"{"x":1}"#), "{text}");
+
+    tracing::info!("--- an exec handler: args on stdin, stdout is the result, stderr the error");
+    let out = qraft(
+        &addrs,
+        &[
+            "submit",
+            "text.shout",
+            "--args",
+            r#""hello""#,
+            "--wait",
+            "20s",
+            "--json",
+        ],
+    );
+    let task = json_of(&out);
+    assert_eq!(
+        (task["state"].as_str(), task["result"].as_str()),
+        (Some("SUCCESS"), Some("HELLO")),
+        "{task}"
+    );
+    let out = qraft(&addrs, &["submit", "text.broken", "--wait", "20s", "--json"]);
+    let task = json_of(&out);
+    assert_eq!(task["state"], "FAILURE");
+    assert!(
+        task["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("exit code 4") && e.ends_with("no disk")),
+        "{task}"
+    );
 
     tracing::info!("--- fail twice, three attempts allowed: succeeds on the third");
     let out = qraft(
