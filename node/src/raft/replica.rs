@@ -279,15 +279,34 @@ impl Replica {
         }
     }
 
+    /// The voter to hand leadership to: the one that answered most recently (a dead peer's last
+    /// answer grows old), then the one with the most log. `None` unless this node leads.
+    fn handover_target(&self) -> Option<NodeId> {
+        let metrics = self.raft.metrics().borrow_watched().clone();
+        if metrics.state != ServerState::Leader {
+            return None;
+        }
+        let heard = metrics.heartbeat.unwrap_or_default();
+        let matched = metrics.replication.unwrap_or_default();
+        metrics
+            .membership_config
+            .membership()
+            .voter_ids()
+            .filter(|id| *id != self.id)
+            .max_by_key(|id| {
+                (
+                    heard.get(id).copied().flatten(),
+                    matched.get(id).copied().flatten(),
+                )
+            })
+    }
+
     /// Hands leadership away if this node leads, so the cluster does not wait for an election
     /// timeout, then stops Raft.
     pub async fn shutdown(&self) {
-        let status = self.status();
-        if status.role == Role::Leader
-            && let Some(next) = status.members.iter().find(|m| m.voter && m.id != self.id)
-        {
-            tracing::info!(to = next.id, "handing leadership over before shutdown");
-            let _ = self.raft.trigger().transfer_leader(next.id).await;
+        if let Some(next) = self.handover_target() {
+            tracing::info!(to = next, "handing leadership over before shutdown");
+            let _ = self.raft.trigger().transfer_leader(next).await;
             let _ = self
                 .raft
                 .wait(Some(Duration::from_millis(self.settings.election_max_ms)))
