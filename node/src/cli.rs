@@ -13,6 +13,7 @@ mod submit;
 mod task;
 mod tasks;
 mod wait;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,8 @@ pub enum Command {
     Purge(queues::QueueArgs),
     /// List, retry or purge dead letters (tasks that failed for good).
     Dead(dead::DeadArgs),
+    /// Show every registered worker: where it runs, what it consumes, how busy it is.
+    Workers(workers::WorkersArgs),
     /// Show every node's Raft role and progress, and who leads.
     Status(status::StatusArgs),
     /// Measure a running cluster (throughput and latency).
@@ -96,6 +99,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => queues::resume(args).await,
         Command::Purge(args) => queues::purge(args).await,
         Command::Dead(args) => dead::run(args).await,
+        Command::Workers(args) => workers::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

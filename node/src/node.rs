@@ -109,10 +109,15 @@ pub async fn run_with(
     };
 
     let ticker = crate::raft::ticker::start(replica.clone());
-    let pool = config
-        .worker
-        .clone()
-        .map(|settings| WorkerPool::start(replica.clone(), registry, settings, format!("node{}", config.id)));
+    let pool = config.worker.clone().map(|settings| {
+        WorkerPool::start(
+            replica.clone(),
+            registry,
+            settings,
+            format!("node{}", config.id),
+            config.advertise.clone(),
+        )
+    });
 
     shutdown.await;
     tracing::info!("shutting down");

@@ -7,13 +7,16 @@
 //! - [`state`]: [`QueueState`], which applies commands at a leader-stamped time.
 //! - [`retry`]: backoff delays with deterministic jitter.
 //! - [`validate`]: input limits checked before anything is proposed.
+//! - [`worker`]: the replicated registry of workers.
 
 pub mod command;
 pub mod retry;
 pub mod state;
 pub mod task;
 pub mod validate;
+pub mod worker;
 
 pub use command::{Command, DeadSelector, LeaseRequest, LeasedTask, Outcome, Rejection, SubmitTask};
 pub use state::{QueueMeta, QueueState, QueueStats, TaskFilter};
 pub use task::{Lease, RetryPolicy, Task, TaskId, TaskOptions, TaskState};
+pub use worker::{WorkerInfo, WorkerKind, WorkerRegistration};

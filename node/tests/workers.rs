@@ -201,6 +201,62 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
     .await;
     let task = client.get_task(&id, true).await.expect("task");
     assert_eq!(task.state, pb::TaskState::Revoked as i32);
+
+    tracing::info!("--- the workers view: three embedded pools, with what they did");
+    let (workers, _) = wait_for(
+        "all three pools to be registered",
+        Duration::from_secs(20),
+        || async {
+            let workers = json_of(&qraft(&addrs, &["workers", "--json"]));
+            (workers.as_array().map(Vec::len) == Some(3)).then_some(workers)
+        },
+    )
+    .await;
+    let rows = workers.as_array().expect("array");
+    assert!(
+        rows.iter()
+            .all(|w| w["kind"] == "embedded" && w["queues"][0] == "default"),
+        "{workers}"
+    );
+    let processed: u64 = rows.iter().map(|w| w["processed"].as_u64().unwrap_or(0)).sum();
+    let failed: u64 = rows.iter().map(|w| w["failed"].as_u64().unwrap_or(0)).sum();
+    assert!(
+        processed >= 3 && failed >= 5,
+        "processed {processed}, failed {failed}: {workers}"
+    );
+
+    tracing::info!("--- a remote worker registers, heartbeats and leaves");
+    client
+        .register_worker(pb::RegisterRequest {
+            worker_id: "py-1".into(),
+            node: "laptop".into(),
+            queues: vec!["images".into()],
+            concurrency: 2,
+        })
+        .await
+        .expect("register");
+    client.heartbeat("py-1", 1).await.expect("heartbeat");
+    let listed = client.list_workers().await.expect("list");
+    let remote = listed.workers.iter().find(|w| w.id == "py-1").expect("listed");
+    assert_eq!(
+        (remote.kind.as_str(), remote.active, remote.node.as_str()),
+        ("remote", 1, "laptop")
+    );
+    assert!(qraft(&addrs, &["workers"]).stdout.starts_with(b"ID"));
+    client.leave("py-1").await.expect("leave");
+    assert!(
+        client
+            .list_workers()
+            .await
+            .expect("list")
+            .workers
+            .iter()
+            .all(|w| w.id != "py-1")
+    );
+    assert!(
+        client.heartbeat("ghost", 0).await.is_err(),
+        "an unregistered heartbeat is refused"
+    );
     cluster.must_not_have_panicked();
 }
 

@@ -76,6 +76,33 @@ impl pb::admin_server::Admin for AdminService {
         }))
     }
 
+    async fn list_workers(
+        &self,
+        _request: Request<pb::ListWorkersRequest>,
+    ) -> Result<Response<pb::ListWorkersResponse>, Status> {
+        let shared = self.replica.shared();
+        let queue = shared.queue();
+        let workers = queue
+            .workers()
+            .map(|w| pb::WorkerStatus {
+                id: w.id.clone(),
+                node: w.node.clone(),
+                kind: w.kind.name().to_string(),
+                queues: w.queues.clone(),
+                concurrency: w.concurrency,
+                active: w.active,
+                processed: w.processed,
+                failed: w.failed,
+                last_seen_ms: w.last_seen_ms,
+                registered_at_ms: w.registered_at_ms,
+            })
+            .collect();
+        Ok(Response::new(pb::ListWorkersResponse {
+            workers,
+            now_ms: queue.now_ms(),
+        }))
+    }
+
     async fn list_queues(
         &self,
         request: Request<pb::ListQueuesRequest>,

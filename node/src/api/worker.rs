@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::{TaskDefaults, convert, propose_one, status, unexpected};
 use crate::queue::validate::{self, MAX_ERROR_LEN};
-use crate::queue::{Command, LeaseRequest, Outcome};
+use crate::queue::{Command, LeaseRequest, Outcome, WorkerKind, WorkerRegistration};
 use crate::raft::Replica;
 
 pub struct WorkerService {
@@ -40,6 +40,47 @@ impl WorkerService {
 
 #[tonic::async_trait]
 impl pb::worker_server::Worker for WorkerService {
+    async fn register(
+        &self,
+        request: Request<pb::RegisterRequest>,
+    ) -> Result<Response<pb::WorkerResponse>, Status> {
+        let request = request.into_inner();
+        let registration = WorkerRegistration {
+            id: request.worker_id,
+            node: request.node,
+            kind: WorkerKind::Remote,
+            queues: request.queues,
+            concurrency: request.concurrency,
+        };
+        validate::must_be_valid_registration(&registration).map_err(status::invalid)?;
+        propose_one(&self.replica, Command::RegisterWorker(registration)).await?;
+        Ok(Response::new(pb::WorkerResponse {}))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::WorkerResponse>, Status> {
+        let request = request.into_inner();
+        validate::must_be_name("worker id", &request.worker_id).map_err(status::invalid)?;
+        let command = Command::WorkerHeartbeat {
+            id: request.worker_id,
+            active: request.active,
+        };
+        propose_one(&self.replica, command).await?;
+        Ok(Response::new(pb::WorkerResponse {}))
+    }
+
+    async fn leave(
+        &self,
+        request: Request<pb::LeaveRequest>,
+    ) -> Result<Response<pb::WorkerResponse>, Status> {
+        let id = request.into_inner().worker_id;
+        validate::must_be_name("worker id", &id).map_err(status::invalid)?;
+        propose_one(&self.replica, Command::LeaveWorker { id }).await?;
+        Ok(Response::new(pb::WorkerResponse {}))
+    }
+
     async fn lease(&self, request: Request<pb::LeaseRequest>) -> Result<Response<pb::LeaseResponse>, Status> {
         let request = request.into_inner();
         let lease = LeaseRequest {

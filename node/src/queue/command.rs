@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::task::{TaskId, TaskOptions, TaskState};
+use super::worker::WorkerRegistration;
 
 /// A change of queue state, as proposed by a node and applied on every replica.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +64,17 @@ pub enum Command {
     },
     /// Lets time pass: expires leases and tasks, releases due retries and etas, purges results.
     Tick,
+    /// A worker joins (or re-joins, updating what it said before).
+    RegisterWorker(WorkerRegistration),
+    /// A worker is alive with this many tasks running.
+    WorkerHeartbeat {
+        id: String,
+        active: u32,
+    },
+    /// A worker leaves for good.
+    LeaveWorker {
+        id: String,
+    },
 }
 
 /// Which dead letters a command applies to.

@@ -10,12 +10,14 @@
 //! - `clock`: what happens by itself as time passes.
 //! - `admin`: revoke, pause/resume, purge, dead letters.
 //! - `read`: queries (stats, listings).
+//! - `workers`: the worker registry.
 
 mod admin;
 mod clock;
 mod leasing;
 mod read;
 mod submit;
+mod workers;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, Outcome};
 use super::task::{Task, TaskId, TaskState};
+use super::worker::WorkerInfo;
 
 pub use read::{QueueStats, TaskFilter};
 
@@ -47,6 +50,8 @@ pub struct Changes {
     pub tasks: BTreeSet<TaskId>,
     /// Tasks that reached a final state.
     pub finished: Vec<TaskId>,
+    /// Workers whose record must be written (or deleted, if gone).
+    pub workers: BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -61,6 +66,9 @@ pub struct QueueState {
     keys: BTreeMap<String, TaskId>,
     /// Tasks per queue and state.
     counts: BTreeMap<String, [u64; 8]>,
+    /// Registered workers by id.
+    workers: BTreeMap<String, WorkerInfo>,
+    changed_workers: BTreeSet<String>,
     /// Changed since the last [`QueueState::take_changes`].
     changed: BTreeSet<TaskId>,
     finished: Vec<TaskId>,
@@ -68,9 +76,14 @@ pub struct QueueState {
 
 impl QueueState {
     /// Rebuilds the state and its indexes from stored records.
-    pub fn restore(meta: QueueMeta, tasks: impl IntoIterator<Item = Task>) -> Self {
+    pub fn restore(
+        meta: QueueMeta,
+        tasks: impl IntoIterator<Item = Task>,
+        workers: impl IntoIterator<Item = WorkerInfo>,
+    ) -> Self {
         let mut state = QueueState {
             meta,
+            workers: workers.into_iter().map(|w| (w.id.clone(), w)).collect(),
             ..QueueState::default()
         };
         for task in tasks {
@@ -111,6 +124,7 @@ impl QueueState {
         Changes {
             tasks: std::mem::take(&mut self.changed),
             finished: std::mem::take(&mut self.finished),
+            workers: std::mem::take(&mut self.changed_workers),
         }
     }
 
@@ -157,6 +171,9 @@ impl QueueState {
             Command::RetryDead { selector } => self.retry_dead(&selector),
             Command::PurgeDead { selector } => self.purge_dead(&selector),
             Command::Tick => Outcome::Done,
+            Command::RegisterWorker(registration) => self.register_worker(registration),
+            Command::WorkerHeartbeat { id, active } => self.worker_heartbeat(&id, active),
+            Command::LeaveWorker { id } => self.leave_worker(&id),
         }
     }
 
@@ -239,6 +256,7 @@ impl QueueState {
             && self.timers == other.timers
             && self.keys == other.keys
             && self.counts == other.counts
+            && self.workers == other.workers
     }
 }
 

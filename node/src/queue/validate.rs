@@ -151,6 +151,27 @@ pub fn must_be_valid_lease(request: &LeaseRequest) -> Result<(), String> {
     must_be_lease_ms(request.lease_ms)
 }
 
+/// Checks a worker's registration.
+pub fn must_be_valid_registration(registration: &super::worker::WorkerRegistration) -> Result<(), String> {
+    must_be_name("worker id", &registration.id)?;
+    if registration.node.is_empty() || registration.node.len() > MAX_NAME_LEN {
+        return Err(format!("worker node must be 1..={MAX_NAME_LEN} bytes"));
+    }
+    if registration.queues.is_empty() || registration.queues.len() > 100 {
+        return Err("a worker consumes 1..=100 queues".into());
+    }
+    for queue in &registration.queues {
+        must_be_name("queue name", queue)?;
+    }
+    if !(1..=10_000).contains(&registration.concurrency) {
+        return Err(format!(
+            "concurrency {} is out of range 1..=10000",
+            registration.concurrency
+        ));
+    }
+    Ok(())
+}
+
 pub fn must_be_lease_ms(lease_ms: u64) -> Result<(), String> {
     if !(MIN_LEASE_MS..=MAX_LEASE_MS).contains(&lease_ms) {
         return Err(format!(

@@ -21,11 +21,12 @@ use super::codec;
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::queue::{QueueMeta, QueueState, Task, TaskId};
+use crate::queue::{QueueMeta, QueueState, Task, TaskId, WorkerInfo};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
 
 const TASK_TAG: u8 = b't';
+const WORKER_TAG: u8 = b'w';
 
 /// What the rest of the node reads: the queue as of the last apply, that apply's index, and the
 /// tasks that just finished (for callers waiting on them).
@@ -95,6 +96,13 @@ fn task_key(id: TaskId) -> [u8; 17] {
     key
 }
 
+fn worker_key(id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + id.len());
+    key.push(WORKER_TAG);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
 fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
     db.get_cf(cf(db, CF_SM_META)?, key)
         .map_err(rocks_err)?
@@ -105,13 +113,16 @@ fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Opti
 fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
     let mut tasks = Vec::new();
+    let mut workers = Vec::new();
     for item in db.iterator_cf(cf(db, CF_SM_DATA)?, IteratorMode::Start) {
         let (key, value) = item.map_err(rocks_err)?;
-        if key.first() == Some(&TASK_TAG) {
-            tasks.push(codec::decode::<Task>(&value)?);
+        match key.first() {
+            Some(&TASK_TAG) => tasks.push(codec::decode::<Task>(&value)?),
+            Some(&WORKER_TAG) => workers.push(codec::decode::<WorkerInfo>(&value)?),
+            _ => {}
         }
     }
-    Ok(QueueState::restore(meta, tasks))
+    Ok(QueueState::restore(meta, tasks, workers))
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachineStore {
@@ -162,6 +173,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 match queue.task(&id) {
                     Some(task) => batch.put_cf(cf_data, task_key(id), codec::encode(task)?),
                     None => batch.delete_cf(cf_data, task_key(id)),
+                }
+            }
+            for id in changes.workers {
+                match queue.workers().find(|w| w.id == id) {
+                    Some(worker) => batch.put_cf(cf_data, worker_key(&id), codec::encode(worker)?),
+                    None => batch.delete_cf(cf_data, worker_key(&id)),
                 }
             }
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);

@@ -2,20 +2,23 @@
 //! (its commands go through the same proposer), asks for exactly as many tasks as it has free
 //! slots (nothing is prefetched behind a long task), extends each lease while the task runs, and
 //! answers with ack or fail. It asks only when its own replica shows runnable work, so an idle
-//! cluster writes nothing.
+//! pool writes nothing but its heartbeat (every 5 s: alive, and how busy).
 //!
 //! On shutdown it stops leasing, lets running tasks finish within a grace period, then hands the
 //! rest back (`Release`) so another node takes them at once instead of after the lease expires.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::handler::{Registry, TaskContext, TaskError};
-use crate::queue::{Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId};
+use crate::queue::{
+    Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId, WorkerKind, WorkerRegistration,
+};
 use crate::raft::{ProposeError, Replica};
 
 /// How the pool runs, from the node config.
@@ -47,15 +50,55 @@ struct Finished {
     id: TaskId,
 }
 
+/// How often the pool tells the cluster it is alive (and how busy).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
 impl WorkerPool {
+    /// Starts the pool as worker `worker_id`, registered as running on `node` (its address).
     pub fn start(
         replica: Replica,
         registry: Registry,
         settings: PoolSettings,
         worker_id: String,
+        node: String,
     ) -> WorkerPool {
         let (stop, stopped) = watch::channel(false);
-        let main = tokio::spawn(run(replica, Arc::new(registry), settings, worker_id, stopped));
+        let active = Arc::new(AtomicU32::new(0));
+        let registration = WorkerRegistration {
+            id: worker_id.clone(),
+            node,
+            kind: WorkerKind::Embedded,
+            queues: settings.queues.clone(),
+            concurrency: u32::try_from(settings.concurrency).unwrap_or(u32::MAX),
+        };
+        let main = tokio::spawn(async move {
+            // Registered before the first lease, so every answer is counted for this worker.
+            if !register(&replica, &registration, &stopped).await {
+                return;
+            }
+            let heartbeat = tokio::spawn(heartbeat(
+                replica.clone(),
+                registration,
+                active.clone(),
+                stopped.clone(),
+            ));
+            run(
+                replica.clone(),
+                Arc::new(registry),
+                settings,
+                worker_id.clone(),
+                stopped,
+                active,
+            )
+            .await;
+            heartbeat.abort();
+            if let Err(e) = replica
+                .propose(vec![Command::LeaveWorker { id: worker_id }])
+                .await
+            {
+                tracing::debug!(error = %e, "could not announce leaving");
+            }
+        });
         WorkerPool { stop, main }
     }
 
@@ -68,12 +111,62 @@ impl WorkerPool {
     }
 }
 
+/// Registers the worker, retrying until a leader takes it; `false` if stopped first.
+async fn register(
+    replica: &Replica,
+    registration: &WorkerRegistration,
+    stopped: &watch::Receiver<bool>,
+) -> bool {
+    let mut pause = Duration::from_millis(100);
+    while !*stopped.borrow() {
+        match replica
+            .propose(vec![Command::RegisterWorker(registration.clone())])
+            .await
+        {
+            Ok(_) => return true,
+            Err(e) => {
+                tracing::debug!(error = %e, "worker registration not accepted yet");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    false
+}
+
+/// Heartbeats; registers again whenever the cluster does not know the worker (a registry
+/// restored from an older snapshot, say).
+async fn heartbeat(
+    replica: Replica,
+    registration: WorkerRegistration,
+    active: Arc<AtomicU32>,
+    stopped: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(HEARTBEAT);
+    ticker.tick().await;
+    while !*stopped.borrow() {
+        ticker.tick().await;
+        let command = Command::WorkerHeartbeat {
+            id: registration.id.clone(),
+            active: active.load(Ordering::Relaxed),
+        };
+        match replica.propose(vec![command]).await.map(|mut o| o.pop()) {
+            Ok(Some(Outcome::Rejected(_))) => {
+                let _ = register(&replica, &registration, &stopped).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "heartbeat not delivered"),
+        }
+    }
+}
+
 async fn run(
     replica: Replica,
     registry: Arc<Registry>,
     settings: PoolSettings,
     worker_id: String,
     mut stopped: watch::Receiver<bool>,
+    active: Arc<AtomicU32>,
 ) {
     let names = registry.names();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
@@ -133,6 +226,10 @@ async fn run(
         } else {
             1000
         });
+        active.store(
+            u32::try_from(running.len()).unwrap_or(u32::MAX),
+            Ordering::Relaxed,
+        );
         tokio::select! {
             changed = stopped.changed() => {
                 if changed.is_err() || *stopped.borrow() {

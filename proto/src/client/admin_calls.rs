@@ -33,6 +33,17 @@ impl DeadLetters {
 }
 
 impl Client {
+    pub async fn list_workers(&self) -> Result<pb::ListWorkersResponse, ClientError> {
+        self.call_idempotent(|channel| async move {
+            into_inner(
+                AdminClient::new(channel)
+                    .list_workers(pb::ListWorkersRequest {})
+                    .await,
+            )
+        })
+        .await
+    }
+
     /// Queue statistics; `linearizable` reads them on the leader, reflecting every write
     /// acknowledged before the call.
     pub async fn list_queues(&self, linearizable: bool) -> Result<Vec<pb::QueueStats>, ClientError> {

@@ -122,6 +122,13 @@ impl Admin for FakeAdmin {
         self.0.statuses.next().await
     }
 
+    async fn list_workers(
+        &self,
+        _: Request<pb::ListWorkersRequest>,
+    ) -> Result<Response<pb::ListWorkersResponse>, Status> {
+        Err(not_scripted())
+    }
+
     async fn list_queues(
         &self,
         _: Request<pb::ListQueuesRequest>,

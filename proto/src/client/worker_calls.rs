@@ -1,11 +1,47 @@
-//! `qraft.v1.Worker` calls. All are writes: an attempt of unknown outcome is returned as
-//! [`ClientError::Unknown`], never resent blindly (a resent lease would hand out more tasks).
+//! `qraft.v1.Worker` calls. Lease, ack, fail and extend are writes: an attempt of unknown
+//! outcome is returned as [`ClientError::Unknown`], never resent blindly (a resent lease would
+//! hand out more tasks). Register, heartbeat and leave are safe to repeat.
 
 use super::{Client, ClientError, into_inner};
 use crate::pb;
 use crate::pb::worker_client::WorkerClient;
 
 impl Client {
+    /// Registering twice is re-registering, so it is retried freely; so are heartbeats and leaves.
+    pub async fn register_worker(&self, request: pb::RegisterRequest) -> Result<(), ClientError> {
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(WorkerClient::new(channel).register(request).await) }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn heartbeat(&self, worker_id: &str, active: u32) -> Result<(), ClientError> {
+        let request = pb::HeartbeatRequest {
+            worker_id: worker_id.to_owned(),
+            active,
+        };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(WorkerClient::new(channel).heartbeat(request).await) }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn leave(&self, worker_id: &str) -> Result<(), ClientError> {
+        let request = pb::LeaveRequest {
+            worker_id: worker_id.to_owned(),
+        };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(WorkerClient::new(channel).leave(request).await) }
+        })
+        .await
+        .map(|_| ())
+    }
+
     pub async fn lease(&self, request: pb::LeaseRequest) -> Result<Vec<pb::LeasedTask>, ClientError> {
         let response = self
             .call_write(|channel| {

@@ -79,6 +79,9 @@ impl QueueState {
             return Outcome::Rejected(rejection);
         }
         let now = self.meta.now_ms;
+        if let Some(worker) = self.lease_holder(id) {
+            self.count_answer(&worker, true);
+        }
         self.update(id, |task| {
             task.state = TaskState::Success;
             task.lease = None;
@@ -94,6 +97,9 @@ impl QueueState {
             return Outcome::Rejected(rejection);
         }
         let now = self.meta.now_ms;
+        if let Some(worker) = self.lease_holder(id) {
+            self.count_answer(&worker, false);
+        }
         self.update(id, |task| {
             task.lease = None;
             task.error = Some(error);
@@ -155,6 +161,10 @@ impl QueueState {
                 },
             }),
         }
+    }
+
+    fn lease_holder(&self, id: TaskId) -> Option<String> {
+        self.tasks.get(&id)?.lease.as_ref().map(|l| l.worker.clone())
     }
 
     fn updated(&self, id: TaskId) -> Outcome {

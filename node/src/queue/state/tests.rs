@@ -577,6 +577,78 @@ fn dead_letters_can_be_retried_and_purged() {
 }
 
 #[test]
+fn workers_register_heartbeat_count_answers_and_leave() {
+    let mut state = new_state();
+    let register = |id: &str| {
+        Command::RegisterWorker(crate::queue::worker::WorkerRegistration {
+            id: id.into(),
+            node: "127.0.0.1:7071".into(),
+            kind: crate::queue::worker::WorkerKind::Remote,
+            queues: vec!["q".into()],
+            concurrency: 2,
+        })
+    };
+    state.apply(register("w1"));
+    assert!(matches!(
+        state.apply(Command::WorkerHeartbeat {
+            id: "ghost".into(),
+            active: 0
+        }),
+        Outcome::Rejected(Rejection::Invalid(_))
+    ));
+    at(&mut state, 1_000);
+    state.apply(Command::WorkerHeartbeat {
+        id: "w1".into(),
+        active: 2,
+    });
+    let ok = submitted(state.apply(submit("t", "q", 0)));
+    let bad = submitted(state.apply(submit("t", "q", 0)));
+    for (id, delivery) in leased(state.apply(lease(&["q"], 2))) {
+        assert_eq!(
+            state.task(&id).and_then(|t| t.worker.clone()).as_deref(),
+            Some("w1")
+        );
+        if id == ok {
+            state.apply(Command::Ack {
+                id,
+                delivery,
+                result: vec![],
+            });
+        } else {
+            assert_eq!(id, bad);
+            state.apply(Command::Fail {
+                id,
+                delivery,
+                error: "x".into(),
+                retry: false,
+            });
+        }
+    }
+    let worker = state.workers().next().expect("registered").clone();
+    assert_eq!(
+        (
+            worker.active,
+            worker.processed,
+            worker.failed,
+            worker.last_seen_ms
+        ),
+        (2, 1, 1, T0 + 1_000)
+    );
+    state.apply(register("w1"));
+    assert_eq!(
+        state.workers().next().map(|w| (w.processed, w.active)),
+        Some((1, 0)),
+        "history kept"
+    );
+    assert_eq!(
+        state.take_changes().workers.into_iter().collect::<Vec<_>>(),
+        vec!["w1".to_string()]
+    );
+    state.apply(Command::LeaveWorker { id: "w1".into() });
+    assert_eq!(state.workers().count(), 0);
+}
+
+#[test]
 fn finished_tasks_are_reported_once() {
     let mut state = new_state();
     let id = submitted(state.apply(submit("t", "q", 0)));
@@ -665,7 +737,17 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
     let mut now = T0;
     let queue = |q: u8| format!("q{q}");
     let pick = |ids: &Vec<TaskId>, i: u8| ids.get(i as usize % ids.len().max(1)).copied();
-    let mut out = Vec::new();
+    // The worker every lease names is registered, so answers also feed its counters.
+    let mut out = vec![(
+        now,
+        Command::RegisterWorker(crate::queue::worker::WorkerRegistration {
+            id: "w".into(),
+            node: "n1".into(),
+            kind: crate::queue::worker::WorkerKind::Embedded,
+            queues: vec!["q0".into()],
+            concurrency: 4,
+        }),
+    )];
     for op in ops {
         let command = match op.clone() {
             Op::Submit {
@@ -783,7 +865,7 @@ proptest! {
             prop_assert_eq!(from_a, from_b);
         }
         prop_assert!(a.same_as(&b));
-        let restored = QueueState::restore(a.meta().clone(), a.tasks().cloned());
+        let restored = QueueState::restore(a.meta().clone(), a.tasks().cloned(), a.workers().cloned());
         prop_assert!(restored.same_as(&a), "restore differs from the live state");
         // Whatever happened, no task is both leasable and not pending.
         for queue in ["q0", "q1", "q2"] {

@@ -1,0 +1,68 @@
+//! The worker registry: register, heartbeat, leave, and the counters answers feed.
+
+use super::QueueState;
+use crate::queue::command::{Outcome, Rejection};
+use crate::queue::worker::{WorkerInfo, WorkerRegistration};
+
+impl QueueState {
+    pub fn workers(&self) -> impl Iterator<Item = &WorkerInfo> {
+        self.workers.values()
+    }
+
+    pub(super) fn register_worker(&mut self, registration: WorkerRegistration) -> Outcome {
+        let now = self.meta.now_ms;
+        let previous = self.workers.remove(&registration.id);
+        let worker = WorkerInfo {
+            id: registration.id.clone(),
+            node: registration.node,
+            kind: registration.kind,
+            queues: registration.queues,
+            concurrency: registration.concurrency,
+            active: 0,
+            // A worker re-registering after a restart keeps its history.
+            processed: previous.as_ref().map_or(0, |w| w.processed),
+            failed: previous.as_ref().map_or(0, |w| w.failed),
+            registered_at_ms: previous.as_ref().map_or(now, |w| w.registered_at_ms),
+            last_seen_ms: now,
+        };
+        self.changed_workers.insert(worker.id.clone());
+        self.workers.insert(worker.id.clone(), worker);
+        Outcome::Done
+    }
+
+    pub(super) fn worker_heartbeat(&mut self, id: &str, active: u32) -> Outcome {
+        let now = self.meta.now_ms;
+        match self.workers.get_mut(id) {
+            Some(worker) => {
+                worker.active = active;
+                worker.last_seen_ms = now;
+                self.changed_workers.insert(id.to_string());
+                Outcome::Done
+            }
+            None => Outcome::Rejected(Rejection::Invalid(format!(
+                "worker {id:?} is not registered; register first"
+            ))),
+        }
+    }
+
+    pub(super) fn leave_worker(&mut self, id: &str) -> Outcome {
+        if self.workers.remove(id).is_some() {
+            self.changed_workers.insert(id.to_string());
+        }
+        Outcome::Done
+    }
+
+    /// Counts an answer for the worker that held the lease, if it is registered.
+    pub(super) fn count_answer(&mut self, worker: &str, succeeded: bool) {
+        let now = self.meta.now_ms;
+        if let Some(info) = self.workers.get_mut(worker) {
+            if succeeded {
+                info.processed += 1;
+            } else {
+                info.failed += 1;
+            }
+            info.last_seen_ms = now;
+            self.changed_workers.insert(worker.to_string());
+        }
+    }
+}

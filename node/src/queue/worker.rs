@@ -1,0 +1,49 @@
+//! The cluster's view of its workers: who is registered, where, what they consume, and how much
+//! they have done. Replicated like the tasks, so every node (and the console) sees the same list.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether a worker runs inside a node or speaks the worker protocol from outside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkerKind {
+    Embedded,
+    Remote,
+}
+
+impl WorkerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerKind::Embedded => "embedded",
+            WorkerKind::Remote => "remote",
+        }
+    }
+}
+
+/// One registered worker. `processed` and `failed` are counted in apply from the answers that
+/// carry this worker's leases, so they agree on every replica.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    pub id: String,
+    /// Where it runs: the node's address for an embedded pool, the host it names otherwise.
+    pub node: String,
+    pub kind: WorkerKind,
+    pub queues: Vec<String>,
+    pub concurrency: u32,
+    /// Tasks running, as of its last heartbeat.
+    pub active: u32,
+    pub processed: u64,
+    pub failed: u64,
+    pub registered_at_ms: u64,
+    /// Cluster time of its last registration, heartbeat or lease.
+    pub last_seen_ms: u64,
+}
+
+/// What a worker says about itself when it registers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerRegistration {
+    pub id: String,
+    pub node: String,
+    pub kind: WorkerKind,
+    pub queues: Vec<String>,
+    pub concurrency: u32,
+}
