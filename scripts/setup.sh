@@ -20,6 +20,20 @@ if ((${#need[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The Python remote worker and its test: grpcio, and grpcio-tools to generate stubs.
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "setup: installing python3"
+    sudo_cmd=()
+    if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3 python3-pip >/dev/null
+fi
+if ! python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then
+    echo "setup: installing grpcio and grpcio-tools for the Python worker"
+    python3 -m pip install -q grpcio grpcio-tools 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages grpcio grpcio-tools
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo is missing; install Rust (https://rustup.rs) first" >&2
     exit 1

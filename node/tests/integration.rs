@@ -4,5 +4,6 @@ mod bad_input;
 mod cli;
 mod cluster;
 mod lifecycle;
+mod python_worker;
 mod util;
 mod workers;
