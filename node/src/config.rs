@@ -68,6 +68,9 @@ pub struct NodeArgs {
     /// Tasks this node's worker pool runs at once [default: 8].
     #[arg(long, env = "QRAFT_CONCURRENCY")]
     pub concurrency: Option<usize>,
+    /// Let the pool size itself between MIN and MAX slots by backlog (overrides --concurrency).
+    #[arg(long, env = "QRAFT_AUTOSCALE", value_name = "MIN,MAX")]
+    pub autoscale: Option<String>,
     /// On shutdown, how long running tasks may finish before they are handed back [default: 10s].
     #[arg(long, env = "QRAFT_WORKER_GRACE", value_parser = parse_duration_ms, value_name = "DURATION")]
     pub worker_grace: Option<u64>,
@@ -125,6 +128,7 @@ struct FileLimits {
 #[serde(deny_unknown_fields)]
 struct FileWorker {
     enabled: Option<bool>,
+    autoscale: Option<String>,
     queues: Option<Vec<String>>,
     concurrency: Option<usize>,
     grace: Option<String>,
@@ -323,6 +327,21 @@ impl NodeConfig {
                     "concurrency {concurrency} is out of range 1..=1000"
                 )));
             }
+            let autoscale = match args.autoscale.as_deref().or(file.worker.autoscale.as_deref()) {
+                None => None,
+                Some(text) => {
+                    let (min, max) = parse_range(text)
+                        .map_err(|_| invalid(format!("autoscale {text:?} is not MIN,MAX, e.g. 2,16")))?;
+                    let (min, max) = (min as usize, max as usize);
+                    if min == 0 || min > max || max > 1000 {
+                        return Err(invalid(format!(
+                            "autoscale {min},{max} must have 1 <= MIN <= MAX <= 1000"
+                        )));
+                    }
+                    Some((min, max))
+                }
+            };
+            let concurrency = autoscale.map_or(concurrency, |(_, max)| max);
             let grace_ms = match args.worker_grace {
                 Some(ms) => ms,
                 None => file_duration("worker grace", &file.worker.grace)?.unwrap_or(10_000),
@@ -330,6 +349,7 @@ impl NodeConfig {
             Some(PoolSettings {
                 queues,
                 concurrency,
+                autoscale,
                 lease_ms: defaults.lease_ms,
                 grace: std::time::Duration::from_millis(grace_ms),
             })
@@ -510,6 +530,18 @@ mod tests {
         let mut bad_listen = args(PEERS, 1);
         bad_listen.listen = Some("localhost".into());
         assert!(error_of(&bad_listen).contains("--listen"));
+        let mut bad_autoscale = args(PEERS, 1);
+        bad_autoscale.autoscale = Some("5,2".into());
+        assert!(error_of(&bad_autoscale).contains("MIN <= MAX"));
+        bad_autoscale.autoscale = Some("many".into());
+        assert!(error_of(&bad_autoscale).contains("not MIN,MAX"));
+        let mut autoscale = args(PEERS, 1);
+        autoscale.autoscale = Some("2,16".into());
+        let pool = NodeConfig::load(&autoscale)
+            .expect("valid")
+            .worker
+            .expect("a pool");
+        assert_eq!((pool.autoscale, pool.concurrency), (Some((2, 16)), 16));
         let mut bad_election = args(PEERS, 1);
         bad_election.election_timeout_ms = Some("100,800".into());
         assert!(error_of(&bad_election).contains("twice the heartbeat"));

@@ -314,3 +314,46 @@ async fn sigterm_hands_running_tasks_to_another_node_without_waiting_for_the_lea
     client.revoke(&id).await.expect("revoke");
     cluster.must_not_have_panicked();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autoscale_grows_with_a_backlog_and_shrinks_when_idle() {
+    let cluster = TestCluster::start(3, &["--autoscale", "1,4"]);
+    let all = [1, 2, 3];
+    cluster.wait_for_leader(&all, Duration::from_secs(15)).await;
+    let client = cluster.client(&all);
+    let specs = (0..24)
+        .map(|_| pb::TaskSpec {
+            name: "builtin.sleep".into(),
+            args: br#"{"ms":400}"#.to_vec(),
+            ..Default::default()
+        })
+        .collect();
+    client.submit_batch(specs).await.expect("submit");
+    let log_of = |id: u64| std::fs::read_to_string(&cluster.nodes[&id].log).unwrap_or_default();
+    let (grown, _) = wait_for(
+        "a pool to grow to its maximum",
+        Duration::from_secs(20),
+        || async {
+            all.into_iter()
+                .find(|id| log_of(*id).contains("autoscale: growing slots=4"))
+        },
+    )
+    .await;
+    wait_for("the backlog to drain", Duration::from_secs(30), || async {
+        let queues = client.list_queues(true).await.ok()?;
+        let default = queues.iter().find(|q| q.name == "default")?;
+        (default.succeeded == 24).then_some(())
+    })
+    .await;
+    wait_for(
+        "the grown pool to shrink back to its minimum",
+        Duration::from_secs(20),
+        || async {
+            log_of(grown)
+                .contains("autoscale: shrinking slots=1")
+                .then_some(())
+        },
+    )
+    .await;
+    cluster.must_not_have_panicked();
+}

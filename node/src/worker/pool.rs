@@ -25,8 +25,11 @@ use crate::raft::{ProposeError, Replica};
 #[derive(Clone, Debug)]
 pub struct PoolSettings {
     pub queues: Vec<String>,
-    /// Tasks run at once.
+    /// Tasks run at once (the most, with autoscale).
     pub concurrency: usize,
+    /// `(min, max)`: start at `min` slots, add one while tasks wait and every slot is busy,
+    /// drop one per second once the pool has been idle for a while. `None`: fixed.
+    pub autoscale: Option<(usize, usize)>,
     /// Lease length for tasks without a timeout; leases are extended every third of it.
     pub lease_ms: u64,
     /// How long running tasks may finish on shutdown before they are handed back.
@@ -52,6 +55,53 @@ struct Finished {
 
 /// How often the pool tells the cluster it is alive (and how busy).
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// Autoscale: idle this long before shrinking, then one slot less per this interval.
+const IDLE_BEFORE_SHRINK: Duration = Duration::from_secs(2);
+const SHRINK_STEP: Duration = Duration::from_secs(1);
+
+/// The pool's slot count as autoscale moves it.
+struct Slots {
+    limit: usize,
+    range: Option<(usize, usize)>,
+    idle_since: Option<tokio::time::Instant>,
+    last_shrink: tokio::time::Instant,
+}
+
+impl Slots {
+    fn new(settings: &PoolSettings) -> Slots {
+        Slots {
+            limit: settings.autoscale.map_or(settings.concurrency, |(min, _)| min),
+            range: settings.autoscale,
+            idle_since: None,
+            last_shrink: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Grows while work waits and every slot is busy; shrinks after a spell of idleness.
+    fn adjust(&mut self, running: usize, backlog: bool) {
+        let Some((min, max)) = self.range else {
+            return;
+        };
+        let now = tokio::time::Instant::now();
+        if backlog && running >= self.limit && self.limit < max {
+            self.limit += 1;
+            self.idle_since = None;
+            tracing::info!(slots = self.limit, "autoscale: growing");
+        } else if !backlog && running == 0 {
+            let idle_since = *self.idle_since.get_or_insert(now);
+            if self.limit > min
+                && now.duration_since(idle_since) >= IDLE_BEFORE_SHRINK
+                && now.duration_since(self.last_shrink) >= SHRINK_STEP
+            {
+                self.limit -= 1;
+                self.last_shrink = now;
+                tracing::info!(slots = self.limit, "autoscale: shrinking");
+            }
+        } else {
+            self.idle_since = None;
+        }
+    }
+}
 
 impl WorkerPool {
     /// Starts the pool as worker `worker_id`, registered as running on `node` (its address).
@@ -176,12 +226,14 @@ async fn run(
     // After a lease that came back empty (another worker was faster), wait until this replica
     // has applied past it before asking again: until then its view of "ready" is stale.
     let mut stale_view_until: u64 = 0;
-    tracing::info!(worker = %worker_id, queues = ?settings.queues, concurrency = settings.concurrency, "worker pool started");
+    tracing::info!(worker = %worker_id, queues = ?settings.queues, concurrency = settings.concurrency, autoscale = ?settings.autoscale, "worker pool started");
+    let mut slots = Slots::new(&settings);
     loop {
-        let free = settings.concurrency.saturating_sub(running.len());
-        let has_work = free > 0
-            && *applied.borrow() > stale_view_until
+        let backlog = *applied.borrow() > stale_view_until
             && replica.shared().queue().has_ready(&settings.queues, &names);
+        slots.adjust(running.len(), backlog);
+        let free = slots.limit.saturating_sub(running.len());
+        let has_work = free > 0 && backlog;
         if has_work {
             let request = LeaseRequest {
                 worker: worker_id.clone(),
