@@ -169,27 +169,13 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
 
     tracing::info!("--- revoking a running sleep stops it");
     let client = cluster.client(&[1, 2, 3]);
-    let id = client
-        .submit(pb::TaskSpec {
-            name: "builtin.sleep".into(),
-            args: br#"{"ms":600000}"#.to_vec(),
-            ..Default::default()
-        })
-        .await
-        .expect("submit")
-        .id;
-    let (task, _) = wait_for("the sleep to start", Duration::from_secs(15), || async {
-        client
-            .get_task(&id, true)
-            .await
-            .ok()
-            .filter(|t| t.state == pb::TaskState::Started as i32)
-    })
-    .await;
-    let worker = task.worker.clone();
-    assert!(worker.starts_with("node"), "run by a node's pool: {worker}");
+    let (id, task, node) = start_sleep(&client, br#"{"ms":600000}"#, 0).await;
+    assert!(
+        task.worker.starts_with("node"),
+        "run by a node's pool: {}",
+        task.worker
+    );
     client.revoke(&id).await.expect("revoke");
-    let node: u64 = worker.trim_start_matches("node").parse().expect("node id");
     wait_for(
         "the worker to stop the revoked task",
         Duration::from_secs(10),
@@ -265,24 +251,7 @@ async fn sigterm_hands_running_tasks_to_another_node_without_waiting_for_the_lea
     let mut cluster = TestCluster::start(3, &["--worker-grace", "300ms"]);
     cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
     let client = cluster.client(&[1, 2, 3]);
-    let id = client
-        .submit(pb::TaskSpec {
-            name: "builtin.sleep".into(),
-            args: br#"{"ms":600000}"#.to_vec(),
-            ..Default::default()
-        })
-        .await
-        .expect("submit")
-        .id;
-    let (first, _) = wait_for("the sleep to start", Duration::from_secs(15), || async {
-        client
-            .get_task(&id, true)
-            .await
-            .ok()
-            .filter(|t| t.state == pb::TaskState::Started as i32)
-    })
-    .await;
-    let node: u64 = first.worker.trim_start_matches("node").parse().expect("node id");
+    let (id, first, node) = start_sleep(&client, br#"{"ms":600000}"#, 0).await;
 
     tracing::info!("--- SIGTERM the node running it: it hands the task back after the grace period");
     assert!(
@@ -356,4 +325,70 @@ async fn autoscale_grows_with_a_backlog_and_shrinks_when_idle() {
     )
     .await;
     cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_whose_node_dies_runs_again_elsewhere_and_the_late_ack_is_refused() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let all = [1, 2, 3];
+    cluster.wait_for_leader(&all, Duration::from_secs(15)).await;
+    let client = cluster.client(&all);
+    // A 3 s time limit makes the lease 8 s (limit + 5 s grace) instead of the default 30 s.
+    let (id, first, node) = start_sleep(&client, br#"{"ms":1500}"#, 3_000).await;
+
+    tracing::info!("--- kill -9 the node running it");
+    cluster.kill_node(node);
+    let others: Vec<u64> = all.iter().copied().filter(|n| *n != node).collect();
+    let client = cluster.client(&others);
+    let (done, _) = wait_for(
+        "the task to be leased again after its lease expired, and finish",
+        Duration::from_secs(40),
+        || async {
+            client
+                .get_task(&id, true)
+                .await
+                .ok()
+                .filter(|t| t.state == pb::TaskState::Success as i32)
+        },
+    )
+    .await;
+    assert_eq!(done.attempts, 2, "{done:?}");
+    assert_ne!(done.worker, first.worker);
+
+    tracing::info!("--- the dead worker's late ack is refused");
+    match client.ack(&id, first.delivery, b"late".to_vec()).await {
+        Err(qraft_proto::ClientError::StaleLease(_)) => {}
+        other => panic!("a late ack must be refused as stale, got {other:?}"),
+    }
+    let task = client.get_task(&id, true).await.expect("task");
+    assert_eq!(
+        task.result,
+        br#"{"slept_ms":1500}"#.to_vec(),
+        "the late ack changed nothing"
+    );
+    cluster.must_not_have_panicked();
+}
+
+/// Submits a `builtin.sleep` and waits until a node's pool runs it: (id, the task, that node).
+async fn start_sleep(client: &qraft_proto::Client, args: &[u8], timeout_ms: u64) -> (String, pb::Task, u64) {
+    let id = client
+        .submit(pb::TaskSpec {
+            name: "builtin.sleep".into(),
+            args: args.to_vec(),
+            timeout_ms,
+            ..Default::default()
+        })
+        .await
+        .expect("submit")
+        .id;
+    let (task, _) = wait_for("the sleep to start", Duration::from_secs(15), || async {
+        client
+            .get_task(&id, true)
+            .await
+            .ok()
+            .filter(|t| t.state == pb::TaskState::Started as i32)
+    })
+    .await;
+    let node = task.worker.trim_start_matches("node").parse().expect("node id");
+    (id, task, node)
 }
