@@ -45,17 +45,23 @@ impl Default for TaskDefaults {
 
 /// Proposes one command and returns its outcome, with a rejection turned into a status.
 pub async fn propose_one(replica: &Replica, command: Command) -> Result<Outcome, Status> {
-    let outcome = replica
-        .propose(vec![command])
+    match replica
+        .propose_one(command)
         .await
         .map_err(|e| status::from_propose_error(&e))?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Status::internal("the state machine gave no outcome"))?;
-    match outcome {
+    {
         Outcome::Rejected(rejection) => Err(status::from_rejection(&rejection)),
         other => Ok(other),
     }
+}
+
+/// Confirms leadership with a quorum (redirecting the client to the leader when this node is
+/// not it), so that a read after this sees every write acknowledged before it.
+pub async fn linearizable(replica: &Replica) -> Result<(), Status> {
+    replica
+        .ensure_linearizable()
+        .await
+        .map_err(|e| status::from_propose_error(&e))
 }
 
 /// An outcome of the wrong kind for its command: a bug, reported rather than hidden.

@@ -4,7 +4,7 @@ use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
 use super::tasks::list_limit;
-use super::{convert, propose_one, status, unexpected};
+use super::{convert, linearizable, propose_one, status, unexpected};
 use crate::queue::validate::must_be_name;
 use crate::queue::{Command, DeadSelector, Outcome, TaskFilter, TaskState};
 use crate::raft::{Replica, Role};
@@ -16,13 +16,6 @@ pub struct AdminService {
 }
 
 impl AdminService {
-    async fn linearizable(&self) -> Result<(), Status> {
-        self.replica
-            .ensure_linearizable()
-            .await
-            .map_err(|e| status::from_propose_error(&e))
-    }
-
     pub fn new(replica: Replica, advertise: String, cluster_name: String) -> Self {
         AdminService {
             replica,
@@ -108,7 +101,7 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
         if request.into_inner().linearizable {
-            self.linearizable().await?;
+            linearizable(&self.replica).await?;
         }
         let stats = self.replica.shared().queue().stats();
         let queues = stats
@@ -161,7 +154,7 @@ impl pb::admin_server::Admin for AdminService {
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
         let request = request.into_inner();
         if request.linearizable {
-            self.linearizable().await?;
+            linearizable(&self.replica).await?;
         }
         let filter = TaskFilter {
             queue: (!request.queue.is_empty()).then_some(request.queue),

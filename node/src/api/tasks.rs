@@ -6,7 +6,7 @@ use qraft_proto::pb;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
-use super::{TaskDefaults, convert, propose_one, status, unexpected};
+use super::{TaskDefaults, convert, linearizable, propose_one, status, unexpected};
 use crate::queue::validate::MAX_BATCH;
 use crate::queue::{Command, Outcome, TaskFilter, TaskId};
 use crate::raft::Replica;
@@ -104,10 +104,7 @@ impl pb::tasks_server::Tasks for TasksService {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
         if request.linearizable {
-            self.replica
-                .ensure_linearizable()
-                .await
-                .map_err(|e| status::from_propose_error(&e))?;
+            linearizable(&self.replica).await?;
         }
         let applied_index = *self.replica.shared().applied().borrow();
         Ok(Response::new(pb::GetTaskResponse {
@@ -127,10 +124,7 @@ impl pb::tasks_server::Tasks for TasksService {
         };
         // Read-your-writes: a wait right after a submit must find the task, even if this
         // replica has not applied the submit yet. Served by the leader (or redirected to it).
-        self.replica
-            .ensure_linearizable()
-            .await
-            .map_err(|e| status::from_propose_error(&e))?;
+        linearizable(&self.replica).await?;
         let mut finished = self.replica.shared().finished();
         let deadline = tokio::time::Instant::now() + limit;
         loop {
@@ -180,10 +174,7 @@ impl pb::tasks_server::Tasks for TasksService {
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
         let request = request.into_inner();
         if request.linearizable {
-            self.replica
-                .ensure_linearizable()
-                .await
-                .map_err(|e| status::from_propose_error(&e))?;
+            linearizable(&self.replica).await?;
         }
         let filter = TaskFilter {
             queue: (!request.queue.is_empty()).then_some(request.queue),

@@ -221,6 +221,15 @@ impl Replica {
         self.proposer.propose(commands).await
     }
 
+    /// Proposes one command (batched like any other) and returns its outcome.
+    pub async fn propose_one(&self, command: Command) -> Result<Outcome, ProposeError> {
+        self.proposer
+            .propose(vec![command])
+            .await?
+            .pop()
+            .ok_or_else(|| ProposeError::Unknown("the state machine gave no outcome".into()))
+    }
+
     /// The replicated state as this replica has applied it.
     pub fn shared(&self) -> &SharedState {
         &self.shared

@@ -24,7 +24,7 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
             }
             let due = replica.shared().queue().next_due_ms();
             if due.is_some_and(|due| due <= now_ms())
-                && let Err(e) = replica.propose(vec![Command::Tick]).await
+                && let Err(e) = replica.propose_one(Command::Tick).await
             {
                 tracing::debug!(error = %e, "tick not proposed");
             }

@@ -142,10 +142,7 @@ impl WorkerPool {
             )
             .await;
             heartbeat.abort();
-            if let Err(e) = replica
-                .propose(vec![Command::LeaveWorker { id: worker_id }])
-                .await
-            {
+            if let Err(e) = replica.propose_one(Command::LeaveWorker { id: worker_id }).await {
                 tracing::debug!(error = %e, "could not announce leaving");
             }
         });
@@ -170,7 +167,7 @@ async fn register(
     let mut pause = Duration::from_millis(100);
     while !*stopped.borrow() {
         match replica
-            .propose(vec![Command::RegisterWorker(registration.clone())])
+            .propose_one(Command::RegisterWorker(registration.clone()))
             .await
         {
             Ok(_) => return true,
@@ -200,8 +197,8 @@ async fn heartbeat(
             id: registration.id.clone(),
             active: active.load(Ordering::Relaxed),
         };
-        match replica.propose(vec![command]).await.map(|mut o| o.pop()) {
-            Ok(Some(Outcome::Rejected(_))) => {
+        match replica.propose_one(command).await {
+            Ok(Outcome::Rejected(_)) => {
                 let _ = register(&replica, &registration, &stopped).await;
             }
             Ok(_) => {}
@@ -242,12 +239,8 @@ async fn run(
                 max: u32::try_from(free).unwrap_or(u32::MAX).min(1000),
                 lease_ms: settings.lease_ms,
             };
-            match replica
-                .propose(vec![Command::Lease(request)])
-                .await
-                .map(|mut o| o.pop())
-            {
-                Ok(Some(Outcome::Leased(tasks))) => {
+            match replica.propose_one(Command::Lease(request)).await {
+                Ok(Outcome::Leased(tasks)) => {
                     lease_failures = 0;
                     if tasks.is_empty() {
                         stale_view_until = *applied.borrow();
@@ -314,10 +307,10 @@ async fn run(
     for (id, task) in running {
         task.handle.abort();
         match replica
-            .propose(vec![Command::Release {
+            .propose_one(Command::Release {
                 id,
                 delivery: task.delivery,
-            }])
+            })
             .await
         {
             Ok(_) => tracing::info!(task_id = %id, "handed back unfinished task"),
@@ -424,12 +417,12 @@ where
             }
             _ = extend.tick() => {
                 let command = Command::Extend { id, delivery, lease_ms };
-                match replica.propose(vec![command]).await.map(|mut o| o.pop()) {
-                    Ok(Some(Outcome::Rejected(Rejection::Revoked(_)))) => {
+                match replica.propose_one(command).await {
+                    Ok(Outcome::Rejected(Rejection::Revoked(_))) => {
                         tracing::info!(task_id = %id, "task revoked while running; stopping it");
                         return None;
                     }
-                    Ok(Some(Outcome::Rejected(rejection))) => {
+                    Ok(Outcome::Rejected(rejection)) => {
                         tracing::warn!(task_id = %id, %rejection, "lease lost; dropping the attempt");
                         return None;
                     }
@@ -447,8 +440,8 @@ where
 async fn answer(replica: &Replica, command: Command) {
     let mut pause = Duration::from_millis(100);
     for _ in 0..10 {
-        match replica.propose(vec![command.clone()]).await.map(|mut o| o.pop()) {
-            Ok(Some(Outcome::Rejected(rejection))) => {
+        match replica.propose_one(command.clone()).await {
+            Ok(Outcome::Rejected(rejection)) => {
                 tracing::info!(%rejection, "answer refused");
                 return;
             }
