@@ -187,21 +187,29 @@ impl QueueState {
             None => false,
         };
         if let Some(task) = new {
-            if task.state.is_final() && !was_final {
-                self.finished.push(id);
-            }
-            self.index(&task);
-            self.tasks.insert(id, task);
+            self.insert(task, was_final);
         }
         self.changed.insert(id);
     }
 
-    /// Changes one task in place through [`QueueState::replace`].
+    /// Changes one task in place: unindexed, changed, indexed again. The record is moved, not
+    /// copied, so a large payload costs nothing here.
     fn update(&mut self, id: TaskId, change: impl FnOnce(&mut Task)) {
-        if let Some(mut task) = self.tasks.get(&id).cloned() {
+        if let Some(mut task) = self.tasks.remove(&id) {
+            self.unindex(&task);
+            let was_final = task.state.is_final();
             change(&mut task);
-            self.replace(id, Some(task));
+            self.insert(task, was_final);
+            self.changed.insert(id);
         }
+    }
+
+    fn insert(&mut self, task: Task, was_final: bool) {
+        if task.state.is_final() && !was_final {
+            self.finished.push(task.id);
+        }
+        self.index(&task);
+        self.tasks.insert(task.id, task);
     }
 
     fn index(&mut self, task: &Task) {

@@ -176,7 +176,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 }
             }
             for id in changes.workers {
-                match queue.workers().find(|w| w.id == id) {
+                match queue.worker(&id) {
                     Some(worker) => batch.put_cf(cf_data, worker_key(&id), codec::encode(worker)?),
                     None => batch.delete_cf(cf_data, worker_key(&id)),
                 }

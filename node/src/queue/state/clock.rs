@@ -34,47 +34,41 @@ impl QueueState {
                 return;
             }
             match step(task, now) {
-                Step::Delete => self.replace(id, None),
-                Step::Change(next) => self.replace(id, Some(*next)),
-                Step::Nothing => return,
+                Some(Step::Delete) => self.replace(id, None),
+                Some(step) => self.update(id, |task| apply(step, task, now)),
+                None => return,
             }
         }
     }
 }
 
+/// The one transition a due task makes now.
+#[derive(Clone, Copy)]
 enum Step {
+    Expire,
+    Release,
+    RetryDue,
+    LeaseExpired { dead: bool },
+    DropRevokedLease,
     Delete,
-    Change(Box<Task>),
-    Nothing,
+    CloseDedupWindow,
 }
 
-/// The one transition a due task makes now, most urgent first.
-fn step(task: &Task, now: u64) -> Step {
-    let mut next = task.clone();
+/// Which transition is due, most urgent first; read-only, so nothing is copied to decide.
+fn step(task: &Task, now: u64) -> Option<Step> {
+    let lease_over = task.lease.as_ref().is_some_and(|l| l.deadline_ms <= now);
     if task.state.is_waiting() && task.expires_at_ms.is_some_and(|at| at <= now) {
-        next.state = TaskState::Expired;
-        next.finished_at_ms = Some(now);
-        next.retry_at_ms = None;
-        next.error = Some("expired before it could run".into());
+        Some(Step::Expire)
     } else if task.state == TaskState::Scheduled && task.eta_ms.is_some_and(|at| at <= now) {
-        next.state = TaskState::Pending;
+        Some(Step::Release)
     } else if task.state == TaskState::Retry && task.retry_at_ms.is_some_and(|at| at <= now) {
-        next.state = TaskState::Pending;
-        next.retry_at_ms = None;
-    } else if task.state == TaskState::Started && task.lease.as_ref().is_some_and(|l| l.deadline_ms <= now) {
-        next.lease = None;
-        if task.attempts >= task.options.delivery_limit {
-            next.state = TaskState::Failure;
-            next.finished_at_ms = Some(now);
-            next.error = Some(format!(
-                "delivery limit reached: handed to a worker {} times without an answer",
-                task.attempts
-            ));
-        } else {
-            next.state = TaskState::Pending;
-        }
-    } else if task.state == TaskState::Revoked && task.lease.as_ref().is_some_and(|l| l.deadline_ms <= now) {
-        next.lease = None;
+        Some(Step::RetryDue)
+    } else if task.state == TaskState::Started && lease_over {
+        Some(Step::LeaseExpired {
+            dead: task.attempts >= task.options.delivery_limit,
+        })
+    } else if task.state == TaskState::Revoked && lease_over {
+        Some(Step::DropRevokedLease)
     } else if task.state.is_final()
         && task.state != TaskState::Failure
         && task.lease.is_none()
@@ -82,11 +76,43 @@ fn step(task: &Task, now: u64) -> Step {
             .finished_at_ms
             .is_some_and(|at| at.saturating_add(task.options.result_ttl_ms) <= now)
     {
-        return Step::Delete;
+        Some(Step::Delete)
     } else if task.dedup_until_ms.is_some_and(|at| at <= now) {
-        next.dedup_until_ms = None;
+        Some(Step::CloseDedupWindow)
     } else {
-        return Step::Nothing;
+        None
     }
-    Step::Change(Box::new(next))
+}
+
+fn apply(step: Step, task: &mut Task, now: u64) {
+    match step {
+        Step::Expire => {
+            task.state = TaskState::Expired;
+            task.finished_at_ms = Some(now);
+            task.retry_at_ms = None;
+            task.error = Some("expired before it could run".into());
+        }
+        Step::Release => task.state = TaskState::Pending,
+        Step::RetryDue => {
+            task.state = TaskState::Pending;
+            task.retry_at_ms = None;
+        }
+        Step::LeaseExpired { dead } => {
+            task.lease = None;
+            if dead {
+                task.state = TaskState::Failure;
+                task.finished_at_ms = Some(now);
+                task.error = Some(format!(
+                    "delivery limit reached: handed to a worker {} times without an answer",
+                    task.attempts
+                ));
+            } else {
+                task.state = TaskState::Pending;
+            }
+        }
+        Step::DropRevokedLease => task.lease = None,
+        Step::CloseDedupWindow => task.dedup_until_ms = None,
+        // Handled by the caller: a deletion is not an in-place change.
+        Step::Delete => {}
+    }
 }

@@ -9,6 +9,10 @@ impl QueueState {
         self.workers.values()
     }
 
+    pub fn worker(&self, id: &str) -> Option<&WorkerInfo> {
+        self.workers.get(id)
+    }
+
     pub(super) fn register_worker(&mut self, registration: WorkerRegistration) -> Outcome {
         let now = self.meta.now_ms;
         let previous = self.workers.remove(&registration.id);
