@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::handler::{Registry, TaskContext, TaskError};
 use crate::queue::{
-    Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId, WorkerKind, WorkerRegistration,
+    Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId, TaskState, WorkerKind, WorkerRegistration,
 };
 use crate::raft::{ProposeError, Replica};
 
@@ -48,11 +49,6 @@ struct Running {
     handle: JoinHandle<()>,
 }
 
-/// What a finished attempt reports back to the pool loop.
-struct Finished {
-    id: TaskId,
-}
-
 /// How often the pool tells the cluster it is alive (and how busy).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Autoscale: idle this long before shrinking, then one slot less per this interval.
@@ -75,6 +71,10 @@ impl Slots {
             idle_since: None,
             last_shrink: tokio::time::Instant::now(),
         }
+    }
+
+    fn can_grow(&self) -> bool {
+        self.range.is_some_and(|(_, max)| self.limit < max)
     }
 
     /// Grows while work waits and every slot is busy; shrinks after a spell of idleness.
@@ -216,7 +216,7 @@ async fn run(
     active: Arc<AtomicU32>,
 ) {
     let names = registry.names();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TaskId>();
     let mut running: BTreeMap<TaskId, Running> = BTreeMap::new();
     let mut applied = replica.shared().applied();
     let mut lease_failures = 0u32;
@@ -225,8 +225,13 @@ async fn run(
     let mut stale_view_until: u64 = 0;
     tracing::info!(worker = %worker_id, queues = ?settings.queues, concurrency = settings.concurrency, autoscale = ?settings.autoscale, "worker pool started");
     let mut slots = Slots::new(&settings);
+    // Revokes of running tasks, watched once here rather than by every attempt.
+    let mut finished = replica.shared().finished();
+    let mut finished_closed = false;
     loop {
-        let backlog = *applied.borrow() > stale_view_until
+        // Looking for ready work costs a scan of the local queue: only when a slot could take it.
+        let backlog = (running.len() < slots.limit || slots.can_grow())
+            && *applied.borrow() > stale_view_until
             && replica.shared().queue().has_ready(&settings.queues, &names);
         slots.adjust(running.len(), backlog);
         let free = slots.limit.saturating_sub(running.len());
@@ -281,8 +286,12 @@ async fn run(
                     break;
                 }
             }
-            Some(finished) = done_rx.recv() => {
-                running.remove(&finished.id);
+            Some(id) = done_rx.recv() => {
+                running.remove(&id);
+            }
+            done = finished.recv(), if !finished_closed => {
+                finished_closed = matches!(done, Err(RecvError::Closed));
+                stop_revoked(&replica, &mut running, done);
             }
             // New state applied: maybe new work (or our own answers landed).
             Ok(()) = applied.changed(), if lease_failures == 0 => {}
@@ -298,8 +307,8 @@ async fn run(
     let deadline = tokio::time::Instant::now() + settings.grace;
     while !running.is_empty() {
         match tokio::time::timeout_at(deadline, done_rx.recv()).await {
-            Ok(Some(finished)) => {
-                running.remove(&finished.id);
+            Ok(Some(id)) => {
+                running.remove(&id);
             }
             Ok(None) | Err(_) => break,
         }
@@ -321,6 +330,31 @@ async fn run(
     }
 }
 
+/// Stops the attempts of running tasks that were just revoked. After a lagged feed every
+/// running task is looked at.
+fn stop_revoked(replica: &Replica, running: &mut BTreeMap<TaskId, Running>, done: Result<TaskId, RecvError>) {
+    let candidates: Vec<TaskId> = match done {
+        Ok(id) if running.contains_key(&id) => vec![id],
+        Ok(_) | Err(RecvError::Closed) => return,
+        Err(RecvError::Lagged(_)) => running.keys().copied().collect(),
+    };
+    let revoked: Vec<TaskId> = {
+        let shared = replica.shared();
+        let queue = shared.queue();
+        candidates
+            .into_iter()
+            .filter(|id| queue.task(id).is_some_and(|t| t.state == TaskState::Revoked))
+            .collect()
+    };
+    for id in revoked {
+        if let Some(attempt) = running.remove(&id) {
+            // Dropping the attempt stops it (an exec handler's process group is killed).
+            attempt.handle.abort();
+            tracing::info!(task_id = %id, "task revoked while running; stopping it");
+        }
+    }
+}
+
 /// Runs one attempt to its answer, extending the lease meanwhile. Revoked or lost leases stop
 /// the attempt without an answer.
 async fn attempt(
@@ -328,7 +362,7 @@ async fn attempt(
     registry: Arc<Registry>,
     task: LeasedTask,
     lease_ms: u64,
-    done: mpsc::UnboundedSender<Finished>,
+    done: mpsc::UnboundedSender<TaskId>,
 ) {
     let id = task.id;
     let delivery = task.delivery;
@@ -374,12 +408,12 @@ async fn attempt(
         };
         answer(&replica, command).await;
     }
-    let _ = done.send(Finished { id });
+    let _ = done.send(id);
 }
 
 /// Drives `work` while extending the lease every third of its length. `None` when the lease
-/// was lost (revoked, or expired and given to another worker): the work is dropped. A revoke is
-/// noticed as soon as this replica applies it, not only at the next extend.
+/// was lost (revoked, or expired and given to another worker): the work is dropped. (A revoke
+/// is usually noticed sooner, by the pool loop, as soon as this replica applies it.)
 async fn keep_leased<F>(
     replica: &Replica,
     id: TaskId,
@@ -392,29 +426,10 @@ where
 {
     let mut extend = tokio::time::interval(Duration::from_millis((lease_ms / 3).max(100)));
     extend.tick().await;
-    let mut finished = replica.shared().finished();
     tokio::pin!(work);
     loop {
         tokio::select! {
             result = &mut work => return Some(result),
-            done = finished.recv() => {
-                let ours = match done {
-                    Ok(done) => done == id,
-                    // Missed some: look at the task itself.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                };
-                let revoked = ours
-                    && replica
-                        .shared()
-                        .queue()
-                        .task(&id)
-                        .is_some_and(|t| t.state == crate::queue::TaskState::Revoked);
-                if revoked {
-                    tracing::info!(task_id = %id, "task revoked while running; stopping it");
-                    return None;
-                }
-            }
             _ = extend.tick() => {
                 let command = Command::Extend { id, delivery, lease_ms };
                 match replica.propose_one(command).await {
@@ -454,5 +469,5 @@ async fn answer(replica: &Replica, command: Command) {
             }
         }
     }
-    tracing::warn!(command = ?command, "gave up answering; the lease will expire and the task run again");
+    tracing::warn!("gave up answering; the lease will expire and the task run again");
 }
