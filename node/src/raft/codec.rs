@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 const VERSION_MSGPACK_NAMED: u8 = 1;
 
-pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, io::Error> {
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, io::Error> {
     let mut out = Vec::with_capacity(128);
     out.push(VERSION_MSGPACK_NAMED);
     rmp_serde::encode::write_named(&mut out, value)

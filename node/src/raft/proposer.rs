@@ -187,9 +187,10 @@ impl Writer {
             let leader = self.raft.metrics().borrow_watched().current_leader;
             let result = match leader {
                 Some(id) if id != self.node_id => match self.leader_addr(id) {
-                    Some(addr) => self.forward(&addr, commands.clone()).await,
+                    Some(addr) => self.forward(&addr, &commands).await,
                     None => Err(ProposeError::NoLeader { leader_addr: None }),
                 },
+                // Kept for a retry: the write consumes it, and a refusal gives nothing back.
                 _ => self.write_local(commands.clone()).await,
             };
             let now = Instant::now();
@@ -241,12 +242,12 @@ impl Writer {
         }
     }
 
-    async fn forward(&self, addr: &str, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+    async fn forward(&self, addr: &str, commands: &[Command]) -> Result<Vec<Outcome>, ProposeError> {
         let mut client = self
             .network
             .client(addr)
             .map_err(|_| ProposeError::NoLeader { leader_addr: None })?;
-        let data = codec::encode(&commands).map_err(|e| ProposeError::Unknown(e.to_string()))?;
+        let data = codec::encode(commands).map_err(|e| ProposeError::Unknown(e.to_string()))?;
         let request = client.request(pb_payload(data), Some(FORWARD_TIMEOUT));
         match client.inner.propose(request).await {
             Ok(reply) => codec::decode::<Result<Vec<Outcome>, ProposeError>>(&reply.into_inner().data)
