@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use cluster_args::ClusterArgs;
+pub use cluster_args::{ClusterArgs, ReadArgs};
 
 use crate::config::{NodeArgs, NodeConfig};
 

@@ -13,10 +13,21 @@ pub struct ClusterArgs {
     /// Print JSON instead of text, for scripts.
     #[arg(long)]
     pub json: bool,
+}
+
+/// For commands that read: where the answer comes from.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReadArgs {
     /// Read from the first node that answers, which may be a moment behind the leader, instead
     /// of from the leader (which sees every acknowledged write).
     #[arg(long)]
     pub local: bool,
+}
+
+impl ReadArgs {
+    pub fn linearizable(&self) -> bool {
+        !self.local
+    }
 }
 
 impl ClusterArgs {

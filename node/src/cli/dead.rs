@@ -6,8 +6,8 @@ use anyhow::bail;
 use qraft_proto::DeadLetters;
 use serde_json::json;
 
-use super::ClusterArgs;
 use super::output;
+use super::{ClusterArgs, ReadArgs};
 
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -22,6 +22,8 @@ pub struct DeadArgs {
     pub limit: u32,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -69,7 +71,7 @@ pub async fn run(args: DeadArgs) -> anyhow::Result<ExitCode> {
                 .list_dead(
                     args.queue.as_deref().unwrap_or_default(),
                     args.limit,
-                    !args.cluster.local,
+                    args.read.linearizable(),
                 )
                 .await?;
             super::tasks::print_tasks(&tasks, args.cluster.json);

@@ -4,13 +4,15 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use super::ClusterArgs;
 use super::output;
+use super::{ClusterArgs, ReadArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct QueuesArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -22,7 +24,11 @@ pub struct QueueArgs {
 }
 
 pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
-    let queues = args.cluster.client()?.list_queues(!args.cluster.local).await?;
+    let queues = args
+        .cluster
+        .client()?
+        .list_queues(args.read.linearizable())
+        .await?;
     if args.cluster.json {
         let rows = queues
             .iter()

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use super::ClusterArgs;
 use super::output;
+use super::{ClusterArgs, ReadArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct TaskArgs {
@@ -11,11 +11,13 @@ pub struct TaskArgs {
     pub id: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 pub async fn run(args: TaskArgs) -> anyhow::Result<ExitCode> {
     let client = args.cluster.client()?;
-    let task = client.get_task(&args.id, !args.cluster.local).await?;
+    let task = client.get_task(&args.id, args.read.linearizable()).await?;
     let json = output::task_json(&task);
     if args.cluster.json {
         output::print_json(&json);

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use qraft_proto::pb;
 use serde_json::Value;
 
-use super::ClusterArgs;
 use super::output;
+use super::{ClusterArgs, ReadArgs};
 use crate::queue::TaskState;
 
 #[derive(clap::Args, Debug)]
@@ -24,6 +24,8 @@ pub struct TasksArgs {
     pub limit: u32,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 fn parse_state(text: &str) -> Result<TaskState, String> {
@@ -41,7 +43,7 @@ pub async fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
                 .into(),
             name: args.name.unwrap_or_default(),
             limit: args.limit,
-            linearizable: !args.cluster.local,
+            linearizable: args.read.linearizable(),
         })
         .await?;
     print_tasks(&tasks, args.cluster.json);
