@@ -18,6 +18,15 @@ fn qraft(cluster: &str, args: &[&str]) -> Output {
         .expect("run qraft")
 }
 
+/// `qraft submit ARGS --wait 30s --json`: the exit code and the finished task.
+fn submit_wait(cluster: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let mut full = vec!["submit"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["--wait", "30s", "--json"]);
+    let output = qraft(cluster, &full);
+    (output.status.code(), json_of(&output))
+}
+
 fn json_of(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
@@ -56,26 +65,15 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
     assert!(text.contains("SUCCESS") && text.contains(r#"{"x":1}"#), "{text}");
 
     tracing::info!("--- an exec handler: args on stdin, stdout is the result, stderr the error");
-    let out = qraft(
-        &addrs,
-        &[
-            "submit",
-            "text.shout",
-            "--args",
-            r#""hello""#,
-            "--wait",
-            "20s",
-            "--json",
-        ],
-    );
-    let task = json_of(&out);
+    let (code, task) = submit_wait(&addrs, &["text.shout", "--args", r#""hello""#]);
+    assert_eq!(code, Some(0));
     assert_eq!(
         (task["state"].as_str(), task["result"].as_str()),
         (Some("SUCCESS"), Some("HELLO")),
         "{task}"
     );
-    let out = qraft(&addrs, &["submit", "text.broken", "--wait", "20s", "--json"]);
-    let task = json_of(&out);
+    let (code, task) = submit_wait(&addrs, &["text.broken"]);
+    assert_eq!(code, Some(1));
     assert_eq!(task["state"], "FAILURE");
     assert!(
         task["error"]
@@ -85,10 +83,9 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
     );
 
     tracing::info!("--- fail twice, three attempts allowed: succeeds on the third");
-    let out = qraft(
+    let (code, task) = submit_wait(
         &addrs,
         &[
-            "submit",
             "builtin.fail",
             "--args",
             r#"{"times":2}"#,
@@ -96,12 +93,9 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
             "3",
             "--retry-delay",
             "100ms",
-            "--wait",
-            "20s",
-            "--json",
         ],
     );
-    let task = json_of(&out);
+    assert_eq!(code, Some(0));
     assert_eq!(
         (task["state"].as_str(), task["attempts"].as_u64()),
         (Some("SUCCESS"), Some(3)),
@@ -109,10 +103,9 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
     );
 
     tracing::info!("--- fail twice, one retry allowed: fails for good and is a dead letter");
-    let out = qraft(
+    let (code, task) = submit_wait(
         &addrs,
         &[
-            "submit",
             "builtin.fail",
             "--args",
             r#"{"times":2}"#,
@@ -120,13 +113,10 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
             "1",
             "--retry-delay",
             "100ms",
-            "--wait",
-            "20s",
-            "--json",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    let task = json_of(&out);
+    assert_eq!(code, Some(1));
+
     assert_eq!(task["state"], "FAILURE");
     let dead = json_of(&qraft(&addrs, &["dead", "--json"]));
     assert!(
@@ -138,10 +128,9 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
     );
 
     tracing::info!("--- a sleep past its time limit is stopped and retried, then fails");
-    let out = qraft(
+    let (code, task) = submit_wait(
         &addrs,
         &[
-            "submit",
             "builtin.sleep",
             "--args",
             r#"{"ms":60000}"#,
@@ -151,12 +140,9 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
             "1",
             "--retry-delay",
             "100ms",
-            "--wait",
-            "30s",
-            "--json",
         ],
     );
-    let task = json_of(&out);
+    assert_eq!(code, Some(1));
     assert_eq!(
         (task["state"].as_str(), task["attempts"].as_u64()),
         (Some("FAILURE"), Some(2)),
