@@ -2,6 +2,7 @@
 //!
 //! - [`tasks`]: `qraft.v1.Tasks` (submit, get, wait, revoke, list).
 //! - [`worker`]: `qraft.v1.Worker` (lease, ack, fail, extend).
+//! - [`watch`]: the stream of finished tasks behind `Tasks.WatchFinished`.
 //! - [`admin`]: `qraft.v1.Admin` (node status, queues, dead letters).
 //! - [`convert`]: protobuf to and from queue types, in one place, with the defaults below.
 //! - [`status`]: the one place errors become `tonic::Status`.
@@ -10,6 +11,7 @@ pub mod admin;
 pub mod convert;
 pub mod status;
 pub mod tasks;
+pub mod watch;
 pub mod worker;
 
 pub use admin::AdminService;

@@ -6,6 +6,7 @@ use qraft_proto::pb;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
+use super::watch::{FinishedStream, finished_stream};
 use super::{TaskDefaults, convert, linearizable, propose_one, status, unexpected};
 use crate::queue::validate::MAX_BATCH;
 use crate::queue::{Command, Outcome, TaskFilter, TaskId};
@@ -166,6 +167,17 @@ impl pb::tasks_server::Tasks for TasksService {
             })),
             other => Err(unexpected(&other)),
         }
+    }
+
+    type WatchFinishedStream = FinishedStream;
+
+    async fn watch_finished(
+        &self,
+        request: Request<pb::WatchFinishedRequest>,
+    ) -> Result<Response<FinishedStream>, Status> {
+        let queue = request.into_inner().queue;
+        let queue = (!queue.is_empty()).then_some(queue);
+        Ok(Response::new(finished_stream(self.replica.clone(), queue)))
     }
 
     async fn list_tasks(

@@ -26,6 +26,8 @@ use crate::queue::{QueueMeta, QueueState, Task, TaskId, WorkerInfo};
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
 
 const TASK_TAG: u8 = b't';
+/// Finishes a slow listener may fall behind by before it is told it missed some (16 bytes each).
+const FINISHED_BACKLOG: usize = 65_536;
 const WORKER_TAG: u8 = b'w';
 
 /// What the rest of the node reads: the queue as of the last apply, that apply's index, and the
@@ -72,7 +74,7 @@ impl StateMachineStore {
         let state = load_queue(&db)?;
         let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
         let (applied_tx, _) = watch::channel(applied);
-        let (finished_tx, _) = broadcast::channel(4096);
+        let (finished_tx, _) = broadcast::channel(FINISHED_BACKLOG);
         Ok(StateMachineStore {
             db,
             shared: Arc::new(SharedState {

@@ -1,5 +1,5 @@
 //! Built-in handlers, always available, for demos, benchmarks and tests:
-//! `builtin.echo` (result = args), `builtin.sleep` (`{"ms":N}`), `builtin.fail` (`{"times":N}`:
+//! `builtin.noop` (does nothing), `builtin.echo` (result = args), `builtin.sleep` (`{"ms":N}`), `builtin.fail` (`{"times":N}`:
 //! fails the first N attempts, then succeeds), `builtin.cpu` (`{"ms":N}` of busy work).
 
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use super::handler::{Registry, TaskContext, TaskError};
 
 pub fn register(registry: &mut Registry) {
     registry
+        .register("builtin.noop", |_task: TaskContext| async move { Ok(Vec::new()) })
         .register("builtin.echo", |task: TaskContext| async move { Ok(task.args) })
         .register("builtin.sleep", |task: TaskContext| async move {
             let ms = number(&task.args, "ms")?;

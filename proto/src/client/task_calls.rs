@@ -63,4 +63,23 @@ impl Client {
             .await?;
         Ok(response.tasks)
     }
+
+    /// Streams tasks as they finish on the node at `addr` (see `Tasks.WatchFinished`), from the
+    /// moment this returns. One node, no failover: a watcher that loses its node must re-read.
+    pub async fn watch_finished(
+        &self,
+        addr: &str,
+        queue: &str,
+    ) -> Result<tonic::Streaming<pb::FinishedTasks>, ClientError> {
+        let index = self.book().find_or_add(addr)?;
+        let (_, channel) = self.book().node(index);
+        let request = pb::WatchFinishedRequest {
+            queue: queue.to_owned(),
+        };
+        let stream = self
+            .attempt(TasksClient::new(channel).watch_finished(request))
+            .await
+            .map_err(ClientError::from_status)?;
+        Ok(stream.into_inner())
+    }
 }
