@@ -106,6 +106,15 @@ impl Tasks for FakeTasks {
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
         Err(not_scripted())
     }
+
+    type WatchFinishedStream = futures::stream::Empty<Result<pb::FinishedTasks, Status>>;
+
+    async fn watch_finished(
+        &self,
+        _: Request<pb::WatchFinishedRequest>,
+    ) -> Result<Response<Self::WatchFinishedStream>, Status> {
+        Err(not_scripted())
+    }
 }
 
 /// The fakes script only the calls the client tests exercise.
