@@ -22,7 +22,7 @@ while (($#)); do
 done
 
 if ((quick)); then
-    submit_n=5000 batch_n=20000 e2e_n=5000 latency_n=1000
+    submit_n=5000 batch_n=20000 e2e_n=30000 latency_n=1000
 else
     submit_n=60000 batch_n=300000 e2e_n=200000 latency_n=5000
 fi
@@ -52,6 +52,7 @@ for id in 1 2 3; do
 done
 for id in 1 2 3; do
     "$bin" node --id "$id" --listen "127.0.0.1:$((base + id))" --peers "$peers" --data "$work/n$id" \
+        --concurrency "${QRAFT_BENCH_CONCURRENCY:-128}" \
         >"$work/n$id.log" 2>&1 </dev/null &
     pids+=("$!")
 done

@@ -3,9 +3,11 @@
 //! - [`handler`]: the [`Handler`] trait and the [`Registry`] of task names a node can run.
 //! - [`builtin`]: `builtin.echo`, `builtin.sleep`, `builtin.fail`, `builtin.cpu`.
 //! - [`exec`]: programs declared in the node config, run per task.
+//! - [`answers`]: the pool's acks and fails, batched.
 //! - [`pool`]: [`WorkerPool`], which leases through the leader like any remote worker, with
 //!   credit equal to its free slots, extends leases while tasks run, and answers for them.
 
+pub mod answers;
 pub mod builtin;
 pub mod exec;
 pub mod handler;

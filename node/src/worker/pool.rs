@@ -16,11 +16,12 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::answers::Answers;
 use super::handler::{Registry, TaskContext, TaskError};
 use crate::queue::{
     Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId, TaskState, WorkerKind, WorkerRegistration,
 };
-use crate::raft::{ProposeError, Replica};
+use crate::raft::Replica;
 
 /// How the pool runs, from the node config.
 #[derive(Clone, Debug)]
@@ -216,6 +217,7 @@ async fn run(
     active: Arc<AtomicU32>,
 ) {
     let names = registry.names();
+    let answers = Answers::start(replica.clone());
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TaskId>();
     let mut running: BTreeMap<TaskId, Running> = BTreeMap::new();
     let mut applied = replica.shared().applied();
@@ -255,6 +257,7 @@ async fn run(
                         let delivery = task.delivery;
                         let handle = tokio::spawn(attempt(
                             replica.clone(),
+                            answers.clone(),
                             registry.clone(),
                             task,
                             settings.lease_ms,
@@ -288,6 +291,10 @@ async fn run(
             }
             Some(id) = done_rx.recv() => {
                 running.remove(&id);
+                // Short tasks end in bursts: free every slot that is free before leasing again.
+                while let Ok(id) = done_rx.try_recv() {
+                    running.remove(&id);
+                }
             }
             done = finished.recv(), if !finished_closed => {
                 finished_closed = matches!(done, Err(RecvError::Closed));
@@ -359,6 +366,7 @@ fn stop_revoked(replica: &Replica, running: &mut BTreeMap<TaskId, Running>, done
 /// the attempt without an answer.
 async fn attempt(
     replica: Replica,
+    answers: Answers,
     registry: Arc<Registry>,
     task: LeasedTask,
     lease_ms: u64,
@@ -406,7 +414,7 @@ async fn attempt(
                 retry: !error.permanent,
             },
         };
-        answer(&replica, command).await;
+        answers.send(command).await;
     }
     let _ = done.send(id);
 }
@@ -448,26 +456,4 @@ where
             }
         }
     }
-}
-
-/// Sends an ack or fail, retrying while its outcome is unknown: a resend after an applied
-/// first try is refused as stale, which also means done.
-async fn answer(replica: &Replica, command: Command) {
-    let mut pause = Duration::from_millis(100);
-    for _ in 0..10 {
-        match replica.propose_one(command.clone()).await {
-            Ok(Outcome::Rejected(rejection)) => {
-                tracing::info!(%rejection, "answer refused");
-                return;
-            }
-            Ok(_) => return,
-            Err(ProposeError::ShuttingDown) => return,
-            Err(e) => {
-                tracing::debug!(error = %e, "answer not confirmed; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
-    tracing::warn!("gave up answering; the lease will expire and the task run again");
 }

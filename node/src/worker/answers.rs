@@ -1,0 +1,84 @@
+//! [`Answers`]: the pool's acks and fails, sent in batches. Attempts that end while a batch is
+//! being committed go out together in the next one, so a burst of short tasks costs a few log
+//! entries instead of one each.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::queue::{Command, Outcome};
+use crate::raft::{ProposeError, Replica};
+
+/// Most answers in one proposal.
+const MAX_BATCH: usize = 1024;
+/// Attempts to get a batch's outcome before its leases are left to expire.
+const MAX_TRIES: u32 = 10;
+
+type Pending = (Command, oneshot::Sender<()>);
+
+/// Handle on the answering task; cheap to clone.
+#[derive(Clone)]
+pub struct Answers {
+    queue: mpsc::UnboundedSender<Pending>,
+}
+
+impl Answers {
+    pub fn start(replica: Replica) -> Answers {
+        let (queue, pending) = mpsc::unbounded_channel();
+        tokio::spawn(send_batches(replica, pending));
+        Answers { queue }
+    }
+
+    /// Sends an ack or fail and returns once it is committed, refused, or given up on.
+    pub async fn send(&self, command: Command) {
+        let (done, confirmed) = oneshot::channel();
+        if self.queue.send((command, done)).is_ok() {
+            let _ = confirmed.await;
+        }
+    }
+}
+
+async fn send_batches(replica: Replica, mut pending: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = pending.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match pending.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let (commands, waiters): (Vec<Command>, Vec<oneshot::Sender<()>>) = batch.into_iter().unzip();
+        propose_until_known(&replica, commands).await;
+        for waiter in waiters {
+            let _ = waiter.send(());
+        }
+    }
+}
+
+/// Proposes the answers, resending while the outcome is unknown: a resend after an applied first
+/// try is refused as stale, which also means done.
+async fn propose_until_known(replica: &Replica, commands: Vec<Command>) {
+    let mut pause = Duration::from_millis(100);
+    for _ in 0..MAX_TRIES {
+        match replica.propose(commands.clone()).await {
+            Ok(outcomes) => {
+                for outcome in outcomes {
+                    if let Outcome::Rejected(rejection) = outcome {
+                        tracing::info!(%rejection, "answer refused");
+                    }
+                }
+                return;
+            }
+            Err(ProposeError::ShuttingDown) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, answers = commands.len(), "answers not confirmed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    tracing::warn!(
+        answers = commands.len(),
+        "gave up answering; the leases will expire and the tasks run again"
+    );
+}
