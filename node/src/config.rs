@@ -44,7 +44,8 @@ pub struct NodeArgs {
     /// Election timeout range in milliseconds, `MIN,MAX` [default: 300,600].
     #[arg(long, env = "QRAFT_ELECTION_TIMEOUT_MS", value_name = "MIN,MAX")]
     pub election_timeout_ms: Option<String>,
-    /// Build a snapshot (and purge the log behind it) every this many log entries [default: 5000].
+    /// Build a snapshot (and purge the log behind it) every this many log entries, or once per
+    /// 4 tasks held if that is more [default: 5000].
     #[arg(long, env = "QRAFT_SNAPSHOT_EVERY")]
     pub snapshot_every: Option<u64>,
     /// Log entries kept behind a snapshot for lagging followers [default: 1000].

@@ -7,13 +7,14 @@
 //! - [`syncer`]: group commit: one fsync for every pending append.
 //! - [`log_store`]: the Raft log and vote.
 //! - [`state_machine`]: applies entries to the queue and persists what changed.
-//! - [`snapshot`]: point-in-time snapshot files.
+//! - [`snapshot`]: point-in-time snapshot files; [`compaction`]: when to build one.
 //! - [`network`] / [`rpc_server`]: the `qraft.v1.Raft` transport, both directions.
 //! - [`proposer`]: batches client commands into log entries, forwarding to the leader.
 //! - [`ticker`]: the leader's periodic tick, proposed when some task is due.
 //! - [`replica`]: [`Replica`], the face of all of the above.
 
 pub mod codec;
+pub mod compaction;
 pub mod log_store;
 pub mod network;
 pub mod proposer;

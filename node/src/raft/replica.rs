@@ -12,6 +12,7 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
 use qraft_proto::pb::raft_server::RaftServer;
 
+use super::compaction;
 use super::log_store::LogStore;
 use super::network::{MAX_RAFT_MESSAGE, PeerNetwork};
 use super::proposer::{ProposeError, Proposer};
@@ -29,7 +30,8 @@ pub struct RaftSettings {
     pub heartbeat_ms: u64,
     pub election_min_ms: u64,
     pub election_max_ms: u64,
-    /// Build a snapshot after this many log entries since the last one.
+    /// Build a snapshot after this many log entries since the last one (more with a large
+    /// state: see `compaction`).
     pub snapshot_every: u64,
     /// Log entries kept behind a snapshot, so a briefly lagging follower needs no snapshot.
     pub keep_logs: u64,
@@ -100,7 +102,8 @@ impl Replica {
             election_timeout_min: settings.election_min_ms,
             election_timeout_max: settings.election_max_ms,
             enable_pre_vote: Some(true),
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(settings.snapshot_every),
+            // Triggered by `compaction`, at an interval that grows with the state.
+            snapshot_policy: SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: settings.keep_logs,
             // Entries carry up to 2 MiB of batched commands; keep one append well under the
             // transport's message limit.
@@ -126,6 +129,7 @@ impl Replica {
             .await
             .map_err(|e| ReplicaError::Raft(e.to_string()))?;
         let proposer = Proposer::start(raft.clone(), id, network.clone());
+        compaction::start(raft.clone(), shared.clone(), settings.snapshot_every);
         Ok(Replica {
             id,
             raft,

@@ -114,17 +114,39 @@ fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Opti
 
 fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
-    let mut tasks = Vec::new();
-    let mut workers = Vec::new();
-    for item in db.iterator_cf(cf(db, CF_SM_DATA)?, IteratorMode::Start) {
-        let (key, value) = item.map_err(rocks_err)?;
-        match key.first() {
-            Some(&TASK_TAG) => tasks.push(codec::decode::<Task>(&value)?),
-            Some(&WORKER_TAG) => workers.push(codec::decode::<WorkerInfo>(&value)?),
-            _ => {}
+    let workers = records::<WorkerInfo>(db, WORKER_TAG)?.collect::<Result<Vec<_>, _>>()?;
+    // Streamed straight into the state, so the records are never all held twice.
+    let mut failure = None;
+    let tasks = records::<Task>(db, TASK_TAG)?.map_while(|task| match task {
+        Ok(task) => Some(task),
+        Err(e) => {
+            failure = Some(e);
+            None
         }
+    });
+    let state = QueueState::restore(meta, tasks, workers);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(state),
     }
-    Ok(QueueState::restore(meta, tasks, workers))
+}
+
+/// The decoded records of one kind, in key order.
+fn records<'a, T: serde::de::DeserializeOwned>(
+    db: &'a DB,
+    tag: u8,
+) -> Result<impl Iterator<Item = Result<T, io::Error>> + 'a, io::Error> {
+    let start = [tag];
+    let iter = db.iterator_cf(
+        cf(db, CF_SM_DATA)?,
+        IteratorMode::From(&start, rocksdb::Direction::Forward),
+    );
+    Ok(iter
+        .take_while(move |item| item.as_ref().map_or(true, |(key, _)| key.first() == Some(&tag)))
+        .map(|item| {
+            item.map_err(rocks_err)
+                .and_then(|(_, value)| codec::decode::<T>(&value))
+        }))
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachineStore {

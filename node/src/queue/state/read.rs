@@ -58,6 +58,7 @@ impl QueueState {
     pub fn list(&self, filter: &TaskFilter) -> Vec<&Task> {
         self.tasks
             .values()
+            .map(Box::as_ref)
             .rev()
             .filter(|t| filter.queue.as_ref().is_none_or(|q| &t.queue == q))
             .filter(|t| filter.state.is_none_or(|s| t.state == s))
