@@ -222,3 +222,51 @@ async fn kill(client: &qraft_proto::Client, id: &str, error: &str) {
         .await
         .expect("fail");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_modes_measure_what_they_say() {
+    let cluster = TestCluster::start(3, &[]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let cli = Cli {
+        cluster: (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(","),
+    };
+
+    let submit = cli.json(&["bench", "submit", "-n", "200", "-c", "4", "-b", "10"]);
+    assert_eq!(
+        (submit["mode"].as_str(), submit["tasks"].as_u64()),
+        (Some("submit"), Some(200))
+    );
+    assert_eq!(submit["errors"], 0);
+
+    // Every task must have run on some node's pool and been seen finishing.
+    let e2e = cli.json(&["bench", "e2e", "-n", "300", "-c", "2", "-b", "50"]);
+    assert_eq!(
+        (e2e["tasks"].as_u64(), e2e["errors"].as_u64()),
+        (Some(300), Some(0))
+    );
+    assert!(e2e["latency_ms"]["p50"].as_f64().is_some_and(|ms| ms > 0.0));
+    let latency = cli.json(&["bench", "latency", "-n", "40", "-r", "200"]);
+    assert_eq!(
+        (latency["tasks"].as_u64(), latency["offered_per_s"].as_u64()),
+        (Some(40), Some(200))
+    );
+    let finished = cli.json(&[
+        "tasks", "--queue", "default", "--state", "SUCCESS", "--limit", "1000",
+    ]);
+    assert_eq!(finished.as_array().map(Vec::len), Some(340));
+
+    // Tasks no worker can run never finish: the bench says so and fails.
+    let stuck = cli.run(&[
+        "bench",
+        "e2e",
+        "-n",
+        "5",
+        "--name",
+        "nobody.runs.this",
+        "--timeout",
+        "2s",
+    ]);
+    assert!(!stuck.status.success());
+    assert!(String::from_utf8_lossy(&stuck.stderr).contains("only 0 of 5 tasks finished"));
+    cluster.must_not_have_panicked();
+}
