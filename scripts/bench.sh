@@ -88,6 +88,9 @@ applied_index() {
         python3 -c 'import json,sys; n=json.load(sys.stdin)["nodes"][0]; print(n["applied_index"] if n["reachable"] else "")' 2>/dev/null || true
 }
 
+# Seconds from $1 to $2 (both from `date +%s%N`), with two decimals.
+seconds_since() { local cs=$((($2 - $1) / 10000000)); printf '%d.%02d' $((cs / 100)) $((cs % 100)); }
+
 rss_mib() { echo $(($(awk '/VmRSS/ {print $2}' "/proc/$1/status") / 1024)); }
 
 # Memory and recovery at scale: queue many tasks, read each node's resident memory, then kill -9
@@ -105,13 +108,13 @@ scale_test() {
     kill -KILL "${pids[1]}"
     wait "${pids[1]}" 2>/dev/null || true
     local started serving="" caught="" now applied
-    started="$(date +%s.%N)"
+    started="$(date +%s%N)"
     start_node 1
     for _ in $(seq 1 1200); do
         applied="$(applied_index 1)"
-        now="$(date +%s.%N)"
-        if [ -n "$applied" ] && [ -z "$serving" ]; then serving="$(echo "$now - $started" | bc)"; fi
-        if [ -n "$applied" ] && [ "$applied" -ge "$target" ]; then caught="$(echo "$now - $started" | bc)"; break; fi
+        now="$(date +%s%N)"
+        if [ -n "$applied" ] && [ -z "$serving" ]; then serving="$(seconds_since "$started" "$now")"; fi
+        if [ -n "$applied" ] && [ "$applied" -ge "$target" ]; then caught="$(seconds_since "$started" "$now")"; break; fi
         sleep 0.05
     done
     printf 'scale: %s queued tasks; resident memory n1 %s MiB, n2 %s MiB, n3 %s MiB\n' "$scale_n" "${rss[@]}" >"$work/scale.txt"
