@@ -181,17 +181,21 @@ impl Writer {
     /// Proposes through whoever leads. While there is no reachable leader (an election is
     /// running), waits for one and tries again: nothing was applied, so this is safe, and the
     /// caller sees a failover as a slower answer instead of an error.
+    ///
+    /// On the leader the batch is moved into the log entry, not copied; if Raft refuses it (the
+    /// node lost leadership a moment ago), the refusal goes back to the callers as "not applied"
+    /// with the new leader's address, and they resend.
     async fn write(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
         let deadline = Instant::now() + LEADER_WAIT;
         loop {
             let leader = self.raft.metrics().borrow_watched().current_leader;
             let result = match leader {
-                Some(id) if id != self.node_id => match self.leader_addr(id) {
+                Some(id) if id == self.node_id => return self.write_local(commands).await,
+                Some(id) => match self.leader_addr(id) {
                     Some(addr) => self.forward(&addr, &commands).await,
                     None => Err(ProposeError::NoLeader { leader_addr: None }),
                 },
-                // Kept for a retry: the write consumes it, and a refusal gives nothing back.
-                _ => self.write_local(commands.clone()).await,
+                None => Err(ProposeError::NoLeader { leader_addr: None }),
             };
             let now = Instant::now();
             match result {
