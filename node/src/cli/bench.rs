@@ -4,11 +4,13 @@
 //! - [`submit`]: how fast tasks are accepted (stored on a majority, fsynced).
 //! - [`e2e`]: how fast tasks are accepted, run by the nodes' workers and finished.
 //! - [`latency`]: submit-to-finish time at a fixed offered rate.
+//! - [`load`]: the closed-loop submitters `submit` and `e2e` share.
 //! - [`tracker`]: matches submits with the finishes a node streams back.
 //! - [`report`]: the figures, as a table row or JSON.
 
 mod e2e;
 mod latency;
+mod load;
 mod report;
 mod submit;
 mod tracker;

@@ -34,19 +34,10 @@ pub struct LatencyBench {
     pub cluster: ClusterArgs,
 }
 
-struct Counts {
-    submitted: AtomicU64,
-    errors: AtomicU64,
-}
-
 pub async fn run(args: LatencyBench) -> anyhow::Result<ExitCode> {
     let client = args.cluster.client()?;
     let tracker = Tracker::start(&client, &args.queue).await?;
-    let counts = Arc::new(Counts {
-        submitted: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-    });
-    let last_error = Arc::new(std::sync::Mutex::new(None::<String>));
+    let submitted = Arc::new(AtomicU64::new(0));
     let spec = pb::TaskSpec {
         name: args.name.clone(),
         queue: args.queue.clone(),
@@ -54,11 +45,11 @@ pub async fn run(args: LatencyBench) -> anyhow::Result<ExitCode> {
     };
     let started = Instant::now();
     let progress = (!args.cluster.json).then(|| {
-        let (counts, tracker, total) = (counts.clone(), tracker.clone(), args.tasks);
+        let (submitted, tracker, total) = (submitted.clone(), tracker.clone(), args.tasks);
         tokio::spawn(show_progress(started, move |_| {
             format!(
                 "sent {}/{total}  finished {}",
-                counts.submitted.load(Ordering::Relaxed),
+                submitted.load(Ordering::Relaxed),
                 tracker.finished_count()
             )
         }))
@@ -68,47 +59,27 @@ pub async fn run(args: LatencyBench) -> anyhow::Result<ExitCode> {
     for i in 0..args.tasks {
         let scheduled = started + interval.mul_f64(i as f64);
         tokio::time::sleep_until(scheduled.into()).await;
-        let (client, tracker, counts, spec, last_error) = (
-            client.clone(),
-            tracker.clone(),
-            counts.clone(),
-            spec.clone(),
-            last_error.clone(),
-        );
+        let (client, tracker, submitted, spec) =
+            (client.clone(), tracker.clone(), submitted.clone(), spec.clone());
         sends.push(tokio::spawn(async move {
-            match client.submit(spec).await {
-                Ok(answer) => {
-                    counts.submitted.fetch_add(1, Ordering::Relaxed);
-                    tracker.submitted([answer.id], scheduled);
-                }
-                Err(e) => {
-                    counts.errors.fetch_add(1, Ordering::Relaxed);
-                    *last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                }
-            }
+            let answer = client.submit(spec).await.map_err(|e| e.to_string())?;
+            submitted.fetch_add(1, Ordering::Relaxed);
+            tracker.submitted([answer.id], scheduled);
+            Ok::<(), String>(())
         }));
     }
+    let mut report = Report::new("latency", 1, 1);
+    report.offered_per_s = Some(args.rate);
     for send in sends {
-        send.await?;
+        if let Err(error) = send.await? {
+            report.errors += 1;
+            report.last_error = Some(error);
+        }
     }
-    let expected = counts.submitted.load(Ordering::Relaxed);
+    let expected = submitted.load(Ordering::Relaxed);
     let finishes = tracker.wait_for(expected, args.timeout).await;
     clear_progress(progress);
-    let finishes = finishes?;
-    let mut report = Report {
-        mode: "latency",
-        tasks: expected,
-        clients: 1,
-        batch: 1,
-        offered_per_s: Some(args.rate),
-        elapsed: finishes.last_finish.saturating_duration_since(started),
-        errors: counts.errors.load(Ordering::Relaxed),
-        latencies: finishes.latencies,
-        last_error: last_error.lock().unwrap_or_else(|p| p.into_inner()).take(),
-    };
-    if finishes.unsuccessful > 0 {
-        report.errors += finishes.unsuccessful;
-        report.last_error = Some(format!("{} tasks did not succeed", finishes.unsuccessful));
-    }
+    report.tasks = expected;
+    finishes?.fill(&mut report, started);
     Ok(report.print(args.cluster.json))
 }

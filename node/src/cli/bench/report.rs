@@ -21,6 +21,21 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report; the mode fills in what it measured.
+    pub fn new(mode: &'static str, clients: u64, batch: u64) -> Report {
+        Report {
+            mode,
+            tasks: 0,
+            clients,
+            batch,
+            offered_per_s: None,
+            elapsed: Duration::ZERO,
+            errors: 0,
+            latencies: new_histogram(),
+            last_error: None,
+        }
+    }
+
     fn rate(&self) -> f64 {
         self.tasks as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }

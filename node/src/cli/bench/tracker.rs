@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use qraft_proto::{Client, pb};
 use tokio::sync::Notify;
 
-use super::report::{micros, new_histogram};
+use super::report::{Report, micros, new_histogram};
 
 pub struct Tracker {
     inner: Mutex<Inner>,
@@ -152,6 +152,19 @@ impl Tracker {
                     inner.waiting.len()
                 );
             }
+        }
+    }
+}
+
+impl Finishes {
+    /// Puts the figures into `report`: elapsed from `started` to the last finish, the
+    /// submit-to-finish latencies, and tasks that did not succeed as errors.
+    pub fn fill(self, report: &mut Report, started: Instant) {
+        report.elapsed = self.last_finish.saturating_duration_since(started);
+        report.latencies = self.latencies;
+        if self.unsuccessful > 0 {
+            report.errors += self.unsuccessful;
+            report.last_error = Some(format!("{} tasks did not succeed", self.unsuccessful));
         }
     }
 }
