@@ -3,7 +3,7 @@
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
-use super::tasks::list_limit;
+use super::tasks::{list_limit, read_tasks};
 use super::{convert, linearizable, propose_one, status, unexpected};
 use crate::queue::validate::must_be_name;
 use crate::queue::{Command, DeadSelector, Outcome, TaskFilter, TaskState};
@@ -153,19 +153,13 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::ListDeadRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
         let request = request.into_inner();
-        if request.linearizable {
-            linearizable(&self.replica).await?;
-        }
         let filter = TaskFilter {
             queue: (!request.queue.is_empty()).then_some(request.queue),
             state: Some(TaskState::Failure),
             name: None,
             limit: list_limit(request.limit),
         };
-        let shared = self.replica.shared();
-        let queue = shared.queue();
-        let tasks = queue.list(&filter).into_iter().map(convert::task_to_pb).collect();
-        Ok(Response::new(pb::ListTasksResponse { tasks }))
+        read_tasks(&self.replica, request.linearizable, &filter).await
     }
 
     async fn retry_dead(

@@ -185,20 +185,30 @@ impl pb::tasks_server::Tasks for TasksService {
         request: Request<pb::ListTasksRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
         let request = request.into_inner();
-        if request.linearizable {
-            linearizable(&self.replica).await?;
-        }
         let filter = TaskFilter {
             queue: (!request.queue.is_empty()).then_some(request.queue),
             state: convert::state_from_pb(request.state)?,
             name: (!request.name.is_empty()).then_some(request.name),
             limit: list_limit(request.limit),
         };
-        let shared = self.replica.shared();
-        let queue = shared.queue();
-        let tasks = queue.list(&filter).into_iter().map(convert::task_to_pb).collect();
-        Ok(Response::new(pb::ListTasksResponse { tasks }))
+        read_tasks(&self.replica, request.linearizable, &filter).await
     }
+}
+
+/// The tasks matching `filter`, from this replica; with `linearizable`, after the leader has
+/// confirmed it still leads.
+pub async fn read_tasks(
+    replica: &Replica,
+    linearizable: bool,
+    filter: &TaskFilter,
+) -> Result<Response<pb::ListTasksResponse>, Status> {
+    if linearizable {
+        super::linearizable(replica).await?;
+    }
+    let shared = replica.shared();
+    let queue = shared.queue();
+    let tasks = queue.list(filter).into_iter().map(convert::task_to_pb).collect();
+    Ok(Response::new(pb::ListTasksResponse { tasks }))
 }
 
 pub fn list_limit(limit: u32) -> usize {
