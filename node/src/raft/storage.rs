@@ -21,7 +21,6 @@ pub const CF_SM_META: &str = "sm_meta";
 
 const COLUMN_FAMILIES: [&str; 4] = [CF_LOG, CF_RAFT_META, CF_SM_DATA, CF_SM_META];
 const IDENTITY_KEY: &[u8] = b"identity";
-const MEMTABLE_BUDGET: usize = 96 * 1024 * 1024;
 
 /// Who a data directory belongs to; written on first start, checked on every start after.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,9 +70,6 @@ impl Storage {
         // One WAL for all column families: a durable write implies every earlier write is durable,
         // which is what lets the state machine skip its own fsync (see ARCHITECTURE.md).
         options.set_max_total_wal_size(256 * 1024 * 1024);
-        // Memtables of all column families together; without a cap each may hold 2 x 64 MiB,
-        // which is most of a node's memory next to the queue itself.
-        options.set_db_write_buffer_size(MEMTABLE_BUDGET);
         let descriptors = COLUMN_FAMILIES
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
