@@ -1,6 +1,6 @@
 //! The gRPC services clients call; protobuf types stop here.
 //!
-//! - [`tasks`]: `qraft.v1.Tasks` (submit, get, wait, revoke, list).
+//! - [`tasks`]: `qraft.v1.Tasks` (submit, get, wait, revoke, list, watch finished).
 //! - [`worker`]: `qraft.v1.Worker` (lease, ack, fail, extend).
 //! - [`watch`]: the stream of finished tasks behind `Tasks.WatchFinished`.
 //! - [`admin`]: `qraft.v1.Admin` (node status, queues, dead letters).

@@ -1,7 +1,7 @@
 //! The worker side of a node: every node runs tasks as well as brokering them.
 //!
 //! - [`handler`]: the [`Handler`] trait and the [`Registry`] of task names a node can run.
-//! - [`builtin`]: `builtin.echo`, `builtin.sleep`, `builtin.fail`, `builtin.cpu`.
+//! - [`builtin`]: `builtin.noop`, `builtin.echo`, `builtin.sleep`, `builtin.fail`, `builtin.cpu`.
 //! - [`exec`]: programs declared in the node config, run per task.
 //! - [`answers`]: the pool's acks and fails, batched.
 //! - [`pool`]: [`WorkerPool`], which leases through the leader like any remote worker, with

@@ -1,6 +1,7 @@
-//! Built-in handlers, always available, for demos, benchmarks and tests:
-//! `builtin.noop` (does nothing), `builtin.echo` (result = args), `builtin.sleep` (`{"ms":N}`), `builtin.fail` (`{"times":N}`:
-//! fails the first N attempts, then succeeds), `builtin.cpu` (`{"ms":N}` of busy work).
+//! Built-in handlers, always available, for demos, benchmarks and tests: `builtin.noop` (does
+//! nothing), `builtin.echo` (result = args), `builtin.sleep` (`{"ms":N}`), `builtin.fail`
+//! (`{"times":N}`: fails the first N attempts, then succeeds), `builtin.cpu` (`{"ms":N}` of busy
+//! work).
 
 use std::time::{Duration, Instant};
 
