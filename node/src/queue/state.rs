@@ -216,10 +216,7 @@ impl QueueState {
 
     fn index(&mut self, task: &Task) {
         if task.state == TaskState::Pending {
-            self.ready
-                .entry(task.queue.clone())
-                .or_default()
-                .insert((Reverse(task.priority), task.seq), task.id);
+            by_queue(&mut self.ready, &task.queue).insert((Reverse(task.priority), task.seq), task.id);
         }
         if let Some(due) = task.next_due_ms() {
             self.timers.insert((due, task.id));
@@ -229,7 +226,7 @@ impl QueueState {
         {
             self.keys.insert(key.clone(), task.id);
         }
-        self.counts.entry(task.queue.clone()).or_default()[task.state.index()] += 1;
+        by_queue(&mut self.counts, &task.queue)[task.state.index()] += 1;
     }
 
     fn unindex(&mut self, task: &Task) {
@@ -268,6 +265,15 @@ impl QueueState {
             && self.counts == other.counts
             && self.workers == other.workers
     }
+}
+
+/// The entry of `queue` in a per-queue index, created if missing. Every change of a task
+/// indexes it again: the queue's name is copied only for a queue the index does not have yet.
+fn by_queue<'a, V: Default>(index: &'a mut BTreeMap<String, V>, queue: &str) -> &'a mut V {
+    if !index.contains_key(queue) {
+        index.insert(queue.to_owned(), V::default());
+    }
+    index.get_mut(queue).expect("inserted above when missing")
 }
 
 #[cfg(test)]
