@@ -179,19 +179,18 @@ impl QueueState {
         }
     }
 
-    /// Swaps a task's record for `new` (or removes it), keeping every index in step.
-    fn replace(&mut self, id: TaskId, new: Option<Task>) {
-        let was_final = match self.tasks.remove(&id) {
-            Some(old) => {
-                self.unindex(&old);
-                old.state.is_final()
-            }
-            None => false,
-        };
-        if let Some(task) = new {
-            self.insert(Box::new(task), was_final);
+    /// Stores a new task (its id must be unused) and indexes it.
+    fn add(&mut self, task: Task) {
+        self.changed.insert(task.id);
+        self.insert(Box::new(task), false);
+    }
+
+    /// Removes a task and its index entries.
+    fn delete(&mut self, id: TaskId) {
+        if let Some(task) = self.tasks.remove(&id) {
+            self.unindex(&task);
+            self.changed.insert(id);
         }
-        self.changed.insert(id);
     }
 
     /// Changes one task in place: unindexed, changed, indexed again. The record is moved, not

@@ -12,22 +12,22 @@ impl QueueState {
         let Some(task) = self.tasks.get(&id) else {
             return Outcome::Rejected(Rejection::NotFound(id));
         };
-        if !task.state.is_final() {
-            let now = self.meta.now_ms;
-            self.update(id, |task| {
-                task.state = TaskState::Revoked;
-                task.retry_at_ms = None;
-                task.finished_at_ms = Some(now);
-            });
+        if task.state.is_final() {
+            return Outcome::Updated {
+                id,
+                state: task.state,
+            };
         }
-        self.tasks
-            .get(&id)
-            .map_or(Outcome::Rejected(Rejection::NotFound(id)), |task| {
-                Outcome::Updated {
-                    id,
-                    state: task.state,
-                }
-            })
+        let now = self.meta.now_ms;
+        self.update(id, |task| {
+            task.state = TaskState::Revoked;
+            task.retry_at_ms = None;
+            task.finished_at_ms = Some(now);
+        });
+        Outcome::Updated {
+            id,
+            state: TaskState::Revoked,
+        }
     }
 
     pub(super) fn set_paused(&mut self, queue: String, paused: bool) -> Outcome {
@@ -49,7 +49,7 @@ impl QueueState {
             .map(|t| t.id)
             .collect();
         for id in &doomed {
-            self.replace(*id, None);
+            self.delete(*id);
         }
         Outcome::Count(doomed.len() as u64)
     }
@@ -110,7 +110,7 @@ impl QueueState {
             Err(rejection) => return Outcome::Rejected(rejection),
         };
         for id in &ids {
-            self.replace(*id, None);
+            self.delete(*id);
         }
         Outcome::Count(ids.len() as u64)
     }

@@ -34,7 +34,7 @@ impl QueueState {
                 return;
             }
             match step(task, now) {
-                Some(Step::Delete) => self.replace(id, None),
+                Some(Step::Delete) => self.delete(id),
                 Some(step) => self.update(id, |task| apply(step, task, now)),
                 None => return,
             }

@@ -44,32 +44,27 @@ impl QueueState {
         candidates.sort();
         candidates.dedup();
         let now = self.meta.now_ms;
+        let worker = request.worker;
         let mut leased = Vec::new();
         for (_, id) in candidates.into_iter().take(max) {
-            let Some(task) = self.tasks.get(&id) else {
-                continue;
-            };
-            let lease_ms = task
-                .options
-                .timeout_ms
-                .map_or(request.lease_ms, |timeout| timeout.saturating_add(LEASE_GRACE_MS));
-            let delivery = task.attempts + 1;
-            let deadline_ms = now.saturating_add(lease_ms);
-            let worker = request.worker.clone();
             self.update(id, |task| {
+                let lease_ms = task
+                    .options
+                    .timeout_ms
+                    .map_or(request.lease_ms, |timeout| timeout.saturating_add(LEASE_GRACE_MS));
+                let delivery = task.attempts + 1;
+                let deadline_ms = now.saturating_add(lease_ms);
                 task.state = TaskState::Started;
                 task.attempts = delivery;
                 task.worker = Some(worker.clone());
                 task.started_at_ms = Some(now);
                 task.lease = Some(Lease {
-                    worker,
+                    worker: worker.clone(),
                     delivery,
                     deadline_ms,
                 });
-            });
-            if let Some(task) = self.tasks.get(&id) {
                 leased.push(leased_task(task, delivery, deadline_ms));
-            }
+            });
         }
         Outcome::Leased(leased)
     }
@@ -79,17 +74,15 @@ impl QueueState {
             return Outcome::Rejected(rejection);
         }
         let now = self.meta.now_ms;
-        if let Some(worker) = self.lease_holder(id) {
-            self.count_answer(&worker, true);
-        }
+        let mut holder = None;
         self.update(id, |task| {
+            holder = task.lease.take();
             task.state = TaskState::Success;
-            task.lease = None;
             task.result = Some(result);
             task.error = None;
             task.finished_at_ms = Some(now);
         });
-        self.updated(id)
+        self.answered(id, holder, true, TaskState::Success)
     }
 
     pub(super) fn fail(&mut self, id: TaskId, delivery: u32, error: String, retry: bool) -> Outcome {
@@ -97,11 +90,10 @@ impl QueueState {
             return Outcome::Rejected(rejection);
         }
         let now = self.meta.now_ms;
-        if let Some(worker) = self.lease_holder(id) {
-            self.count_answer(&worker, false);
-        }
+        let mut holder = None;
+        let mut state = TaskState::Failure;
         self.update(id, |task| {
-            task.lease = None;
+            holder = task.lease.take();
             task.error = Some(error);
             if retry && task.retries < task.options.retry.max_retries {
                 task.retries += 1;
@@ -112,8 +104,9 @@ impl QueueState {
                 task.state = TaskState::Failure;
                 task.finished_at_ms = Some(now);
             }
+            state = task.state;
         });
-        self.updated(id)
+        self.answered(id, holder, false, state)
     }
 
     pub(super) fn release(&mut self, id: TaskId, delivery: u32) -> Outcome {
@@ -124,25 +117,32 @@ impl QueueState {
             task.state = TaskState::Pending;
             task.lease = None;
         });
-        self.updated(id)
+        Outcome::Updated {
+            id,
+            state: TaskState::Pending,
+        }
     }
 
     pub(super) fn extend(&mut self, id: TaskId, delivery: u32, lease_ms: u64) -> Outcome {
         if let Err(rejection) = self.must_hold_lease(id, delivery) {
             return Outcome::Rejected(rejection);
         }
-        let deadline_ms = self.meta.now_ms.saturating_add(lease_ms);
+        let mut deadline_ms = self.meta.now_ms.saturating_add(lease_ms);
         self.update(id, |task| {
             if let Some(lease) = &mut task.lease {
                 lease.deadline_ms = lease.deadline_ms.max(deadline_ms);
+                deadline_ms = lease.deadline_ms;
             }
         });
-        let deadline_ms = self
-            .tasks
-            .get(&id)
-            .and_then(|t| t.lease.as_ref())
-            .map_or(deadline_ms, |l| l.deadline_ms);
         Outcome::Extended { id, deadline_ms }
+    }
+
+    /// Counts an answer for the worker whose lease it ended, and says the task's new state.
+    fn answered(&mut self, id: TaskId, lease: Option<Lease>, succeeded: bool, state: TaskState) -> Outcome {
+        if let Some(lease) = lease {
+            self.count_answer(lease.worker, succeeded);
+        }
+        Outcome::Updated { id, state }
     }
 
     /// The task is started and leased under exactly this delivery number.
@@ -160,20 +160,6 @@ impl QueueState {
                     None => format!("the task is {}", task.state),
                 },
             }),
-        }
-    }
-
-    fn lease_holder(&self, id: TaskId) -> Option<String> {
-        self.tasks.get(&id)?.lease.as_ref().map(|l| l.worker.clone())
-    }
-
-    fn updated(&self, id: TaskId) -> Outcome {
-        match self.tasks.get(&id) {
-            Some(task) => Outcome::Updated {
-                id,
-                state: task.state,
-            },
-            None => Outcome::Rejected(Rejection::NotFound(id)),
         }
     }
 }

@@ -66,8 +66,7 @@ impl QueueState {
             state: task.state,
             duplicate: false,
         };
-        let id = task.id;
-        self.replace(id, Some(task));
+        self.add(task);
         // An expiry of zero, say: settle now rather than at the next tick.
         self.settle_due();
         outcome

@@ -57,16 +57,16 @@ impl QueueState {
     }
 
     /// Counts an answer for the worker that held the lease, if it is registered.
-    pub(super) fn count_answer(&mut self, worker: &str, succeeded: bool) {
+    pub(super) fn count_answer(&mut self, worker: String, succeeded: bool) {
         let now = self.meta.now_ms;
-        if let Some(info) = self.workers.get_mut(worker) {
+        if let Some(info) = self.workers.get_mut(&worker) {
             if succeeded {
                 info.processed += 1;
             } else {
                 info.failed += 1;
             }
             info.last_seen_ms = now;
-            self.changed_workers.insert(worker.to_string());
+            self.changed_workers.insert(worker);
         }
     }
 }
