@@ -20,23 +20,8 @@ impl QueueState {
         let max = request.max as usize;
         let mut candidates: Vec<((Reverse<u8>, u64), TaskId)> = Vec::new();
         for queue in &request.queues {
-            if self.meta.paused.contains(queue) {
-                continue;
-            }
-            let Some(ready) = self.ready.get(queue) else {
-                continue;
-            };
             candidates.extend(
-                ready
-                    .iter()
-                    .take(SCAN_LIMIT)
-                    .filter(|(_, id)| {
-                        request.names.is_empty()
-                            || self
-                                .tasks
-                                .get(id)
-                                .is_some_and(|t| request.names.contains(&t.name))
-                    })
+                self.runnable(queue, &request.names)
                     .take(max)
                     .map(|(key, id)| (*key, *id)),
             );
@@ -143,6 +128,26 @@ impl QueueState {
             self.count_answer(lease.worker, succeeded);
         }
         Outcome::Updated { id, state }
+    }
+
+    /// The tasks of `queue` a worker that runs `names` (empty: any) would be handed, in order: none
+    /// while the queue is paused, and only from the first [`SCAN_LIMIT`] ready ones, so that a
+    /// queue full of tasks the worker cannot run is not scanned whole on every lease.
+    pub(super) fn runnable<'a>(
+        &'a self,
+        queue: &str,
+        names: &'a [String],
+    ) -> impl Iterator<Item = (&'a (Reverse<u8>, u64), &'a TaskId)> + 'a {
+        let ready = self
+            .ready
+            .get(queue)
+            .filter(|_| !self.meta.paused.contains(queue));
+        ready
+            .into_iter()
+            .flat_map(|ready| ready.iter().take(SCAN_LIMIT))
+            .filter(move |(_, id)| {
+                names.is_empty() || self.tasks.get(*id).is_some_and(|t| names.contains(&t.name))
+            })
     }
 
     /// The task is started and leased under exactly this delivery number.

@@ -72,16 +72,7 @@ impl QueueState {
     pub fn has_ready(&self, queues: &[String], names: &[String]) -> bool {
         queues
             .iter()
-            .filter(|q| !self.meta.paused.contains(*q))
-            .any(|queue| {
-                self.ready.get(queue).is_some_and(|ready| {
-                    names.is_empty()
-                        || ready
-                            .values()
-                            .take(1_000)
-                            .any(|id| self.tasks.get(id).is_some_and(|t| names.contains(&t.name)))
-                })
-            })
+            .any(|queue| self.runnable(queue, names).next().is_some())
     }
 
     /// Ids of the runnable tasks of `queue` in the order workers would get them.

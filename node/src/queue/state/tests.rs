@@ -146,6 +146,25 @@ fn lease_only_hands_out_names_the_worker_runs() {
 }
 
 #[test]
+fn has_ready_sees_what_a_lease_would_get_behind_other_names() {
+    let mut state = new_state();
+    for _ in 0..2_000 {
+        submitted(state.apply(submit("resize", "q", 9)));
+    }
+    let mail = submitted(state.apply(submit("mail", "q", 0)));
+    let names = vec!["mail".to_string()];
+    assert!(state.has_ready(&["q".into()], &names));
+    let outcome = state.apply(Command::Lease(LeaseRequest {
+        worker: "w".into(),
+        queues: vec!["q".into()],
+        names,
+        max: 5,
+        lease_ms: 1_000,
+    }));
+    assert_eq!(leased(outcome), vec![(mail, 1)]);
+}
+
+#[test]
 fn countdown_is_not_leased_early() {
     let mut state = new_state();
     let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.eta_ms = Some(T0 + 10_000))));
