@@ -199,9 +199,14 @@ pub struct Task {
     /// Cluster time (ms since the Unix epoch) of the apply that accepted the task.
     pub created_at_ms: u64,
     pub options: TaskOptions,
-    /// Times the task was handed to a worker.
+    /// Times the task was handed to a worker (since it was submitted, or last retried from the
+    /// dead letters); what the delivery limit counts.
     #[serde(default)]
     pub attempts: u32,
+    /// Leases ever handed out, across dead-letter retries: the last delivery number. Never reset,
+    /// so a worker of an earlier round can never present a token that is current again.
+    #[serde(default)]
+    pub deliveries: u32,
     /// Failed attempts that were retried.
     #[serde(default)]
     pub retries: u32,

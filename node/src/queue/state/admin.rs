@@ -82,6 +82,7 @@ impl QueueState {
     }
 
     /// Back to the queue with attempts reset, as if just submitted (keeping its place by age).
+    /// Delivery numbers go on from where they were: see [`crate::queue::Task::deliveries`].
     pub(super) fn retry_dead(&mut self, selector: &DeadSelector) -> Outcome {
         let ids = match self.dead_letters(selector) {
             Ok(ids) => ids,

@@ -37,10 +37,12 @@ impl QueueState {
                     .options
                     .timeout_ms
                     .map_or(request.lease_ms, |timeout| timeout.saturating_add(LEASE_GRACE_MS));
-                let delivery = task.attempts + 1;
+                // Records from before `deliveries` existed numbered deliveries by attempts.
+                let delivery = task.deliveries.max(task.attempts) + 1;
                 let deadline_ms = now.saturating_add(lease_ms);
                 task.state = TaskState::Started;
-                task.attempts = delivery;
+                task.attempts += 1;
+                task.deliveries = delivery;
                 task.worker = Some(worker.clone());
                 task.started_at_ms = Some(now);
                 task.lease = Some(Lease {

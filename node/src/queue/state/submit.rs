@@ -44,6 +44,7 @@ impl QueueState {
             created_at_ms: now,
             options: submit.options,
             attempts: 0,
+            deliveries: 0,
             retries: 0,
             worker: None,
             lease: None,

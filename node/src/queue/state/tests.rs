@@ -596,6 +596,36 @@ fn dead_letters_can_be_retried_and_purged() {
 }
 
 #[test]
+fn a_dead_letter_retried_never_reuses_a_delivery_number() {
+    let mut state = new_state();
+    let id = submitted(state.apply(submit("t", "q", 0)));
+    let (_, first) = leased(state.apply(lease(&["q"], 1)))[0];
+    state.apply(Command::Fail {
+        id,
+        delivery: first,
+        error: "no".into(),
+        retry: false,
+    });
+    state.apply(Command::RetryDead {
+        selector: DeadSelector::Task(id),
+    });
+    let (_, second) = leased(state.apply(lease(&["q"], 1)))[0];
+    assert_ne!(second, first);
+    assert_eq!(state.task(&id).map(|t| t.attempts), Some(1));
+    // A late answer from the first round's worker is refused, not taken as the new attempt's.
+    let late = state.apply(Command::Ack {
+        id,
+        delivery: first,
+        result: vec![],
+    });
+    assert!(
+        matches!(late, Outcome::Rejected(Rejection::StaleLease { .. })),
+        "{late:?}"
+    );
+    assert_eq!(state_of(&state, id), Some(TaskState::Started));
+}
+
+#[test]
 fn workers_register_heartbeat_count_answers_and_leave() {
     let mut state = new_state();
     let register = |id: &str| {
