@@ -90,6 +90,7 @@ impl QueueState {
         };
         for task in tasks {
             state.index(&task);
+            state.hold_key(&task);
             state.tasks.insert(task.id, Box::new(task));
         }
         state
@@ -182,6 +183,7 @@ impl QueueState {
     /// Stores a new task (its id must be unused) and indexes it.
     fn add(&mut self, task: Task) {
         self.changed.insert(task.id);
+        self.hold_key(&task);
         self.insert(Box::new(task), false);
     }
 
@@ -189,6 +191,7 @@ impl QueueState {
     fn delete(&mut self, id: TaskId) {
         if let Some(task) = self.tasks.remove(&id) {
             self.unindex(&task);
+            self.release_key(&task);
             self.changed.insert(id);
         }
     }
@@ -200,6 +203,9 @@ impl QueueState {
             self.unindex(&task);
             let was_final = task.state.is_final();
             change(&mut task);
+            if task.dedup_until_ms.is_none_or(|until| until <= self.meta.now_ms) {
+                self.release_key(&task);
+            }
             self.insert(task, was_final);
             self.changed.insert(id);
         }
@@ -220,11 +226,6 @@ impl QueueState {
         if let Some(due) = task.next_due_ms() {
             self.timers.insert((due, task.id));
         }
-        if let (Some(key), Some(until)) = (&task.idempotency_key, task.dedup_until_ms)
-            && until > self.meta.now_ms
-        {
-            self.keys.insert(key.clone(), task.id);
-        }
         by_queue(&mut self.counts, &task.queue)[task.state.index()] += 1;
     }
 
@@ -240,16 +241,29 @@ impl QueueState {
         if let Some(due) = task.next_due_ms() {
             self.timers.remove(&(due, task.id));
         }
-        if let Some(key) = &task.idempotency_key
-            && self.keys.get(key) == Some(&task.id)
-        {
-            self.keys.remove(key);
-        }
         if let Some(counts) = self.counts.get_mut(&task.queue) {
             counts[task.state.index()] = counts[task.state.index()].saturating_sub(1);
             if counts.iter().all(|c| *c == 0) {
                 self.counts.remove(&task.queue);
             }
+        }
+    }
+
+    /// Idempotency keys are indexed apart from the rest: a task holds its key from submit until
+    /// its window closes or it is deleted, not through every change in between.
+    fn hold_key(&mut self, task: &Task) {
+        if let (Some(key), Some(until)) = (&task.idempotency_key, task.dedup_until_ms)
+            && until > self.meta.now_ms
+        {
+            self.keys.insert(key.clone(), task.id);
+        }
+    }
+
+    fn release_key(&mut self, task: &Task) {
+        if let Some(key) = &task.idempotency_key
+            && self.keys.get(key) == Some(&task.id)
+        {
+            self.keys.remove(key);
         }
     }
 
