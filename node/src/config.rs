@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::api::TaskDefaults;
-use crate::queue::validate::{DEFAULT_MAX_PAYLOAD, MAX_DELIVERY_LIMIT, MAX_DURATION_MS};
+use crate::queue::validate::{DEFAULT_MAX_PAYLOAD, MAX_DELIVERY_LIMIT, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 use crate::raft::RaftSettings;
 use crate::worker::PoolSettings;
 
@@ -51,7 +51,8 @@ pub struct NodeArgs {
     /// Log entries kept behind a snapshot for lagging followers [default: 1000].
     #[arg(long, env = "QRAFT_KEEP_LOGS")]
     pub keep_logs: Option<u64>,
-    /// Largest task payload (args) accepted, in bytes [default: 1048576].
+    /// Largest task payload (args) accepted, and largest result stored, in bytes
+    /// [default: 1048576, at most 16777216].
     #[arg(long, env = "QRAFT_MAX_PAYLOAD_BYTES")]
     pub max_payload_bytes: Option<usize>,
     /// How long finished tasks and their results are kept, e.g. 24h, 30m [default: 24h].
@@ -268,7 +269,7 @@ impl NodeConfig {
             .max_payload_bytes
             .or(file.limits.max_payload_bytes)
             .unwrap_or(DEFAULT_MAX_PAYLOAD);
-        if !(1..=16 * 1024 * 1024).contains(&max_payload_bytes) {
+        if !(1..=MAX_PAYLOAD_LIMIT).contains(&max_payload_bytes) {
             return Err(invalid(format!(
                 "max payload {max_payload_bytes} bytes is out of range 1..=16777216"
             )));
@@ -353,6 +354,7 @@ impl NodeConfig {
                 autoscale,
                 lease_ms: defaults.lease_ms,
                 grace: std::time::Duration::from_millis(grace_ms),
+                max_result_bytes: max_payload_bytes,
             })
         };
         let mut exec = BTreeMap::new();

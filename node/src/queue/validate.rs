@@ -9,6 +9,8 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_PRIORITY: u8 = 9;
 /// Default limit on a task's argument payload (and result).
 pub const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
+/// Highest payload limit a node may be configured with.
+pub const MAX_PAYLOAD_LIMIT: usize = 16 * 1024 * 1024;
 /// Most headers on one task, and longest header key and value.
 pub const MAX_HEADERS: usize = 64;
 pub const MAX_HEADER_LEN: usize = 4096;

@@ -10,9 +10,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use super::handler::{Handler, HandlerFuture, TaskContext, TaskError};
+use crate::queue::validate::MAX_PAYLOAD_LIMIT;
 
-/// Most stdout kept as the result; a task's result has the same limit as its args by default.
-const MAX_OUTPUT: u64 = 1024 * 1024;
+/// Most stdout read: the highest result limit a node can have. The pool refuses results over
+/// the node's own limit (`--max-payload-bytes`) whatever handler made them.
+const MAX_OUTPUT: u64 = MAX_PAYLOAD_LIMIT as u64;
 /// How much of stderr's end is kept as the error.
 const STDERR_TAIL: usize = 4096;
 

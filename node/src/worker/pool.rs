@@ -36,6 +36,8 @@ pub struct PoolSettings {
     pub lease_ms: u64,
     /// How long running tasks may finish on shutdown before they are handed back.
     pub grace: Duration,
+    /// Largest result stored; a larger one fails the attempt for good.
+    pub max_result_bytes: usize,
 }
 
 /// A running pool; dropping it does not stop it, [`WorkerPool::shutdown`] does.
@@ -217,7 +219,7 @@ async fn run(
     active: Arc<AtomicU32>,
 ) {
     let names = registry.names();
-    let answers = Answers::start(replica.clone());
+    let answers = Answers::start(replica.clone(), settings.max_result_bytes);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TaskId>();
     let mut running: BTreeMap<TaskId, Running> = BTreeMap::new();
     let mut applied = replica.shared().applied();
