@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::api::TaskDefaults;
-use crate::queue::validate::{DEFAULT_MAX_PAYLOAD, MAX_DELIVERY_LIMIT, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
+use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 use crate::raft::RaftSettings;
 use crate::worker::PoolSettings;
 
@@ -237,7 +237,7 @@ impl NodeConfig {
             .clone()
             .or(file.cluster_name)
             .unwrap_or_else(|| "qraft".to_string());
-        crate::queue::validate::must_be_name("cluster name", &cluster_name).map_err(invalid)?;
+        validate::must_be_name("cluster name", &cluster_name).map_err(invalid)?;
 
         let heartbeat_ms = args.heartbeat_ms.or(file.raft.heartbeat_ms).unwrap_or(100);
         let (election_min_ms, election_max_ms) = match &args.election_timeout_ms {
@@ -271,7 +271,7 @@ impl NodeConfig {
             .unwrap_or(DEFAULT_MAX_PAYLOAD);
         if !(1..=MAX_PAYLOAD_LIMIT).contains(&max_payload_bytes) {
             return Err(invalid(format!(
-                "max payload {max_payload_bytes} bytes is out of range 1..=16777216"
+                "max payload {max_payload_bytes} bytes is out of range 1..={MAX_PAYLOAD_LIMIT}"
             )));
         }
         let defaults = TaskDefaults::default();
@@ -290,19 +290,13 @@ impl NodeConfig {
                 .unwrap_or(defaults.dedup_window_ms),
         };
         for (what, ms) in [("result TTL", result_ttl_ms), ("dedup window", dedup_window_ms)] {
-            if ms > MAX_DURATION_MS {
-                return Err(invalid(format!("{what} of {ms} ms is longer than a year")));
-            }
+            validate::must_be_duration(what, ms, MAX_DURATION_MS).map_err(invalid)?;
         }
         let delivery_limit = args
             .delivery_limit
             .or(file.defaults.delivery_limit)
             .unwrap_or(defaults.delivery_limit);
-        if !(1..=MAX_DELIVERY_LIMIT).contains(&delivery_limit) {
-            return Err(invalid(format!(
-                "delivery limit {delivery_limit} is out of range 1..={MAX_DELIVERY_LIMIT}"
-            )));
-        }
+        validate::must_be_delivery_limit(delivery_limit).map_err(invalid)?;
         let worker = if args.no_worker || file.worker.enabled == Some(false) {
             None
         } else {
@@ -313,7 +307,7 @@ impl NodeConfig {
                     .filter(|q| !q.is_empty())
                     .collect(),
                 (None, Some(list)) => list,
-                (None, None) => vec![crate::queue::validate::DEFAULT_QUEUE.to_string()],
+                (None, None) => vec![validate::DEFAULT_QUEUE.to_string()],
             };
             if queues.is_empty() {
                 return Err(invalid(
@@ -321,7 +315,7 @@ impl NodeConfig {
                 ));
             }
             for queue in &queues {
-                crate::queue::validate::must_be_name("worker queue", queue).map_err(invalid)?;
+                validate::must_be_name("worker queue", queue).map_err(invalid)?;
             }
             let concurrency = args.concurrency.or(file.worker.concurrency).unwrap_or(8);
             if !(1..=1000).contains(&concurrency) {
@@ -359,7 +353,7 @@ impl NodeConfig {
         };
         let mut exec = BTreeMap::new();
         for (name, task) in file.tasks {
-            crate::queue::validate::must_be_name("task name", &name)
+            validate::must_be_name("task name", &name)
                 .map_err(|e| invalid(format!("[tasks.\"{name}\"]: {e}")))?;
             if name.starts_with("builtin.") {
                 return Err(invalid(format!(

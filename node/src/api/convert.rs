@@ -46,7 +46,7 @@ pub fn task_to_pb(task: &Task) -> pb::Task {
         attempts: task.attempts,
         worker: task.worker.clone().unwrap_or_default(),
         args: task.args.clone(),
-        headers: task.headers.clone().into_iter().collect(),
+        headers: task.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         result: task.result.clone().unwrap_or_default(),
         error: task.error.clone().unwrap_or_default(),
         created_at_ms: task.created_at_ms,
@@ -115,8 +115,9 @@ pub fn submit_from_pb(
         }
         _ => return Err(status::invalid("give a countdown or an eta, not both")),
     };
+    let retry_defaults = RetryPolicy::default();
     let retry_factor = if spec.retry_factor == 0.0 {
-        2.0
+        retry_defaults.factor
     } else {
         spec.retry_factor
     };
@@ -134,9 +135,9 @@ pub fn submit_from_pb(
         options: TaskOptions {
             retry: RetryPolicy {
                 max_retries: spec.max_retries,
-                initial_delay_ms: or_default(spec.retry_delay_ms, 1_000),
+                initial_delay_ms: or_default(spec.retry_delay_ms, retry_defaults.initial_delay_ms),
                 factor: retry_factor,
-                max_delay_ms: or_default(spec.retry_max_delay_ms, 600_000),
+                max_delay_ms: or_default(spec.retry_max_delay_ms, retry_defaults.max_delay_ms),
                 jitter: !spec.retry_no_jitter,
             },
             timeout_ms: (spec.timeout_ms > 0).then_some(spec.timeout_ms),

@@ -1,7 +1,7 @@
 //! `qraft submit NAME [options] [--wait [TIMEOUT]]`
 
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use qraft_proto::pb;
@@ -10,6 +10,7 @@ use serde_json::json;
 use super::ClusterArgs;
 use super::output;
 use crate::config::parse_duration_ms;
+use crate::raft::proposer::now_ms;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -77,11 +78,8 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         None => Vec::new(),
     };
     let eta_ms = args.eta.as_deref().map(eta_ms).transpose()?;
-    if let Some(eta) = eta_ms {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
-        if u128::from(eta) + 1000 < now {
-            bail!("--eta {} is in the past", args.eta.unwrap_or_default());
-        }
+    if eta_ms.is_some_and(|eta| eta.saturating_add(1000) < now_ms()) {
+        bail!("--eta {} is in the past", args.eta.unwrap_or_default());
     }
     let client = args.cluster.client()?;
     let response = client

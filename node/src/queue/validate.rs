@@ -53,9 +53,18 @@ pub fn must_be_name(what: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn must_be_duration(what: &str, ms: u64, max: u64) -> Result<(), String> {
+pub fn must_be_duration(what: &str, ms: u64, max: u64) -> Result<(), String> {
     if ms > max {
         return Err(format!("{what} of {ms} ms is longer than the limit of {max} ms"));
+    }
+    Ok(())
+}
+
+pub fn must_be_delivery_limit(limit: u32) -> Result<(), String> {
+    if !(1..=MAX_DELIVERY_LIMIT).contains(&limit) {
+        return Err(format!(
+            "delivery limit {limit} is out of range 1..={MAX_DELIVERY_LIMIT}"
+        ));
     }
     Ok(())
 }
@@ -114,12 +123,7 @@ pub fn must_be_valid_submit(task: &SubmitTask, max_payload: usize) -> Result<(),
         must_be_duration("timeout", timeout, MAX_TIMEOUT_MS)?;
     }
     must_be_duration("result TTL", options.result_ttl_ms, MAX_DURATION_MS)?;
-    if !(1..=MAX_DELIVERY_LIMIT).contains(&options.delivery_limit) {
-        return Err(format!(
-            "delivery limit {} is out of range 1..={MAX_DELIVERY_LIMIT}",
-            options.delivery_limit
-        ));
-    }
+    must_be_delivery_limit(options.delivery_limit)?;
     if let Some(expires) = task.expires_in_ms {
         must_be_duration("expiry", expires, MAX_DURATION_MS)?;
     }
