@@ -8,13 +8,13 @@ use crate::queue::task::{Task, TaskState};
 /// One queue's tasks by state, and whether it is paused.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueueStats {
-    pub by_state: BTreeMap<TaskState, u64>,
+    counts: [u64; 8],
     pub paused: bool,
 }
 
 impl QueueStats {
     pub fn count(&self, state: TaskState) -> u64 {
-        self.by_state.get(&state).copied().unwrap_or(0)
+        self.counts[state.index()]
     }
 }
 
@@ -34,18 +34,11 @@ impl QueueState {
             .counts
             .iter()
             .map(|(queue, counts)| {
-                let by_state = TaskState::ALL
-                    .into_iter()
-                    .filter(|s| counts[s.index()] > 0)
-                    .map(|s| (s, counts[s.index()]))
-                    .collect();
-                (
-                    queue.clone(),
-                    QueueStats {
-                        by_state,
-                        paused: false,
-                    },
-                )
+                let stats = QueueStats {
+                    counts: *counts,
+                    paused: false,
+                };
+                (queue.clone(), stats)
             })
             .collect();
         for queue in &self.meta.paused {
