@@ -12,6 +12,13 @@ struct Cli {
 }
 
 impl Cli {
+    /// The CLI pointed at every node of a 3-node test cluster.
+    fn of(cluster: &TestCluster) -> Cli {
+        Cli {
+            cluster: (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(","),
+        }
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         Command::new(QRAFT)
             .args(args)
@@ -60,9 +67,7 @@ fn states(tasks: &Value) -> Vec<String> {
 async fn every_client_command_works_against_a_cluster() {
     let cluster = TestCluster::start(3, &[]);
     cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
-    let cli = Cli {
-        cluster: (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(","),
-    };
+    let cli = Cli::of(&cluster);
 
     let submitted = cli.json(&[
         "submit",
@@ -227,9 +232,7 @@ async fn kill(client: &qraft_proto::Client, id: &str, error: &str) {
 async fn bench_modes_measure_what_they_say() {
     let cluster = TestCluster::start(3, &[]);
     cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
-    let cli = Cli {
-        cluster: (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(","),
-    };
+    let cli = Cli::of(&cluster);
 
     let submit = cli.json(&["bench", "submit", "-n", "200", "-c", "4", "-b", "10"]);
     assert_eq!(
