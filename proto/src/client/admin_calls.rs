@@ -134,4 +134,36 @@ impl Client {
         .await
         .map(|r| r.count)
     }
+
+    /// Streams the event timeline of the node at `addr`: the events it keeps after `after_seq`,
+    /// then new ones as they are applied. One node, no failover; events carry replicated
+    /// sequence numbers, so after losing the node, watch another from the last `seq` seen.
+    pub async fn watch_events(
+        &self,
+        addr: &str,
+        after_seq: u64,
+    ) -> Result<tonic::Streaming<pb::Events>, ClientError> {
+        let index = self.book().find_or_add(addr)?;
+        let (_, channel) = self.book().node(index);
+        let stream = self
+            .attempt(AdminClient::new(channel).watch_events(pb::WatchEventsRequest { after_seq }))
+            .await
+            .map_err(ClientError::from_status)?;
+        Ok(stream.into_inner())
+    }
+
+    /// Hands leadership to voter `to` (`None`: the most up-to-date one) and returns the new
+    /// leader. Sent to the leader, following not-leader answers.
+    pub async fn transfer_leader(
+        &self,
+        to: Option<u64>,
+    ) -> Result<pb::TransferLeaderResponse, ClientError> {
+        let request = pb::TransferLeaderRequest {
+            to: to.unwrap_or_default(),
+        };
+        self.call_write(|channel| async move {
+            into_inner(AdminClient::new(channel).transfer_leader(request).await)
+        })
+        .await
+    }
 }
