@@ -3,12 +3,16 @@
 //! - [`tasks`]: `qraft.v1.Tasks` (submit, get, wait, revoke, list, watch finished).
 //! - [`worker`]: `qraft.v1.Worker` (lease, ack, fail, extend).
 //! - [`watch`]: the stream of finished tasks behind `Tasks.WatchFinished`.
-//! - [`admin`]: `qraft.v1.Admin` (node status, queues, dead letters).
+//! - [`admin`]: `qraft.v1.Admin` (node status, queues, workers, dead letters, leadership).
+//! - [`events`]: the event timeline behind `Admin.WatchEvents`.
+//! - [`rates`]: per-queue rates over a sliding window, for `Admin.ListQueues`.
 //! - [`convert`]: protobuf to and from queue types, in one place, with the defaults below.
 //! - [`status`]: the one place errors become `tonic::Status`.
 
 pub mod admin;
 pub mod convert;
+pub mod events;
+pub mod rates;
 pub mod status;
 pub mod tasks;
 pub mod watch;

@@ -28,6 +28,9 @@ pub struct NodeArgs {
     /// Address peers and clients reach this node at [default: this node's address in --peers].
     #[arg(long, env = "QRAFT_ADVERTISE", value_name = "HOST:PORT")]
     pub advertise: Option<String>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics [default: off].
+    #[arg(long, env = "QRAFT_METRICS_LISTEN", value_name = "HOST:PORT")]
+    pub metrics_listen: Option<String>,
     /// Every voter of the initial cluster, this node included: `ID@HOST:PORT,...`. Start every
     /// node with the same list; the cluster forms once, and restarts just rejoin.
     #[arg(long, env = "QRAFT_PEERS", value_name = "ID@HOST:PORT,...")]
@@ -95,6 +98,7 @@ struct FileConfig {
     id: Option<u64>,
     listen: Option<String>,
     advertise: Option<String>,
+    metrics_listen: Option<String>,
     peers: Option<Vec<String>>,
     data: Option<PathBuf>,
     cluster_name: Option<String>,
@@ -157,6 +161,8 @@ pub struct NodeConfig {
     pub id: u64,
     pub listen: SocketAddr,
     pub advertise: String,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub peers: BTreeMap<u64, String>,
     pub data_dir: PathBuf,
     pub raft: RaftSettings,
@@ -227,6 +233,19 @@ impl NodeConfig {
             .or(own_peer_addr)
             .unwrap_or_else(|| listen.to_string());
         must_be_host_port("--advertise", &advertise)?;
+        let metrics_listen = match args.metrics_listen.clone().or(file.metrics_listen) {
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                invalid(format!(
+                    "--metrics-listen {text:?} is not an IP:PORT address, e.g. 127.0.0.1:9071"
+                ))
+            })?),
+            None => None,
+        };
+        if metrics_listen == Some(listen) {
+            return Err(invalid(
+                "--metrics-listen must differ from --listen: metrics are served over HTTP/1 on a port of their own",
+            ));
+        }
         let peers = if peers.is_empty() {
             BTreeMap::from([(id, advertise.clone())])
         } else {
@@ -376,6 +395,7 @@ impl NodeConfig {
             id,
             listen,
             advertise,
+            metrics_listen,
             peers,
             data_dir,
             raft: RaftSettings {

@@ -5,12 +5,14 @@
 //! - [`api`]: the gRPC services clients call, and the one place errors become statuses.
 //! - [`worker`]: the node's worker pool and task handlers.
 //! - [`config`]: node settings: defaults, TOML file, `QRAFT_*` environment, flags.
+//! - [`metrics`]: the Prometheus endpoint.
 //! - [`node`]: wires a node together and runs it until shutdown.
 //! - [`cli`]: the `qraft` subcommands.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod node;
 pub mod queue;
 pub mod raft;

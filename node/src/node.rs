@@ -109,6 +109,18 @@ pub async fn run_with(
     };
 
     let ticker = crate::raft::ticker::start(replica.clone());
+    let observer = crate::raft::observer::start(replica.clone());
+    let metrics = match config.metrics_listen {
+        Some(listen) => Some(
+            crate::metrics::start(listen, replica.clone())
+                .await
+                .map_err(|error| NodeError::Listen {
+                    addr: listen,
+                    reason: format!("metrics endpoint: {error}"),
+                })?,
+        ),
+        None => None,
+    };
     let pool = config.worker.clone().map(|settings| {
         WorkerPool::start(
             replica.clone(),
@@ -125,6 +137,10 @@ pub async fn run_with(
         pool.shutdown().await;
     }
     ticker.abort();
+    observer.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     bootstrap.abort();
     replica.shutdown().await;
     let _ = stop_serving_tx.send(());

@@ -8,8 +8,10 @@
 //! - [`retry`]: backoff delays with deterministic jitter.
 //! - [`validate`]: input limits checked before anything is proposed.
 //! - [`worker`]: the replicated registry of workers.
+//! - [`event`]: the replicated event timeline and the leader's observations.
 
 pub mod command;
+pub mod event;
 pub mod retry;
 pub mod state;
 pub mod task;
@@ -17,6 +19,7 @@ pub mod validate;
 pub mod worker;
 
 pub use command::{Command, DeadSelector, LeaseRequest, LeasedTask, Outcome, Rejection, SubmitTask};
-pub use state::{QueueMeta, QueueState, QueueStats, TaskFilter};
+pub use event::{Event, EventKind, Observation, QueueAction};
+pub use state::{QueueMeta, QueueState, QueueStats, QueueTotals, TaskFilter};
 pub use task::{Lease, RetryPolicy, Task, TaskId, TaskOptions, TaskState};
 pub use worker::{WorkerInfo, WorkerKind, WorkerRegistration};

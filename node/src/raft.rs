@@ -11,12 +11,14 @@
 //! - [`network`] / [`rpc_server`]: the `qraft.v1.Raft` transport, both directions.
 //! - [`proposer`]: batches client commands into log entries, forwarding to the leader.
 //! - [`ticker`]: the leader's periodic tick, proposed when some task is due.
+//! - [`observer`]: the leader records elections and unreachable members for the timeline.
 //! - [`replica`]: [`Replica`], the face of all of the above.
 
 pub mod codec;
 pub mod compaction;
 pub mod log_store;
 pub mod network;
+pub mod observer;
 pub mod proposer;
 pub mod replica;
 pub mod rpc_server;
@@ -28,7 +30,9 @@ pub mod ticker;
 pub mod types;
 
 pub use proposer::ProposeError;
-pub use replica::{Member, RaftSettings, Replica, ReplicaError, ReplicaStatus, Role};
+pub use replica::{
+    Member, PeerProgress, RaftSettings, Replica, ReplicaError, ReplicaStatus, Role, TransferError,
+};
 pub use storage::{Identity, Storage, StorageError};
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub fn free_port() -> u16 {
 
 pub struct TestNode {
     pub addr: String,
+    /// Where the node serves `/metrics`.
+    pub metrics: String,
     pub data: PathBuf,
     pub log: PathBuf,
     child: Option<Child>,
@@ -44,6 +46,7 @@ impl TestCluster {
             .map(|id| {
                 let node = TestNode {
                     addr: format!("127.0.0.1:{}", free_port()),
+                    metrics: format!("127.0.0.1:{}", free_port()),
                     data: dir.path().join(format!("n{id}")),
                     log: dir.path().join(format!("n{id}.log")),
                     child: None,
@@ -93,6 +96,7 @@ impl TestCluster {
             .arg(&node.data)
             .args(&extra)
             .env("RUST_LOG", "info,openraft=warn")
+            .env("QRAFT_METRICS_LISTEN", &node.metrics)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log)

@@ -1,8 +1,10 @@
-//! `qraft.v1.Admin`: cluster and node status.
+//! `qraft.v1.Admin`: node status, queues, workers, dead letters, events and leadership.
 
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
+use super::events::{EventStream, event_stream};
+use super::rates::RateTracker;
 use super::tasks::{list_limit, read_tasks};
 use super::{convert, linearizable, propose_one, status, unexpected};
 use crate::queue::validate::must_be_name;
@@ -13,11 +15,14 @@ pub struct AdminService {
     replica: Replica,
     advertise: String,
     cluster_name: String,
+    rates: RateTracker,
 }
 
 impl AdminService {
+    /// Starts sampling queue totals for rates; the sampling stops when the service is dropped.
     pub fn new(replica: Replica, advertise: String, cluster_name: String) -> Self {
         AdminService {
+            rates: RateTracker::start(replica.clone()),
             replica,
             advertise,
             cluster_name,
@@ -37,18 +42,25 @@ fn role_to_pb(role: Role) -> pb::NodeRole {
 
 #[tonic::async_trait]
 impl pb::admin_server::Admin for AdminService {
+    type WatchEventsStream = EventStream;
+
     async fn node_status(
         &self,
         _request: Request<pb::NodeStatusRequest>,
     ) -> Result<Response<pb::NodeStatus>, Status> {
         let status = self.replica.status();
-        let task_count = self.replica.shared().queue().task_count() as u64;
+        let (task_count, unreachable) = {
+            let queue = self.replica.shared().queue();
+            let unreachable = queue.meta().unreachable.iter().copied().collect();
+            (queue.task_count() as u64, unreachable)
+        };
         Ok(Response::new(pb::NodeStatus {
             id: status.id,
             addr: self.advertise.clone(),
             role: role_to_pb(status.role).into(),
             term: status.term,
             last_log_index: status.last_log_index.unwrap_or_default(),
+            committed_index: status.committed_index.unwrap_or_default(),
             applied_index: status.applied_index.unwrap_or_default(),
             snapshot_index: status.snapshot_index.unwrap_or_default(),
             purged_index: status.purged_index.unwrap_or_default(),
@@ -66,6 +78,18 @@ impl pb::admin_server::Admin for AdminService {
             cluster_name: self.cluster_name.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             task_count,
+            peers: status
+                .peers
+                .into_iter()
+                .map(|p| pb::PeerProgress {
+                    id: p.id,
+                    matched_index: p.matched_index.unwrap_or_default(),
+                    has_matched: p.matched_index.is_some(),
+                    lag: p.lag,
+                    last_ack_ms_ago: p.last_ack.map(|d| d.as_millis() as u64),
+                })
+                .collect(),
+            unreachable,
         }))
     }
 
@@ -103,20 +127,34 @@ impl pb::admin_server::Admin for AdminService {
         if request.into_inner().linearizable {
             linearizable(&self.replica).await?;
         }
-        let stats = self.replica.shared().queue().stats();
+        let (stats, totals) = {
+            let queue = self.replica.shared().queue();
+            (queue.stats(), queue.totals().clone())
+        };
+        let rates = self.rates.rates();
         let queues = stats
             .into_iter()
-            .map(|(name, s)| pb::QueueStats {
-                name,
-                ready: s.count(TaskState::Pending),
-                scheduled: s.count(TaskState::Scheduled),
-                started: s.count(TaskState::Started),
-                retry: s.count(TaskState::Retry),
-                dead: s.count(TaskState::Failure),
-                succeeded: s.count(TaskState::Success),
-                revoked: s.count(TaskState::Revoked),
-                expired: s.count(TaskState::Expired),
-                paused: s.paused,
+            .map(|(name, s)| {
+                let rate = rates.get(&name).copied().unwrap_or_default();
+                let total = totals.get(&name).copied().unwrap_or_default();
+                pb::QueueStats {
+                    enqueued_per_s: rate.enqueued,
+                    completed_per_s: rate.completed,
+                    failed_per_s: rate.failed,
+                    enqueued_total: total.enqueued,
+                    completed_total: total.completed,
+                    failed_total: total.failed,
+                    name,
+                    ready: s.count(TaskState::Pending),
+                    scheduled: s.count(TaskState::Scheduled),
+                    started: s.count(TaskState::Started),
+                    retry: s.count(TaskState::Retry),
+                    dead: s.count(TaskState::Failure),
+                    succeeded: s.count(TaskState::Success),
+                    revoked: s.count(TaskState::Revoked),
+                    expired: s.count(TaskState::Expired),
+                    paused: s.paused,
+                }
             })
             .collect();
         Ok(Response::new(pb::ListQueuesResponse { queues }))
@@ -176,6 +214,36 @@ impl pb::admin_server::Admin for AdminService {
     ) -> Result<Response<pb::CountResponse>, Status> {
         let selector = selector(request.into_inner())?;
         count(propose_one(&self.replica, Command::PurgeDead { selector }).await?)
+    }
+
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let after_seq = request.into_inner().after_seq;
+        Ok(Response::new(event_stream(self.replica.clone(), after_seq)))
+    }
+
+    async fn transfer_leader(
+        &self,
+        request: Request<pb::TransferLeaderRequest>,
+    ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
+        let to = request.into_inner().to;
+        let (leader, pause) = self
+            .replica
+            .transfer_leader((to != 0).then_some(to))
+            .await
+            .map_err(status::from_transfer_error)?;
+        tracing::info!(
+            to = leader.id,
+            pause_ms = pause.as_millis() as u64,
+            "leadership transferred"
+        );
+        Ok(Response::new(pb::TransferLeaderResponse {
+            leader_id: leader.id,
+            leader_addr: leader.addr,
+            pause_ms: pause.as_millis() as u64,
+        }))
     }
 }
 

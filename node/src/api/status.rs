@@ -7,7 +7,7 @@ use tonic::Status;
 use tonic::metadata::MetadataValue;
 
 use crate::queue::Rejection;
-use crate::raft::ProposeError;
+use crate::raft::{ProposeError, TransferError};
 
 pub fn from_propose_error(error: &ProposeError) -> Status {
     let mut status = Status::unavailable(error.to_string());
@@ -24,6 +24,19 @@ pub fn from_propose_error(error: &ProposeError) -> Status {
         status.metadata_mut().insert(metadata::LEADER, value);
     }
     status
+}
+
+/// A transfer asked of a follower is sent on to the leader like a write: not applied, and the
+/// leader's address attached.
+pub fn from_transfer_error(error: TransferError) -> Status {
+    match error {
+        TransferError::NotLeader { leader_addr } => {
+            from_propose_error(&ProposeError::NoLeader { leader_addr })
+        }
+        TransferError::NotAVoter(_) => Status::invalid_argument(error.to_string()),
+        TransferError::NoCandidate => Status::failed_precondition(error.to_string()),
+        TransferError::TimedOut(_) => Status::deadline_exceeded(error.to_string()),
+    }
 }
 
 pub fn from_rejection(rejection: &Rejection) -> Status {

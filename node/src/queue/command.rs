@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::event::Observation;
 use super::task::{TaskId, TaskOptions, TaskState};
 use super::worker::WorkerRegistration;
 
@@ -75,6 +76,8 @@ pub enum Command {
     LeaveWorker {
         id: String,
     },
+    /// Something the leader observed of the cluster, for the timeline.
+    Observe(Observation),
 }
 
 /// Which dead letters a command applies to.

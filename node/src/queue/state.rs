@@ -11,24 +11,28 @@
 //! - `admin`: revoke, pause/resume, purge, dead letters.
 //! - `read`: queries (stats, listings).
 //! - `workers`: the worker registry.
+//! - `timeline`: events, leader observations, and the per-queue totals.
 
 mod admin;
 mod clock;
 mod leasing;
 mod read;
 mod submit;
+mod timeline;
 mod workers;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, Outcome};
+use super::event::Event;
 use super::task::{Task, TaskId, TaskState};
 use super::worker::WorkerInfo;
 
 pub use read::{QueueStats, TaskFilter};
+pub use timeline::{ElectedLeader, QueueTotals};
 
 /// The scalar part of the state, stored beside the task records.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +45,18 @@ pub struct QueueMeta {
     /// Queues that hand out nothing.
     #[serde(default)]
     pub paused: BTreeSet<String>,
+    /// Tasks accepted, succeeded and failed per queue since the queue first had a task.
+    #[serde(default)]
+    pub totals: BTreeMap<String, QueueTotals>,
+    /// The leader of the newest term an election was recorded for.
+    #[serde(default)]
+    pub leader: Option<ElectedLeader>,
+    /// Members the leader recorded as unreachable.
+    #[serde(default)]
+    pub unreachable: BTreeSet<u64>,
+    /// Sequence number of the newest event; 0 before the first.
+    #[serde(default)]
+    pub last_event_seq: u64,
 }
 
 /// What the last applies changed, for the storage layer and for waiters.
@@ -52,6 +68,10 @@ pub struct Changes {
     pub finished: Vec<TaskId>,
     /// Workers whose record must be written (or deleted, if gone).
     pub workers: BTreeSet<String>,
+    /// Events whose record must be written (or deleted, if dropped from the timeline).
+    pub events: BTreeSet<u64>,
+    /// How long each attempt that ended ran, in ms of cluster time.
+    pub run_times_ms: Vec<u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -74,6 +94,10 @@ pub struct QueueState {
     /// Changed since the last [`QueueState::take_changes`].
     changed: BTreeSet<TaskId>,
     finished: Vec<TaskId>,
+    /// The latest events, oldest first, with consecutive sequence numbers.
+    events: VecDeque<Event>,
+    changed_events: BTreeSet<u64>,
+    run_times_ms: Vec<u64>,
 }
 
 impl QueueState {
@@ -82,10 +106,12 @@ impl QueueState {
         meta: QueueMeta,
         tasks: impl IntoIterator<Item = Task>,
         workers: impl IntoIterator<Item = WorkerInfo>,
+        events: impl IntoIterator<Item = Event>,
     ) -> Self {
         let mut state = QueueState {
             meta,
             workers: workers.into_iter().map(|w| (w.id.clone(), w)).collect(),
+            events: events.into_iter().collect(),
             ..QueueState::default()
         };
         for task in tasks {
@@ -128,6 +154,8 @@ impl QueueState {
             tasks: std::mem::take(&mut self.changed),
             finished: std::mem::take(&mut self.finished),
             workers: std::mem::take(&mut self.changed_workers),
+            events: std::mem::take(&mut self.changed_events),
+            run_times_ms: std::mem::take(&mut self.run_times_ms),
         }
     }
 
@@ -177,11 +205,13 @@ impl QueueState {
             Command::RegisterWorker(registration) => self.register_worker(registration),
             Command::WorkerHeartbeat { id, active } => self.worker_heartbeat(&id, active),
             Command::LeaveWorker { id } => self.leave_worker(&id),
+            Command::Observe(observation) => self.observe(observation),
         }
     }
 
     /// Stores a new task (its id must be unused) and indexes it.
     fn add(&mut self, task: Task) {
+        self.queue_totals(&task.queue).enqueued += 1;
         self.changed.insert(task.id);
         self.hold_key(&task);
         self.insert(Box::new(task), false);
@@ -201,12 +231,15 @@ impl QueueState {
     fn update(&mut self, id: TaskId, change: impl FnOnce(&mut Task)) {
         if let Some(mut task) = self.tasks.remove(&id) {
             self.unindex(&task);
-            let was_final = task.state.is_final();
+            let before = task.state;
             change(&mut task);
+            if task.state != before {
+                self.count_transition(&task, before);
+            }
             if task.dedup_until_ms.is_none_or(|until| until <= self.meta.now_ms) {
                 self.release_key(&task);
             }
-            self.insert(task, was_final);
+            self.insert(task, before.is_final());
             self.changed.insert(id);
         }
     }
@@ -277,6 +310,7 @@ impl QueueState {
             && self.keys == other.keys
             && self.counts == other.counts
             && self.workers == other.workers
+            && self.events == other.events
     }
 }
 

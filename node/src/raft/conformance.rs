@@ -24,9 +24,10 @@ fn open(dir: &std::path::Path) -> Result<(LogStore, StateMachineStore), std::io:
         node_id: 1,
     };
     let storage = Storage::open(dir, &identity).map_err(std::io::Error::other)?;
-    let syncer = Syncer::start(&storage.db, 1)?;
+    let timings = crate::metrics::Timings::default();
+    let syncer = Syncer::start(&storage.db, 1, timings.fsync.clone())?;
     let log = LogStore::new(storage.db.clone(), syncer)?;
-    let sm = StateMachineStore::open(storage.db.clone(), storage.snapshot_dir())?;
+    let sm = StateMachineStore::open(storage.db.clone(), storage.snapshot_dir(), timings)?;
     Ok((log, sm))
 }
 

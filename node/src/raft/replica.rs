@@ -5,22 +5,24 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::error::{InitializeError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
-use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
+use openraft::{BasicNode, Config, Instant as _, ServerState, SnapshotPolicy};
 use qraft_proto::pb::raft_server::RaftServer;
 
 use super::compaction;
 use super::log_store::LogStore;
 use super::network::{MAX_RAFT_MESSAGE, PeerNetwork};
+use super::observer::LeaderContact;
 use super::proposer::{ProposeError, Proposer};
 use super::rpc_server::RaftRpcServer;
 use super::state_machine::{SharedState, StateMachineStore};
 use super::storage::Storage;
 use super::syncer::Syncer;
 use super::types::{NodeId, Raft};
+use crate::metrics::Timings;
 use crate::queue::{Command, Outcome};
 
 /// Raft timing and log compaction, validated by the node config.
@@ -53,6 +55,17 @@ pub struct Member {
     pub voter: bool,
 }
 
+/// How far a peer has come, as the leader sees it.
+#[derive(Clone, Debug)]
+pub struct PeerProgress {
+    pub id: NodeId,
+    pub matched_index: Option<u64>,
+    /// Entries behind the leader's last log index.
+    pub lag: u64,
+    /// Since the peer last acknowledged the leader; `None` if it has not since the election.
+    pub last_ack: Option<Duration>,
+}
+
 /// A snapshot of this replica's Raft progress.
 #[derive(Clone, Debug)]
 pub struct ReplicaStatus {
@@ -60,11 +73,14 @@ pub struct ReplicaStatus {
     pub role: Role,
     pub term: u64,
     pub last_log_index: Option<u64>,
+    pub committed_index: Option<u64>,
     pub applied_index: Option<u64>,
     pub snapshot_index: Option<u64>,
     pub purged_index: Option<u64>,
     pub leader: Option<Member>,
     pub members: Vec<Member>,
+    /// Every other member's progress; empty unless this node leads.
+    pub peers: Vec<PeerProgress>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +93,18 @@ pub enum ReplicaError {
     Raft(String),
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("this node does not lead")]
+    NotLeader { leader_addr: Option<String> },
+    #[error("node {0} is not a voter of this cluster")]
+    NotAVoter(NodeId),
+    #[error("no other voter to hand leadership to")]
+    NoCandidate,
+    #[error("leadership did not move within {0} ms")]
+    TimedOut(u64),
+}
+
 #[derive(Clone)]
 pub struct Replica {
     id: NodeId,
@@ -86,6 +114,17 @@ pub struct Replica {
     network: PeerNetwork,
     settings: RaftSettings,
     storage: Storage,
+    timings: Timings,
+    /// Shared with the RPC server, which touches it on every AppendEntries.
+    contact: Arc<LeaderContact>,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Replica {
@@ -120,9 +159,11 @@ impl Replica {
                 .validate()
                 .map_err(|e| ReplicaError::Settings(e.to_string()))?,
         );
-        let syncer = Syncer::start(&storage.db, id)?;
+        let timings = Timings::default();
+        let syncer = Syncer::start(&storage.db, id, timings.fsync.clone())?;
         let log_store = LogStore::new(storage.db.clone(), syncer)?;
-        let state_machine = StateMachineStore::open(storage.db.clone(), storage.snapshot_dir())?;
+        let state_machine =
+            StateMachineStore::open(storage.db.clone(), storage.snapshot_dir(), timings.clone())?;
         let shared = state_machine.shared();
         let network = PeerNetwork::new(&settings.cluster_name);
         let raft = Raft::new(id, config, network.clone(), log_store, state_machine)
@@ -138,11 +179,30 @@ impl Replica {
             network,
             settings,
             storage,
+            timings,
+            contact: Arc::default(),
         })
     }
 
     pub fn id(&self) -> NodeId {
         self.id
+    }
+
+    pub fn settings(&self) -> &RaftSettings {
+        &self.settings
+    }
+
+    /// Latencies measured by the log and the state machine, for the metrics endpoint.
+    pub fn timings(&self) -> &Timings {
+        &self.timings
+    }
+
+    pub(super) fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    pub(super) fn leader_contact(&self) -> &LeaderContact {
+        &self.contact
     }
 
     pub fn is_leader(&self) -> bool {
@@ -156,6 +216,7 @@ impl Replica {
             self.proposer.clone(),
             self.settings.cluster_name.clone(),
             self.storage.snapshot_dir(),
+            self.contact.clone(),
         ))
         .max_decoding_message_size(MAX_RAFT_MESSAGE)
         .max_encoding_message_size(MAX_RAFT_MESSAGE)
@@ -273,6 +334,24 @@ impl Replica {
         let leader = metrics
             .current_leader
             .and_then(|id| members.iter().find(|m| m.id == id).cloned());
+        let last_log = metrics.last_log_index.unwrap_or_default();
+        let heard = metrics.heartbeat.clone().unwrap_or_default();
+        let peers = metrics
+            .replication
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(id, _)| *id != self.id)
+            .map(|(id, matched)| {
+                let matched_index = matched.map(|log_id| log_id.index());
+                PeerProgress {
+                    id,
+                    matched_index,
+                    lag: last_log.saturating_sub(matched_index.unwrap_or_default()),
+                    last_ack: heard.get(&id).copied().flatten().map(|at| at.elapsed()),
+                }
+            })
+            .collect();
         ReplicaStatus {
             id: self.id,
             role: match metrics.state {
@@ -284,12 +363,55 @@ impl Replica {
             },
             term: metrics.current_term,
             last_log_index: metrics.last_log_index,
+            committed_index: metrics.local_committed.map(|id| id.index()),
             applied_index: metrics.last_applied.map(|id| id.index()),
             snapshot_index: metrics.snapshot.map(|id| id.index()),
             purged_index: metrics.purged.map(|id| id.index()),
             leader,
             members,
+            peers,
         }
+    }
+
+    /// Hands leadership to voter `to`, or to the best one (see `handover_target`), and waits
+    /// until this node sees a new leader. Returns the new leader and how long it took.
+    pub async fn transfer_leader(&self, to: Option<NodeId>) -> Result<(Member, Duration), TransferError> {
+        let status = self.status();
+        if status.role != Role::Leader {
+            return Err(TransferError::NotLeader {
+                leader_addr: status.leader.map(|l| l.addr),
+            });
+        }
+        let target = match to {
+            Some(id) if status.members.iter().any(|m| m.id == id && m.voter) => id,
+            Some(id) => return Err(TransferError::NotAVoter(id)),
+            None => self.handover_target().ok_or(TransferError::NoCandidate)?,
+        };
+        if target == self.id {
+            let me = status.members.into_iter().find(|m| m.id == self.id);
+            return me
+                .map(|m| (m, Duration::ZERO))
+                .ok_or(TransferError::NotAVoter(target));
+        }
+        let started = Instant::now();
+        let patience = self.settings.election_max_ms * 2;
+        let _ = self.raft.trigger().transfer_leader(target).await;
+        let moved = self
+            .raft
+            .wait(Some(Duration::from_millis(patience)))
+            .metrics(
+                |m| m.current_leader.is_some_and(|l| l != self.id),
+                "leadership handed over",
+            )
+            .await;
+        if moved.is_err() {
+            return Err(TransferError::TimedOut(patience));
+        }
+        let elapsed = started.elapsed();
+        self.status()
+            .leader
+            .map(|leader| (leader, elapsed))
+            .ok_or(TransferError::TimedOut(patience))
     }
 
     /// The voter to hand leadership to: the one that answered most recently (a dead peer's last

@@ -2,6 +2,7 @@
 //! and taking batches forwarded by followers.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use openraft::raft::{AppendEntriesRequest, TransferLeaderRequest, VoteRequest};
@@ -12,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::codec;
+use super::observer::LeaderContact;
 use super::proposer::Proposer;
 use super::types::{Raft, SnapshotMeta, TypeConfig, Vote};
 use crate::queue::Command;
@@ -21,15 +23,23 @@ pub struct RaftRpcServer {
     proposer: Proposer,
     cluster_name: String,
     snapshot_dir: PathBuf,
+    leader_contact: Arc<LeaderContact>,
 }
 
 impl RaftRpcServer {
-    pub fn new(raft: Raft, proposer: Proposer, cluster_name: String, snapshot_dir: PathBuf) -> Self {
+    pub fn new(
+        raft: Raft,
+        proposer: Proposer,
+        cluster_name: String,
+        snapshot_dir: PathBuf,
+        leader_contact: Arc<LeaderContact>,
+    ) -> Self {
         RaftRpcServer {
             raft,
             proposer,
             cluster_name,
             snapshot_dir,
+            leader_contact,
         }
     }
 
@@ -83,6 +93,7 @@ impl pb::raft_server::Raft for RaftRpcServer {
         request: Request<pb::RaftPayload>,
     ) -> Result<Response<pb::RaftPayload>, Status> {
         let rpc: AppendEntriesRequest<TypeConfig> = self.decode(request)?;
+        self.leader_contact.touch();
         reply(self.raft.append_entries(rpc).await)
     }
 

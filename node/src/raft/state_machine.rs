@@ -9,6 +9,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Instant;
 
 use futures::{Stream, TryStreamExt};
 use openraft::entry::RaftEntry;
@@ -21,7 +22,8 @@ use super::codec;
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
-use crate::queue::{QueueMeta, QueueState, Task, TaskId, WorkerInfo};
+use crate::metrics::Timings;
+use crate::queue::{Event, QueueMeta, QueueState, Task, TaskId, WorkerInfo};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
 
@@ -29,6 +31,7 @@ const TASK_TAG: u8 = b't';
 /// Finishes a slow listener may fall behind by before it is told it missed some (16 bytes each).
 const FINISHED_BACKLOG: usize = 65_536;
 const WORKER_TAG: u8 = b'w';
+const EVENT_TAG: u8 = b'e';
 
 /// What the rest of the node reads: the queue as of the last apply, that apply's index, and the
 /// tasks that just finished (for callers waiting on them).
@@ -66,11 +69,16 @@ pub struct StateMachineStore {
     db: Arc<DB>,
     shared: Arc<SharedState>,
     snapshot_dir: PathBuf,
+    timings: Timings,
 }
 
 impl StateMachineStore {
     /// Opens the state machine and rebuilds the in-memory queue from its records.
-    pub fn open(db: Arc<DB>, snapshot_dir: PathBuf) -> Result<StateMachineStore, io::Error> {
+    pub fn open(
+        db: Arc<DB>,
+        snapshot_dir: PathBuf,
+        timings: Timings,
+    ) -> Result<StateMachineStore, io::Error> {
         let state = load_queue(&db)?;
         let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
         let (applied_tx, _) = watch::channel(applied);
@@ -83,6 +91,7 @@ impl StateMachineStore {
                 finished: finished_tx,
             }),
             snapshot_dir,
+            timings,
         })
     }
 
@@ -105,6 +114,13 @@ fn worker_key(id: &str) -> Vec<u8> {
     key
 }
 
+fn event_key(seq: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = EVENT_TAG;
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
 fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
     db.get_cf(cf(db, CF_SM_META)?, key)
         .map_err(rocks_err)?
@@ -115,6 +131,8 @@ fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Opti
 fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
     let workers = records::<WorkerInfo>(db, WORKER_TAG)?.collect::<Result<Vec<_>, _>>()?;
+    // Keys are big-endian sequence numbers, so the events come oldest first.
+    let events = records::<Event>(db, EVENT_TAG)?.collect::<Result<Vec<_>, _>>()?;
     // Streamed straight into the state, so the records are never all held twice.
     let mut failure = None;
     let tasks = records::<Task>(db, TASK_TAG)?.map_while(|task| match task {
@@ -124,7 +142,7 @@ fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
             None
         }
     });
-    let state = QueueState::restore(meta, tasks, workers);
+    let state = QueueState::restore(meta, tasks, workers, events);
     match failure {
         Some(e) => Err(e),
         None => Ok(state),
@@ -165,6 +183,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         Strm: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + OptionalSend,
     {
         let entries: Vec<EntryResponder<TypeConfig>> = entries.try_collect().await?;
+        let started = Instant::now();
         let Some(last) = entries.last().map(|(entry, _)| entry.log_id()) else {
             return Ok(());
         };
@@ -205,11 +224,21 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     None => batch.delete_cf(cf_data, worker_key(&id)),
                 }
             }
+            for seq in changes.events {
+                match queue.event(seq) {
+                    Some(event) => batch.put_cf(cf_data, event_key(seq), codec::encode(event)?),
+                    None => batch.delete_cf(cf_data, event_key(seq)),
+                }
+            }
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);
             finished = changes.finished;
+            for ran_ms in changes.run_times_ms {
+                self.timings.task_run.observe(ran_ms as f64 / 1000.0);
+            }
         }
         batch.put_cf(cf_meta, LAST_APPLIED_KEY, codec::encode(&last)?);
         self.db.write(batch).map_err(rocks_err)?;
+        self.timings.apply.observe(started.elapsed().as_secs_f64());
         for (responder, response) in responses {
             responder.send(response);
         }

@@ -8,8 +8,10 @@
 use std::io;
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use openraft::storage::IOFlushed;
+use prometheus_client::metrics::histogram::Histogram;
 use rocksdb::DB;
 use tokio::sync::oneshot;
 
@@ -27,13 +29,14 @@ pub struct Syncer {
 }
 
 impl Syncer {
-    pub fn start(db: &Arc<DB>, node_id: u64) -> Result<Syncer, io::Error> {
+    /// Starts the thread; each sync's duration goes to `fsync_seconds`.
+    pub fn start(db: &Arc<DB>, node_id: u64, fsync_seconds: Histogram) -> Result<Syncer, io::Error> {
         let (tx, rx) = mpsc::channel::<Waiter>();
         // A weak handle: the syncer must not keep the database open after the stores close it.
         let db = Arc::downgrade(db);
         std::thread::Builder::new()
             .name(format!("qraft-syncer-{node_id}"))
-            .spawn(move || run(&db, &rx))?;
+            .spawn(move || run(&db, &rx, &fsync_seconds))?;
         Ok(Syncer { tx })
     }
 
@@ -52,12 +55,17 @@ impl Syncer {
     }
 }
 
-fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Waiter>) {
+fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Waiter>, fsync_seconds: &Histogram) {
     while let Ok(first) = rx.recv() {
         let mut waiters = vec![first];
         waiters.extend(rx.try_iter());
         let result = match db.upgrade() {
-            Some(db) => db.flush_wal(true).map_err(|e| e.to_string()),
+            Some(db) => {
+                let started = Instant::now();
+                let synced = db.flush_wal(true).map_err(|e| e.to_string());
+                fsync_seconds.observe(started.elapsed().as_secs_f64());
+                synced
+            }
             None => Err("the database is closed".to_string()),
         };
         for waiter in waiters {

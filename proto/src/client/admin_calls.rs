@@ -154,10 +154,7 @@ impl Client {
 
     /// Hands leadership to voter `to` (`None`: the most up-to-date one) and returns the new
     /// leader. Sent to the leader, following not-leader answers.
-    pub async fn transfer_leader(
-        &self,
-        to: Option<u64>,
-    ) -> Result<pb::TransferLeaderResponse, ClientError> {
+    pub async fn transfer_leader(&self, to: Option<u64>) -> Result<pb::TransferLeaderResponse, ClientError> {
         let request = pb::TransferLeaderRequest {
             to: to.unwrap_or_default(),
         };

@@ -174,6 +174,22 @@ impl Admin for FakeAdmin {
     async fn purge_dead(&self, _: Request<pb::DeadRequest>) -> Result<Response<pb::CountResponse>, Status> {
         Err(not_scripted())
     }
+
+    type WatchEventsStream = futures::stream::Empty<Result<pb::Events, Status>>;
+
+    async fn watch_events(
+        &self,
+        _: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn transfer_leader(
+        &self,
+        _: Request<pb::TransferLeaderRequest>,
+    ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
+        Err(not_scripted())
+    }
 }
 
 /// A fake node serving on 127.0.0.1; stops when dropped.

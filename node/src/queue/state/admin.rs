@@ -2,6 +2,7 @@
 
 use super::QueueState;
 use crate::queue::command::{DeadSelector, Outcome, Rejection};
+use crate::queue::event::{EventKind, QueueAction};
 use crate::queue::task::{TaskId, TaskState};
 
 impl QueueState {
@@ -31,10 +32,22 @@ impl QueueState {
     }
 
     pub(super) fn set_paused(&mut self, queue: String, paused: bool) -> Outcome {
-        if paused {
-            self.meta.paused.insert(queue);
+        let changed = if paused {
+            self.meta.paused.insert(queue.clone())
         } else {
-            self.meta.paused.remove(&queue);
+            self.meta.paused.remove(&queue)
+        };
+        if changed {
+            let action = if paused {
+                QueueAction::Paused
+            } else {
+                QueueAction::Resumed
+            };
+            self.record(EventKind::Queue {
+                queue,
+                action,
+                count: 0,
+            });
         }
         Outcome::Done
     }
@@ -51,6 +64,11 @@ impl QueueState {
         for id in &doomed {
             self.delete(*id);
         }
+        self.record(EventKind::Queue {
+            queue: queue.to_owned(),
+            action: QueueAction::Purged,
+            count: doomed.len() as u64,
+        });
         Outcome::Count(doomed.len() as u64)
     }
 
@@ -102,6 +120,7 @@ impl QueueState {
                 task.expires_at_ms = None;
             });
         }
+        self.record_dead_action(selector, QueueAction::DeadRetried, ids.len());
         Outcome::Count(ids.len() as u64)
     }
 
@@ -110,9 +129,25 @@ impl QueueState {
             Ok(ids) => ids,
             Err(rejection) => return Outcome::Rejected(rejection),
         };
+        self.record_dead_action(selector, QueueAction::DeadPurged, ids.len());
         for id in &ids {
             self.delete(*id);
         }
         Outcome::Count(ids.len() as u64)
+    }
+
+    /// An event for a dead-letter action, named by the queue it concerned (a single task's
+    /// queue, looked up while the task is still there).
+    fn record_dead_action(&mut self, selector: &DeadSelector, action: QueueAction, count: usize) {
+        let queue = match selector {
+            DeadSelector::Queue(queue) => queue.clone(),
+            DeadSelector::Task(id) => self.tasks.get(id).map(|t| t.queue.clone()).unwrap_or_default(),
+            DeadSelector::All => String::new(),
+        };
+        self.record(EventKind::Queue {
+            queue,
+            action,
+            count: count as u64,
+        });
     }
 }

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::queue::command::{DeadSelector, LeaseRequest, Rejection, SubmitTask};
+use crate::queue::event::Observation;
 use crate::queue::retry::backoff_ms;
 use crate::queue::task::{RetryPolicy, TaskOptions};
 
@@ -759,6 +760,14 @@ enum Op {
     Wait {
         ms: u16,
     },
+    Elected {
+        node: u8,
+        term: u8,
+    },
+    Reachable {
+        node: u8,
+        reachable: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -776,6 +785,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::RetryDead),
         1 => Just(Op::PurgeDead),
         3 => (0..40_000u16).prop_map(|ms| Op::Wait { ms }),
+        1 => (1..4u8, 0..6u8).prop_map(|(node, term)| Op::Elected { node, term }),
+        1 => (1..4u8, any::<bool>()).prop_map(|(node, reachable)| Op::Reachable { node, reachable }),
     ]
 }
 
@@ -892,6 +903,15 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                 now += u64::from(ms);
                 Command::Tick
             }
+            Op::Elected { node, term } => Command::Observe(Observation::LeaderElected {
+                node: node.into(),
+                term: term.into(),
+                election_ms: 300,
+            }),
+            Op::Reachable { node, reachable } => Command::Observe(Observation::Reachability {
+                node: node.into(),
+                reachable,
+            }),
         };
         out.push((now, command));
     }
@@ -914,7 +934,12 @@ proptest! {
             prop_assert_eq!(from_a, from_b);
         }
         prop_assert!(a.same_as(&b));
-        let restored = QueueState::restore(a.meta().clone(), a.tasks().cloned(), a.workers().cloned());
+        let restored = QueueState::restore(
+            a.meta().clone(),
+            a.tasks().cloned(),
+            a.workers().cloned(),
+            a.events_after(0).cloned(),
+        );
         prop_assert!(restored.same_as(&a), "restore differs from the live state");
         // Whatever happened, no task is both leasable and not pending.
         for queue in ["q0", "q1", "q2"] {
@@ -924,3 +949,5 @@ proptest! {
         }
     }
 }
+
+mod timeline;

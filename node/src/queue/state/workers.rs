@@ -2,6 +2,7 @@
 
 use super::QueueState;
 use crate::queue::command::{Outcome, Rejection};
+use crate::queue::event::EventKind;
 use crate::queue::worker::{WorkerInfo, WorkerRegistration};
 
 impl QueueState {
@@ -29,6 +30,12 @@ impl QueueState {
             registered_at_ms: previous.as_ref().map_or(now, |w| w.registered_at_ms),
             last_seen_ms: now,
         };
+        if previous.is_none() {
+            self.record(EventKind::WorkerJoined {
+                worker: worker.id.clone(),
+                node: worker.node.clone(),
+            });
+        }
         self.changed_workers.insert(worker.id.clone());
         self.workers.insert(worker.id.clone(), worker);
         Outcome::Done
@@ -50,8 +57,12 @@ impl QueueState {
     }
 
     pub(super) fn leave_worker(&mut self, id: &str) -> Outcome {
-        if self.workers.remove(id).is_some() {
-            self.changed_workers.insert(id.to_string());
+        if let Some(gone) = self.workers.remove(id) {
+            self.changed_workers.insert(gone.id.clone());
+            self.record(EventKind::WorkerLeft {
+                worker: gone.id,
+                node: gone.node,
+            });
         }
         Outcome::Done
     }

@@ -1,0 +1,198 @@
+//! Events, observations and totals.
+
+use super::*;
+use crate::queue::event::{EVENT_CAPACITY, EventKind, QueueAction};
+
+fn kinds(state: &QueueState) -> Vec<EventKind> {
+    state.events_after(0).map(|e| e.kind.clone()).collect()
+}
+
+fn elected(node: u64, term: u64) -> Command {
+    Command::Observe(Observation::LeaderElected {
+        node,
+        term,
+        election_ms: 412,
+    })
+}
+
+#[test]
+fn elections_are_recorded_once_per_term_with_the_previous_leader() {
+    let mut state = new_state();
+    state.apply(elected(1, 3));
+    state.apply(elected(1, 3));
+    // A leader whose term ended before its observation applied.
+    state.apply(elected(2, 2));
+    state.apply(elected(3, 7));
+    assert_eq!(
+        kinds(&state),
+        vec![
+            EventKind::LeaderElected {
+                node: 1,
+                term: 3,
+                election_ms: 412,
+                previous: None
+            },
+            EventKind::LeaderElected {
+                node: 3,
+                term: 7,
+                election_ms: 412,
+                previous: Some(1)
+            },
+        ]
+    );
+    assert_eq!(
+        state.events_after(0).map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(state.events_after(1).map(|e| e.seq).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(state.events_after(2).count(), 0);
+}
+
+#[test]
+fn reachability_is_recorded_only_when_it_changes() {
+    let mut state = new_state();
+    let seen = |node, reachable| Command::Observe(Observation::Reachability { node, reachable });
+    state.apply(seen(2, true));
+    state.apply(seen(2, false));
+    state.apply(seen(2, false));
+    assert!(state.meta().unreachable.contains(&2));
+    state.apply(seen(2, true));
+    assert!(state.meta().unreachable.is_empty());
+    assert_eq!(
+        kinds(&state),
+        vec![
+            EventKind::NodeReachability {
+                node: 2,
+                reachable: false
+            },
+            EventKind::NodeReachability {
+                node: 2,
+                reachable: true
+            },
+        ]
+    );
+}
+
+#[test]
+fn failures_count_and_make_events_and_successes_only_count() {
+    let mut state = new_state();
+    let ok = submitted(state.apply(submit("t", "q", 0)));
+    let flaky = submitted(state.apply(submit_with("t", "q", 0, |s| {
+        s.options.retry.max_retries = 1;
+    })));
+    at(&mut state, 250);
+    let handed = leased(state.apply(lease(&["q"], 2)));
+    at(&mut state, 1_250);
+    for (id, delivery) in handed {
+        let answer = if id == ok {
+            Command::Ack {
+                id,
+                delivery,
+                result: vec![],
+            }
+        } else {
+            Command::Fail {
+                id,
+                delivery,
+                error: "boom".into(),
+                retry: true,
+            }
+        };
+        state.apply(answer);
+    }
+    let totals = state.totals()["q"];
+    assert_eq!((totals.enqueued, totals.completed, totals.failed), (2, 1, 1));
+    assert_eq!(
+        kinds(&state),
+        vec![EventKind::TaskFailed {
+            id: flaky,
+            name: "t".into(),
+            queue: "q".into(),
+            error: "boom".into(),
+            dead: false
+        }]
+    );
+    assert_eq!(state.take_changes().run_times_ms, vec![1_000, 1_000]);
+}
+
+#[test]
+fn a_lease_run_out_at_the_delivery_limit_is_a_dead_failure() {
+    let mut state = new_state();
+    let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.options.delivery_limit = 1)));
+    leased(state.apply(lease(&["q"], 1)));
+    at(&mut state, 31_000);
+    assert_eq!(state_of(&state, id), Some(TaskState::Failure));
+    assert!(matches!(
+        kinds(&state).as_slice(),
+        [EventKind::TaskFailed { dead: true, .. }]
+    ));
+    assert_eq!(state.totals()["q"].failed, 1);
+}
+
+#[test]
+fn workers_and_queue_operations_make_events() {
+    let mut state = new_state();
+    state.apply(Command::RegisterWorker(
+        crate::queue::worker::WorkerRegistration {
+            id: "w1".into(),
+            node: "n1".into(),
+            kind: crate::queue::worker::WorkerKind::Embedded,
+            queues: vec!["q".into()],
+            concurrency: 1,
+        },
+    ));
+    state.apply(Command::PauseQueue { queue: "q".into() });
+    state.apply(Command::PauseQueue { queue: "q".into() });
+    state.apply(Command::ResumeQueue { queue: "q".into() });
+    submitted(state.apply(submit("t", "q", 0)));
+    state.apply(Command::PurgeQueue { queue: "q".into() });
+    state.apply(Command::RetryDead {
+        selector: DeadSelector::All,
+    });
+    state.apply(Command::LeaveWorker { id: "w1".into() });
+    let queue_event = |action, count| EventKind::Queue {
+        queue: "q".into(),
+        action,
+        count,
+    };
+    assert_eq!(
+        kinds(&state),
+        vec![
+            EventKind::WorkerJoined {
+                worker: "w1".into(),
+                node: "n1".into()
+            },
+            queue_event(QueueAction::Paused, 0),
+            queue_event(QueueAction::Resumed, 0),
+            queue_event(QueueAction::Purged, 1),
+            EventKind::Queue {
+                queue: String::new(),
+                action: QueueAction::DeadRetried,
+                count: 0
+            },
+            EventKind::WorkerLeft {
+                worker: "w1".into(),
+                node: "n1".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn the_timeline_keeps_the_latest_events_and_says_which_records_to_drop() {
+    let mut state = new_state();
+    let total = EVENT_CAPACITY as u64 + 5;
+    for term in 1..=total {
+        state.apply(elected(1, term));
+    }
+    let seqs: Vec<u64> = state.events_after(0).map(|e| e.seq).collect();
+    assert_eq!(seqs.len(), EVENT_CAPACITY);
+    assert_eq!((seqs[0], seqs[seqs.len() - 1]), (6, total));
+    assert_eq!(state.events_after(total - 2).count(), 2);
+    assert!(state.event(5).is_none());
+    assert_eq!(state.event(6).map(|e| e.seq), Some(6));
+    let changes = state.take_changes();
+    // Every event ever made is written or deleted: the first five were both, in one batch.
+    assert_eq!(changes.events.len() as u64, total);
+    assert!((1..=5).all(|seq| changes.events.contains(&seq) && state.event(seq).is_none()));
+}

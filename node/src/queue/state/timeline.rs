@@ -1,0 +1,133 @@
+//! The timeline: events made in apply, what the leader observes of the cluster, and the
+//! per-queue totals that rates are computed from.
+
+use serde::{Deserialize, Serialize};
+
+use super::{QueueState, by_queue};
+use crate::queue::command::Outcome;
+use crate::queue::event::{EVENT_CAPACITY, Event, EventKind, Observation, shortened};
+use crate::queue::task::{Task, TaskState};
+
+/// Counts that only grow, per queue: the source of rates and of Prometheus counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueTotals {
+    /// Tasks accepted.
+    pub enqueued: u64,
+    /// Attempts that succeeded.
+    pub completed: u64,
+    /// Attempts that failed, whether retried or dead (a lease that ran out at the delivery
+    /// limit included).
+    pub failed: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElectedLeader {
+    pub term: u64,
+    pub node: u64,
+}
+
+impl QueueState {
+    /// Events with a sequence number above `after_seq`, oldest first.
+    pub fn events_after(&self, after_seq: u64) -> impl Iterator<Item = &Event> {
+        // Sequence numbers are consecutive, so the first wanted one is found by arithmetic.
+        let skip = self
+            .events
+            .front()
+            .map_or(0, |first| after_seq.saturating_add(1).saturating_sub(first.seq));
+        self.events
+            .iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+    }
+
+    pub fn event(&self, seq: u64) -> Option<&Event> {
+        let first = self.events.front()?.seq;
+        let index = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.events.get(index)
+    }
+
+    pub fn totals(&self) -> &std::collections::BTreeMap<String, QueueTotals> {
+        &self.meta.totals
+    }
+
+    pub(super) fn queue_totals(&mut self, queue: &str) -> &mut QueueTotals {
+        by_queue(&mut self.meta.totals, queue)
+    }
+
+    /// Appends an event at the current cluster time, dropping the oldest beyond capacity.
+    pub(super) fn record(&mut self, kind: EventKind) {
+        self.meta.last_event_seq += 1;
+        let seq = self.meta.last_event_seq;
+        self.events.push_back(Event {
+            seq,
+            at_ms: self.meta.now_ms,
+            kind,
+        });
+        self.changed_events.insert(seq);
+        while self.events.len() > EVENT_CAPACITY {
+            if let Some(dropped) = self.events.pop_front() {
+                self.changed_events.insert(dropped.seq);
+            }
+        }
+    }
+
+    pub(super) fn observe(&mut self, observation: Observation) -> Outcome {
+        match observation {
+            Observation::LeaderElected {
+                node,
+                term,
+                election_ms,
+            } => {
+                // A leader that lost its term before this applied, or a resent observation.
+                if self.meta.leader.is_some_and(|known| known.term >= term) {
+                    return Outcome::Done;
+                }
+                let previous = self.meta.leader.map(|known| known.node);
+                self.meta.leader = Some(ElectedLeader { term, node });
+                self.record(EventKind::LeaderElected {
+                    node,
+                    term,
+                    election_ms,
+                    previous,
+                });
+            }
+            Observation::Reachability { node, reachable } => {
+                let changed = if reachable {
+                    self.meta.unreachable.remove(&node)
+                } else {
+                    self.meta.unreachable.insert(node)
+                };
+                if changed {
+                    self.record(EventKind::NodeReachability { node, reachable });
+                }
+            }
+        }
+        Outcome::Done
+    }
+
+    /// Totals, run times and failure events for a task that moved out of `before`.
+    pub(super) fn count_transition(&mut self, task: &Task, before: TaskState) {
+        if before != TaskState::Started {
+            return;
+        }
+        let now = self.meta.now_ms;
+        let ran_ms = task.started_at_ms.map(|started| now.saturating_sub(started));
+        match task.state {
+            TaskState::Success => self.queue_totals(&task.queue).completed += 1,
+            TaskState::Retry | TaskState::Failure => {
+                self.queue_totals(&task.queue).failed += 1;
+                self.record(EventKind::TaskFailed {
+                    id: task.id,
+                    name: task.name.clone(),
+                    queue: task.queue.clone(),
+                    error: shortened(task.error.as_deref().unwrap_or_default()),
+                    dead: task.state == TaskState::Failure,
+                });
+            }
+            // Released, revoked, or a lease that ran out: the attempt did not end in an answer.
+            _ => return,
+        }
+        if let Some(ran_ms) = ran_ms {
+            self.run_times_ms.push(ran_ms);
+        }
+    }
+}

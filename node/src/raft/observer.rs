@@ -1,0 +1,135 @@
+//! What the leader sees of the cluster, written into the log so that it becomes part of the
+//! replicated timeline: its own election, with how long the cluster went without a leader, and
+//! which members it cannot reach. Reachability is compared with what the log already records,
+//! so a new leader corrects whatever its predecessor last wrote (and reports the dead
+//! predecessor itself).
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use openraft::type_config::async_runtime::WatchReceiver;
+use openraft::{Instant as _, ServerState};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::replica::Replica;
+use super::types::NodeId;
+use crate::queue::{Command, Observation};
+
+/// How often the observer looks: the resolution of election and reachability events.
+const INTERVAL: Duration = Duration::from_millis(100);
+
+/// When this node last heard from a leader (any AppendEntries, heartbeats included): where an
+/// election's leaderless time starts.
+#[derive(Debug, Default)]
+pub struct LeaderContact(Mutex<Option<Instant>>);
+
+impl LeaderContact {
+    pub fn touch(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    fn last(&self) -> Option<Instant> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// An election this node won and has not yet recorded.
+struct Won {
+    term: u64,
+    election_ms: u64,
+    since: Instant,
+}
+
+pub fn start(replica: Replica) -> JoinHandle<()> {
+    // A follower that hears nothing for this long starts an election: the same patience.
+    let unreachable_after = Duration::from_millis(replica.settings().election_max_ms);
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let mut campaign_since: Option<Instant> = None;
+        let mut leading: Option<Won> = None;
+        let mut recorded_term = 0;
+        let mut interval = tokio::time::interval(INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let metrics = replica.raft().metrics().borrow_watched().clone();
+            match metrics.state {
+                ServerState::Leader => {}
+                ServerState::Candidate => {
+                    campaign_since.get_or_insert_with(Instant::now);
+                    leading = None;
+                    continue;
+                }
+                _ => {
+                    if metrics.current_leader.is_some() {
+                        campaign_since = None;
+                    }
+                    leading = None;
+                    continue;
+                }
+            }
+            let term = metrics.current_term;
+            if leading.as_ref().is_none_or(|won| won.term != term) {
+                // Leaderless since the last word from a leader; failing that (a first start),
+                // since the campaign or since this node started.
+                let since = replica
+                    .leader_contact()
+                    .last()
+                    .or(campaign_since)
+                    .unwrap_or(started);
+                leading = Some(Won {
+                    term,
+                    election_ms: since.elapsed().as_millis() as u64,
+                    since: Instant::now(),
+                });
+            }
+            let Some(won) = &leading else {
+                continue;
+            };
+            if recorded_term < won.term {
+                let observation = Observation::LeaderElected {
+                    node: replica.id(),
+                    term: won.term,
+                    election_ms: won.election_ms,
+                };
+                match replica.propose_one(Command::Observe(observation)).await {
+                    Ok(_) => {
+                        tracing::info!(term = won.term, election_ms = won.election_ms, "leader elected");
+                        recorded_term = won.term;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "election not recorded yet"),
+                }
+            }
+            // Right after an election nobody has answered yet: wait before judging anyone.
+            if won.since.elapsed() < unreachable_after {
+                continue;
+            }
+            let heard = metrics.heartbeat.clone().unwrap_or_default();
+            let members: BTreeSet<NodeId> = metrics
+                .membership_config
+                .membership()
+                .nodes()
+                .map(|(id, _)| *id)
+                .collect();
+            let recorded = replica.shared().queue().meta().unreachable.clone();
+            for id in members {
+                let reachable = id == replica.id()
+                    || heard
+                        .get(&id)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|at| at.elapsed() < unreachable_after);
+                if reachable != recorded.contains(&id) {
+                    continue;
+                }
+                let observation = Observation::Reachability { node: id, reachable };
+                match replica.propose_one(Command::Observe(observation)).await {
+                    Ok(_) => tracing::info!(node = id, reachable, "reachability recorded"),
+                    Err(e) => tracing::debug!(error = %e, "reachability not recorded yet"),
+                }
+            }
+        }
+    })
+}
