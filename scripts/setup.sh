@@ -11,6 +11,8 @@ fi
 command -v c++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# The console's end-to-end test drives qraft-tui in a real terminal multiplexer.
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}"

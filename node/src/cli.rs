@@ -4,6 +4,7 @@
 mod bench;
 mod cluster_args;
 mod dead;
+mod demo;
 mod dev;
 mod output;
 mod queues;
@@ -63,6 +64,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Measure a running cluster (throughput and latency).
     Bench(bench::BenchArgs),
+    /// Submit a realistic mix of demo tasks for a while, to watch in qraft-tui.
+    Demo(demo::DemoArgs),
 }
 
 /// Logs go to stderr; a node logs at info by default, client commands only warnings.
@@ -102,5 +105,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workers(args) => workers::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
