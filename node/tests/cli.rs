@@ -150,6 +150,8 @@ async fn every_client_command_works_against_a_cluster() {
         .expect("mail queue")
         .clone();
     assert_eq!(mail["ready"], 2);
+    assert_eq!(mail["enqueued_total"], 2);
+    assert!(mail["enqueued_per_s"].is_number());
     cli.json(&["pause", "mail"]);
     let paused = cli.json(&["queues"]);
     assert!(
@@ -160,6 +162,17 @@ async fn every_client_command_works_against_a_cluster() {
             .any(|q| q["name"] == "mail" && q["paused"] == true)
     );
     cli.json(&["resume", "mail"]);
+
+    let status = cli.json(&["status"]);
+    let nodes = status["nodes"].as_array().expect("nodes");
+    assert!(!nodes.is_empty());
+    for node in nodes {
+        assert!(node["committed_index"].as_u64().is_some_and(|c| c > 0), "{node}");
+        assert!(
+            node["lag"].is_u64(),
+            "the leader reports every member's lag: {node}"
+        );
+    }
     assert!(cli.text(&["queues"]).contains("mail"));
 
     let revoked = cli.json(&["revoke", &id]);

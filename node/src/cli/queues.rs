@@ -37,6 +37,9 @@ pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
                     "name": q.name, "ready": q.ready, "scheduled": q.scheduled, "started": q.started,
                     "retry": q.retry, "dead": q.dead, "succeeded": q.succeeded, "revoked": q.revoked,
                     "expired": q.expired, "paused": q.paused,
+                    "enqueued_per_s": q.enqueued_per_s, "completed_per_s": q.completed_per_s,
+                    "failed_per_s": q.failed_per_s, "enqueued_total": q.enqueued_total,
+                    "completed_total": q.completed_total, "failed_total": q.failed_total,
                 })
             })
             .collect();
@@ -44,12 +47,23 @@ pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7}  PAUSED",
-        "QUEUE", "READY", "SCHEDULED", "STARTED", "RETRY", "DEAD", "SUCCEEDED", "REVOKED", "EXPIRED"
+        "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7}  PAUSED",
+        "QUEUE",
+        "READY",
+        "SCHEDULED",
+        "STARTED",
+        "RETRY",
+        "DEAD",
+        "SUCCEEDED",
+        "REVOKED",
+        "EXPIRED",
+        "IN/S",
+        "DONE/S",
+        "FAIL/S"
     );
     for q in &queues {
         println!(
-            "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7}  {}",
+            "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7.1} {:>7.1} {:>7.1}  {}",
             output::clip(&q.name, 20),
             q.ready,
             q.scheduled,
@@ -59,6 +73,9 @@ pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
             q.succeeded,
             q.revoked,
             q.expired,
+            q.enqueued_per_s,
+            q.completed_per_s,
+            q.failed_per_s,
             if q.paused { "yes" } else { "no" }
         );
     }

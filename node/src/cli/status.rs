@@ -82,6 +82,18 @@ fn leader(rows: &[Row]) -> Option<(u64, String, u64)> {
         .map(|s| (s.leader_id, s.leader_addr.clone(), s.term))
 }
 
+/// Entries node `id` is behind, as the leader that answered reports it.
+fn lag_of(rows: &[Row], id: Option<u64>) -> Option<u64> {
+    let leader = rows
+        .iter()
+        .filter_map(|r| r.status.as_ref().ok())
+        .find(|s| s.role == pb::NodeRole::Leader as i32)?;
+    if Some(leader.id) == id {
+        return Some(0);
+    }
+    leader.peers.iter().find(|p| Some(p.id) == id).map(|p| p.lag)
+}
+
 pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let client = args.cluster.client()?;
     let rows = collect(&client).await;
@@ -92,14 +104,17 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             .map(|row| match &row.status {
                 Ok(s) => json!({
                     "id": s.id, "addr": row.addr, "reachable": true, "role": role_name(s.role),
-                    "term": s.term, "last_log_index": s.last_log_index, "applied_index": s.applied_index,
+                    "term": s.term, "last_log_index": s.last_log_index,
+                    "committed_index": s.committed_index, "applied_index": s.applied_index,
+                    "lag": lag_of(&rows, row.id),
                     "snapshot_index": s.snapshot_index, "purged_index": s.purged_index,
                     "leader_id": if s.leader_id == 0 { Value::Null } else { json!(s.leader_id) },
                     "task_count": s.task_count, "error": Value::Null,
                 }),
                 Err(e) => json!({
                     "id": row.id, "addr": row.addr, "reachable": false, "role": Value::Null,
-                    "term": Value::Null, "last_log_index": Value::Null, "applied_index": Value::Null,
+                    "term": Value::Null, "last_log_index": Value::Null, "committed_index": Value::Null,
+                    "applied_index": Value::Null, "lag": lag_of(&rows, row.id),
                     "snapshot_index": Value::Null, "purged_index": Value::Null, "leader_id": Value::Null,
                     "task_count": Value::Null, "error": e,
                 }),
@@ -111,25 +126,28 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         println!("{}", json!({ "leader": leader, "nodes": nodes }));
     } else {
         println!(
-            "{:<4} {:<22} {:<10} {:>6} {:>9} {:>9} {:>9}  REACHABLE",
-            "ID", "ADDRESS", "ROLE", "TERM", "LAST LOG", "APPLIED", "SNAPSHOT"
+            "{:<4} {:<22} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}  REACHABLE",
+            "ID", "ADDRESS", "ROLE", "TERM", "LAST LOG", "COMMITTED", "APPLIED", "SNAPSHOT", "LAG"
         );
         for row in &rows {
             let id = row.id.map_or("-".to_string(), |id| id.to_string());
+            let lag = lag_of(&rows, row.id).map_or("-".to_string(), |lag| lag.to_string());
             match &row.status {
                 Ok(s) => println!(
-                    "{:<4} {:<22} {:<10} {:>6} {:>9} {:>9} {:>9}  yes",
+                    "{:<4} {:<22} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}  yes",
                     id,
                     row.addr,
                     role_name(s.role),
                     s.term,
                     s.last_log_index,
+                    s.committed_index,
                     s.applied_index,
-                    s.snapshot_index
+                    s.snapshot_index,
+                    lag
                 ),
                 Err(e) => println!(
-                    "{:<4} {:<22} {:<10} {:>6} {:>9} {:>9} {:>9}  no: {e}",
-                    id, row.addr, "-", "-", "-", "-", "-"
+                    "{:<4} {:<22} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}  no: {e}",
+                    id, row.addr, "-", "-", "-", "-", "-", "-", lag
                 ),
             }
         }
