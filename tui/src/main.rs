@@ -1,1 +1,48 @@
-fn main() {}
+//! `qraft-tui`: parses flags, sets up file logging and runs the console.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// qraft's live console: cluster, queues, workers, tasks and events.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Node addresses, comma-separated host:port.
+    #[arg(long, env = "QRAFT_CLUSTER")]
+    cluster: String,
+    /// How often to refresh, e.g. 500ms, 2s.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    refresh: Duration,
+    /// Hide and refuse every action that changes the cluster.
+    #[arg(long)]
+    read_only: bool,
+    /// Where to log (RUST_LOG filters; default info). The screen is the console's own.
+    #[arg(long)]
+    log_file: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let options = qraft_tui::Options::new(&args.cluster, args.refresh, args.read_only)?;
+    let log_file = args
+        .log_file
+        .unwrap_or_else(|| std::env::temp_dir().join("qraft-tui.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_file)
+        .with_context(|| format!("could not open the log file {}", log_file.display()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(file)
+        .with_ansi(false)
+        .try_init()
+        .map_err(|error| anyhow::anyhow!("could not set up logging: {error}"))?;
+    tracing::info!(cluster = ?options.cluster, "console starting");
+    qraft_tui::run(options).await
+}

@@ -1,0 +1,161 @@
+//! The timeline's wording of each event.
+
+use super::{clock, duration_ms};
+use crate::model::{EventKind, EventView, QueueAction};
+
+/// The text of one event, without its time.
+pub fn event_text(kind: &EventKind) -> String {
+    match kind {
+        EventKind::LeaderElected {
+            node,
+            term,
+            election_ms,
+            previous,
+        } => match previous {
+            Some(previous) => format!(
+                "term {term}: n{previous} → n{node}, election {}",
+                duration_ms(*election_ms)
+            ),
+            None => format!(
+                "term {term}: n{node} elected, election {}",
+                duration_ms(*election_ms)
+            ),
+        },
+        EventKind::Reachability { node, reachable } => {
+            format!("node {node} {}", if *reachable { "back" } else { "unreachable" })
+        }
+        EventKind::Worker { worker, node, joined } => {
+            format!(
+                "worker {worker} {} ({node})",
+                if *joined { "joined" } else { "left" }
+            )
+        }
+        EventKind::TaskFailed {
+            id,
+            name,
+            queue,
+            error,
+            dead,
+        } => format!(
+            "task {id} {name} failed in queue {queue}: {error} ({})",
+            if *dead { "dead" } else { "will retry" }
+        ),
+        EventKind::Queue { queue, action, count } => queue_event_text(queue.as_deref(), *action, *count),
+        EventKind::Unknown => "an event this console does not know".into(),
+    }
+}
+
+fn queue_event_text(queue: Option<&str>, action: QueueAction, count: u64) -> String {
+    let letters = if count == 1 { "dead letter" } else { "dead letters" };
+    let scope = queue
+        .map(|queue| format!(" in queue {queue}"))
+        .unwrap_or_default();
+    let queue = queue.unwrap_or("?");
+    match action {
+        QueueAction::Paused => format!("queue {queue} paused"),
+        QueueAction::Resumed => format!("queue {queue} resumed"),
+        QueueAction::Purged => format!("queue {queue} purged {count} tasks"),
+        QueueAction::DeadRetried => format!("retried {count} {letters}{scope}"),
+        QueueAction::DeadPurged => format!("purged {count} {letters}{scope}"),
+        QueueAction::Unknown => format!("queue {queue}: an action this console does not know"),
+    }
+}
+
+/// One timeline line: `12:01:07  term 7: n1 → n3, election 412 ms`.
+pub fn event_line(event: &EventView) -> String {
+    format!("{}  {}", clock(event.at_ms), event_text(&event.kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lines() {
+        let line = |kind| {
+            event_line(&EventView {
+                seq: 1,
+                at_ms: 43_267_000,
+                kind,
+            })
+        };
+        assert_eq!(
+            line(EventKind::LeaderElected {
+                node: 3,
+                term: 7,
+                election_ms: 412,
+                previous: Some(1)
+            }),
+            "12:01:07  term 7: n1 → n3, election 412 ms"
+        );
+        assert_eq!(
+            event_text(&EventKind::LeaderElected {
+                node: 3,
+                term: 7,
+                election_ms: 1200,
+                previous: None
+            }),
+            "term 7: n3 elected, election 1.2 s"
+        );
+        assert_eq!(
+            event_text(&EventKind::Reachability {
+                node: 2,
+                reachable: false
+            }),
+            "node 2 unreachable"
+        );
+        assert_eq!(
+            event_text(&EventKind::Reachability {
+                node: 2,
+                reachable: true
+            }),
+            "node 2 back"
+        );
+        assert_eq!(
+            event_text(&EventKind::Worker {
+                worker: "node1-pool".into(),
+                node: "node1".into(),
+                joined: true
+            }),
+            "worker node1-pool joined (node1)"
+        );
+        let failed = |dead| EventKind::TaskFailed {
+            id: "01J".into(),
+            name: "mail.send".into(),
+            queue: "default".into(),
+            error: "boom".into(),
+            dead,
+        };
+        assert_eq!(
+            event_text(&failed(false)),
+            "task 01J mail.send failed in queue default: boom (will retry)"
+        );
+        assert!(event_text(&failed(true)).ends_with("(dead)"));
+        let queue = |action, count| EventKind::Queue {
+            queue: Some("emails".into()),
+            action,
+            count,
+        };
+        assert_eq!(event_text(&queue(QueueAction::Paused, 0)), "queue emails paused");
+        assert_eq!(
+            event_text(&queue(QueueAction::Resumed, 0)),
+            "queue emails resumed"
+        );
+        assert_eq!(
+            event_text(&queue(QueueAction::Purged, 120)),
+            "queue emails purged 120 tasks"
+        );
+        assert_eq!(
+            event_text(&EventKind::Queue {
+                queue: None,
+                action: QueueAction::DeadRetried,
+                count: 3
+            }),
+            "retried 3 dead letters"
+        );
+        assert_eq!(
+            event_text(&queue(QueueAction::DeadPurged, 1)),
+            "purged 1 dead letter in queue emails"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! qraft's live console: cluster, queues, workers, tasks and events in a terminal.
+//!
+//! Split the way gitui and ratatui's component template split a TUI: state and its update
+//! logic, rendering from that state alone, and network work on its own tasks.
+//!
+//! - [`model`]: what the console knows, as plain Rust (snapshots, events, cluster summary).
+//! - [`app`]: state plus [`app::App::update`], the pure transitions from messages.
+//! - [`keys`]: the key table that drives dispatch, footer hints and the `?` help.
+//! - [`action`]: the cluster-changing actions an operator can ask for.
+//! - [`filter`]: the Tasks view's filter syntax.
+//! - [`render`]: draws an [`app::App`]; one file per view plus status bar, help and dialog.
+//! - [`format`]: pure text formatting (ages, durations, rates, counts, payloads, events).
+//! - `fetch`: the network worker (polling, event stream, actions); the only code that
+//!   touches protobuf, in `fetch/convert.rs`.
+//! - `terminal`: the run loop and the keyboard reader.
+
+pub mod action;
+pub mod app;
+mod fetch;
+pub mod filter;
+#[cfg(test)]
+mod fixtures;
+pub mod format;
+pub mod keys;
+pub mod model;
+pub mod render;
+mod terminal;
+
+pub use terminal::{Options, run};

@@ -1,0 +1,185 @@
+//! Snapshot tests: fixture states drawn on a `TestBackend`. A changed snapshot fails the test;
+//! review the new `.snap` before accepting it (`INSTA_UPDATE=always cargo test -p qraft-tui`).
+
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::draw;
+use crate::app::{App, Msg, View};
+use crate::fixtures;
+use crate::keys::Key;
+
+fn terminal(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test backend");
+    terminal
+        .draw(|frame| draw(frame, app))
+        .expect("drawing on a test backend");
+    terminal
+}
+
+fn screen(app: &App) -> Terminal<TestBackend> {
+    terminal(app, 120, 30)
+}
+
+fn press(app: &mut App, keys: &[Key]) {
+    let now = app.now;
+    for key in keys {
+        app.update(now, Msg::Key(*key));
+    }
+}
+
+fn in_view(mut app: App, view: View) -> App {
+    let digit = char::from(b'1' + u8::try_from(view.index()).expect("five views"));
+    press(&mut app, &[Key::Char(digit)]);
+    app
+}
+
+#[test]
+fn cluster_healthy() {
+    let app = fixtures::app(fixtures::healthy_nodes(1), false);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn cluster_one_node_unreachable() {
+    let mut app = fixtures::app(fixtures::one_down_nodes(), false);
+    press(&mut app, &[Key::Char('j'), Key::Char('j')]);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn cluster_leader_cannot_reach_a_node() {
+    let app = fixtures::app(fixtures::partitioned_nodes(), false);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn cluster_without_quorum() {
+    let app = fixtures::app(fixtures::no_quorum_nodes(), false);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn queues() {
+    let mut app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Queues);
+    press(&mut app, &[Key::Char('j')]);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn queues_read_only_footer() {
+    let app = in_view(fixtures::app(fixtures::healthy_nodes(1), true), View::Queues);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn workers() {
+    let app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Workers);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn tasks_with_selected_task_detail() {
+    let mut app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Tasks);
+    insta::assert_snapshot!("tasks_started_task", screen(&app).backend());
+    press(&mut app, &[Key::Char('j')]);
+    insta::assert_snapshot!("tasks_dead_task", screen(&app).backend());
+}
+
+#[test]
+fn tasks_filter_prompt() {
+    let mut app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Tasks);
+    press(&mut app, &[Key::Char('/')]);
+    for c in "state=dead mail".chars() {
+        press(&mut app, &[Key::Char(c)]);
+    }
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn events() {
+    let app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Events);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = fixtures::app(fixtures::healthy_nodes(1), false);
+    press(&mut app, &[Key::Char('?')]);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn help_overlay_read_only() {
+    let mut app = fixtures::app(fixtures::healthy_nodes(1), true);
+    press(&mut app, &[Key::Char('?')]);
+    let text = screen(&app).backend().to_string();
+    assert!(text.contains("quit") && text.contains("filter"));
+    for admin in [
+        "pause",
+        "resume",
+        "purge queue",
+        "revoke",
+        "retry dead",
+        "make leader",
+    ] {
+        assert!(!text.contains(admin), "{admin:?} shown in read-only help");
+    }
+}
+
+#[test]
+fn confirm_purge_queue() {
+    let mut app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Queues);
+    press(&mut app, &[Key::Char('j'), Key::Char('P')]);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn before_the_first_refresh() {
+    let app = App::new(false, Instant::now());
+    insta::assert_snapshot!(terminal(&app, 100, 12).backend());
+}
+
+#[test]
+fn new_leader_flashes_in_the_status_bar() {
+    let mut app = fixtures::app(fixtures::healthy_nodes(1), false);
+    let at = app.now;
+    app.update(
+        at,
+        Msg::Snapshot(fixtures::snapshot(fixtures::healthy_nodes(3), 20)),
+    );
+    let first_line = |app: &App| {
+        let text = screen(app).backend().to_string();
+        text.lines().next().unwrap_or_default().to_owned()
+    };
+    assert!(first_line(&app).contains("leader n3 127.0.0.1:7073 (new)"));
+    app.update(at + Duration::from_secs(3), Msg::Tick);
+    let line = first_line(&app);
+    assert!(
+        line.contains("leader n3 127.0.0.1:7073") && !line.contains("(new)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let apps = [
+        App::new(false, Instant::now()),
+        fixtures::app(fixtures::healthy_nodes(1), false),
+        fixtures::app(fixtures::no_quorum_nodes(), true),
+    ];
+    for app in apps {
+        for view in View::ALL {
+            let mut app = in_view(fixtures::app(app.snapshot.nodes.clone(), app.read_only), view);
+            for keys in [&[][..], &[Key::Char('?')], &[Key::Char('/')], &[Key::Char('P')]] {
+                press(&mut app, keys);
+                for (width, height) in [(20, 5), (1, 1), (0, 0), (120, 3), (5, 40)] {
+                    terminal(&app, width, height);
+                }
+                press(&mut app, &[Key::Esc]);
+            }
+        }
+    }
+}
