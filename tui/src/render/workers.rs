@@ -21,8 +21,9 @@ const HEADER: &[&str] = &[
     "LAST SEEN",
 ];
 const WIDTHS: &[Constraint] = &[
-    Constraint::Fill(2),
-    Constraint::Length(10),
+    Constraint::Fill(1),
+    // An embedded pool's node is its address: room for `255.255.255.255:65535`.
+    Constraint::Length(21),
     Constraint::Length(9),
     Constraint::Fill(1),
     Constraint::Length(5),

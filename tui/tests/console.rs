@@ -1,0 +1,325 @@
+//! The console end to end: the real `qraft-tui` in tmux at a fixed size, against a real
+//! three-node cluster of `qraft node` processes. It must show the leader; after the leader is
+//! killed, the new leader and the election event within seconds; and a queue paused from the
+//! console must be paused in the cluster.
+//!
+//! Needs `tmux` (scripts/setup.sh installs it) and the `qraft` binary built beside `qraft-tui`
+//! (`cargo test --workspace` builds both).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qraft_proto::{Client, pb};
+use tempfile::TempDir;
+
+const WIDTH: u16 = 120;
+const HEIGHT: u16 = 32;
+
+fn qraft_binary() -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_qraft-tui")).with_file_name("qraft");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p qraft-node --bin qraft), or run cargo test --workspace",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Three `qraft node` processes in a temp dir, killed when dropped.
+struct Cluster {
+    dir: TempDir,
+    addrs: Vec<String>,
+    nodes: Vec<Option<Child>>,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("qraft-console-")
+            .tempdir()
+            .expect("tempdir");
+        let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+        let peers = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, addr)| format!("{}@{addr}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        let qraft = qraft_binary();
+        let nodes = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, addr)| {
+                let id = i + 1;
+                let log = std::fs::File::create(dir.path().join(format!("n{id}.log"))).expect("log file");
+                let child = Command::new(&qraft)
+                    .args([
+                        "node",
+                        "--id",
+                        &id.to_string(),
+                        "--listen",
+                        addr,
+                        "--peers",
+                        &peers,
+                    ])
+                    .arg("--data")
+                    .arg(dir.path().join(format!("n{id}")))
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().expect("clone log"))
+                    .stderr(log)
+                    .spawn()
+                    .expect("start qraft node");
+                Some(child)
+            })
+            .collect();
+        Cluster { dir, addrs, nodes }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.addrs)
+            .expect("client")
+            .with_timeout(Duration::from_secs(2))
+    }
+
+    /// The node every answering node agrees leads, once there is one.
+    async fn leader(&self) -> Option<u64> {
+        let answers = self.client().cluster_status().await;
+        let leaders: Vec<u64> = answers
+            .iter()
+            .filter_map(|(_, answer)| answer.as_ref().ok())
+            .filter(|status| status.role == pb::NodeRole::Leader as i32)
+            .map(|status| status.id)
+            .collect();
+        (leaders.len() == 1).then(|| leaders[0])
+    }
+
+    fn kill(&mut self, id: u64) {
+        if let Some(mut child) = self.nodes[id as usize - 1].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn logs(&self) -> String {
+        (1..=3)
+            .map(|id| {
+                let text =
+                    std::fs::read_to_string(self.dir.path().join(format!("n{id}.log"))).unwrap_or_default();
+                format!("----- node {id} -----\n{text}")
+            })
+            .collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for id in 1..=3 {
+            self.kill(id);
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", self.logs());
+        }
+    }
+}
+
+/// A tmux server of our own (private socket), running the console in one fixed-size window.
+struct Console {
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Console {
+    fn start(dir: &Path, cluster: &[String]) -> Console {
+        let console = Console {
+            socket: dir.join("tmux.sock"),
+            log: dir.join("console.log"),
+        };
+        let command = format!(
+            "{} --cluster {} --refresh 250ms --log-file {}",
+            env!("CARGO_BIN_EXE_qraft-tui"),
+            cluster.join(","),
+            console.log.display()
+        );
+        let started = console
+            .tmux(&[
+                "new-session",
+                "-d",
+                "-x",
+                &WIDTH.to_string(),
+                "-y",
+                &HEIGHT.to_string(),
+            ])
+            .arg(command)
+            .env_remove("TMUX")
+            .env("TERM", "xterm-256color")
+            .status()
+            .expect("run tmux (scripts/setup.sh installs it)");
+        assert!(started.success(), "tmux could not start the console");
+        console
+    }
+
+    fn tmux(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("tmux");
+        command.arg("-S").arg(&self.socket).args(args);
+        command
+    }
+
+    fn screen(&self) -> String {
+        let output = self
+            .tmux(&["capture-pane", "-p"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        let status = self.tmux(&["send-keys", keys]).status().expect("tmux send-keys");
+        assert!(status.success(), "tmux send-keys {keys:?} failed");
+    }
+
+    fn running(&self) -> bool {
+        self.tmux(&["has-session"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Polls the screen until `wanted` holds; returns the screen and how long it took.
+    async fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> (String, Duration) {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if wanted(&screen) {
+                return (screen, started.elapsed());
+            }
+            if started.elapsed() > limit {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!(
+                    "the console did not show {what} within {limit:?}; screen:\n{screen}\nconsole log:\n{log}"
+                );
+            }
+            // Polling a screen; the deadline above decides.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]).stderr(Stdio::null()).status();
+    }
+}
+
+/// Polls the cluster until `probe` answers, or panics naming what it waited for.
+async fn wait_until<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        // Polling interval, not synchronisation: the condition above decides.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_follows_a_failover_and_pauses_a_queue() {
+    let mut cluster = Cluster::start();
+    let leader = wait_until("a leader", Duration::from_secs(20), || cluster.leader()).await;
+    let client = cluster.client();
+    for n in 0..5 {
+        // No worker takes this queue, so it stays visible with its tasks ready.
+        let spec = pb::TaskSpec {
+            name: format!("console.task{n}"),
+            queue: "console".into(),
+            ..Default::default()
+        };
+        client.submit(spec).await.expect("submit");
+    }
+
+    let console = Console::start(cluster.dir.path(), &cluster.addrs);
+    console
+        .wait_for(
+            "the leader in the status bar",
+            Duration::from_secs(15),
+            |screen| screen.contains(&format!("leader n{leader} ")),
+        )
+        .await;
+
+    cluster.kill(leader);
+    let (screen, took) = console
+        .wait_for("a new leader", Duration::from_secs(15), |screen| {
+            let first = screen.lines().next().unwrap_or_default();
+            first.contains("leader n") && !first.contains(&format!("leader n{leader} "))
+        })
+        .await;
+    eprintln!(
+        "the console showed the new leader {} ms after the kill",
+        took.as_millis()
+    );
+    let status_bar = screen.lines().next().unwrap_or_default().to_owned();
+    assert!(status_bar.contains("quorum 2/3"), "{status_bar}");
+    console.keys("5");
+    console
+        .wait_for(
+            "the election on the timeline",
+            Duration::from_secs(15),
+            |screen| {
+                screen.contains(&format!(": n{leader} → n"))
+                    && screen.contains(&format!("node {leader} unreachable"))
+            },
+        )
+        .await;
+
+    console.keys("2");
+    console
+        .wait_for("the queue", Duration::from_secs(10), |screen| {
+            screen.contains("▶ console")
+        })
+        .await;
+    console.keys("p");
+    wait_until(
+        "the queue paused in the cluster",
+        Duration::from_secs(10),
+        || async {
+            let queues = client.list_queues(true).await.ok()?;
+            queues
+                .iter()
+                .any(|q| q.name == "console" && q.paused)
+                .then_some(())
+        },
+    )
+    .await;
+    console
+        .wait_for("the pause on screen", Duration::from_secs(10), |screen| {
+            screen
+                .lines()
+                .any(|line| line.contains("console") && line.contains("paused"))
+        })
+        .await;
+
+    console.keys("q");
+    wait_until("the console to quit", Duration::from_secs(10), || async {
+        (!console.running()).then_some(())
+    })
+    .await;
+}
