@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::action::Action;
 use crate::filter::TaskFilter;
 use crate::keys::Key;
-use crate::model::{ClusterSummary, EventView, LeaderRef, Snapshot, TaskView};
+use crate::model::{ClusterSummary, EventKind, EventView, LeaderRef, Snapshot, TaskView};
 
 /// How long the status bar highlights a new leader.
 pub const FLASH: Duration = Duration::from_secs(2);
@@ -146,6 +146,8 @@ pub struct App {
     selected: [usize; 5],
     /// The Events view sticks to the newest event until the operator scrolls up.
     pub events_follow: bool,
+    /// Events view without task failures: elections, nodes, workers and queue operations only.
+    pub hide_task_events: bool,
     pub mode: Mode,
     pub task_filter: TaskFilter,
     pub status: Option<StatusLine>,
@@ -177,6 +179,7 @@ impl App {
             view: View::Cluster,
             selected: [0; 5],
             events_follow: true,
+            hide_task_events: false,
             mode: Mode::Normal,
             task_filter: TaskFilter::default(),
             status: None,
@@ -249,7 +252,7 @@ impl App {
             View::Queues => self.snapshot.queues.len(),
             View::Workers => self.snapshot.workers.len(),
             View::Tasks => self.visible_tasks().len(),
-            View::Events => self.events.len(),
+            View::Events => self.visible_events().count(),
         }
     }
 
@@ -260,6 +263,15 @@ impl App {
             return rows.saturating_sub(1);
         }
         self.selected[view.index()].min(rows.saturating_sub(1))
+    }
+
+    /// The events the Events view lists, oldest first.
+    pub fn visible_events(&self) -> impl Iterator<Item = &EventView> {
+        self.events.iter().filter(|event| self.shows(event))
+    }
+
+    fn shows(&self, event: &EventView) -> bool {
+        !(self.hide_task_events && matches!(event.kind, EventKind::TaskFailed { .. }))
     }
 
     pub fn selected_task(&self) -> Option<&TaskView> {
@@ -320,9 +332,12 @@ impl App {
             self.events.push_back(event);
         }
         while self.events.len() > EVENTS_KEPT {
-            self.events.pop_front();
-            let row = &mut self.selected[View::Events.index()];
-            *row = row.saturating_sub(1);
+            let dropped = self.events.pop_front();
+            // The selection counts listed rows: only a listed event moves it.
+            if dropped.is_some_and(|event| self.shows(&event)) {
+                let row = &mut self.selected[View::Events.index()];
+                *row = row.saturating_sub(1);
+            }
         }
     }
 

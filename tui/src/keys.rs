@@ -36,6 +36,8 @@ pub enum KeyAction {
     Top,
     Bottom,
     EditFilter,
+    /// Events view: show or hide task failures, which can drown out the cluster's own events.
+    ToggleTaskEvents,
     PauseQueue,
     ResumeQueue,
     PurgeQueue,
@@ -76,6 +78,7 @@ const QUEUES: &[View] = &[View::Queues];
 const TASKS: &[View] = &[View::Tasks];
 const DEAD: &[View] = &[View::Queues, View::Tasks];
 const CLUSTER: &[View] = &[View::Cluster];
+const EVENTS: &[View] = &[View::Events];
 const DIGITS: [Key; 5] = [
     Key::Char('1'),
     Key::Char('2'),
@@ -143,6 +146,7 @@ pub static BINDINGS: &[Binding] = &[
     nav(&[Key::Char('g'), Key::Home],      "g",     KeyAction::Top,       "first",         HELP_ONLY),
     nav(&[Key::Char('G'), Key::End],       "G",     KeyAction::Bottom,    "last",          HELP_ONLY),
     Binding { views: TASKS, ..nav(&[Key::Char('/')], "/", KeyAction::EditFilter, "filter", FOOTER) },
+    Binding { views: EVENTS, ..nav(&[Key::Char('f')], "f", KeyAction::ToggleTaskEvents, "failures on/off", FOOTER) },
     admin(&[Key::Char('p')], "p", KeyAction::PauseQueue,     "pause",       QUEUES,  AT_ONCE),
     admin(&[Key::Char('r')], "r", KeyAction::ResumeQueue,    "resume",      QUEUES,  AT_ONCE),
     admin(&[Key::Char('P')], "P", KeyAction::PurgeQueue,     "purge queue", QUEUES,  ASKS),

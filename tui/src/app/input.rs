@@ -109,6 +109,10 @@ impl App {
             KeyAction::Up => self.select(view, row.saturating_sub(1)),
             KeyAction::Top => self.select(view, 0),
             KeyAction::Bottom => self.select(view, usize::MAX),
+            KeyAction::ToggleTaskEvents => {
+                self.hide_task_events = !self.hide_task_events;
+                self.events_follow = true;
+            }
             KeyAction::EditFilter => {
                 self.mode = Mode::EditFilter {
                     input: self.task_filter.to_string(),

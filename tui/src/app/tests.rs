@@ -342,6 +342,31 @@ fn events_are_deduplicated_and_followed() {
 }
 
 #[test]
+fn task_failures_can_be_hidden_from_the_timeline() {
+    let mut app = healthy();
+    let failures = app
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::TaskFailed { .. }))
+        .count();
+    assert!(failures > 0, "the fixture has task failures");
+    press(&mut app, Key::Char('5'));
+    press(&mut app, Key::Char('f'));
+    assert_eq!(app.rows(View::Events), app.events.len() - failures);
+    assert!(
+        app.visible_events()
+            .all(|e| !matches!(e.kind, EventKind::TaskFailed { .. }))
+    );
+    assert_eq!(
+        app.selected(View::Events),
+        app.rows(View::Events) - 1,
+        "follows the newest"
+    );
+    press(&mut app, Key::Char('f'));
+    assert_eq!(app.rows(View::Events), app.events.len());
+}
+
+#[test]
 fn depth_history_is_bounded_and_dropped_with_the_queue() {
     let mut app = healthy();
     assert_eq!(app.depth_history.get("emails").map(VecDeque::len), Some(20));

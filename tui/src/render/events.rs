@@ -22,16 +22,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         "paused: G to follow"
     };
-    let block = Block::bordered().title(format!(" Events (UTC) · {source} · {follow} "));
-    if app.events.is_empty() {
+    let shown = if app.hide_task_events {
+        " · task failures hidden (f)"
+    } else {
+        ""
+    };
+    let block = Block::bordered().title(format!(" Events (UTC) · {source} · {follow}{shown} "));
+    if app.visible_events().next().is_none() {
         let inner = block.inner(area);
         frame.render_widget(block, area);
         frame.render_widget(Line::styled("no events yet", DIM), inner);
         return;
     }
     let items: Vec<ListItem> = app
-        .events
-        .iter()
+        .visible_events()
         .map(|event| ListItem::new(Line::styled(format::event_line(event), style(event))))
         .collect();
     let list = List::new(items)
