@@ -11,8 +11,14 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Node addresses, comma-separated host:port.
-    #[arg(long, env = "QRAFT_CLUSTER")]
+    /// Node addresses, comma-separated host:port; any reachable one is enough, the rest are
+    /// found from the membership. The default is where `qraft dev` and scripts/cluster.sh listen.
+    #[arg(
+        long,
+        env = "QRAFT_CLUSTER",
+        default_value = "127.0.0.1:7071,127.0.0.1:7072,127.0.0.1:7073",
+        value_name = "HOST:PORT,..."
+    )]
     cluster: String,
     /// How often to refresh, e.g. 500ms, 2s.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
