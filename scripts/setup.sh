@@ -13,6 +13,9 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 # The console's end-to-end test drives qraft-tui in a real terminal multiplexer.
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+# The chaos suite cuts links between network namespaces with iptables (and ip from iproute2).
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}"

@@ -11,4 +11,9 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked -- --test-threads 2
+echo "== chaos (short: every scenario for 20 s)"
+cargo build --locked --bin qraft --bin qraft-chaos
+chaos_out="$(mktemp -d "${TMPDIR:-/tmp}/qraft-chaos-ci.XXXXXX")"
+"$CARGO_TARGET_DIR/debug/qraft-chaos" --duration 20s --scenario all --out "$chaos_out"
+rm -rf "$chaos_out"
 echo "== all checks passed"

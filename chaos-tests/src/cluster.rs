@@ -1,0 +1,339 @@
+//! The cluster under test: real `qraft node` processes, on loopback or each in its own network
+//! namespace, that the nemeses kill, pause, restart and cut off.
+//!
+//! - `net`: namespaces, the bridge and iptables.
+
+pub mod net;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use qraft_proto::{Client, pb};
+
+use self::net::Net;
+
+/// The task every worker runs: it records the execution, then does a little work so that a kill
+/// can land while it runs.
+pub const TASK: &str = "chaos.work";
+pub const QUEUE: &str = "chaos";
+/// gRPC port of every node in namespace mode (each has its own address).
+const NS_PORT: u16 = 7000;
+
+/// How a node runs, kept so it can be restarted the same way.
+#[derive(Debug)]
+struct Node {
+    id: usize,
+    addr: String,
+    data: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    exec_log: PathBuf,
+    child: Option<Child>,
+    paused: bool,
+}
+
+#[derive(Debug)]
+pub struct Cluster {
+    qraft: PathBuf,
+    dir: PathBuf,
+    peers: String,
+    nodes: Vec<Node>,
+    /// `Some` in namespace mode; dropped after the processes.
+    net: Option<Net>,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl Cluster {
+    /// Starts `n` nodes in `dir`; with `net`, each in its namespace.
+    pub fn start(qraft: &Path, dir: &Path, n: usize, net: Option<Net>) -> anyhow::Result<Cluster> {
+        let mut nodes = Vec::new();
+        for id in 1..=n {
+            let addr = match net {
+                Some(_) => format!("{}:{NS_PORT}", Net::ip(id)),
+                None => format!("127.0.0.1:{}", free_port()?),
+            };
+            let node = Node {
+                id,
+                addr,
+                data: dir.join(format!("n{id}")),
+                config: dir.join(format!("n{id}.toml")),
+                log: dir.join(format!("n{id}.log")),
+                exec_log: dir.join(format!("exec-n{id}.log")),
+                child: None,
+                paused: false,
+            };
+            std::fs::write(&node.config, node_config(&node.exec_log))?;
+            nodes.push(node);
+        }
+        let peers = nodes
+            .iter()
+            .map(|node| format!("{}@{}", node.id, node.addr))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut cluster = Cluster {
+            qraft: qraft.to_path_buf(),
+            dir: dir.to_path_buf(),
+            peers,
+            nodes,
+            net,
+        };
+        for id in 1..=n {
+            cluster.start_node(id)?;
+        }
+        Ok(cluster)
+    }
+
+    pub fn size(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn addrs(&self) -> Vec<String> {
+        self.nodes.iter().map(|node| node.addr.clone()).collect()
+    }
+
+    pub fn addr(&self, id: usize) -> String {
+        self.nodes[id - 1].addr.clone()
+    }
+
+    pub fn net(&self) -> Option<&Net> {
+        self.net.as_ref()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::new(self.addrs())?.with_timeout(Duration::from_secs(2)))
+    }
+
+    fn node(&mut self, id: usize) -> &mut Node {
+        &mut self.nodes[id - 1]
+    }
+
+    pub fn running(&self, id: usize) -> bool {
+        self.nodes[id - 1].child.is_some()
+    }
+
+    pub fn start_node(&mut self, id: usize) -> anyhow::Result<()> {
+        let qraft = self.qraft.clone();
+        let peers = self.peers.clone();
+        let namespace = self.net.as_ref().map(|net| net.namespace(id));
+        let node = self.node(id);
+        if node.child.is_some() {
+            return Ok(());
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&node.log)?;
+        let mut command = match &namespace {
+            Some(ns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", ns]).arg(&qraft);
+                command
+            }
+            None => Command::new(&qraft),
+        };
+        command
+            .args([
+                "node",
+                "--id",
+                &id.to_string(),
+                "--listen",
+                &node.addr,
+                "--peers",
+                &peers,
+            ])
+            .arg("--config")
+            .arg(&node.config)
+            .arg("--data")
+            .arg(&node.data)
+            .env("RUST_LOG", "info,openraft=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start node {id} ({})", qraft.display()))?;
+        node.child = Some(child);
+        node.paused = false;
+        Ok(())
+    }
+
+    /// `kill -9`: no flush, no handover.
+    pub fn kill(&mut self, id: usize) {
+        let node = self.node(id);
+        if let Some(mut child) = node.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        node.paused = false;
+    }
+
+    /// SIGTERM and wait (the node hands over leadership and its work), killing it after `limit`.
+    pub async fn stop(&mut self, id: usize, limit: Duration) {
+        let Some(pid) = self.pid(id) else {
+            return;
+        };
+        let _ = kill(pid, Signal::SIGTERM);
+        let started = tokio::time::Instant::now();
+        while started.elapsed() < limit {
+            let exited = self
+                .node(id)
+                .child
+                .as_mut()
+                .is_none_or(|child| child.try_wait().is_ok_and(|s| s.is_some()));
+            if exited {
+                self.node(id).child = None;
+                return;
+            }
+            // Polling a child's exit; the limit above decides.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tracing::warn!(node = id, "did not stop after SIGTERM; killing it");
+        self.kill(id);
+    }
+
+    pub fn pause(&mut self, id: usize) {
+        if let Some(pid) = self.pid(id) {
+            let _ = kill(pid, Signal::SIGSTOP);
+            self.node(id).paused = true;
+        }
+    }
+
+    pub fn resume(&mut self, id: usize) {
+        if let Some(pid) = self.pid(id) {
+            let _ = kill(pid, Signal::SIGCONT);
+        }
+        self.node(id).paused = false;
+    }
+
+    fn pid(&self, id: usize) -> Option<Pid> {
+        let child = self.nodes[id - 1].child.as_ref()?;
+        i32::try_from(child.id()).ok().map(Pid::from_raw)
+    }
+
+    /// Undoes every fault: paused nodes continue, stopped ones start, the network is whole.
+    pub fn heal(&mut self) -> anyhow::Result<()> {
+        for id in 1..=self.size() {
+            if self.nodes[id - 1].paused {
+                self.resume(id);
+            }
+            if !self.running(id) {
+                self.start_node(id)?;
+            }
+        }
+        if let Some(net) = &self.net {
+            net.heal()?;
+        }
+        Ok(())
+    }
+
+    /// Every node's own status, `None` for those that do not answer.
+    pub async fn statuses(&self, client: &Client) -> Vec<Option<pb::NodeStatus>> {
+        let answers =
+            futures::future::join_all(self.nodes.iter().map(|node| client.node_status(&node.addr))).await;
+        answers.into_iter().map(Result::ok).collect()
+    }
+
+    /// The node that says it leads, if exactly one running node does.
+    pub async fn leader(&self, client: &Client) -> Option<usize> {
+        let leaders: Vec<usize> = self
+            .statuses(client)
+            .await
+            .iter()
+            .flatten()
+            .filter(|status| status.role == pb::NodeRole::Leader as i32)
+            .filter_map(|status| usize::try_from(status.id).ok())
+            .collect();
+        (leaders.len() == 1).then(|| leaders[0])
+    }
+
+    /// Lines of node logs that show a panic.
+    pub fn panics(&self) -> Vec<(usize, String)> {
+        let mut found = Vec::new();
+        for node in &self.nodes {
+            let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+            for line in text.lines().filter(|line| line.contains("panicked")) {
+                found.push((node.id, line.to_owned()));
+            }
+        }
+        found
+    }
+
+    /// Executions the nodes' pools recorded: (node, task id, attempt, Unix µs).
+    pub fn executions(&self) -> Vec<(usize, String, u32, u64)> {
+        let mut found = Vec::new();
+        for node in &self.nodes {
+            let text = std::fs::read_to_string(&node.exec_log).unwrap_or_default();
+            for line in text.lines() {
+                let mut fields = line.split_whitespace();
+                let (Some(id), Some(attempt), Some(micros)) = (fields.next(), fields.next(), fields.next())
+                else {
+                    continue;
+                };
+                if let (Ok(attempt), Ok(micros)) = (attempt.parse(), micros.parse()) {
+                    found.push((node.id, id.to_owned(), attempt, micros));
+                }
+            }
+        }
+        found
+    }
+
+    /// Stops every node (kill -9: the run is over) and then the network.
+    pub fn shutdown(&mut self) {
+        for id in 1..=self.size() {
+            if self.nodes[id - 1].paused {
+                self.resume(id);
+            }
+            self.kill(id);
+        }
+        self.net = None;
+    }
+
+    /// Checks the cluster directory looks like ours before anything is written in it.
+    pub fn must_be_empty(dir: &Path) -> anyhow::Result<()> {
+        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            bail!("{} is not empty; pick a new --out directory", dir.display());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The node's config: its pool runs the chaos task, recording each execution with its attempt
+/// and time before a short piece of work; snapshots and log purges happen often, so every run
+/// exercises them.
+fn node_config(exec_log: &Path) -> String {
+    let record = format!(
+        "echo \"$QRAFT_TASK_ID $QRAFT_ATTEMPT ${{EPOCHREALTIME/./}}\" >> '{}'; sleep 0.05",
+        exec_log.display()
+    );
+    format!(
+        r#"[raft]
+snapshot_every = 300
+keep_logs = 50
+
+[worker]
+queues = ["{QUEUE}"]
+concurrency = 8
+
+[tasks."{TASK}"]
+exec = ["bash", "-c", {record:?}]
+"#
+    )
+}

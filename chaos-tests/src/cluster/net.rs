@@ -1,0 +1,164 @@
+//! Real network faults: each node in its own network namespace, joined to the harness by a veth
+//! pair on one bridge, and cut with iptables inside the node's namespace. Only the suite's own
+//! namespaces and addresses (10.213.77.0/24) are ever touched.
+
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The suite's subnet: node `i` is `.i`, the bridge (the harness's side) is `.254`.
+const SUBNET: &str = "10.213.77";
+const PREFIX: &str = "qc";
+
+/// The namespaces, veths and bridge of one run, removed when dropped.
+#[derive(Debug)]
+pub struct Net {
+    tag: String,
+    nodes: usize,
+}
+
+fn run(args: &[&str]) -> anyhow::Result<()> {
+    let output = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .with_context(|| format!("cannot run {}", args[0]))?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Whether this process may create network namespaces and run iptables: tried, not guessed.
+pub fn available() -> Result<(), String> {
+    let name = format!("{PREFIX}probe{}", std::process::id());
+    let probe = run(&["ip", "netns", "add", &name])
+        .and_then(|()| run(&["ip", "netns", "exec", &name, "iptables", "-L", "-n"]));
+    let _ = run(&["ip", "netns", "del", &name]);
+    probe.map_err(|e| e.to_string())
+}
+
+impl Net {
+    /// Creates the bridge and one namespace per node. Leftovers of an earlier run that died
+    /// without cleaning up (same names) are removed first.
+    pub fn create(nodes: usize) -> anyhow::Result<Net> {
+        let net = Net {
+            tag: format!("{}", std::process::id() % 100_000),
+            nodes,
+        };
+        net.remove();
+        let bridge = net.bridge();
+        run(&["ip", "link", "add", &bridge, "type", "bridge"])?;
+        run(&["ip", "addr", "add", &format!("{SUBNET}.254/24"), "dev", &bridge])?;
+        run(&["ip", "link", "set", &bridge, "up"])?;
+        for i in 1..=nodes {
+            let ns = net.namespace(i);
+            let (outside, inside) = (net.veth(i, 'h'), net.veth(i, 'n'));
+            run(&["ip", "netns", "add", &ns])?;
+            run(&[
+                "ip", "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+            ])?;
+            run(&["ip", "link", "set", &inside, "netns", &ns])?;
+            run(&["ip", "link", "set", &outside, "master", &bridge])?;
+            run(&["ip", "link", "set", &outside, "up"])?;
+            let exec = ["ip", "netns", "exec", ns.as_str()];
+            run(&[
+                &exec[..],
+                &["ip", "addr", "add", &format!("{}/24", Net::ip(i)), "dev", &inside],
+            ]
+            .concat())?;
+            run(&[&exec[..], &["ip", "link", "set", &inside, "up"]].concat())?;
+            run(&[&exec[..], &["ip", "link", "set", "lo", "up"]].concat())?;
+        }
+        Ok(net)
+    }
+
+    pub fn ip(node: usize) -> String {
+        format!("{SUBNET}.{node}")
+    }
+
+    pub fn namespace(&self, node: usize) -> String {
+        format!("{PREFIX}{}n{node}", self.tag)
+    }
+
+    fn bridge(&self) -> String {
+        format!("{PREFIX}{}br", self.tag)
+    }
+
+    fn veth(&self, node: usize, side: char) -> String {
+        format!("{PREFIX}{}{side}{node}", self.tag)
+    }
+
+    fn iptables(&self, node: usize, rule: &[&str]) -> anyhow::Result<()> {
+        let ns = self.namespace(node);
+        run(&[&["ip", "netns", "exec", ns.as_str(), "iptables"][..], rule].concat())
+    }
+
+    /// `node` stops receiving anything from `from` (its own packets still go out).
+    pub fn drop_from(&self, node: usize, from: usize) -> anyhow::Result<()> {
+        self.iptables(node, &["-A", "INPUT", "-s", &Net::ip(from), "-j", "DROP"])
+    }
+
+    /// No traffic either way between the two sides; the harness still reaches everyone.
+    pub fn partition(&self, side_a: &[usize], side_b: &[usize]) -> anyhow::Result<()> {
+        for a in side_a {
+            for b in side_b {
+                self.drop_from(*a, *b)?;
+                self.drop_from(*b, *a)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every node drops this share of the packets it receives from its peers.
+    pub fn lossy(&self, probability: f64) -> anyhow::Result<()> {
+        let probability = format!("{probability}");
+        for node in 1..=self.nodes {
+            for peer in (1..=self.nodes).filter(|p| *p != node) {
+                self.iptables(
+                    node,
+                    &[
+                        "-A",
+                        "INPUT",
+                        "-s",
+                        &Net::ip(peer),
+                        "-m",
+                        "statistic",
+                        "--mode",
+                        "random",
+                        "--probability",
+                        &probability,
+                        "-j",
+                        "DROP",
+                    ],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every rule: the network is whole again.
+    pub fn heal(&self) -> anyhow::Result<()> {
+        for node in 1..=self.nodes {
+            self.iptables(node, &["-F"])?;
+        }
+        Ok(())
+    }
+
+    fn remove(&self) {
+        for i in 1..=self.nodes {
+            let _ = run(&["ip", "netns", "del", &self.namespace(i)]);
+            let _ = run(&["ip", "link", "del", &self.veth(i, 'h')]);
+        }
+        let _ = run(&["ip", "link", "del", &self.bridge()]);
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}

@@ -1,0 +1,152 @@
+//! The history of a run, one JSON object per line: every operation the harness invoked and how
+//! it ended, every execution a worker performed, every fault, and what the cluster held at the
+//! end. The checker reads nothing else, so a history file can be checked again later.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the run started.
+pub type Millis = u64;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Entry {
+    /// A producer sends a submit of the task identified by `key` (also its idempotency key).
+    Invoke {
+        t: Millis,
+        process: u64,
+        key: String,
+        /// The node the client tried first.
+        node: String,
+    },
+    /// The submit was acknowledged: the task is durable on a majority.
+    Ok {
+        t: Millis,
+        process: u64,
+        key: String,
+        task_id: String,
+    },
+    /// The submit certainly was not applied.
+    Fail {
+        t: Millis,
+        process: u64,
+        key: String,
+        error: String,
+    },
+    /// The submit may or may not have been applied.
+    Unknown {
+        t: Millis,
+        process: u64,
+        key: String,
+        error: String,
+    },
+    /// A worker ran the task (it may still fail to acknowledge it).
+    Executed {
+        t: Millis,
+        task_id: String,
+        /// `n2` for a node's own pool, `remote-1` for the harness's workers.
+        worker: String,
+        attempt: u32,
+    },
+    /// A harness worker's ack and whether the cluster accepted it.
+    Acked {
+        t: Millis,
+        task_id: String,
+        worker: String,
+        delivery: u32,
+        accepted: bool,
+    },
+    /// A fault began. `leader_loss` when it takes the leader away (kill, pause or isolation of
+    /// the leader, or a partition that leaves it in a minority): failover is timed from here.
+    Fault {
+        t: Millis,
+        nemesis: String,
+        detail: String,
+        leader_loss: bool,
+    },
+    /// Every fault is undone: processes resumed or restarted, network healed.
+    Heal { t: Millis },
+    /// A node reported itself leader of `term` (sampled from its status).
+    Leader { t: Millis, node: u64, term: u64 },
+    /// A task as the cluster held it after the final drain.
+    Final {
+        task_id: String,
+        key: String,
+        state: String,
+        attempts: u32,
+    },
+    /// After healing, whether the cluster became healthy (a leader, every node caught up) and
+    /// every acknowledged task finished, within the deadline.
+    Drained {
+        t: Millis,
+        healthy: bool,
+        detail: String,
+    },
+    /// A node's log showed a panic.
+    Panic { node: u64, line: String },
+}
+
+/// Appends entries to a JSONL file as they happen; clones share the file.
+#[derive(Clone)]
+pub struct Recorder {
+    out: Arc<Mutex<std::io::BufWriter<std::fs::File>>>,
+    started: tokio::time::Instant,
+    /// The same moment as Unix ms, to place times other processes wrote (execution logs).
+    started_unix_ms: u64,
+}
+
+impl Recorder {
+    pub fn create(path: &Path) -> std::io::Result<Recorder> {
+        let file = std::fs::File::create(path)?;
+        Ok(Recorder {
+            out: Arc::new(Mutex::new(std::io::BufWriter::new(file))),
+            started: tokio::time::Instant::now(),
+            started_unix_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        })
+    }
+
+    /// Milliseconds since the recorder was created: the `t` of new entries.
+    pub fn now(&self) -> Millis {
+        self.started.elapsed().as_millis() as Millis
+    }
+
+    /// A Unix time in ms as the `t` of an entry.
+    pub fn since_start(&self, unix_ms: u64) -> Millis {
+        unix_ms.saturating_sub(self.started_unix_ms)
+    }
+
+    pub fn record(&self, entry: &Entry) {
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        // A history that cannot be written makes the run worthless: say so loudly, once per
+        // entry, and carry on so the cluster is still torn down.
+        if let Err(e) = serde_json::to_writer(&mut *out, entry).map_err(std::io::Error::from) {
+            tracing::error!(error = %e, "cannot write the history");
+        }
+        let _ = out.write_all(b"\n");
+    }
+
+    pub fn flush(&self) -> std::io::Result<()> {
+        self.out.lock().unwrap_or_else(|p| p.into_inner()).flush()
+    }
+}
+
+/// Reads a history file back.
+pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
+    let file = std::fs::File::open(path)?;
+    let mut entries = Vec::new();
+    for (number, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry = serde_json::from_str(&line)
+            .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), number + 1))?;
+        entries.push(entry);
+    }
+    Ok(entries)
+}

@@ -1,0 +1,21 @@
+//! qraft-chaos: runs real `qraft node` processes, injects faults, records a history of every
+//! operation and checks it: no acknowledged task lost, nothing unexpected, duplicates only where
+//! a lease expired, at most one leader per term; and measures failover.
+//!
+//! - [`run`]: the command line; runs scenarios, prints the table, writes the report.
+//! - [`scenario`]: one scenario from a fresh cluster to its verdict.
+//! - [`cluster`]: the `qraft node` processes, on loopback or in network namespaces (`net`).
+//! - [`workload`]: producers, remote workers and the leader sampler.
+//! - [`nemesis`]: the faults.
+//! - [`history`]: the JSONL history every part writes and the checker reads.
+//! - [`checker`]: the verdict on a history.
+//! - [`report`]: the per-scenario table and JSON.
+
+pub mod checker;
+pub mod cluster;
+pub mod history;
+pub mod nemesis;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod workload;

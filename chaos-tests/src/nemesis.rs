@@ -1,0 +1,208 @@
+//! Faults. A nemesis strikes, holds the fault for a while, and undoes it, writing `Fault` and
+//! `Heal` into the history; the scenario runner strikes again and again for the run's length.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use qraft_proto::Client;
+use rand::Rng;
+use rand::seq::{IndexedRandom, SliceRandom};
+
+use crate::cluster::Cluster;
+use crate::history::{Entry, Recorder};
+
+/// Longer than the maximum election timeout (600 ms), so a held fault costs a leader.
+const HOLD: Duration = Duration::from_secs(2);
+/// How long a SIGTERM'd node gets to hand over and stop.
+const STOP_LIMIT: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nemesis {
+    KillLeader,
+    KillRandom,
+    PauseLeader,
+    IsolateLeader,
+    PartitionHalves,
+    OneWay,
+    Lossy,
+    RollingRestart,
+    KillAll,
+    KillExecuting,
+}
+
+impl Nemesis {
+    pub const ALL: [Nemesis; 10] = [
+        Nemesis::KillLeader,
+        Nemesis::KillRandom,
+        Nemesis::PauseLeader,
+        Nemesis::IsolateLeader,
+        Nemesis::PartitionHalves,
+        Nemesis::OneWay,
+        Nemesis::Lossy,
+        Nemesis::RollingRestart,
+        Nemesis::KillAll,
+        Nemesis::KillExecuting,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Nemesis::KillLeader => "kill-leader",
+            Nemesis::KillRandom => "kill-random",
+            Nemesis::PauseLeader => "pause-leader",
+            Nemesis::IsolateLeader => "isolate-leader",
+            Nemesis::PartitionHalves => "partition-halves",
+            Nemesis::OneWay => "one-way",
+            Nemesis::Lossy => "lossy",
+            Nemesis::RollingRestart => "rolling-restart",
+            Nemesis::KillAll => "kill-all",
+            Nemesis::KillExecuting => "kill-executing",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Nemesis::KillLeader => "kill -9 the leader, restart it 2 s later",
+            Nemesis::KillRandom => "kill -9 a random node, restart it 2 s later",
+            Nemesis::PauseLeader => "SIGSTOP the leader for 2 s (past the election timeout), then SIGCONT",
+            Nemesis::IsolateLeader => "cut the leader off from every peer for 2 s",
+            Nemesis::PartitionHalves => "split the nodes into two random sides for 2 s",
+            Nemesis::OneWay => "the followers stop hearing the leader (it still hears them) for 2 s",
+            Nemesis::Lossy => "every node drops 20% of its peers' packets for 4 s",
+            Nemesis::RollingRestart => "SIGTERM and restart every node in turn",
+            Nemesis::KillAll => "kill -9 every node at once, restart them all",
+            Nemesis::KillExecuting => "kill -9 a node while its pool runs tasks",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Nemesis> {
+        Nemesis::ALL.into_iter().find(|n| n.name() == name)
+    }
+
+    /// Cuts the network: only possible with namespaces.
+    pub fn needs_network(self) -> bool {
+        matches!(
+            self,
+            Nemesis::IsolateLeader | Nemesis::PartitionHalves | Nemesis::OneWay | Nemesis::Lossy
+        )
+    }
+
+    /// One fault, held, then undone.
+    pub async fn strike(
+        self,
+        cluster: &mut Cluster,
+        client: &Client,
+        history: &Recorder,
+    ) -> anyhow::Result<()> {
+        let leader = cluster.leader(client).await;
+        let fault = |detail: String, leader_loss: bool| Entry::Fault {
+            t: history.now(),
+            nemesis: self.name().into(),
+            detail,
+            leader_loss,
+        };
+        let n = cluster.size();
+        match self {
+            Nemesis::KillLeader | Nemesis::KillRandom | Nemesis::KillExecuting => {
+                let victim = match self {
+                    Nemesis::KillLeader => leader,
+                    Nemesis::KillExecuting => busy_node(cluster, client).await,
+                    _ => None,
+                }
+                .unwrap_or_else(|| rand::rng().random_range(1..=n));
+                history.record(&fault(format!("kill -9 n{victim}"), Some(victim) == leader));
+                cluster.kill(victim);
+                tokio::time::sleep(HOLD).await;
+                cluster.start_node(victim)?;
+            }
+            Nemesis::PauseLeader => {
+                let victim = leader.unwrap_or_else(|| rand::rng().random_range(1..=n));
+                history.record(&fault(format!("SIGSTOP n{victim}"), Some(victim) == leader));
+                cluster.pause(victim);
+                tokio::time::sleep(HOLD).await;
+                cluster.resume(victim);
+            }
+            Nemesis::IsolateLeader | Nemesis::PartitionHalves | Nemesis::OneWay | Nemesis::Lossy => {
+                let net = cluster.net().context("this nemesis needs network namespaces")?;
+                let mut nodes: Vec<usize> = (1..=n).collect();
+                match self {
+                    Nemesis::IsolateLeader => {
+                        let victim = leader.unwrap_or(1);
+                        let others: Vec<usize> = nodes.iter().copied().filter(|id| *id != victim).collect();
+                        history.record(&fault(format!("n{victim} | {others:?}"), Some(victim) == leader));
+                        net.partition(&[victim], &others)?;
+                    }
+                    Nemesis::PartitionHalves => {
+                        nodes.shuffle(&mut rand::rng());
+                        let (minority, majority) = nodes.split_at(n / 2);
+                        let loses = leader.is_some_and(|l| minority.contains(&l));
+                        history.record(&fault(format!("{minority:?} | {majority:?}"), loses));
+                        net.partition(minority, majority)?;
+                    }
+                    Nemesis::OneWay => {
+                        let victim = leader.unwrap_or(1);
+                        history.record(&fault(format!("nobody hears n{victim}"), Some(victim) == leader));
+                        for follower in nodes.iter().copied().filter(|id| *id != victim) {
+                            net.drop_from(follower, victim)?;
+                        }
+                    }
+                    _ => {
+                        history.record(&fault("20% loss on every link".into(), false));
+                        net.lossy(0.2)?;
+                    }
+                }
+                tokio::time::sleep(if self == Nemesis::Lossy { HOLD * 2 } else { HOLD }).await;
+                net.heal()?;
+            }
+            Nemesis::RollingRestart => {
+                for id in 1..=n {
+                    let leads = cluster.leader(client).await == Some(id);
+                    history.record(&fault(format!("restart n{id}"), leads));
+                    cluster.stop(id, STOP_LIMIT).await;
+                    cluster.start_node(id)?;
+                    wait_answering(cluster, client, id).await;
+                }
+            }
+            Nemesis::KillAll => {
+                history.record(&fault("kill -9 every node".into(), true));
+                for id in 1..=n {
+                    cluster.kill(id);
+                }
+                tokio::time::sleep(HOLD / 2).await;
+                for id in 1..=n {
+                    cluster.start_node(id)?;
+                }
+            }
+        }
+        history.record(&Entry::Heal { t: history.now() });
+        Ok(())
+    }
+}
+
+/// A node whose pool is running tasks now, by the workers' heartbeats; `None` if none is.
+async fn busy_node(cluster: &Cluster, client: &Client) -> Option<usize> {
+    let workers = client.list_workers().await.ok()?;
+    let busy: Vec<usize> = (1..=cluster.size())
+        .filter(|id| {
+            workers
+                .workers
+                .iter()
+                .any(|w| w.id == format!("node{id}") && w.active > 0)
+        })
+        .collect();
+    busy.choose(&mut rand::rng()).copied()
+}
+
+/// Waits (up to 20 s) until node `id` answers and knows a leader: a rolling restart moves on
+/// only once the restarted node is back.
+async fn wait_answering(cluster: &Cluster, client: &Client, id: usize) {
+    let addr = cluster.addr(id);
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if client.node_status(&addr).await.is_ok_and(|s| s.leader_id != 0) {
+            return;
+        }
+        // Polling a restarting node; the limit above decides.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tracing::warn!(node = id, "did not come back within 20 s");
+}

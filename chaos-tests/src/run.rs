@@ -1,0 +1,162 @@
+//! The command line: which scenarios, how long, how many nodes; runs them one after another,
+//! prints the table, writes the JSON report, and exits non-zero on any violation.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cluster::net;
+use crate::report::{ScenarioResult, table, write_json};
+use crate::scenario::{self, Scenario, Settings};
+
+/// Runs chaos scenarios against real qraft nodes and checks that no accepted task is lost.
+#[derive(clap::Parser, Debug)]
+#[command(name = "qraft-chaos", version)]
+pub struct Args {
+    /// How long each scenario injects faults, e.g. 20s, 60s (the drain after healing comes on top).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// `all`, one scenario, several separated by commas, or nemeses combined with `+`
+    /// (e.g. kill-leader+lossy). `--list` shows them.
+    #[arg(long, default_value = "all")]
+    pub scenario: String,
+    /// Cluster size.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(3..=5))]
+    pub nodes: u64,
+    /// Submitting clients.
+    #[arg(long, default_value_t = 3)]
+    pub producers: u64,
+    /// Workers run by the harness beside the nodes' own pools.
+    #[arg(long, default_value_t = 1)]
+    pub remote_workers: u64,
+    /// Where histories, node logs and report.json go [default: a new directory in the temp dir].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The qraft binary [default: `qraft` next to this program].
+    #[arg(long, value_name = "PATH")]
+    pub qraft: Option<PathBuf>,
+    /// Run on loopback even where network namespaces are available.
+    #[arg(long)]
+    pub loopback: bool,
+    /// List the scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.list {
+        for nemesis in crate::nemesis::Nemesis::ALL {
+            let network = if nemesis.needs_network() {
+                " (needs namespaces)"
+            } else {
+                ""
+            };
+            println!("{:<18} {}{network}", nemesis.name(), nemesis.describe());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let qraft = match args.qraft {
+        Some(path) => path,
+        None => std::env::current_exe()?.with_file_name("qraft"),
+    };
+    anyhow::ensure!(
+        qraft.exists(),
+        "no qraft binary at {} (build it with `cargo build --bin qraft`, or pass --qraft PATH)",
+        qraft.display()
+    );
+    let mut scenarios = if args.scenario == "all" {
+        Scenario::all()
+    } else {
+        args.scenario
+            .split(',')
+            .map(Scenario::parse)
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let namespaces = if args.loopback {
+        false
+    } else {
+        match net::available() {
+            Ok(()) => true,
+            Err(why) => {
+                let skipped: Vec<&str> = scenarios
+                    .iter()
+                    .filter(|s| s.needs_network())
+                    .map(|s| s.name.as_str())
+                    .collect();
+                println!("qraft-chaos: network namespaces are not available here ({why});");
+                println!(
+                    "  running on loopback; skipped, as they cut the network: {}",
+                    skipped.join(", ")
+                );
+                scenarios.retain(|s| !s.needs_network());
+                false
+            }
+        }
+    };
+    anyhow::ensure!(
+        !(args.loopback && scenarios.iter().any(Scenario::needs_network)),
+        "--loopback cannot run scenarios that cut the network"
+    );
+    let out = match args.out {
+        Some(dir) => dir,
+        None => tempfile::Builder::new().prefix("qraft-chaos-").tempdir()?.keep(),
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let settings = Settings {
+        qraft,
+        out: out.clone(),
+        nodes: args.nodes as usize,
+        duration: args.duration,
+        producers: args.producers,
+        remote_workers: args.remote_workers,
+        namespaces,
+    };
+    println!(
+        "qraft-chaos: {} scenario(s), {} nodes {}, {} each; output in {}",
+        scenarios.len(),
+        settings.nodes,
+        if namespaces {
+            "in network namespaces"
+        } else {
+            "on loopback"
+        },
+        humantime::format_duration(args.duration),
+        out.display()
+    );
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    let mut errors = Vec::new();
+    for scenario in &scenarios {
+        println!("== {}", scenario.name);
+        match scenario::run(scenario, &settings).await {
+            Ok(result) => {
+                println!(
+                    "   {} operations, {} acknowledged, {}",
+                    result.verdict.operations,
+                    result.verdict.acknowledged,
+                    if result.verdict.ok() { "ok" } else { "VIOLATIONS" }
+                );
+                results.push(result);
+            }
+            Err(e) => {
+                println!("   could not run: {e:#}");
+                errors.push(format!("{}: {e:#}", scenario.name));
+            }
+        }
+    }
+    println!();
+    print!("{}", table(&results));
+    let report = out.join("report.json");
+    write_json(&report, &results)?;
+    println!("report: {}", report.display());
+    for error in &errors {
+        println!("error: {error}");
+    }
+    let passed = errors.is_empty() && results.iter().all(|r| r.verdict.ok());
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

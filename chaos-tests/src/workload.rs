@@ -1,0 +1,246 @@
+//! The load a run puts on the cluster while the nemesis works: producers that submit uniquely
+//! keyed tasks (resending calls of unknown outcome with the same key), remote workers that run
+//! and acknowledge them beside the nodes' own pools, and a sampler that records which node says
+//! it leads which term. Everything goes into the history.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use qraft_proto::{Client, ClientError, RetryPolicy, pb};
+use tokio::task::JoinHandle;
+
+use crate::cluster::{QUEUE, TASK};
+use crate::history::{Entry, Recorder};
+
+/// Submits per second per producer: enough to see a failover to the millisecond, few enough
+/// that a run's tasks fit one final listing.
+const PRODUCER_RATE: u64 = 20;
+/// Attempt timeout of a task: with the grace the node adds, a lease lost with its worker runs
+/// out after about 7 s and the task is handed out again.
+const TASK_TIMEOUT_MS: u64 = 2_000;
+
+/// The running load; `stop` ends it and waits.
+pub struct Workload {
+    stop: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Retries inside one call are short: a producer records an unknown outcome and resends the key
+/// itself, so the history shows every attempt.
+fn call_policy() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 6,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(400),
+        deadline: Duration::from_secs(3),
+    }
+}
+
+impl Workload {
+    pub fn start(
+        addrs: &[String],
+        producers: u64,
+        remote_workers: u64,
+        history: &Recorder,
+    ) -> anyhow::Result<Workload> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for process in 0..producers {
+            // Each producer starts at a different node, so writes arrive everywhere.
+            let mut rotated = addrs.to_vec();
+            rotated.rotate_left(process as usize % addrs.len().max(1));
+            let client = Client::new(&rotated)?
+                .with_timeout(Duration::from_secs(1))
+                .with_retry(call_policy());
+            tasks.push(tokio::spawn(produce(
+                process,
+                client,
+                history.clone(),
+                stop.clone(),
+            )));
+        }
+        for n in 0..remote_workers {
+            let client = Client::new(addrs)?
+                .with_timeout(Duration::from_secs(1))
+                .with_retry(call_policy());
+            tasks.push(tokio::spawn(work(
+                format!("remote-{n}"),
+                client,
+                history.clone(),
+                stop.clone(),
+            )));
+        }
+        let client = Client::new(addrs)?.with_timeout(Duration::from_millis(300));
+        tasks.push(tokio::spawn(sample_leaders(
+            client,
+            addrs.to_vec(),
+            history.clone(),
+            stop.clone(),
+        )));
+        Ok(Workload { stop, tasks })
+    }
+
+    /// Stops producing, working and sampling, and waits for every task to finish its call.
+    pub async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+fn spec(key: &str) -> pb::TaskSpec {
+    pb::TaskSpec {
+        name: TASK.into(),
+        queue: QUEUE.into(),
+        args: format!(r#"{{"key":"{key}"}}"#).into_bytes(),
+        idempotency_key: key.to_owned(),
+        timeout_ms: TASK_TIMEOUT_MS,
+        // Several deliveries may be lost to kills; the task must still finish.
+        max_retries: 10,
+        retry_delay_ms: 200,
+        ..Default::default()
+    }
+}
+
+/// Submits `p<process>-<n>` for n = 0, 1, ...; a key whose outcome is unknown is sent again
+/// (same key, so it cannot be stored twice) until it is answered or the run ends.
+async fn produce(process: u64, client: Client, history: Recorder, stop: Arc<AtomicBool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(1_000 / PRODUCER_RATE));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut n = 0;
+    let mut pending: Option<String> = None;
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let key = pending.take().unwrap_or_else(|| {
+            n += 1;
+            format!("p{process}-{n}")
+        });
+        let node = client
+            .leader_hint()
+            .or_else(|| client.addrs().first().cloned())
+            .unwrap_or_default();
+        history.record(&Entry::Invoke {
+            t: history.now(),
+            process,
+            key: key.clone(),
+            node,
+        });
+        let answer = client.submit(spec(&key)).await;
+        let t = history.now();
+        match answer {
+            Ok(response) => history.record(&Entry::Ok {
+                t,
+                process,
+                key,
+                task_id: response.id,
+            }),
+            Err(error) if certainly_not_applied(&error) => history.record(&Entry::Fail {
+                t,
+                process,
+                key,
+                error: error.to_string(),
+            }),
+            Err(error) => {
+                history.record(&Entry::Unknown {
+                    t,
+                    process,
+                    key: key.clone(),
+                    error: error.to_string(),
+                });
+                pending = Some(key);
+            }
+        }
+    }
+}
+
+/// Only an answer that proves nothing was stored counts as a failure; everything else, timeouts
+/// included, may have been applied.
+fn certainly_not_applied(error: &ClientError) -> bool {
+    matches!(
+        error,
+        ClientError::InvalidArgument(_) | ClientError::InvalidAddress(_)
+    )
+}
+
+/// A remote worker: lease, record the execution, ack, record whether the ack was accepted.
+async fn work(worker: String, client: Client, history: Recorder, stop: Arc<AtomicBool>) {
+    let registration = pb::RegisterRequest {
+        worker_id: worker.clone(),
+        node: "chaos-harness".into(),
+        queues: vec![QUEUE.into()],
+        concurrency: 4,
+    };
+    let mut registered = false;
+    while !stop.load(Ordering::Relaxed) {
+        if !registered {
+            registered = client.register_worker(registration.clone()).await.is_ok();
+            if !registered {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        }
+        let request = pb::LeaseRequest {
+            worker_id: worker.clone(),
+            queues: vec![QUEUE.into()],
+            names: vec![TASK.into()],
+            max: 4,
+            lease_ms: 0,
+        };
+        let leased = match client.lease(request).await {
+            Ok(leased) => leased,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if leased.is_empty() {
+            // Nothing ready: the pools are faster. Look again shortly.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        for task in leased {
+            history.record(&Entry::Executed {
+                t: history.now(),
+                task_id: task.id.clone(),
+                worker: worker.clone(),
+                attempt: task.attempts,
+            });
+            let answer = client.ack(&task.id, task.delivery, Vec::new()).await;
+            let accepted = match answer {
+                Ok(_) => Some(true),
+                Err(ClientError::Unknown { .. }) => None,
+                Err(_) => Some(false),
+            };
+            if let Some(accepted) = accepted {
+                history.record(&Entry::Acked {
+                    t: history.now(),
+                    task_id: task.id,
+                    worker: worker.clone(),
+                    delivery: task.delivery,
+                    accepted,
+                });
+            }
+        }
+    }
+}
+
+/// Every 100 ms, each node's own word on whether it leads; a (node, term) is recorded once.
+async fn sample_leaders(client: Client, addrs: Vec<String>, history: Recorder, stop: Arc<AtomicBool>) {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        let answers = futures::future::join_all(addrs.iter().map(|addr| client.node_status(addr))).await;
+        for status in answers.into_iter().flatten() {
+            if status.role == pb::NodeRole::Leader as i32 && seen.insert((status.id, status.term)) {
+                history.record(&Entry::Leader {
+                    t: history.now(),
+                    node: status.id,
+                    term: status.term,
+                });
+            }
+        }
+    }
+}
