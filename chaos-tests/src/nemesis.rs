@@ -94,6 +94,8 @@ impl Nemesis {
         history: &Recorder,
     ) -> anyhow::Result<()> {
         let leader = cluster.leader(client).await;
+        // Recorded once the fault is in force (iptables rules take a few ms to install), so
+        // failover is timed from when the cluster really lost its leader.
         let fault = |detail: String, leader_loss: bool| Entry::Fault {
             t: history.now(),
             nemesis: self.name().into(),
@@ -109,15 +111,15 @@ impl Nemesis {
                     _ => None,
                 }
                 .unwrap_or_else(|| rand::rng().random_range(1..=n));
-                history.record(&fault(format!("kill -9 n{victim}"), Some(victim) == leader));
                 cluster.kill(victim);
+                history.record(&fault(format!("kill -9 n{victim}"), Some(victim) == leader));
                 tokio::time::sleep(HOLD).await;
                 cluster.start_node(victim)?;
             }
             Nemesis::PauseLeader => {
                 let victim = leader.unwrap_or_else(|| rand::rng().random_range(1..=n));
-                history.record(&fault(format!("SIGSTOP n{victim}"), Some(victim) == leader));
                 cluster.pause(victim);
+                history.record(&fault(format!("SIGSTOP n{victim}"), Some(victim) == leader));
                 tokio::time::sleep(HOLD).await;
                 cluster.resume(victim);
             }
@@ -128,26 +130,26 @@ impl Nemesis {
                     Nemesis::IsolateLeader => {
                         let victim = leader.unwrap_or(1);
                         let others: Vec<usize> = nodes.iter().copied().filter(|id| *id != victim).collect();
-                        history.record(&fault(format!("n{victim} | {others:?}"), Some(victim) == leader));
                         net.partition(&[victim], &others)?;
+                        history.record(&fault(format!("n{victim} | {others:?}"), Some(victim) == leader));
                     }
                     Nemesis::PartitionHalves => {
                         nodes.shuffle(&mut rand::rng());
                         let (minority, majority) = nodes.split_at(n / 2);
                         let loses = leader.is_some_and(|l| minority.contains(&l));
-                        history.record(&fault(format!("{minority:?} | {majority:?}"), loses));
                         net.partition(minority, majority)?;
+                        history.record(&fault(format!("{minority:?} | {majority:?}"), loses));
                     }
                     Nemesis::OneWay => {
                         let victim = leader.unwrap_or(1);
-                        history.record(&fault(format!("nobody hears n{victim}"), Some(victim) == leader));
                         for follower in nodes.iter().copied().filter(|id| *id != victim) {
                             net.drop_from(follower, victim)?;
                         }
+                        history.record(&fault(format!("nobody hears n{victim}"), Some(victim) == leader));
                     }
                     _ => {
-                        history.record(&fault("20% loss on every link".into(), false));
                         net.lossy(0.2)?;
+                        history.record(&fault("20% loss on every link".into(), false));
                     }
                 }
                 tokio::time::sleep(if self == Nemesis::Lossy { HOLD * 2 } else { HOLD }).await;
@@ -163,10 +165,10 @@ impl Nemesis {
                 }
             }
             Nemesis::KillAll => {
-                history.record(&fault("kill -9 every node".into(), true));
                 for id in 1..=n {
                     cluster.kill(id);
                 }
+                history.record(&fault("kill -9 every node".into(), true));
                 tokio::time::sleep(HOLD / 2).await;
                 for id in 1..=n {
                     cluster.start_node(id)?;

@@ -18,6 +18,9 @@ pub fn from_propose_error(error: &ProposeError) -> Status {
     }
     if let ProposeError::NoLeader {
         leader_addr: Some(addr),
+    }
+    | ProposeError::LeaderChanged {
+        leader_addr: Some(addr),
     } = error
         && let Ok(value) = addr.parse()
     {
@@ -61,4 +64,31 @@ fn with_kind(mut status: Status, kind: &'static str) -> Status {
 
 pub fn invalid(message: impl Into<String>) -> Status {
     Status::invalid_argument(message.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_leader_is_named_but_the_outcome_stays_unknown() {
+        let status = from_propose_error(&ProposeError::LeaderChanged {
+            leader_addr: Some("127.0.0.1:7072".into()),
+        });
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert_eq!(
+            status
+                .metadata()
+                .get(metadata::LEADER)
+                .and_then(|v| v.to_str().ok()),
+            Some("127.0.0.1:7072"),
+            "clients follow the new leader"
+        );
+        assert!(
+            status.metadata().get(metadata::NOT_APPLIED).is_none(),
+            "the batch may have reached the old leader: only keyed writes may be resent"
+        );
+        let nothing = from_propose_error(&ProposeError::NoLeader { leader_addr: None });
+        assert!(nothing.metadata().get(metadata::NOT_APPLIED).is_some());
+    }
 }

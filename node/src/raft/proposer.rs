@@ -40,6 +40,11 @@ pub enum ProposeError {
     /// May or may not have been applied: leadership changed or the connection broke mid-way.
     #[error("outcome unknown: {0}")]
     Unknown(String),
+    /// May or may not have been applied: the leader it was sent to stopped leading before it
+    /// answered. Names the new leader, so a client resending with an idempotency key goes
+    /// straight there instead of to the old one, which may be frozen.
+    #[error("outcome unknown: the leader changed before it answered{}", .leader_addr.as_ref().map(|a| format!(" (the leader is now {a})")).unwrap_or_default())]
+    LeaderChanged { leader_addr: Option<String> },
     /// The node is shutting down; nothing was proposed.
     #[error("this node is shutting down")]
     ShuttingDown,
@@ -192,7 +197,7 @@ impl Writer {
             let result = match leader {
                 Some(id) if id == self.node_id => return self.write_local(commands).await,
                 Some(id) => match self.leader_addr(id) {
-                    Some(addr) => self.forward(&addr, &commands).await,
+                    Some(addr) => self.forward_while_leading(id, &addr, &commands).await,
                     None => Err(ProposeError::NoLeader { leader_addr: None }),
                 },
                 None => Err(ProposeError::NoLeader { leader_addr: None }),
@@ -243,6 +248,45 @@ impl Writer {
             )),
             Err(RaftError::APIError(other)) => Err(ProposeError::Unknown(other.to_string())),
             Err(RaftError::Fatal(fatal)) => Err(ProposeError::Unknown(format!("raft stopped: {fatal}"))),
+        }
+    }
+
+    /// Forwards to leader `id`, but gives up as soon as this node sees another leader (or none):
+    /// a leader that froze or was cut off never answers, and waiting out the forward's timeout
+    /// would hold every write here for that long after a new leader is already elected. The
+    /// batch may have reached the old leader, so the outcome is unknown; callers resend with
+    /// their idempotency keys.
+    async fn forward_while_leading(
+        &self,
+        id: NodeId,
+        addr: &str,
+        commands: &[Command],
+    ) -> Result<Vec<Outcome>, ProposeError> {
+        let deposed = async {
+            let moved = self
+                .raft
+                .wait(Some(FORWARD_TIMEOUT))
+                .metrics(|m| m.current_leader != Some(id), "the leader changed")
+                .await;
+            if moved.is_err() {
+                // The forward's own timeout decides then.
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            answer = self.forward(addr, commands) => answer,
+            () = deposed => {
+                // Mid-election there is no leader yet: wait a little for one to name.
+                let _ = self
+                    .raft
+                    .wait(Some(LEADER_WAIT))
+                    .metrics(|m| m.current_leader.is_some_and(|l| l != id), "a new leader")
+                    .await;
+                let leader = self.raft.metrics().borrow_watched().current_leader;
+                Err(ProposeError::LeaderChanged {
+                    leader_addr: leader.filter(|l| *l != id).and_then(|l| self.leader_addr(l)),
+                })
+            }
         }
     }
 
