@@ -56,8 +56,8 @@ impl Cluster {
     pub fn start(qraft: &Path, dir: &Path, n: usize, net: Option<Net>) -> anyhow::Result<Cluster> {
         let mut nodes = Vec::new();
         for id in 1..=n {
-            let addr = match net {
-                Some(_) => format!("{}:{NS_PORT}", Net::ip(id)),
+            let addr = match &net {
+                Some(net) => format!("{}:{NS_PORT}", net.ip(id)),
                 None => format!("127.0.0.1:{}", free_port()?),
             };
             let node = Node {

@@ -1,13 +1,11 @@
 //! Real network faults: each node in its own network namespace, joined to the harness by a veth
 //! pair on one bridge, and cut with iptables inside the node's namespace. Only the suite's own
-//! namespaces and addresses (10.213.77.0/24) are ever touched.
+//! namespaces and addresses (a /24 in 10.213.0.0/16, picked per run) are ever touched.
 
 use std::process::Command;
 
 use anyhow::{Context, bail};
 
-/// The suite's subnet: node `i` is `.i`, the bridge (the harness's side) is `.254`.
-const SUBNET: &str = "10.213.77";
 const PREFIX: &str = "qc";
 
 /// The namespaces, veths and bridge of one run, removed when dropped.
@@ -15,6 +13,9 @@ const PREFIX: &str = "qc";
 pub struct Net {
     tag: String,
     nodes: usize,
+    /// This run's /24, `10.213.X`: node `i` is `.i`, the bridge (the harness's side) `.254`.
+    /// Per run, so two suites on one machine do not share addresses.
+    subnet: String,
 }
 
 fn run(args: &[&str]) -> anyhow::Result<()> {
@@ -45,14 +46,23 @@ impl Net {
     /// Creates the bridge and one namespace per node. Leftovers of an earlier run that died
     /// without cleaning up (same names) are removed first.
     pub fn create(nodes: usize) -> anyhow::Result<Net> {
+        let pid = std::process::id();
         let net = Net {
-            tag: format!("{}", std::process::id() % 100_000),
+            tag: format!("{}", pid % 100_000),
             nodes,
+            subnet: format!("10.213.{}", pid % 250 + 1),
         };
         net.remove();
         let bridge = net.bridge();
         run(&["ip", "link", "add", &bridge, "type", "bridge"])?;
-        run(&["ip", "addr", "add", &format!("{SUBNET}.254/24"), "dev", &bridge])?;
+        run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{}.254/24", net.subnet),
+            "dev",
+            &bridge,
+        ])?;
         run(&["ip", "link", "set", &bridge, "up"])?;
         for i in 1..=nodes {
             let ns = net.namespace(i);
@@ -67,7 +77,7 @@ impl Net {
             let exec = ["ip", "netns", "exec", ns.as_str()];
             run(&[
                 &exec[..],
-                &["ip", "addr", "add", &format!("{}/24", Net::ip(i)), "dev", &inside],
+                &["ip", "addr", "add", &format!("{}/24", net.ip(i)), "dev", &inside],
             ]
             .concat())?;
             run(&[&exec[..], &["ip", "link", "set", &inside, "up"]].concat())?;
@@ -76,8 +86,8 @@ impl Net {
         Ok(net)
     }
 
-    pub fn ip(node: usize) -> String {
-        format!("{SUBNET}.{node}")
+    pub fn ip(&self, node: usize) -> String {
+        format!("{}.{node}", self.subnet)
     }
 
     pub fn namespace(&self, node: usize) -> String {
@@ -99,7 +109,7 @@ impl Net {
 
     /// `node` stops receiving anything from `from` (its own packets still go out).
     pub fn drop_from(&self, node: usize, from: usize) -> anyhow::Result<()> {
-        self.iptables(node, &["-A", "INPUT", "-s", &Net::ip(from), "-j", "DROP"])
+        self.iptables(node, &["-A", "INPUT", "-s", &self.ip(from), "-j", "DROP"])
     }
 
     /// No traffic either way between the two sides; the harness still reaches everyone.
@@ -124,7 +134,7 @@ impl Net {
                         "-A",
                         "INPUT",
                         "-s",
-                        &Net::ip(peer),
+                        &self.ip(peer),
                         "-m",
                         "statistic",
                         "--mode",
