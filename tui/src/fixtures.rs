@@ -266,6 +266,7 @@ pub fn events() -> Vec<EventView> {
                 worker: "node1-pool".into(),
                 node: "node1".into(),
                 joined: true,
+                timed_out: false,
             },
         },
         EventView {

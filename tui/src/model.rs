@@ -261,6 +261,8 @@ pub enum EventKind {
         worker: String,
         node: String,
         joined: bool,
+        /// Left by silence (no heartbeat for a minute), not by saying goodbye.
+        timed_out: bool,
     },
     TaskFailed {
         id: String,

@@ -93,8 +93,9 @@ def main():
     queues = ARGS.queue or ["default"]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    cluster.call("Register", worker_pb2.RegisterRequest(
-        worker_id=ARGS.worker_id, node=os.uname().nodename, queues=queues, concurrency=1))
+    registration = worker_pb2.RegisterRequest(
+        worker_id=ARGS.worker_id, node=os.uname().nodename, queues=queues, concurrency=1)
+    cluster.call("Register", registration)
     started = time.time()
     last_heartbeat = started
     answered = 0
@@ -102,7 +103,13 @@ def main():
         if ARGS.max_tasks and answered >= ARGS.max_tasks:
             break
         if time.time() - last_heartbeat > 5:
-            cluster.call("Heartbeat", worker_pb2.HeartbeatRequest(worker_id=ARGS.worker_id, active=0))
+            try:
+                cluster.call("Heartbeat", worker_pb2.HeartbeatRequest(worker_id=ARGS.worker_id, active=0))
+            except grpc.RpcError as error:
+                # Silent for a minute (cut off, say), the cluster forgot this worker: join again.
+                if error.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    raise
+                cluster.call("Register", registration)
             last_heartbeat = time.time()
         tasks = cluster.call("Lease", worker_pb2.LeaseRequest(
             worker_id=ARGS.worker_id, queues=queues, names=list(HANDLERS), max=1, lease_ms=10_000)).tasks

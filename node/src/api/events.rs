@@ -74,11 +74,17 @@ pub fn event_to_pb(event: &Event) -> pb::Event {
             worker: worker.clone(),
             node: node.clone(),
             joined: true,
+            timed_out: false,
         }),
-        EventKind::WorkerLeft { worker, node } => Kind::Worker(pb::WorkerChange {
+        EventKind::WorkerLeft {
+            worker,
+            node,
+            timed_out,
+        } => Kind::Worker(pb::WorkerChange {
             worker: worker.clone(),
             node: node.clone(),
             joined: false,
+            timed_out: *timed_out,
         }),
         EventKind::TaskFailed {
             id,

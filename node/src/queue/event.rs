@@ -41,6 +41,9 @@ pub enum EventKind {
     WorkerLeft {
         worker: String,
         node: String,
+        /// It sent no heartbeat for [`crate::queue::worker::WORKER_TTL_MS`]; it did not leave.
+        #[serde(default)]
+        timed_out: bool,
     },
     TaskFailed {
         id: TaskId,

@@ -142,9 +142,12 @@ impl QueueState {
         self.tasks.len()
     }
 
-    /// The earliest time at which some task changes by itself: when a tick is worth proposing.
+    /// The earliest time at which some task (or worker) changes by itself: when a tick is worth
+    /// proposing.
     pub fn next_due_ms(&self) -> Option<u64> {
-        self.timers.first().map(|(due, _)| *due)
+        let task = self.timers.first().map(|(due, _)| *due);
+        let worker = self.next_worker_expiry_ms();
+        task.into_iter().chain(worker).min()
     }
 
     /// What changed since the last call; the caller persists each task's current record (or
@@ -175,6 +178,7 @@ impl QueueState {
     pub fn advance_clock(&mut self, stamped_ms: u64) {
         self.meta.now_ms = self.meta.now_ms.max(stamped_ms);
         self.settle_due();
+        self.expire_workers();
     }
 
     /// Applies one command at the current cluster time.

@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A worker not heard from (registration, heartbeat or answer) for this long is removed from
+/// the registry: it died or is cut off. Twelve missed heartbeats, so a slow one is not dropped;
+/// one that comes back has its heartbeat refused and registers again.
+pub const WORKER_TTL_MS: u64 = 60_000;
+
 /// Whether a worker runs inside a node or speaks the worker protocol from outside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkerKind {

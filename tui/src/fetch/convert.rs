@@ -168,6 +168,7 @@ pub fn event(event: pb::Event) -> EventView {
             worker: change.worker,
             node: change.node,
             joined: change.joined,
+            timed_out: change.timed_out,
         },
         Some(Kind::TaskFailed(failed)) => EventKind::TaskFailed {
             id: failed.id,

@@ -24,11 +24,18 @@ pub fn event_text(kind: &EventKind) -> String {
         EventKind::Reachability { node, reachable } => {
             format!("node {node} {}", if *reachable { "back" } else { "unreachable" })
         }
-        EventKind::Worker { worker, node, joined } => {
-            format!(
-                "worker {worker} {} ({node})",
-                if *joined { "joined" } else { "left" }
-            )
+        EventKind::Worker {
+            worker,
+            node,
+            joined,
+            timed_out,
+        } => {
+            let what = match (joined, timed_out) {
+                (true, _) => "joined",
+                (false, false) => "left",
+                (false, true) => "timed out (no heartbeat for 60 s)",
+            };
+            format!("worker {worker} {what} ({node})")
         }
         EventKind::TaskFailed {
             id,
@@ -115,9 +122,19 @@ mod tests {
             event_text(&EventKind::Worker {
                 worker: "node1-pool".into(),
                 node: "node1".into(),
-                joined: true
+                joined: true,
+                timed_out: false
             }),
             "worker node1-pool joined (node1)"
+        );
+        assert_eq!(
+            event_text(&EventKind::Worker {
+                worker: "py-7".into(),
+                node: "host-2".into(),
+                joined: false,
+                timed_out: true
+            }),
+            "worker py-7 timed out (no heartbeat for 60 s) (host-2)"
         );
         let failed = |dead| EventKind::TaskFailed {
             id: "01J".into(),

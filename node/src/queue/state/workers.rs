@@ -3,7 +3,7 @@
 use super::QueueState;
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::event::EventKind;
-use crate::queue::worker::{WorkerInfo, WorkerRegistration};
+use crate::queue::worker::{WORKER_TTL_MS, WorkerInfo, WorkerRegistration};
 
 impl QueueState {
     pub fn workers(&self) -> impl Iterator<Item = &WorkerInfo> {
@@ -62,9 +62,39 @@ impl QueueState {
             self.record(EventKind::WorkerLeft {
                 worker: gone.id,
                 node: gone.node,
+                timed_out: false,
             });
         }
         Outcome::Done
+    }
+
+    pub(super) fn next_worker_expiry_ms(&self) -> Option<u64> {
+        self.workers
+            .values()
+            .map(|w| w.last_seen_ms.saturating_add(WORKER_TTL_MS))
+            .min()
+    }
+
+    /// Removes workers not heard from for [`WORKER_TTL_MS`] of cluster time. Workers are few,
+    /// so they are simply scanned as time moves.
+    pub(super) fn expire_workers(&mut self) {
+        let now = self.meta.now_ms;
+        let silent: Vec<String> = self
+            .workers
+            .values()
+            .filter(|w| w.last_seen_ms.saturating_add(WORKER_TTL_MS) <= now)
+            .map(|w| w.id.clone())
+            .collect();
+        for id in silent {
+            if let Some(gone) = self.workers.remove(&id) {
+                self.changed_workers.insert(id);
+                self.record(EventKind::WorkerLeft {
+                    worker: gone.id,
+                    node: gone.node,
+                    timed_out: true,
+                });
+            }
+        }
     }
 
     /// Counts an answer for the worker that held the lease, if it is registered.

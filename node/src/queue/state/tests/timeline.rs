@@ -172,7 +172,8 @@ fn workers_and_queue_operations_make_events() {
             },
             EventKind::WorkerLeft {
                 worker: "w1".into(),
-                node: "n1".into()
+                node: "n1".into(),
+                timed_out: false
             },
         ]
     );
@@ -195,4 +196,55 @@ fn the_timeline_keeps_the_latest_events_and_says_which_records_to_drop() {
     // Every event ever made is written or deleted: the first five were both, in one batch.
     assert_eq!(changes.events.len() as u64, total);
     assert!((1..=5).all(|seq| changes.events.contains(&seq) && state.event(seq).is_none()));
+}
+
+#[test]
+fn a_silent_worker_times_out_and_a_heartbeat_keeps_one() {
+    use crate::queue::worker::WORKER_TTL_MS;
+    let mut state = new_state();
+    for id in ["quiet", "chatty"] {
+        state.apply(Command::RegisterWorker(
+            crate::queue::worker::WorkerRegistration {
+                id: id.into(),
+                node: "n1".into(),
+                kind: crate::queue::worker::WorkerKind::Remote,
+                queues: vec!["q".into()],
+                concurrency: 1,
+            },
+        ));
+    }
+    assert_eq!(
+        state.next_due_ms(),
+        Some(T0 + WORKER_TTL_MS),
+        "a tick is due when one expires"
+    );
+    at(&mut state, WORKER_TTL_MS / 2);
+    state.apply(Command::WorkerHeartbeat {
+        id: "chatty".into(),
+        active: 0,
+    });
+    at(&mut state, WORKER_TTL_MS);
+    assert_eq!(
+        state.workers().map(|w| w.id.as_str()).collect::<Vec<_>>(),
+        ["chatty"]
+    );
+    assert!(
+        state.take_changes().workers.contains("quiet"),
+        "the record is deleted"
+    );
+    assert!(kinds(&state).contains(&EventKind::WorkerLeft {
+        worker: "quiet".into(),
+        node: "n1".into(),
+        timed_out: true
+    }));
+    assert!(
+        matches!(
+            state.apply(Command::WorkerHeartbeat {
+                id: "quiet".into(),
+                active: 0
+            }),
+            Outcome::Rejected(Rejection::Invalid(_))
+        ),
+        "a worker that comes back is told to register again"
+    );
 }
