@@ -173,11 +173,21 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
         concurrency: 4,
     };
     let mut registered = false;
+    let mut last_heartbeat = tokio::time::Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if !registered {
             registered = client.register_worker(registration.clone()).await.is_ok();
             if !registered {
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        }
+        // A worker silent for a minute is dropped from the registry; one refused heartbeat
+        // (it was dropped while cut off) means registering again.
+        if last_heartbeat.elapsed() >= Duration::from_secs(5) {
+            last_heartbeat = tokio::time::Instant::now();
+            if let Err(ClientError::InvalidArgument(_)) = client.heartbeat(&worker, 0).await {
+                registered = false;
                 continue;
             }
         }
