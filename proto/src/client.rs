@@ -136,8 +136,7 @@ impl Client {
     /// Asks exactly the node at `addr` for its status: one attempt, no failover, so the answer
     /// is that node's own view. An address the client did not know is added.
     pub async fn node_status(&self, addr: &str) -> Result<pb::NodeStatus, ClientError> {
-        let index = self.book().find_or_add(addr)?;
-        let (addr, channel) = self.book().node(index);
+        let (addr, channel) = self.channel_to(addr)?;
         let mut admin = AdminClient::new(channel);
         let call = admin.node_status(pb::NodeStatusRequest {});
         let status = match self.attempt(call).await {
@@ -298,6 +297,14 @@ impl Client {
                 limit.as_millis()
             )))
         })
+    }
+
+    /// The node at `addr` (added if new) and its channel: for calls that must reach exactly that
+    /// node, with no failover.
+    fn channel_to(&self, addr: &str) -> Result<(String, Channel), ClientError> {
+        let mut book = self.book();
+        let index = book.find_or_add(addr)?;
+        Ok(book.node(index))
     }
 
     /// The address book. Never held across an `.await`; a panic while holding it cannot leave

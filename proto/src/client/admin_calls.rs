@@ -143,8 +143,7 @@ impl Client {
         addr: &str,
         after_seq: u64,
     ) -> Result<tonic::Streaming<pb::Events>, ClientError> {
-        let index = self.book().find_or_add(addr)?;
-        let (_, channel) = self.book().node(index);
+        let (_, channel) = self.channel_to(addr)?;
         let stream = self
             .attempt(AdminClient::new(channel).watch_events(pb::WatchEventsRequest { after_seq }))
             .await

@@ -71,8 +71,7 @@ impl Client {
         addr: &str,
         queue: &str,
     ) -> Result<tonic::Streaming<pb::FinishedTasks>, ClientError> {
-        let index = self.book().find_or_add(addr)?;
-        let (_, channel) = self.book().node(index);
+        let (_, channel) = self.channel_to(addr)?;
         let request = pb::WatchFinishedRequest {
             queue: queue.to_owned(),
         };
