@@ -439,17 +439,16 @@ impl Replica {
     /// Hands leadership away if this node leads, so the cluster does not wait for an election
     /// timeout, then stops Raft.
     pub async fn shutdown(&self) {
-        if let Some(next) = self.handover_target() {
-            tracing::info!(to = next, "handing leadership over before shutdown");
-            let _ = self.raft.trigger().transfer_leader(next).await;
-            let _ = self
-                .raft
-                .wait(Some(Duration::from_millis(self.settings.election_max_ms)))
-                .metrics(
-                    |m| m.current_leader.is_some_and(|l| l != self.id),
-                    "leadership handed over",
-                )
-                .await;
+        if self.is_leader() {
+            tracing::info!("handing leadership over before shutdown");
+            match self.transfer_leader(None).await {
+                Ok((leader, pause)) => tracing::info!(
+                    to = leader.id,
+                    pause_ms = pause.as_millis() as u64,
+                    "leadership handed over"
+                ),
+                Err(e) => tracing::info!(error = %e, "leadership not handed over before shutdown"),
+            }
         }
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not stop cleanly");
