@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-pub use http::serve;
+use http::serve;
 
 use crate::raft::Replica;
 
@@ -44,7 +44,7 @@ impl Default for Timings {
 }
 
 /// Every metric this node exports.
-pub fn registry(replica: Replica) -> Registry {
+fn registry(replica: Replica) -> Registry {
     let mut registry = Registry::with_prefix("qraft");
     let timings = replica.timings().clone();
     registry.register_with_unit(

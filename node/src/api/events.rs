@@ -1,5 +1,5 @@
-//! `Admin.WatchEvents`: the replicated timeline, from a sequence number on. The stream wakes on
-//! every apply and sends what is new; because events carry replicated sequence numbers, a
+//! `Admin.WatchEvents`: the replicated timeline, from a sequence number on. The stream wakes when
+//! an apply makes events and sends what is new; because events carry replicated sequence numbers, a
 //! console that loses this node continues on another from the last one it saw.
 
 use std::pin::Pin;
@@ -25,8 +25,8 @@ pub fn event_stream(replica: Replica, after_seq: u64) -> EventStream {
 }
 
 async fn forward(replica: Replica, mut after_seq: u64, tx: mpsc::Sender<Result<pb::Events, Status>>) {
-    // Subscribed before the first read, so an apply between the read and the wait still wakes us.
-    let mut applied = replica.shared().applied();
+    // Subscribed before the first read, so an event between the read and the wait still wakes us.
+    let mut last_event = replica.shared().last_event();
     loop {
         let events: Vec<pb::Event> = replica
             .shared()
@@ -44,7 +44,7 @@ async fn forward(replica: Replica, mut after_seq: u64, tx: mpsc::Sender<Result<p
         }
         tokio::select! {
             _ = tx.closed() => return,
-            changed = applied.changed() => if changed.is_err() {
+            changed = last_event.changed() => if changed.is_err() {
                 let _ = tx.send(Err(Status::unavailable("this node is shutting down"))).await;
                 return;
             },

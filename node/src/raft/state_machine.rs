@@ -33,12 +33,13 @@ const FINISHED_BACKLOG: usize = 65_536;
 const WORKER_TAG: u8 = b'w';
 const EVENT_TAG: u8 = b'e';
 
-/// What the rest of the node reads: the queue as of the last apply, that apply's index, and the
-/// tasks that just finished (for callers waiting on them).
+/// What the rest of the node reads: the queue as of the last apply, that apply's index, the
+/// tasks that just finished (for callers waiting on them), and the newest event's number.
 pub struct SharedState {
     queue: RwLock<QueueState>,
     applied: watch::Sender<u64>,
     finished: broadcast::Sender<TaskId>,
+    last_event: watch::Sender<u64>,
 }
 
 impl SharedState {
@@ -59,8 +60,16 @@ impl SharedState {
         self.finished.subscribe()
     }
 
+    /// The sequence number of the newest event, watchable: event streams wake only when there
+    /// is something new, not on every apply.
+    pub fn last_event(&self) -> watch::Receiver<u64> {
+        self.last_event.subscribe()
+    }
+
     fn replace(&self, state: QueueState) {
+        let last_event = state.meta().last_event_seq;
         *self.queue.write().unwrap_or_else(|p| p.into_inner()) = state;
+        self.last_event.send_replace(last_event);
     }
 }
 
@@ -83,12 +92,14 @@ impl StateMachineStore {
         let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
         let (applied_tx, _) = watch::channel(applied);
         let (finished_tx, _) = broadcast::channel(FINISHED_BACKLOG);
+        let (last_event_tx, _) = watch::channel(state.meta().last_event_seq);
         Ok(StateMachineStore {
             db,
             shared: Arc::new(SharedState {
                 queue: RwLock::new(state),
                 applied: applied_tx,
                 finished: finished_tx,
+                last_event: last_event_tx,
             }),
             snapshot_dir,
             timings,
@@ -192,6 +203,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let mut batch = WriteBatch::default();
         let mut responses = Vec::with_capacity(entries.len());
         let finished;
+        let last_event;
         {
             let mut queue = self.shared.queue.write().unwrap_or_else(|p| p.into_inner());
             for (entry, responder) in entries {
@@ -232,6 +244,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             }
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);
             finished = changes.finished;
+            last_event = queue.meta().last_event_seq;
             for ran_ms in changes.run_times_ms {
                 self.timings.task_run.observe(ran_ms as f64 / 1000.0);
             }
@@ -243,6 +256,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             responder.send(response);
         }
         self.shared.applied.send_replace(last.index());
+        self.shared
+            .last_event
+            .send_if_modified(|seq| std::mem::replace(seq, last_event) != last_event);
         for id in finished {
             // No receiver is fine: nobody is waiting.
             let _ = self.shared.finished.send(id);
