@@ -64,6 +64,8 @@ pub struct Verdict {
     pub unexpected: Capped<Unexpected>,
     /// Unknown-outcome submits that did arrive. Not a violation.
     pub recovered: Capped<Recovered>,
+    /// Recovered tasks that did not end in SUCCESS: accepted, so owed a result. A violation.
+    pub unfinished: Capped<Recovered>,
     /// Submits the producer was told certainly failed, that the cluster holds all the same.
     pub failed_but_applied: Capped<FailedApplied>,
     /// Idempotency keys that map to more than one task.
@@ -182,6 +184,7 @@ pub fn check(entries: &[Entry]) -> Verdict {
         lost: submits.lost,
         unexpected: submits.unexpected,
         recovered: submits.recovered,
+        unfinished: submits.unfinished,
         failed_but_applied: submits.failed_but_applied,
         key_conflicts: submits.key_conflicts,
         duplicated: executions.duplicated,
@@ -193,14 +196,17 @@ pub fn check(entries: &[Entry]) -> Verdict {
         failover_stats: failover.stats,
         violations: Vec::new(),
     };
-    verdict.violations = violations(&verdict, &failover.stuck);
+    verdict.violations = violations(&verdict);
     verdict
 }
 
 /// Every violation, grouped by kind, worst first: lost and unexpected tasks, then the rest.
-fn violations(verdict: &Verdict, stuck_failovers: &Capped<Failover>) -> Vec<String> {
+fn violations(verdict: &Verdict) -> Vec<String> {
     let mut out = Vec::new();
     verdict.lost.describe_into("lost", &mut out, Lost::describe);
+    verdict
+        .unfinished
+        .describe_into("unfinished", &mut out, Recovered::describe_unfinished);
     verdict
         .unexpected
         .describe_into("unexpected", &mut out, Unexpected::describe);
@@ -226,6 +232,12 @@ fn violations(verdict: &Verdict, stuck_failovers: &Capped<Failover>) -> Vec<Stri
     if let Some(problem) = verdict.drain.problem() {
         out.push(problem);
     }
-    stuck_failovers.describe_into("failover", &mut out, Failover::describe_stuck);
+    out.extend(
+        verdict
+            .failovers
+            .iter()
+            .filter(|failover| failover.stuck())
+            .map(Failover::describe_stuck),
+    );
     out
 }

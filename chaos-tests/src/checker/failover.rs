@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 
-use super::Capped;
 use crate::history::{Entry, Millis};
 
 /// One leader-losing fault and how long the cluster took to accept a write again.
@@ -23,7 +22,7 @@ pub struct Failover {
 impl Failover {
     /// A failover that never came is a violation only once the fault was healed: before that
     /// (the run ended with the fault in place) the cluster may rightly have had no majority.
-    fn stuck(&self) -> bool {
+    pub(super) fn stuck(&self) -> bool {
         self.took_ms.is_none() && self.healed_at.is_some()
     }
 
@@ -77,8 +76,6 @@ fn nearest_rank(sorted: &[u64], percent: usize) -> Option<u64> {
 pub(super) struct FailoverFindings {
     pub failovers: Vec<Failover>,
     pub stats: Option<FailoverStats>,
-    /// Failovers that never came although the fault was healed.
-    pub stuck: Capped<Failover>,
 }
 
 pub(super) fn check(entries: &[Entry]) -> FailoverFindings {
@@ -111,42 +108,34 @@ pub(super) fn check(entries: &[Entry]) -> FailoverFindings {
         })
         .collect();
     let samples: Vec<u64> = failovers.iter().filter_map(|failover| failover.took_ms).collect();
-    let mut stuck = Capped::default();
-    for failover in failovers.iter().filter(|failover| failover.stuck()) {
-        stuck.push(failover.clone());
-    }
     FailoverFindings {
         stats: FailoverStats::of(&samples),
         failovers,
-        stuck,
     }
 }
 
-/// Every acknowledged submit as (sent, acknowledged). A producer has one call in flight at a
-/// time, so an `Ok` belongs to its process's latest `Invoke` before it.
+/// Every acknowledged submit as (sent, acknowledged): each `Ok` paired with the latest `Invoke`
+/// of the same key by the same producer (a key is sent again only after an unknown outcome).
+/// Pairing by key, not by order, keeps an answer and the next key's invoke in the same
+/// millisecond apart.
 fn acknowledged_submits(entries: &[Entry]) -> Vec<(Millis, Millis)> {
-    let mut by_process: std::collections::BTreeMap<u64, Vec<(Millis, bool)>> = Default::default();
+    let mut sent: std::collections::BTreeMap<(u64, &str), Vec<Millis>> = Default::default();
     for entry in entries {
-        match entry {
-            Entry::Invoke { t, process, .. } => by_process.entry(*process).or_default().push((*t, false)),
-            Entry::Ok { t, process, .. } => by_process.entry(*process).or_default().push((*t, true)),
-            _ => {}
+        if let Entry::Invoke { t, process, key, .. } = entry {
+            sent.entry((*process, key.as_str())).or_default().push(*t);
         }
     }
-    let mut pairs = Vec::new();
-    for mut calls in by_process.into_values() {
-        // An invoke sorts before an answer at the same millisecond.
-        calls.sort_unstable();
-        let mut sent = None;
-        for (t, answered) in calls {
-            match (answered, sent) {
-                (false, _) => sent = Some(t),
-                (true, Some(sent_at)) => pairs.push((sent_at, t)),
-                (true, None) => {}
+    entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Ok { t, process, key, .. } => {
+                let invokes = sent.get(&(*process, key.as_str()))?;
+                let latest = invokes.iter().filter(|sent_at| **sent_at <= *t).max()?;
+                Some((*latest, *t))
             }
-        }
-    }
-    pairs
+            _ => None,
+        })
+        .collect()
 }
 
 /// The earliest acknowledgement of a submit sent at or after `fault_at`.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{Capped, FinalTask};
+use super::{Capped, FinalTask, SUCCESS};
 use crate::history::{Entry, Millis};
 
 /// An acknowledged task that did not end in SUCCESS.
@@ -70,6 +70,17 @@ pub struct Recovered {
     pub final_state: String,
 }
 
+impl Recovered {
+    /// For one that arrived but did not run to the end: the cluster accepted it, so it owes it
+    /// a result as much as an acknowledged one.
+    pub(super) fn describe_unfinished(&self) -> String {
+        format!(
+            "unfinished: key {} (task {}) arrived after an unknown outcome but ended {}",
+            self.key, self.task_id, self.final_state
+        )
+    }
+}
+
 /// A submit the producer was told certainly failed, which the cluster holds all the same: an
 /// error classified as "not applied" that was applied breaks what clients rely on to retry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -115,6 +126,7 @@ pub(super) struct SubmitFindings {
     pub lost: Capped<Lost>,
     pub unexpected: Capped<Unexpected>,
     pub recovered: Capped<Recovered>,
+    pub unfinished: Capped<Recovered>,
     pub failed_but_applied: Capped<FailedApplied>,
     pub key_conflicts: Capped<KeyConflict>,
 }
@@ -211,11 +223,15 @@ pub(super) fn check(entries: &[Entry]) -> SubmitFindings {
             Outcome::Unknown => {
                 found.unknown += 1;
                 for (task_id, task) in in_final.into_iter().flatten() {
-                    found.recovered.push(Recovered {
+                    let recovered = Recovered {
                         key: key.to_owned(),
                         task_id: (*task_id).to_owned(),
                         final_state: task.state.to_owned(),
-                    });
+                    };
+                    if task.state != SUCCESS {
+                        found.unfinished.push(recovered.clone());
+                    }
+                    found.recovered.push(recovered);
                 }
             }
         }
@@ -229,7 +245,7 @@ pub(super) fn check(entries: &[Entry]) -> SubmitFindings {
 fn find_lost(key: &str, history: &KeyHistory, finals: &BTreeMap<&str, FinalTask>, lost: &mut Capped<Lost>) {
     for (task_id, acked_at) in history.acknowledged_tasks() {
         let final_state = finals.get(task_id).map(|task| task.state);
-        if final_state != Some(super::SUCCESS) {
+        if final_state != Some(SUCCESS) {
             lost.push(Lost {
                 key: key.to_owned(),
                 task_id: task_id.to_owned(),

@@ -224,6 +224,22 @@ fn an_unknown_submit_that_arrived_is_recovered_and_not_a_violation() {
 }
 
 #[test]
+fn an_unknown_submit_that_arrived_but_never_finished_is_a_violation() {
+    let history = with(
+        clean(),
+        [
+            invoke(300, "k5"),
+            unknown(900, "k5"),
+            final_task("t5", "k5", "PENDING", 0),
+        ],
+    );
+    let verdict = check(&history);
+    assert_eq!(verdict.recovered.count, 1);
+    assert_eq!(verdict.unfinished.count, 1);
+    must_mention(&verdict, "unfinished: key k5 (task t5)");
+}
+
+#[test]
 fn a_refused_submit_that_was_applied_is_a_violation() {
     let verdict = check(&with(clean(), [final_task("t3", "k3", "PENDING", 0)]));
     assert_eq!(verdict.failed_but_applied.count, 1);

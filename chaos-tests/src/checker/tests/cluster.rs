@@ -117,6 +117,24 @@ fn failover_is_timed_from_each_leader_loss_to_the_next_acknowledgement() {
 }
 
 #[test]
+fn an_answer_and_the_next_invoke_in_one_millisecond_stay_apart() {
+    // k1 was sent before the fault and answered at 1_500, the very millisecond k2 was sent:
+    // k1's answer says nothing of the new leader; k2's, at 2_300, does.
+    let history = with(
+        clean(),
+        [
+            invoke(900, "k1"),
+            leader_loss(1_000),
+            ok(1_500, "k1", "t1"),
+            invoke(1_500, "k2"),
+            ok(2_300, "k2", "t2"),
+        ],
+    );
+    let took: Vec<Option<u64>> = check(&history).failovers.iter().map(|f| f.took_ms).collect();
+    assert_eq!(took, [Some(1_300)]);
+}
+
+#[test]
 fn failover_percentiles_are_nearest_rank() {
     let one = FailoverStats::of(&[700]);
     assert_eq!(
