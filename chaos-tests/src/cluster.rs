@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use qraft_proto::{Client, pb};
+use qraft_proto::{Client, RetryPolicy, pb};
 
 use self::net::Net;
 
@@ -39,7 +39,6 @@ struct Node {
 #[derive(Debug)]
 pub struct Cluster {
     qraft: PathBuf,
-    dir: PathBuf,
     peers: String,
     nodes: Vec<Node>,
     /// `Some` in namespace mode; dropped after the processes.
@@ -80,7 +79,7 @@ impl Cluster {
             .join(",");
         let mut cluster = Cluster {
             qraft: qraft.to_path_buf(),
-            dir: dir.to_path_buf(),
+
             peers,
             nodes,
             net,
@@ -107,19 +106,23 @@ impl Cluster {
         self.net.as_ref()
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
+    /// A client for the harness's own calls; its retries give up within 5 s, so no wait on the
+    /// cluster runs much past its own limit.
     pub fn client(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(self.addrs())?.with_timeout(Duration::from_secs(2)))
+        let retry = RetryPolicy {
+            deadline: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
+        Ok(Client::new(self.addrs())?
+            .with_timeout(Duration::from_secs(2))
+            .with_retry(retry))
     }
 
     fn node(&mut self, id: usize) -> &mut Node {
         &mut self.nodes[id - 1]
     }
 
-    pub fn running(&self, id: usize) -> bool {
+    fn running(&self, id: usize) -> bool {
         self.nodes[id - 1].child.is_some()
     }
 
@@ -240,22 +243,20 @@ impl Cluster {
 
     /// Every node's own status, `None` for those that do not answer.
     pub async fn statuses(&self, client: &Client) -> Vec<Option<pb::NodeStatus>> {
-        let answers =
-            futures::future::join_all(self.nodes.iter().map(|node| client.node_status(&node.addr))).await;
-        answers.into_iter().map(Result::ok).collect()
+        let answers = client.cluster_status().await;
+        answers.into_iter().map(|(_, answer)| answer.ok()).collect()
     }
 
-    /// The node that says it leads, if exactly one running node does.
+    /// The node that says it leads; of two (a deposed leader that has not heard yet), the one
+    /// with the newer term.
     pub async fn leader(&self, client: &Client) -> Option<usize> {
-        let leaders: Vec<usize> = self
-            .statuses(client)
+        self.statuses(client)
             .await
             .iter()
             .flatten()
             .filter(|status| status.role == pb::NodeRole::Leader as i32)
-            .filter_map(|status| usize::try_from(status.id).ok())
-            .collect();
-        (leaders.len() == 1).then(|| leaders[0])
+            .max_by_key(|status| status.term)
+            .and_then(|status| usize::try_from(status.id).ok())
     }
 
     /// Lines of node logs that show a panic.
@@ -291,10 +292,8 @@ impl Cluster {
 
     /// Stops every node (kill -9: the run is over) and then the network.
     pub fn shutdown(&mut self) {
+        // SIGKILL ends a stopped process too: paused nodes need no SIGCONT first.
         for id in 1..=self.size() {
-            if self.nodes[id - 1].paused {
-                self.resume(id);
-            }
             self.kill(id);
         }
         self.net = None;

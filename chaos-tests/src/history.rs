@@ -89,20 +89,29 @@ pub enum Entry {
     Panic { node: u64, line: String },
 }
 
-/// Appends entries to a JSONL file as they happen; clones share the file.
+/// Appends entries to a JSONL file as they happen (for reading later) and keeps them in memory
+/// (for the run's own checks); clones share both.
 #[derive(Clone)]
 pub struct Recorder {
-    out: Arc<Mutex<std::io::BufWriter<std::fs::File>>>,
+    inner: Arc<Mutex<Written>>,
     started: tokio::time::Instant,
     /// The same moment as Unix ms, to place times other processes wrote (execution logs).
     started_unix_ms: u64,
+}
+
+struct Written {
+    out: std::io::BufWriter<std::fs::File>,
+    entries: Vec<Entry>,
 }
 
 impl Recorder {
     pub fn create(path: &Path) -> std::io::Result<Recorder> {
         let file = std::fs::File::create(path)?;
         Ok(Recorder {
-            out: Arc::new(Mutex::new(std::io::BufWriter::new(file))),
+            inner: Arc::new(Mutex::new(Written {
+                out: std::io::BufWriter::new(file),
+                entries: Vec::new(),
+            })),
             started: tokio::time::Instant::now(),
             started_unix_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -120,18 +129,30 @@ impl Recorder {
         unix_ms.saturating_sub(self.started_unix_ms)
     }
 
+    fn written(&self) -> std::sync::MutexGuard<'_, Written> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn record(&self, entry: &Entry) {
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        // A history that cannot be written makes the run worthless: say so loudly, once per
-        // entry, and carry on so the cluster is still torn down.
-        if let Err(e) = serde_json::to_writer(&mut *out, entry).map_err(std::io::Error::from) {
+        let mut written = self.written();
+        // A history that cannot be written makes the file worthless: say so loudly, and carry
+        // on so the run is still checked from memory and the cluster torn down.
+        if let Err(e) = serde_json::to_writer(&mut written.out, entry)
+            .map_err(std::io::Error::from)
+            .and_then(|()| written.out.write_all(b"\n"))
+        {
             tracing::error!(error = %e, "cannot write the history");
         }
-        let _ = out.write_all(b"\n");
+        written.entries.push(entry.clone());
+    }
+
+    /// Runs `look` over the entries so far, without copying them.
+    pub fn inspect<R>(&self, look: impl FnOnce(&[Entry]) -> R) -> R {
+        look(&self.written().entries)
     }
 
     pub fn flush(&self) -> std::io::Result<()> {
-        self.out.lock().unwrap_or_else(|p| p.into_inner()).flush()
+        self.written().out.flush()
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`history`]: the JSONL history every part writes and the checker reads.
 //! - [`checker`]: the verdict on a history.
 //! - [`report`]: the per-scenario table and JSON.
+//! - [`wait`]: waiting on a condition with a deadline.
 
 pub mod checker;
 pub mod cluster;
@@ -18,4 +19,5 @@ pub mod nemesis;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod wait;
 pub mod workload;

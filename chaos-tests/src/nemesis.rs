@@ -10,6 +10,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 
 use crate::cluster::Cluster;
 use crate::history::{Entry, Recorder};
+use crate::wait::poll;
 
 /// Longer than the maximum election timeout (600 ms), so a held fault costs a leader.
 const HOLD: Duration = Duration::from_secs(2);
@@ -136,7 +137,9 @@ impl Nemesis {
                     Nemesis::PartitionHalves => {
                         nodes.shuffle(&mut rand::rng());
                         let (minority, majority) = nodes.split_at(n / 2);
-                        let loses = leader.is_some_and(|l| minority.contains(&l));
+                        // With an even count neither side has a majority: the leader is lost
+                        // wherever it is.
+                        let loses = leader.is_some_and(|l| !majority.contains(&l)) || 2 * majority.len() <= n;
                         net.partition(minority, majority)?;
                         history.record(&fault(format!("{minority:?} | {majority:?}"), loses));
                     }
@@ -198,13 +201,15 @@ async fn busy_node(cluster: &Cluster, client: &Client) -> Option<usize> {
 /// only once the restarted node is back.
 async fn wait_answering(cluster: &Cluster, client: &Client, id: usize) {
     let addr = cluster.addr(id);
-    let started = tokio::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(20) {
-        if client.node_status(&addr).await.is_ok_and(|s| s.leader_id != 0) {
-            return;
+    let back = poll(Duration::from_secs(20), Duration::from_millis(100), || async {
+        match client.node_status(&addr).await {
+            Ok(status) if status.leader_id != 0 => Ok(()),
+            Ok(_) => Err("no leader known".to_owned()),
+            Err(e) => Err(e.to_string()),
         }
-        // Polling a restarting node; the limit above decides.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    if let Err(e) = back {
+        tracing::warn!(node = id, error = %e, "did not come back within 20 s");
     }
-    tracing::warn!(node = id, "did not come back within 20 s");
 }

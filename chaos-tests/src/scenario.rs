@@ -6,15 +6,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use qraft_proto::{Client, pb};
+use qraft_proto::{Client, RetryPolicy, pb};
 use rand::seq::IndexedRandom;
 
 use crate::checker::check;
 use crate::cluster::net::Net;
 use crate::cluster::{Cluster, QUEUE};
-use crate::history::{self, Entry, Recorder};
+use crate::history::{Entry, Millis, Recorder};
 use crate::nemesis::Nemesis;
 use crate::report::ScenarioResult;
+use crate::wait::poll;
 use crate::workload::Workload;
 
 /// Between two strikes: time for a new leader and for submits to flow, so every failover is
@@ -86,10 +87,23 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     };
     let mut cluster = Cluster::start(&settings.qraft, &dir, settings.nodes, net)?;
     let client = cluster.client()?;
-    wait_for_leader(&cluster, &client).await?;
+    poll(Duration::from_secs(30), Duration::from_millis(100), || async {
+        cluster
+            .leader(&client)
+            .await
+            .ok_or_else(|| "no leader".to_owned())
+    })
+    .await
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "no leader within 30 s of starting the cluster; see the node logs in {}",
+            dir.display()
+        )
+    })?;
 
     let history = Recorder::create(&dir.join("history.jsonl"))?;
     let started = tokio::time::Instant::now();
+    // Dropped (and so stopped) on any early return below.
     let workload = Workload::start(
         &cluster.addrs(),
         settings.producers,
@@ -106,22 +120,30 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
         nemesis.strike(&mut cluster, &client, &history).await?;
     }
     cluster.heal()?;
-    history.record(&Entry::Heal { t: history.now() });
-    // Submits go on a moment after the last heal, so its failover is measured too.
-    tokio::time::sleep(QUIET).await;
+    let healed_at = history.now();
+    history.record(&Entry::Heal { t: healed_at });
+    // Submits go on until one sent after the last heal is answered, so its failover is
+    // measured too; one that never comes is the checker's to report.
+    let _ = poll(DRAIN_DEADLINE, Duration::from_millis(50), || async {
+        history
+            .inspect(|entries| answered_after(entries, healed_at))
+            .then_some(())
+            .ok_or_else(|| "no submit answered since the heal".to_owned())
+    })
+    .await;
     workload.stop().await;
 
-    history.flush()?;
-    let acknowledged = acknowledged_tasks(&history::read(&dir.join("history.jsonl"))?);
-    let drained = drain(&cluster, &client, &acknowledged).await;
+    let drained = poll(DRAIN_DEADLINE, Duration::from_millis(250), || {
+        drained(&cluster, &client)
+    })
+    .await
+    .map_err(|missing| format!("not drained within {} s: {missing}", DRAIN_DEADLINE.as_secs()));
     history.record(&Entry::Drained {
         t: history.now(),
         healthy: drained.is_ok(),
-        detail: drained
-            .as_ref()
-            .map_or_else(|e| e.clone(), |_| "healthy and drained".into()),
+        detail: drained.err().unwrap_or_else(|| "healthy and drained".into()),
     });
-    for task in final_tasks(&client).await {
+    for task in final_tasks(&cluster).await {
         history.record(&Entry::Final {
             key: task.idempotency_key,
             task_id: task.id,
@@ -147,61 +169,38 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     cluster.shutdown();
     history.flush()?;
 
-    let entries = history::read(&dir.join("history.jsonl"))?;
     Ok(ScenarioResult {
         scenario: scenario.name.clone(),
         nodes: settings.nodes,
         duration_ms: started.elapsed().as_millis() as u64,
-        verdict: check(&entries),
+        verdict: history.inspect(check),
     })
 }
 
-async fn wait_for_leader(cluster: &Cluster, client: &Client) -> anyhow::Result<()> {
-    let started = tokio::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if cluster.leader(client).await.is_some() {
-            return Ok(());
-        }
-        // Polling a starting cluster; the limit above decides.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!(
-        "no leader within 30 s of starting the cluster; see the node logs in {}",
-        cluster.dir().display()
-    )
-}
-
-fn acknowledged_tasks(entries: &[Entry]) -> BTreeSet<String> {
-    entries
+/// Whether some producer sent a submit at or after `t` and had it acknowledged.
+fn answered_after(entries: &[Entry], t: Millis) -> bool {
+    let sent: BTreeSet<(u64, &str)> = entries
         .iter()
         .filter_map(|entry| match entry {
-            Entry::Ok { task_id, .. } => Some(task_id.clone()),
+            Entry::Invoke {
+                t: sent_at,
+                process,
+                key,
+                ..
+            } if *sent_at >= t => Some((*process, key.as_str())),
             _ => None,
         })
-        .collect()
+        .collect();
+    entries.iter().any(|entry| {
+        matches!(entry, Entry::Ok { t: ok_at, process, key, .. }
+            if *ok_at >= t && sent.contains(&(*process, key.as_str())))
+    })
 }
 
-/// Waits until one leader is known to every node, every node has applied what the leader
-/// committed, and every acknowledged task succeeded. The error says what was still missing at
-/// the deadline.
-async fn drain(cluster: &Cluster, client: &Client, acknowledged: &BTreeSet<String>) -> Result<(), String> {
-    let started = tokio::time::Instant::now();
-    let mut missing = String::from("nothing checked yet");
-    while started.elapsed() < DRAIN_DEADLINE {
-        match drained(cluster, client, acknowledged).await {
-            Ok(()) => return Ok(()),
-            Err(why) => missing = why,
-        }
-        // Polling the cluster; the deadline above decides.
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    Err(format!(
-        "not drained within {} s: {missing}",
-        DRAIN_DEADLINE.as_secs()
-    ))
-}
-
-async fn drained(cluster: &Cluster, client: &Client, acknowledged: &BTreeSet<String>) -> Result<(), String> {
+/// Healthy and drained: every node answers, one leads, every node has applied what it
+/// committed, and every task of the run succeeded (acknowledged or not: a task the cluster
+/// accepted is owed a result). The error says what is still missing.
+async fn drained(cluster: &Cluster, client: &Client) -> Result<(), String> {
     let statuses = cluster.statuses(client).await;
     let answering: Vec<&pb::NodeStatus> = statuses.iter().flatten().collect();
     if answering.len() < cluster.size() {
@@ -221,44 +220,45 @@ async fn drained(cluster: &Cluster, client: &Client, acknowledged: &BTreeSet<Str
         ));
     }
     let tasks = client.list_tasks(listing()).await.map_err(|e| e.to_string())?;
-    let done: BTreeSet<&str> = tasks
+    let unfinished = tasks
         .iter()
-        .filter(|t| t.state == pb::TaskState::Success as i32)
-        .map(|t| t.id.as_str())
-        .collect();
-    let unfinished = acknowledged
-        .iter()
-        .filter(|id| !done.contains(id.as_str()))
+        .filter(|t| t.state != pb::TaskState::Success as i32)
         .count();
     if unfinished > 0 {
-        return Err(format!("{unfinished} acknowledged tasks not finished"));
+        return Err(format!("{unfinished} tasks not finished"));
     }
     Ok(())
 }
 
-/// Every task of the run, read on the leader; a run holds at most a few thousand.
+/// Every task of the run, read on the leader; `run` keeps a run under this many.
+pub const MAX_TASKS: u32 = 10_000;
+
 fn listing() -> pb::ListTasksRequest {
     pb::ListTasksRequest {
         queue: QUEUE.into(),
-        limit: 10_000,
+        limit: MAX_TASKS,
         linearizable: true,
         ..Default::default()
     }
 }
 
-/// The final state, read even when the drain failed (then what is missing shows as lost). Tries
-/// for up to 10 s; nothing read means every acknowledged task counts as lost.
-async fn final_tasks(client: &Client) -> Vec<pb::Task> {
-    let started = tokio::time::Instant::now();
-    loop {
-        match client.list_tasks(listing()).await {
-            Ok(tasks) => return tasks,
-            Err(e) if started.elapsed() > Duration::from_secs(10) => {
-                tracing::error!(error = %e, "cannot read the final state");
-                return Vec::new();
-            }
-            // Retried after a pause; the limit above decides.
-            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
+/// The final state, read even when the drain failed (then what is missing shows as lost), for
+/// up to 10 s; nothing read means every acknowledged task counts as lost.
+async fn final_tasks(cluster: &Cluster) -> Vec<pb::Task> {
+    let patient = RetryPolicy {
+        deadline: Duration::from_secs(10),
+        ..RetryPolicy::default()
+    };
+    let read = match cluster.client() {
+        Ok(client) => client
+            .with_retry(patient)
+            .list_tasks(listing())
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    read.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the final state");
+        Vec::new()
+    })
 }

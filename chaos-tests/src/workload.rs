@@ -15,15 +15,24 @@ use crate::history::{Entry, Recorder};
 
 /// Submits per second per producer: enough to see a failover to the millisecond, few enough
 /// that a run's tasks fit one final listing.
-const PRODUCER_RATE: u64 = 20;
+pub const PRODUCER_RATE: u64 = 20;
 /// Attempt timeout of a task: with the grace the node adds, a lease lost with its worker runs
 /// out after about 7 s and the task is handed out again.
 const TASK_TIMEOUT_MS: u64 = 2_000;
 
-/// The running load; `stop` ends it and waits.
+/// The running load; `stop` ends it and waits. Dropped without `stop` (a run that failed
+/// half-way), it aborts its tasks, so nothing of it reaches the next run's cluster.
 pub struct Workload {
     stop: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Workload {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 /// Retries inside one call are short: a producer records an unknown outcome and resends the key
@@ -74,7 +83,6 @@ impl Workload {
         let client = Client::new(addrs)?.with_timeout(Duration::from_millis(300));
         tasks.push(tokio::spawn(sample_leaders(
             client,
-            addrs.to_vec(),
             history.clone(),
             stop.clone(),
         )));
@@ -82,9 +90,9 @@ impl Workload {
     }
 
     /// Stops producing, working and sampling, and waits for every task to finish its call.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
     }
@@ -158,10 +166,7 @@ async fn produce(process: u64, client: Client, history: Recorder, stop: Arc<Atom
 /// Only an answer that proves nothing was stored counts as a failure; everything else, timeouts
 /// included, may have been applied.
 fn certainly_not_applied(error: &ClientError) -> bool {
-    matches!(
-        error,
-        ClientError::InvalidArgument(_) | ClientError::InvalidAddress(_)
-    )
+    matches!(error, ClientError::InvalidArgument(_))
 }
 
 /// A remote worker: lease, record the execution, ack, record whether the ack was accepted.
@@ -237,13 +242,15 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
 }
 
 /// Every 100 ms, each node's own word on whether it leads; a (node, term) is recorded once.
-async fn sample_leaders(client: Client, addrs: Vec<String>, history: Recorder, stop: Arc<AtomicBool>) {
+async fn sample_leaders(client: Client, history: Recorder, stop: Arc<AtomicBool>) {
     let mut seen = std::collections::BTreeSet::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
-        let answers = futures::future::join_all(addrs.iter().map(|addr| client.node_status(addr))).await;
-        for status in answers.into_iter().flatten() {
+        for (_, answer) in client.cluster_status().await {
+            let Ok(status) = answer else {
+                continue;
+            };
             if status.role == pb::NodeRole::Leader as i32 && seen.insert((status.id, status.term)) {
                 history.record(&Entry::Leader {
                     t: history.now(),

@@ -2,6 +2,7 @@
 //! pair on one bridge, and cut with iptables inside the node's namespace. Only the suite's own
 //! namespaces and addresses (a /24 in 10.213.0.0/16, picked per run) are ever touched.
 
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
@@ -43,16 +44,16 @@ pub fn available() -> Result<(), String> {
 }
 
 impl Net {
-    /// Creates the bridge and one namespace per node. Leftovers of an earlier run that died
-    /// without cleaning up (same names) are removed first.
+    /// Creates the bridge and one namespace per node, on a /24 no other interface uses. What
+    /// earlier runs left behind when they died (their process is gone) is removed first.
     pub fn create(nodes: usize) -> anyhow::Result<Net> {
+        remove_leftovers();
         let pid = std::process::id();
         let net = Net {
-            tag: format!("{}", pid % 100_000),
+            tag: pid.to_string(),
             nodes,
-            subnet: format!("10.213.{}", pid % 250 + 1),
+            subnet: free_subnet(pid)?,
         };
-        net.remove();
         let bridge = net.bridge();
         run(&["ip", "link", "add", &bridge, "type", "bridge"])?;
         run(&[
@@ -104,7 +105,8 @@ impl Net {
 
     fn iptables(&self, node: usize, rule: &[&str]) -> anyhow::Result<()> {
         let ns = self.namespace(node);
-        run(&[&["ip", "netns", "exec", ns.as_str(), "iptables"][..], rule].concat())
+        // -w: wait for the xtables lock rather than fail when another program holds it.
+        run(&[&["ip", "netns", "exec", ns.as_str(), "iptables", "-w"][..], rule].concat())
     }
 
     /// `node` stops receiving anything from `from` (its own packets still go out).
@@ -164,6 +166,59 @@ impl Net {
             let _ = run(&["ip", "link", "del", &self.veth(i, 'h')]);
         }
         let _ = run(&["ip", "link", "del", &self.bridge()]);
+    }
+}
+
+/// The first `10.213.X.0/24`, starting from one picked by `pid`, that no interface on this
+/// machine has an address in.
+fn free_subnet(pid: u32) -> anyhow::Result<String> {
+    for offset in 0..250 {
+        let subnet = format!("10.213.{}", (pid + offset) % 250 + 1);
+        let used = Command::new("ip")
+            .args(["-4", "-o", "addr", "show", "to", &format!("{subnet}.0/24")])
+            .output()
+            .context("cannot run ip")?;
+        if used.stdout.is_empty() {
+            return Ok(subnet);
+        }
+    }
+    bail!("every 10.213.X.0/24 is in use on this machine")
+}
+
+/// The pid a namespace or link of ours is named after (`qc<pid>n1`, `qc<pid>br`, ...).
+fn owner(name: &str) -> Option<u32> {
+    let digits: String = name
+        .strip_prefix(PREFIX)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Namespaces and links of runs whose process is gone (killed before it could clean up).
+fn remove_leftovers() {
+    let dead = |name: &str| owner(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    let listed = |args: &[&str]| {
+        Command::new("ip")
+            .args(args)
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    for line in listed(&["netns", "list"]).lines() {
+        if let Some(name) = line.split_whitespace().next().filter(|name| dead(name)) {
+            let _ = run(&["ip", "netns", "del", name]);
+        }
+    }
+    // `N: name@peer: <...>` or `N: name: <...>`; deleting a veth's end deletes the pair.
+    for line in listed(&["-o", "link", "show"]).lines() {
+        let name = line
+            .split(':')
+            .nth(1)
+            .map(|n| n.trim().split('@').next().unwrap_or_default());
+        if let Some(name) = name.filter(|name| dead(name)) {
+            let _ = run(&["ip", "link", "del", name]);
+        }
     }
 }
 
