@@ -1,12 +1,7 @@
 //! Cluster-changing actions the operator can ask for: built by the update logic from the
 //! selection, confirmed if destructive, and executed by the fetcher (`fetch/actions.rs`).
 
-/// Which dead letters an action covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeadTarget {
-    Task(String),
-    Queue(String),
-}
+pub use qraft_proto::DeadLetters;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -14,8 +9,8 @@ pub enum Action {
     ResumeQueue(String),
     PurgeQueue(String),
     Revoke(String),
-    RetryDead(DeadTarget),
-    PurgeDead(DeadTarget),
+    RetryDead(DeadLetters),
+    PurgeDead(DeadLetters),
     TransferLeader { id: u64, addr: String },
 }
 
@@ -36,10 +31,11 @@ impl Action {
     }
 }
 
-fn dead_scope(target: &DeadTarget) -> String {
+fn dead_scope(target: &DeadLetters) -> String {
     match target {
-        DeadTarget::Task(id) => format!("dead task {id}"),
-        DeadTarget::Queue(queue) => format!("the dead letters of queue {queue}"),
+        DeadLetters::Task(id) => format!("dead task {id}"),
+        DeadLetters::Queue(queue) => format!("the dead letters of queue {queue}"),
+        DeadLetters::All => "every dead letter".to_owned(),
     }
 }
 
@@ -50,7 +46,7 @@ mod tests {
     #[test]
     fn descriptions_name_the_target() {
         assert_eq!(
-            Action::PurgeDead(DeadTarget::Queue("emails".into())).describe(),
+            Action::PurgeDead(DeadLetters::Queue("emails".into())).describe(),
             "purge the dead letters of queue emails for good"
         );
         assert_eq!(

@@ -6,7 +6,7 @@
 
 mod summary;
 
-pub use self::summary::{ClusterSummary, leader_view};
+pub use self::summary::ClusterSummary;
 
 /// One refresh: every node's answer plus the cluster-wide lists, as of one round of calls.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -6,7 +6,7 @@ use crate::pb;
 use crate::pb::admin_client::AdminClient;
 
 /// Which dead letters a call acts on.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeadLetters {
     Task(String),
     Queue(String),

@@ -1,7 +1,7 @@
 //! Which action a key means given the selection, or why it cannot apply to it.
 
 use super::{App, View};
-use crate::action::{Action, DeadTarget};
+use crate::action::{Action, DeadLetters};
 use crate::keys::KeyAction;
 use crate::model::{QueueView, Role, TaskState, TaskView};
 
@@ -43,7 +43,7 @@ impl App {
         self.selected_task().ok_or_else(|| "no task selected".to_owned())
     }
 
-    fn dead_target(&self) -> Result<DeadTarget, String> {
+    fn dead_target(&self) -> Result<DeadLetters, String> {
         if self.view == View::Tasks {
             let task = self.target_task()?;
             if task.state != TaskState::Failure {
@@ -53,13 +53,13 @@ impl App {
                     task.state.name()
                 ));
             }
-            return Ok(DeadTarget::Task(task.id.clone()));
+            return Ok(DeadLetters::Task(task.id.clone()));
         }
         let queue = self.target_queue()?;
         if queue.dead == 0 {
             return Err(format!("queue {} has no dead letters", queue.name));
         }
-        Ok(DeadTarget::Queue(queue.name.clone()))
+        Ok(DeadLetters::Queue(queue.name.clone()))
     }
 
     fn transfer_target(&self) -> Result<Action, String> {

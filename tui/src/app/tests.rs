@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::action::DeadTarget;
+use crate::action::DeadLetters;
 use crate::fixtures;
 use crate::model::EventKind;
 
@@ -189,7 +189,7 @@ fn plain_actions_run_at_once() {
     press(&mut app, Key::Char('j'));
     assert_eq!(
         press(&mut app, Key::Char('R')),
-        Some(Command::Run(Action::RetryDead(DeadTarget::Queue(
+        Some(Command::Run(Action::RetryDead(DeadLetters::Queue(
             "emails".into()
         ))))
     );
@@ -231,7 +231,7 @@ fn actions_check_their_target() {
     assert_eq!(press(&mut app, Key::Char('x')), None);
     assert!(status_text(&app).contains("already finished (FAILURE)"));
     press(&mut app, Key::Char('D'));
-    let purge = Action::PurgeDead(DeadTarget::Task("01JGZ8XZQ0A1B2C3D4E5F6G7H8".into()));
+    let purge = Action::PurgeDead(DeadLetters::Task("01JGZ8XZQ0A1B2C3D4E5F6G7H8".into()));
     assert_eq!(press(&mut app, Key::Char('y')), Some(Command::Run(purge)));
 }
 

@@ -8,7 +8,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
 use super::{convert, describe};
-use crate::action::{Action, DeadTarget};
+use crate::action::{Action, DeadLetters};
 use crate::app::Msg;
 use crate::format;
 use crate::model::TaskState;
@@ -69,11 +69,11 @@ async fn execute(client: &Client, action: &Action) -> Result<String, String> {
                 })
         }
         Action::RetryDead(target) => client
-            .retry_dead(&convert::dead_letters(target))
+            .retry_dead(target)
             .await
             .map(|count| format!("retried {}", dead_count(count, target))),
         Action::PurgeDead(target) => client
-            .purge_dead(&convert::dead_letters(target))
+            .purge_dead(target)
             .await
             .map(|count| format!("purged {}", dead_count(count, target))),
         Action::TransferLeader { id, .. } => client.transfer_leader(Some(*id)).await.map(|response| {
@@ -89,10 +89,11 @@ async fn execute(client: &Client, action: &Action) -> Result<String, String> {
     result.map_err(|error| describe(&error))
 }
 
-fn dead_count(count: u64, target: &DeadTarget) -> String {
+fn dead_count(count: u64, target: &DeadLetters) -> String {
     let letters = if count == 1 { "dead letter" } else { "dead letters" };
     match target {
-        DeadTarget::Task(id) => format!("{count} {letters} (task {id})"),
-        DeadTarget::Queue(queue) => format!("{count} {letters} of queue {queue}"),
+        DeadLetters::Task(id) => format!("{count} {letters} (task {id})"),
+        DeadLetters::Queue(queue) => format!("{count} {letters} of queue {queue}"),
+        DeadLetters::All => format!("{count} {letters}"),
     }
 }

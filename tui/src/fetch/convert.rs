@@ -1,9 +1,8 @@
 //! The one place protobuf meets the console: `pb` messages become [`crate::model`] types, and
 //! the console's filter and targets become requests.
 
-use qraft_proto::{DeadLetters, pb};
+use qraft_proto::pb;
 
-use crate::action::DeadTarget;
 use crate::filter::TaskFilter;
 use crate::model::{
     EventKind, EventView, LeaderRef, Member, NodeView, PeerProgress, QueueAction, QueueView, Role, TaskState,
@@ -236,13 +235,6 @@ pub fn list_tasks_request(filter: &TaskFilter) -> pb::ListTasksRequest {
         name: filter.name.clone().unwrap_or_default(),
         limit: TASKS_LISTED,
         linearizable: false,
-    }
-}
-
-pub fn dead_letters(target: &DeadTarget) -> DeadLetters {
-    match target {
-        DeadTarget::Task(id) => DeadLetters::Task(id.clone()),
-        DeadTarget::Queue(queue) => DeadLetters::Queue(queue.clone()),
     }
 }
 

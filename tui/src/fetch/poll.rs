@@ -35,6 +35,7 @@ pub(super) async fn run(mut poller: Poller) {
         .with_retry(LIST_RETRY);
     let mut book = NodeBook::new(poller.client.addrs());
     let mut last = Snapshot::default();
+    let mut last_at = tokio::time::Instant::now();
     let mut last_filter = None;
     let mut interval = tokio::time::interval(poller.refresh);
     interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -46,7 +47,18 @@ pub(super) async fn run(mut poller: Poller) {
         if last_filter.as_ref() != Some(&filter) {
             last.tasks.clear();
         }
-        let snapshot = refresh(&status_client, &list_client, &mut book, &filter, &last).await;
+        let since_last = last_at.elapsed();
+        last_at = tokio::time::Instant::now();
+        let previous = std::mem::take(&mut last);
+        let snapshot = refresh(
+            &status_client,
+            &list_client,
+            &mut book,
+            &filter,
+            previous,
+            since_last,
+        )
+        .await;
         last_filter = Some(filter);
         poller.reachable.send_replace(Some(reachable(&snapshot.nodes)));
         if poller.out.send(Msg::Snapshot(snapshot.clone())).is_err() {
@@ -74,13 +86,15 @@ fn reachable(nodes: &[NodeEntry]) -> Vec<String> {
         .collect()
 }
 
-/// One round. A list that cannot be read keeps its previous value and adds a problem line.
+/// One round, built on the previous one: a list that cannot be read keeps its previous value
+/// and adds a problem line; cluster time then moves on by the local time since.
 async fn refresh(
     status_client: &Client,
     list_client: &Client,
     book: &mut NodeBook,
     filter: &TaskFilter,
-    last: &Snapshot,
+    last: Snapshot,
+    since_last: std::time::Duration,
 ) -> Snapshot {
     let answers = futures::future::join_all(book.addrs().iter().map(|addr| async move {
         let answer = status_client
@@ -101,7 +115,7 @@ async fn refresh(
     let mut snapshot = Snapshot {
         nodes,
         problems: Vec::new(),
-        ..last.clone()
+        ..last
     };
     match queues {
         Ok(queues) => snapshot.queues = queues.into_iter().map(convert::queue).collect(),
@@ -113,7 +127,11 @@ async fn refresh(
             snapshot.workers = workers;
             snapshot.cluster_now_ms = now_ms;
         }
-        Err(error) => snapshot.problems.push(format!("workers: {}", describe(&error))),
+        Err(error) => {
+            let elapsed = u64::try_from(since_last.as_millis()).unwrap_or(u64::MAX);
+            snapshot.cluster_now_ms = snapshot.cluster_now_ms.saturating_add(elapsed);
+            snapshot.problems.push(format!("workers: {}", describe(&error)));
+        }
     }
     match tasks {
         Ok(tasks) => snapshot.tasks = tasks.into_iter().map(convert::task).collect(),

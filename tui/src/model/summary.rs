@@ -9,6 +9,11 @@ use super::{LeaderRef, NodeEntry, NodeView, Role};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterSummary {
     pub leader: Option<LeaderRef>,
+    /// Where in the refresh's node list the leader's own answer is, when it answered as leader:
+    /// its `peers` give everyone's lag and last contact.
+    pub leader_entry: Option<usize>,
+    /// Members the cluster recorded as unreachable, from the same answer the leader comes from.
+    pub unreachable: Vec<u64>,
     /// The highest term any reachable node reported.
     pub term: u64,
     /// Voters that answered this refresh.
@@ -33,7 +38,16 @@ impl ClusterSummary {
             .map(|view| view.members.iter().filter(|m| m.voter).map(|m| m.id).collect())
             .unwrap_or_default();
         let answered: BTreeSet<u64> = reachable.iter().map(|view| view.id).collect();
+        let leader_entry = leader.as_ref().and_then(|leader| {
+            nodes.iter().position(|entry| {
+                entry
+                    .view()
+                    .is_some_and(|view| view.id == leader.id && view.role == Role::Leader)
+            })
+        });
         ClusterSummary {
+            unreachable: best.map(|view| view.unreachable.clone()).unwrap_or_default(),
+            leader_entry,
             leader,
             term,
             voters_answered: voter_ids.intersection(&answered).count(),
@@ -45,15 +59,6 @@ impl ClusterSummary {
     pub fn no_quorum(&self) -> bool {
         self.leader.is_none() || self.voters == 0 || self.voters_answered < self.voters / 2 + 1
     }
-}
-
-/// The leader's entry, whose `peers` give everyone's lag and last contact.
-pub fn leader_view(nodes: &[NodeEntry]) -> Option<&NodeView> {
-    nodes
-        .iter()
-        .filter_map(NodeEntry::view)
-        .filter(|view| view.role == Role::Leader)
-        .max_by_key(|view| view.term)
 }
 
 #[cfg(test)]
@@ -111,6 +116,20 @@ mod tests {
         let summary = ClusterSummary::of(&[node(1, 3, Some(2)), down(2), down(3)]);
         assert!(summary.no_quorum());
         assert!(ClusterSummary::of(&[down(1)]).no_quorum());
+    }
+
+    #[test]
+    fn a_stale_leader_is_not_the_leader_whose_progress_is_shown() {
+        // n1 still says it leads term 7; n3, in term 8, names n2 (which the console cannot reach).
+        let nodes = [node(1, 7, Some(1)), down(2), node(3, 8, Some(2))];
+        let summary = ClusterSummary::of(&nodes);
+        assert_eq!(summary.leader.as_ref().map(|l| l.id), Some(2));
+        assert_eq!(
+            summary.leader_entry, None,
+            "n2 did not answer: no progress to show"
+        );
+        let summary = ClusterSummary::of(&[node(1, 8, Some(1)), node(2, 8, Some(1))]);
+        assert_eq!(summary.leader_entry, Some(0));
     }
 
     #[test]

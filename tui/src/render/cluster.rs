@@ -11,7 +11,7 @@ use super::table::ListTable;
 use super::{DIM, ERROR, OK, WARN};
 use crate::app::{App, View};
 use crate::format;
-use crate::model::{self, NodeEntry, NodeView};
+use crate::model::{NodeEntry, NodeView};
 
 const HEADER: &[&str] = &[
     "ID",
@@ -59,13 +59,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let detail_height = if nodes.is_empty() { 0 } else { 5 };
     let [table_area, detail_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(detail_height)]).areas(area);
-    let leader = model::leader_view(nodes);
-    // The unreachable list is replicated: any reachable node's copy will do.
-    let unreachable: &[u64] = nodes
-        .iter()
-        .filter_map(NodeEntry::view)
-        .max_by_key(|view| view.term)
-        .map_or(&[], |view| view.unreachable.as_slice());
+    // The leader and unreachable list the status bar names, from the same answers.
+    let leader = app
+        .summary
+        .leader_entry
+        .and_then(|index| nodes.get(index)?.view());
+    let unreachable = app.summary.unreachable.as_slice();
     let leader_id = app.leader().map(|leader| leader.id);
 
     let rows = nodes
