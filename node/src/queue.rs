@@ -9,10 +9,14 @@
 //! - [`validate`]: input limits checked before anything is proposed.
 //! - [`worker`]: the replicated registry of workers.
 //! - [`event`]: the replicated event timeline and the leader's observations.
+//! - [`limit`]: cluster-wide rate limits and per-key concurrency limits.
+//! - [`schedule`]: periodic schedules: when they fire, and the task each run submits.
 
 pub mod command;
 pub mod event;
+pub mod limit;
 pub mod retry;
+pub mod schedule;
 pub mod state;
 pub mod task;
 pub mod validate;

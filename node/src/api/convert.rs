@@ -4,6 +4,7 @@ use qraft_proto::pb;
 use tonic::Status;
 
 use super::{TaskDefaults, status};
+use crate::queue::limit::ConcurrencyLimit;
 use crate::queue::validate::{self, DEFAULT_QUEUE, MAX_DURATION_MS};
 use crate::queue::{LeasedTask, RetryPolicy, SubmitTask, Task, TaskId, TaskOptions, TaskState};
 
@@ -147,6 +148,10 @@ pub fn submit_from_pb(
             } else {
                 spec.delivery_limit
             },
+            concurrency: (!spec.concurrency_key.is_empty()).then(|| ConcurrencyLimit {
+                key: spec.concurrency_key,
+                max: spec.concurrency_limit.max(1),
+            }),
         },
         eta_ms,
         expires_in_ms: (spec.expires_in_ms > 0).then_some(spec.expires_in_ms),

@@ -46,7 +46,7 @@ pub fn from_rejection(rejection: &Rejection) -> Status {
     let message = rejection.to_string();
     match rejection {
         Rejection::Invalid(reason) => Status::invalid_argument(reason.clone()),
-        Rejection::NotFound(_) => Status::not_found(message),
+        Rejection::NotFound(_) | Rejection::NoSchedule(_) => Status::not_found(message),
         Rejection::StaleLease { .. } => {
             with_kind(Status::failed_precondition(message), metadata::STALE_LEASE)
         }

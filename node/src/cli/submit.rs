@@ -51,6 +51,12 @@ pub struct SubmitArgs {
     /// A unique key is made up when none is given, so retries after a failover never duplicate.
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// At most --concurrency tasks with this key run at once, cluster-wide (e.g. a customer id).
+    #[arg(long, value_name = "KEY")]
+    pub concurrency_key: Option<String>,
+    /// How many tasks with the same --concurrency-key may run at once.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "concurrency_key")]
+    pub concurrency: u32,
     /// Wait for the task to finish (at most TIMEOUT, default 60s) and print its result.
     #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "60s", value_parser = parse_duration_ms)]
     pub wait: Option<u64>,
@@ -97,6 +103,8 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             idempotency_key: args
                 .idempotency_key
                 .unwrap_or_else(|| format!("cli-{}", ulid::Ulid::new())),
+            concurrency_key: args.concurrency_key.unwrap_or_default(),
+            concurrency_limit: args.concurrency,
             ..Default::default()
         })
         .await?;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::event::Observation;
+use super::limit::{LimitScope, Rate};
+use super::schedule::{Schedule, ScheduleSpec};
 use super::task::{TaskId, TaskOptions, TaskState};
 use super::worker::WorkerRegistration;
 
@@ -78,6 +80,31 @@ pub enum Command {
     },
     /// Something the leader observed of the cluster, for the timeline.
     Observe(Observation),
+    /// Sets (or changes) a cluster-wide rate limit.
+    SetLimit {
+        scope: LimitScope,
+        rate: Rate,
+    },
+    /// Removes a rate limit; `Count(1)` if there was one.
+    RemoveLimit {
+        scope: LimitScope,
+    },
+    /// Adds a schedule or replaces the one of the same name. `seed`: random bits from the
+    /// proposer, from which the ids of the schedule's runs are derived.
+    AddSchedule {
+        spec: Box<ScheduleSpec>,
+        seed: u128,
+    },
+    /// Removes a schedule; `Count(1)` if there was one.
+    RemoveSchedule {
+        name: String,
+    },
+    PauseSchedule {
+        name: String,
+    },
+    ResumeSchedule {
+        name: String,
+    },
 }
 
 /// Which dead letters a command applies to.
@@ -160,6 +187,11 @@ pub enum Outcome {
     },
     /// How many tasks a purge or retry touched.
     Count(u64),
+    /// A schedule after the change; `replaced` when an add replaced one of the same name.
+    Schedule {
+        schedule: Box<Schedule>,
+        replaced: bool,
+    },
     Done,
     Rejected(Rejection),
 }
@@ -184,4 +216,6 @@ pub enum Rejection {
     Revoked(TaskId),
     #[error("task {id} is {state}, not dead")]
     NotDead { id: TaskId, state: TaskState },
+    #[error("no schedule named {0:?}")]
+    NoSchedule(String),
 }

@@ -12,11 +12,15 @@
 //! - `read`: queries (stats, listings).
 //! - `workers`: the worker registry.
 //! - `timeline`: events, leader observations, and the per-queue totals.
+//! - `limits`: rate limits and per-key concurrency limits.
+//! - `schedules`: periodic schedules and their firing.
 
 mod admin;
 mod clock;
 mod leasing;
+mod limits;
 mod read;
+mod schedules;
 mod submit;
 mod timeline;
 mod workers;
@@ -28,6 +32,8 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, Outcome};
 use super::event::Event;
+use super::limit::{Limit, LimitScope};
+use super::schedule::Schedule;
 use super::task::{Task, TaskId, TaskState};
 use super::worker::WorkerInfo;
 
@@ -59,6 +65,16 @@ pub struct QueueMeta {
     pub last_event_seq: u64,
 }
 
+/// The stored records other than tasks, for [`QueueState::restore`].
+#[derive(Debug, Default)]
+pub struct Records {
+    pub workers: Vec<WorkerInfo>,
+    /// Oldest first.
+    pub events: Vec<Event>,
+    pub limits: Vec<Limit>,
+    pub schedules: Vec<Schedule>,
+}
+
 /// What the last applies changed, for the storage layer and for waiters.
 #[derive(Debug, Default)]
 pub struct Changes {
@@ -72,6 +88,10 @@ pub struct Changes {
     pub events: BTreeSet<u64>,
     /// How long each attempt that ended ran, in ms of cluster time.
     pub run_times_ms: Vec<u64>,
+    /// Limits whose record must be written (or deleted, if gone).
+    pub limits: BTreeSet<LimitScope>,
+    /// Schedules whose record must be written (or deleted, if gone).
+    pub schedules: BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -98,20 +118,36 @@ pub struct QueueState {
     events: VecDeque<Event>,
     changed_events: BTreeSet<u64>,
     run_times_ms: Vec<u64>,
+    /// Rate limits by what they count.
+    limits: BTreeMap<LimitScope, Limit>,
+    changed_limits: BTreeSet<LimitScope>,
+    /// Leased tasks per concurrency key.
+    running_keys: BTreeMap<String, u32>,
+    /// Schedules by name, and their next due times.
+    schedules: BTreeMap<String, Schedule>,
+    schedule_due: BTreeSet<(u64, String)>,
+    changed_schedules: BTreeSet<String>,
 }
 
 impl QueueState {
-    /// Rebuilds the state and its indexes from stored records.
-    pub fn restore(
-        meta: QueueMeta,
-        tasks: impl IntoIterator<Item = Task>,
-        workers: impl IntoIterator<Item = WorkerInfo>,
-        events: impl IntoIterator<Item = Event>,
-    ) -> Self {
+    /// Rebuilds the state and its indexes from stored records; the tasks are streamed, since
+    /// they may be many.
+    pub fn restore(meta: QueueMeta, tasks: impl IntoIterator<Item = Task>, records: Records) -> Self {
         let mut state = QueueState {
             meta,
-            workers: workers.into_iter().map(|w| (w.id.clone(), w)).collect(),
-            events: events.into_iter().collect(),
+            workers: records.workers.into_iter().map(|w| (w.id.clone(), w)).collect(),
+            events: records.events.into(),
+            limits: records.limits.into_iter().map(|l| (l.scope.clone(), l)).collect(),
+            schedule_due: records
+                .schedules
+                .iter()
+                .filter_map(|s| Some((s.next_due_ms?, s.spec.name.clone())))
+                .collect(),
+            schedules: records
+                .schedules
+                .into_iter()
+                .map(|s| (s.spec.name.clone(), s))
+                .collect(),
             ..QueueState::default()
         };
         for task in tasks {
@@ -120,6 +156,16 @@ impl QueueState {
             state.tasks.insert(task.id, Box::new(task));
         }
         state
+    }
+
+    /// The records other than tasks, as [`QueueState::restore`] takes them.
+    pub fn records(&self) -> Records {
+        Records {
+            workers: self.workers.values().cloned().collect(),
+            events: self.events.iter().cloned().collect(),
+            limits: self.limits.values().cloned().collect(),
+            schedules: self.schedules.values().cloned().collect(),
+        }
     }
 
     pub fn meta(&self) -> &QueueMeta {
@@ -147,7 +193,9 @@ impl QueueState {
     pub fn next_due_ms(&self) -> Option<u64> {
         let task = self.timers.first().map(|(due, _)| *due);
         let worker = self.next_worker_expiry_ms();
-        task.into_iter().chain(worker).min()
+        let limit = self.next_limit_free_ms();
+        let schedule = self.next_schedule_due_ms();
+        [task, worker, limit, schedule].into_iter().flatten().min()
     }
 
     /// What changed since the last call; the caller persists each task's current record (or
@@ -159,6 +207,8 @@ impl QueueState {
             workers: std::mem::take(&mut self.changed_workers),
             events: std::mem::take(&mut self.changed_events),
             run_times_ms: std::mem::take(&mut self.run_times_ms),
+            limits: std::mem::take(&mut self.changed_limits),
+            schedules: std::mem::take(&mut self.changed_schedules),
         }
     }
 
@@ -173,12 +223,13 @@ impl QueueState {
         commands.into_iter().map(|c| self.apply(c)).collect()
     }
 
-    /// Moves cluster time forward to a leader's stamp (never backwards) and settles every task
-    /// that became due.
+    /// Moves cluster time forward to a leader's stamp (never backwards), settles every task
+    /// that became due and fires every schedule that did.
     pub fn advance_clock(&mut self, stamped_ms: u64) {
         self.meta.now_ms = self.meta.now_ms.max(stamped_ms);
         self.settle_due();
         self.expire_workers();
+        self.fire_due_schedules();
     }
 
     /// Applies one command at the current cluster time.
@@ -210,6 +261,12 @@ impl QueueState {
             Command::WorkerHeartbeat { id, active } => self.worker_heartbeat(&id, active),
             Command::LeaveWorker { id } => self.leave_worker(&id),
             Command::Observe(observation) => self.observe(observation),
+            Command::SetLimit { scope, rate } => self.set_limit(scope, rate),
+            Command::RemoveLimit { scope } => self.remove_limit(scope),
+            Command::AddSchedule { spec, seed } => self.add_schedule(*spec, seed),
+            Command::RemoveSchedule { name } => self.remove_schedule(&name),
+            Command::PauseSchedule { name } => self.set_schedule_paused(&name, true),
+            Command::ResumeSchedule { name } => self.set_schedule_paused(&name, false),
         }
     }
 
@@ -264,6 +321,9 @@ impl QueueState {
             self.timers.insert((due, task.id));
         }
         by_queue(&mut self.counts, &task.queue)[task.state.index()] += 1;
+        if let (Some(_), Some(concurrency)) = (&task.lease, &task.options.concurrency) {
+            *by_queue(&mut self.running_keys, &concurrency.key) += 1;
+        }
     }
 
     fn unindex(&mut self, task: &Task) {
@@ -282,6 +342,14 @@ impl QueueState {
             counts[task.state.index()] = counts[task.state.index()].saturating_sub(1);
             if counts.iter().all(|c| *c == 0) {
                 self.counts.remove(&task.queue);
+            }
+        }
+        if let (Some(_), Some(concurrency)) = (&task.lease, &task.options.concurrency)
+            && let Some(running) = self.running_keys.get_mut(&concurrency.key)
+        {
+            *running = running.saturating_sub(1);
+            if *running == 0 {
+                self.running_keys.remove(&concurrency.key);
             }
         }
     }
@@ -315,10 +383,14 @@ impl QueueState {
             && self.counts == other.counts
             && self.workers == other.workers
             && self.events == other.events
+            && self.limits == other.limits
+            && self.running_keys == other.running_keys
+            && self.schedules == other.schedules
+            && self.schedule_due == other.schedule_due
     }
 }
 
-/// The entry of `queue` in a per-queue index, created if missing. Every change of a task
+/// The entry of `queue` (or another key) in an index, created if missing. Every change of a task
 /// indexes it again: the queue's name is copied only for a queue the index does not have yet.
 fn by_queue<'a, V: Default>(index: &'a mut BTreeMap<String, V>, queue: &str) -> &'a mut V {
     if !index.contains_key(queue) {

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::limit::ConcurrencyLimit;
+
 /// A task's identity: a ULID, so ids sort by creation time. Assigned by the node that receives
 /// the submit, before it is proposed, so applying a submit never needs randomness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -171,6 +173,9 @@ pub struct TaskOptions {
     pub result_ttl_ms: u64,
     /// Deliveries after which a task whose lease keeps expiring goes to the dead letters.
     pub delivery_limit: u32,
+    /// At most this many tasks with the same key run at once, cluster-wide.
+    #[serde(default)]
+    pub concurrency: Option<ConcurrencyLimit>,
 }
 
 /// A worker's claim on a started task. `delivery` is the fencing token: it grows with every

@@ -28,6 +28,8 @@ pub const MAX_TIMEOUT_MS: u64 = 24 * 3600 * 1000;
 /// Shortest and longest lease a worker may ask for.
 pub const MIN_LEASE_MS: u64 = 100;
 pub const MAX_LEASE_MS: u64 = 24 * 3600 * 1000;
+/// Highest per-key concurrency limit a task may carry.
+pub const MAX_KEY_CONCURRENCY: u32 = 100_000;
 /// The queue used when a submit names none.
 pub const DEFAULT_QUEUE: &str = "default";
 
@@ -48,6 +50,16 @@ pub fn must_be_name(what: &str, name: &str) -> Result<(), String> {
     {
         return Err(format!(
             "{what} {name:?} contains {bad:?}; use letters, digits and . _ - : / @ only"
+        ));
+    }
+    Ok(())
+}
+
+/// A concurrency key is free text (a customer id, say), but bounded and printable.
+pub fn must_be_concurrency_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.len() > MAX_NAME_LEN || key.chars().any(char::is_control) {
+        return Err(format!(
+            "concurrency key must be 1..={MAX_NAME_LEN} bytes without control characters"
         ));
     }
     Ok(())
@@ -124,6 +136,15 @@ pub fn must_be_valid_submit(task: &SubmitTask, max_payload: usize) -> Result<(),
     }
     must_be_duration("result TTL", options.result_ttl_ms, MAX_DURATION_MS)?;
     must_be_delivery_limit(options.delivery_limit)?;
+    if let Some(limit) = &options.concurrency {
+        must_be_concurrency_key(&limit.key)?;
+        if !(1..=MAX_KEY_CONCURRENCY).contains(&limit.max) {
+            return Err(format!(
+                "concurrency limit {} is out of range 1..={MAX_KEY_CONCURRENCY}",
+                limit.max
+            ));
+        }
+    }
     if let Some(expires) = task.expires_in_ms {
         must_be_duration("expiry", expires, MAX_DURATION_MS)?;
     }

@@ -64,6 +64,7 @@ fn submit_entry(index: u64, names: &[&str]) -> (Entry, Vec<TaskId>) {
                     timeout_ms: None,
                     result_ttl_ms: 60_000,
                     delivery_limit: 20,
+                    concurrency: None,
                 },
                 eta_ms: None,
                 expires_in_ms: None,

@@ -23,6 +23,9 @@ use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::metrics::Timings;
+use crate::queue::limit::{Limit, LimitScope};
+use crate::queue::schedule::Schedule;
+use crate::queue::state::Records;
 use crate::queue::{Event, QueueMeta, QueueState, Task, TaskId, WorkerInfo};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
@@ -32,6 +35,8 @@ const TASK_TAG: u8 = b't';
 const FINISHED_BACKLOG: usize = 65_536;
 const WORKER_TAG: u8 = b'w';
 const EVENT_TAG: u8 = b'e';
+const LIMIT_TAG: u8 = b'l';
+const SCHEDULE_TAG: u8 = b's';
 
 /// What the rest of the node reads: the queue as of the last apply, that apply's index, the
 /// tasks that just finished (for callers waiting on them), and the newest event's number.
@@ -125,6 +130,18 @@ fn worker_key(id: &str) -> Vec<u8> {
     key
 }
 
+fn limit_key(scope: &LimitScope) -> Vec<u8> {
+    let mut key = vec![LIMIT_TAG];
+    key.extend_from_slice(scope.key().as_bytes());
+    key
+}
+
+fn schedule_key(name: &str) -> Vec<u8> {
+    let mut key = vec![SCHEDULE_TAG];
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
 fn event_key(seq: u64) -> [u8; 9] {
     let mut key = [0u8; 9];
     key[0] = EVENT_TAG;
@@ -141,9 +158,13 @@ fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Opti
 
 fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
-    let workers = records::<WorkerInfo>(db, WORKER_TAG)?.collect::<Result<Vec<_>, _>>()?;
-    // Keys are big-endian sequence numbers, so the events come oldest first.
-    let events = records::<Event>(db, EVENT_TAG)?.collect::<Result<Vec<_>, _>>()?;
+    let kept = Records {
+        workers: records::<WorkerInfo>(db, WORKER_TAG)?.collect::<Result<_, _>>()?,
+        // Keys are big-endian sequence numbers, so the events come oldest first.
+        events: records::<Event>(db, EVENT_TAG)?.collect::<Result<_, _>>()?,
+        limits: records::<Limit>(db, LIMIT_TAG)?.collect::<Result<_, _>>()?,
+        schedules: records::<Schedule>(db, SCHEDULE_TAG)?.collect::<Result<_, _>>()?,
+    };
     // Streamed straight into the state, so the records are never all held twice.
     let mut failure = None;
     let tasks = records::<Task>(db, TASK_TAG)?.map_while(|task| match task {
@@ -153,7 +174,7 @@ fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
             None
         }
     });
-    let state = QueueState::restore(meta, tasks, workers, events);
+    let state = QueueState::restore(meta, tasks, kept);
     match failure {
         Some(e) => Err(e),
         None => Ok(state),
@@ -240,6 +261,18 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 match queue.event(seq) {
                     Some(event) => batch.put_cf(cf_data, event_key(seq), codec::encode(event)?),
                     None => batch.delete_cf(cf_data, event_key(seq)),
+                }
+            }
+            for scope in changes.limits {
+                match queue.limit(&scope) {
+                    Some(limit) => batch.put_cf(cf_data, limit_key(&scope), codec::encode(limit)?),
+                    None => batch.delete_cf(cf_data, limit_key(&scope)),
+                }
+            }
+            for name in changes.schedules {
+                match queue.schedule(&name) {
+                    Some(schedule) => batch.put_cf(cf_data, schedule_key(&name), codec::encode(schedule)?),
+                    None => batch.delete_cf(cf_data, schedule_key(&name)),
                 }
             }
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);

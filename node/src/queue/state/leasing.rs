@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 
 use super::QueueState;
+use super::limits::Admission;
 use crate::queue::command::{LeaseRequest, LeasedTask, Outcome, Rejection};
 use crate::queue::retry::backoff_ms;
 use crate::queue::task::{Lease, Task, TaskId, TaskState};
@@ -28,10 +29,17 @@ impl QueueState {
         }
         candidates.sort();
         candidates.dedup();
+        let mut admission = Admission::default();
+        let admitted: Vec<TaskId> = candidates
+            .into_iter()
+            .filter(|(_, id)| self.tasks.get(id).is_some_and(|task| admission.admit(self, task)))
+            .take(max)
+            .map(|(_, id)| id)
+            .collect();
         let now = self.meta.now_ms;
         let worker = request.worker;
         let mut leased = Vec::new();
-        for (_, id) in candidates.into_iter().take(max) {
+        for id in admitted {
             self.update(id, |task| {
                 let lease_ms = task
                     .options
@@ -52,6 +60,9 @@ impl QueueState {
                 });
                 leased.push(leased_task(task, delivery, deadline_ms));
             });
+        }
+        for task in &leased {
+            self.record_start(&task.queue, &task.name);
         }
         Outcome::Leased(leased)
     }
@@ -133,8 +144,9 @@ impl QueueState {
     }
 
     /// The tasks of `queue` a worker that runs `names` (empty: any) would be handed, in order: none
-    /// while the queue is paused, and only from the first [`SCAN_LIMIT`] ready ones, so that a
-    /// queue full of tasks the worker cannot run is not scanned whole on every lease.
+    /// while the queue is paused or its rate limit is used up, none that a limit holds back, and
+    /// only from the first [`SCAN_LIMIT`] ready ones, so that a queue full of tasks the worker
+    /// cannot run is not scanned whole on every lease.
     pub(super) fn runnable<'a>(
         &'a self,
         queue: &str,
@@ -143,12 +155,14 @@ impl QueueState {
         let ready = self
             .ready
             .get(queue)
-            .filter(|_| !self.meta.paused.contains(queue));
+            .filter(|_| !self.meta.paused.contains(queue) && self.queue_has_room(queue));
         ready
             .into_iter()
             .flat_map(|ready| ready.iter().take(SCAN_LIMIT))
             .filter(move |(_, id)| {
-                names.is_empty() || self.tasks.get(*id).is_some_and(|t| names.contains(&t.name))
+                self.tasks.get(*id).is_some_and(|task| {
+                    (names.is_empty() || names.contains(&task.name)) && self.may_start(task)
+                })
             })
     }
 

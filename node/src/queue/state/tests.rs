@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::queue::command::{DeadSelector, LeaseRequest, Rejection, SubmitTask};
 use crate::queue::event::Observation;
+use crate::queue::limit::{ConcurrencyLimit, LimitScope, Rate};
 use crate::queue::retry::backoff_ms;
 use crate::queue::task::{RetryPolicy, TaskOptions};
 
@@ -21,6 +22,7 @@ fn options() -> TaskOptions {
         timeout_ms: None,
         result_ttl_ms: 60_000,
         delivery_limit: 20,
+        concurrency: None,
     }
 }
 
@@ -723,6 +725,7 @@ enum Op {
         expires: Option<u16>,
         key: Option<u8>,
         retries: u8,
+        concurrency_key: Option<u8>,
     },
     Lease {
         queue: u8,
@@ -768,12 +771,20 @@ enum Op {
         node: u8,
         reachable: bool,
     },
+    Limit {
+        queue: u8,
+        count: Option<u8>,
+    },
+    Schedule {
+        name: u8,
+        every_s: Option<u8>,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..3u8, 0..10u8, proptest::option::of(0..5_000u16), proptest::option::of(0..20_000u16), proptest::option::of(0..3u8), 0..3u8)
-            .prop_map(|(queue, priority, eta, expires, key, retries)| Op::Submit { queue, priority, eta, expires, key, retries }),
+        4 => (0..3u8, 0..10u8, proptest::option::of(0..5_000u16), proptest::option::of(0..20_000u16), proptest::option::of(0..3u8), 0..3u8, proptest::option::of(0..3u8))
+            .prop_map(|(queue, priority, eta, expires, key, retries, concurrency_key)| Op::Submit { queue, priority, eta, expires, key, retries, concurrency_key }),
         3 => (0..3u8, 1..4u8).prop_map(|(queue, max)| Op::Lease { queue, max }),
         2 => (any::<u8>(), 0..4u8).prop_map(|(task, delivery)| Op::Ack { task, delivery }),
         2 => (any::<u8>(), 0..4u8, any::<bool>()).prop_map(|(task, delivery, retry)| Op::Fail { task, delivery, retry }),
@@ -787,7 +798,14 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..40_000u16).prop_map(|ms| Op::Wait { ms }),
         1 => (1..4u8, 0..6u8).prop_map(|(node, term)| Op::Elected { node, term }),
         1 => (1..4u8, any::<bool>()).prop_map(|(node, reachable)| Op::Reachable { node, reachable }),
+        1 => (0..3u8, proptest::option::of(1..4u8)).prop_map(|(queue, count)| Op::Limit { queue, count }),
+        1 => (0..2u8, proptest::option::of(1..20u8)).prop_map(|(name, every_s)| Op::Schedule { name, every_s }),
     ]
+}
+
+/// The concurrency limit of key `c{k}` in random histories.
+fn key_limit(k: u8) -> u32 {
+    u32::from(k % 2) + 1
 }
 
 /// Turns a history into (stamp, command) pairs; ids come from a counter so both replicas and
@@ -817,12 +835,17 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                 expires,
                 key,
                 retries,
+                concurrency_key,
             } => {
                 let id = TaskId::from_bytes((ids.len() as u128 + 1).to_be_bytes());
                 ids.push(id);
                 let mut options = options();
                 options.retry.max_retries = u32::from(retries);
                 options.delivery_limit = 3;
+                options.concurrency = concurrency_key.map(|k| ConcurrencyLimit {
+                    key: format!("c{k}"),
+                    max: key_limit(k),
+                });
                 Command::Submit(SubmitTask {
                     id,
                     name: "t".into(),
@@ -912,6 +935,33 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                 node: node.into(),
                 reachable,
             }),
+            Op::Limit { queue: q, count } => {
+                let scope = LimitScope::Queue(queue(q));
+                match count {
+                    Some(count) => Command::SetLimit {
+                        scope,
+                        rate: Rate {
+                            count: count.into(),
+                            per_ms: 2_000,
+                        },
+                    },
+                    None => Command::RemoveLimit { scope },
+                }
+            }
+            Op::Schedule { name, every_s } => match every_s {
+                Some(s) => Command::AddSchedule {
+                    spec: Box::new(schedules::spec(
+                        &format!("s{name}"),
+                        schedules::every(u64::from(s) * 1_000),
+                        crate::queue::schedule::Misfire::CatchUp { limit: 2 },
+                        3_000,
+                    )),
+                    seed: u128::from(name),
+                },
+                None => Command::RemoveSchedule {
+                    name: format!("s{name}"),
+                },
+            },
         };
         out.push((now, command));
     }
@@ -934,13 +984,12 @@ proptest! {
             prop_assert_eq!(from_a, from_b);
         }
         prop_assert!(a.same_as(&b));
-        let restored = QueueState::restore(
-            a.meta().clone(),
-            a.tasks().cloned(),
-            a.workers().cloned(),
-            a.events_after(0).cloned(),
-        );
+        let restored = QueueState::restore(a.meta().clone(), a.tasks().cloned(), a.records());
         prop_assert!(restored.same_as(&a), "restore differs from the live state");
+        for k in 0..3 {
+            let running = a.running_with_key(&format!("c{k}"));
+            prop_assert!(running <= key_limit(k), "key c{} runs {} tasks", k, running);
+        }
         // Whatever happened, no task is both leasable and not pending.
         for queue in ["q0", "q1", "q2"] {
             for id in a.ready_order(queue) {
@@ -950,4 +999,6 @@ proptest! {
     }
 }
 
+mod limits;
+mod schedules;
 mod timeline;

@@ -1,0 +1,134 @@
+//! Rate limits and per-key concurrency limits, applied where leases are decided.
+//!
+//! A lease looks only at tasks that could start now ([`QueueState::may_start`]: their queue's and
+//! their name's windows have room, and their concurrency key is below its limit), then admits
+//! them one by one against an [`Admission`] that counts what this lease already took, so one
+//! lease of many tasks cannot overshoot a limit either.
+
+use std::collections::BTreeMap;
+
+use super::QueueState;
+use crate::queue::command::Outcome;
+use crate::queue::limit::{Limit, LimitScope, Rate};
+use crate::queue::task::Task;
+
+impl QueueState {
+    pub fn limits(&self) -> impl Iterator<Item = &Limit> {
+        self.limits.values()
+    }
+
+    pub fn limit(&self, scope: &LimitScope) -> Option<&Limit> {
+        self.limits.get(scope)
+    }
+
+    /// Tasks with this concurrency key that hold a lease now.
+    pub fn running_with_key(&self, key: &str) -> u32 {
+        self.running_keys.get(key).copied().unwrap_or(0)
+    }
+
+    /// Sets or changes a limit; the starts already counted stay counted.
+    pub(super) fn set_limit(&mut self, scope: LimitScope, rate: Rate) -> Outcome {
+        if let Err(reason) = rate.must_be_valid() {
+            return Outcome::Rejected(crate::queue::Rejection::Invalid(reason));
+        }
+        let starts = self
+            .limits
+            .remove(&scope)
+            .map(|limit| limit.starts)
+            .unwrap_or_default();
+        self.changed_limits.insert(scope.clone());
+        self.limits.insert(scope.clone(), Limit { scope, rate, starts });
+        Outcome::Done
+    }
+
+    pub(super) fn remove_limit(&mut self, scope: LimitScope) -> Outcome {
+        let removed = self.limits.remove(&scope).is_some();
+        self.changed_limits.insert(scope);
+        Outcome::Count(u64::from(removed))
+    }
+
+    /// Whether `task` could start now, by every limit that applies to it.
+    pub(super) fn may_start(&self, task: &Task) -> bool {
+        if self.limits.is_empty() && task.options.concurrency.is_none() {
+            return true;
+        }
+        let now = self.meta.now_ms;
+        let window_has_room = |scope: LimitScope| self.limits.get(&scope).is_none_or(|l| l.room(now) > 0);
+        window_has_room(LimitScope::Queue(task.queue.clone()))
+            && window_has_room(LimitScope::Task(task.name.clone()))
+            && task
+                .options
+                .concurrency
+                .as_ref()
+                .is_none_or(|c| self.running_with_key(&c.key) < c.max)
+    }
+
+    /// Whether a queue's own rate limit leaves room now: a queue that is full is not scanned.
+    pub(super) fn queue_has_room(&self, queue: &str) -> bool {
+        self.limits
+            .get(&LimitScope::Queue(queue.to_string()))
+            .is_none_or(|l| l.room(self.meta.now_ms) > 0)
+    }
+
+    /// Counts a start against the limits of the task's queue and name.
+    pub(super) fn record_start(&mut self, task_queue: &str, task_name: &str) {
+        let now = self.meta.now_ms;
+        for scope in [
+            LimitScope::Queue(task_queue.to_string()),
+            LimitScope::Task(task_name.to_string()),
+        ] {
+            if let Some(limit) = self.limits.get_mut(&scope) {
+                limit.record_start(now);
+                self.changed_limits.insert(scope);
+            }
+        }
+    }
+
+    /// When a full window next has room: a tick then lets the waiting tasks start.
+    pub(super) fn next_limit_free_ms(&self) -> Option<u64> {
+        let now = self.meta.now_ms;
+        self.limits.values().filter_map(|l| l.frees_at(now)).min()
+    }
+}
+
+/// What one lease has admitted so far, on top of what the state already counts.
+#[derive(Default)]
+pub(super) struct Admission {
+    taken: BTreeMap<LimitScope, u32>,
+    keys: BTreeMap<String, u32>,
+}
+
+impl Admission {
+    /// Admits `task` if every limit still has room after what this lease took, and counts it.
+    pub(super) fn admit(&mut self, state: &QueueState, task: &Task) -> bool {
+        if state.limits.is_empty() && task.options.concurrency.is_none() {
+            return true;
+        }
+        let now = state.meta.now_ms;
+        let scopes = [
+            LimitScope::Queue(task.queue.clone()),
+            LimitScope::Task(task.name.clone()),
+        ];
+        for scope in &scopes {
+            if let Some(limit) = state.limits.get(scope) {
+                let taken = self.taken.get(scope).copied().unwrap_or(0);
+                if limit.room(now) <= taken {
+                    return false;
+                }
+            }
+        }
+        if let Some(concurrency) = &task.options.concurrency {
+            let taken = self.keys.get(&concurrency.key).copied().unwrap_or(0);
+            if state.running_with_key(&concurrency.key) + taken >= concurrency.max {
+                return false;
+            }
+            *self.keys.entry(concurrency.key.clone()).or_default() += 1;
+        }
+        for scope in scopes {
+            if state.limits.contains_key(&scope) {
+                *self.taken.entry(scope).or_default() += 1;
+            }
+        }
+        true
+    }
+}

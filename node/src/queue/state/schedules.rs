@@ -1,0 +1,145 @@
+//! Periodic schedules: add, remove, pause, and firing as cluster time passes.
+//!
+//! Firing happens in [`QueueState::advance_clock`], in the apply of the first entry stamped at or
+//! after a due time (the leader's ticker proposes one when nothing else is written). The schedule
+//! then moves its next due time past the entry's stamp, so no due time fires twice, whichever
+//! leader stamped it and however often the cluster restarted; a due time more than the grace
+//! period late is a misfire, handled by the schedule's policy.
+
+use super::QueueState;
+use crate::queue::command::{Outcome, Rejection};
+use crate::queue::schedule::{self, Misfire, Schedule, ScheduleSpec, When};
+
+impl QueueState {
+    pub fn schedules(&self) -> impl Iterator<Item = &Schedule> {
+        self.schedules.values()
+    }
+
+    pub fn schedule(&self, name: &str) -> Option<&Schedule> {
+        self.schedules.get(name)
+    }
+
+    /// The earliest due time of any running schedule.
+    pub(super) fn next_schedule_due_ms(&self) -> Option<u64> {
+        self.schedule_due.first().map(|(due, _)| *due)
+    }
+
+    /// Adds a schedule, or replaces the one with the same name, keeping its run history and
+    /// whether it is paused. An interval counts from now.
+    pub(super) fn add_schedule(&mut self, mut spec: ScheduleSpec, seed: u128) -> Outcome {
+        let now = self.meta.now_ms;
+        if let When::Every { anchor_ms, .. } = &mut spec.when {
+            *anchor_ms = now;
+        }
+        if let Err(reason) = schedule::must_be_valid(&spec, now) {
+            return Outcome::Rejected(Rejection::Invalid(reason));
+        }
+        let previous = self.take_schedule(&spec.name);
+        let paused = previous.as_ref().is_some_and(|p| p.paused);
+        let schedule = Schedule {
+            next_due_ms: (!paused).then(|| spec.when.next_after(now)).flatten(),
+            seed,
+            paused,
+            last_run_ms: previous.as_ref().and_then(|p| p.last_run_ms),
+            last_task: previous.as_ref().and_then(|p| p.last_task),
+            runs: previous.as_ref().map_or(0, |p| p.runs),
+            missed: previous.as_ref().map_or(0, |p| p.missed),
+            created_at_ms: previous.as_ref().map_or(now, |p| p.created_at_ms),
+            spec,
+        };
+        let replaced = previous.is_some();
+        self.put_schedule(schedule.clone());
+        Outcome::Schedule {
+            schedule: Box::new(schedule),
+            replaced,
+        }
+    }
+
+    pub(super) fn remove_schedule(&mut self, name: &str) -> Outcome {
+        Outcome::Count(u64::from(self.take_schedule(name).is_some()))
+    }
+
+    /// Pauses or resumes; resumed, a schedule goes on from its next due time after now.
+    pub(super) fn set_schedule_paused(&mut self, name: &str, paused: bool) -> Outcome {
+        let Some(mut schedule) = self.take_schedule(name) else {
+            return Outcome::Rejected(Rejection::NoSchedule(name.to_string()));
+        };
+        if schedule.paused != paused {
+            schedule.paused = paused;
+            schedule.next_due_ms = if paused {
+                None
+            } else {
+                schedule.spec.when.next_after(self.meta.now_ms)
+            };
+        }
+        self.put_schedule(schedule.clone());
+        Outcome::Schedule {
+            schedule: Box::new(schedule),
+            replaced: false,
+        }
+    }
+
+    /// Fires every schedule whose next due time has come.
+    pub(super) fn fire_due_schedules(&mut self) {
+        let now = self.meta.now_ms;
+        while let Some((due, name)) = self.schedule_due.first().cloned() {
+            if due > now {
+                break;
+            }
+            if let Some(schedule) = self.take_schedule(&name) {
+                let fired = self.fire(schedule, due);
+                self.put_schedule(fired);
+            }
+        }
+    }
+
+    /// Submits the runs of every due time from `first_due` to now, as the misfire policy says, and
+    /// moves the schedule past now.
+    fn fire(&mut self, mut schedule: Schedule, first_due: u64) -> Schedule {
+        let now = self.meta.now_ms;
+        let when = &schedule.spec.when;
+        let late_before = now.saturating_sub(schedule.spec.grace_ms).max(first_due);
+        let catch_up = match schedule.spec.misfire {
+            Misfire::Skip => 0,
+            Misfire::CatchUp { limit } => u64::from(limit),
+        };
+        let (late, late_count) = when.due_between(first_due, late_before.saturating_sub(1), catch_up);
+        let max_on_time = u64::from(schedule::MAX_CATCH_UP);
+        let (on_time, on_time_count) = when.due_between(late_before, now, max_on_time);
+        schedule.missed += late_count - late.len() as u64 + (on_time_count - on_time.len() as u64);
+        // Oldest first, so run numbers follow due times.
+        for due in late.into_iter().rev().chain(on_time.into_iter().rev()) {
+            let id = schedule.task_id(schedule.runs, now);
+            let submit = schedule.spec.template.submit(id, &schedule.spec.name, due);
+            match self.submit(submit) {
+                Outcome::Submitted { id, .. } => {
+                    schedule.runs += 1;
+                    schedule.last_run_ms = Some(now);
+                    schedule.last_task = Some(id);
+                }
+                // Validated when the schedule was added; counted rather than lost silently.
+                _ => schedule.missed += 1,
+            }
+        }
+        schedule.next_due_ms = schedule.spec.when.next_after(now);
+        schedule
+    }
+
+    fn take_schedule(&mut self, name: &str) -> Option<Schedule> {
+        let schedule = self.schedules.remove(name)?;
+        if let Some(due) = schedule.next_due_ms {
+            self.schedule_due.remove(&(due, name.to_string()));
+        }
+        self.changed_schedules.insert(name.to_string());
+        Some(schedule)
+    }
+
+    fn put_schedule(&mut self, schedule: Schedule) {
+        let name = schedule.spec.name.clone();
+        if let Some(due) = schedule.next_due_ms {
+            self.schedule_due.insert((due, name.clone()));
+        }
+        self.changed_schedules.insert(name.clone());
+        self.schedules.insert(name, schedule);
+    }
+}
