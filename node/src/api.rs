@@ -4,12 +4,14 @@
 //! - [`worker`]: `qraft.v1.Worker` (lease, ack, fail, extend).
 //! - [`watch`]: the stream of finished tasks behind `Tasks.WatchFinished`.
 //! - [`admin`]: `qraft.v1.Admin` (node status, queues, workers, dead letters, leadership).
+//! - [`control`]: `qraft.v1.Control` (rate limits, periodic schedules).
 //! - [`events`]: the event timeline behind `Admin.WatchEvents`.
 //! - [`rates`]: per-queue rates over a sliding window, for `Admin.ListQueues`.
 //! - [`convert`]: protobuf to and from queue types, in one place, with the defaults below.
 //! - [`status`]: the one place errors become `tonic::Status`.
 
 pub mod admin;
+pub mod control;
 pub mod convert;
 pub mod events;
 pub mod rates;
@@ -19,6 +21,7 @@ pub mod watch;
 pub mod worker;
 
 pub use admin::AdminService;
+pub use control::ControlService;
 pub use tasks::TasksService;
 pub use worker::WorkerService;
 

@@ -6,9 +6,11 @@ mod cluster_args;
 mod dead;
 mod demo;
 mod dev;
+mod limit;
 mod output;
 mod queues;
 mod revoke;
+mod schedule;
 mod status;
 mod submit;
 mod task;
@@ -58,6 +60,10 @@ pub enum Command {
     Purge(queues::QueueArgs),
     /// List, retry or purge dead letters (tasks that failed for good).
     Dead(dead::DeadArgs),
+    /// Periodic tasks (cron or interval), fired by the cluster exactly once per due time.
+    Schedule(schedule::ScheduleArgs),
+    /// Cluster-wide rate limits per task name or queue (100/s, 10/m, 1000/h).
+    Limit(limit::LimitArgs),
     /// Show every registered worker: where it runs, what it consumes, how busy it is.
     Workers(workers::WorkersArgs),
     /// Show every node's Raft role and progress, and who leads.
@@ -102,6 +108,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => queues::resume(args).await,
         Command::Purge(args) => queues::purge(args).await,
         Command::Dead(args) => dead::run(args).await,
+        Command::Schedule(args) => schedule::run(args).await,
+        Command::Limit(args) => limit::run(args).await,
         Command::Workers(args) => workers::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -4,12 +4,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use qraft_proto::pb::admin_server::AdminServer;
+use qraft_proto::pb::control_server::ControlServer;
 use qraft_proto::pb::tasks_server::TasksServer;
 use qraft_proto::pb::worker_server::WorkerServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::api::{AdminService, TasksService, WorkerService};
+use crate::api::{AdminService, ControlService, TasksService, WorkerService};
 use crate::config::NodeConfig;
 use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
 use crate::worker::exec::ExecHandler;
@@ -84,6 +85,10 @@ pub async fn run_with(
             config.tasks.clone(),
         )))
         .add_service(WorkerServer::new(WorkerService::new(
+            replica.clone(),
+            config.tasks.clone(),
+        )))
+        .add_service(ControlServer::new(ControlService::new(
             replica.clone(),
             config.tasks.clone(),
         )))

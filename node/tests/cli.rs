@@ -1,58 +1,10 @@
 //! Every client command of the `qraft` binary against a real cluster, in text and JSON.
 
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{QRAFT, TestCluster};
-
-struct Cli {
-    cluster: String,
-}
-
-impl Cli {
-    /// The CLI pointed at every node of a 3-node test cluster.
-    fn of(cluster: &TestCluster) -> Cli {
-        Cli {
-            cluster: (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(","),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(QRAFT)
-            .args(args)
-            .args(["--cluster", &self.cluster])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run qraft")
-    }
-
-    /// Runs with `--json`, expects success, returns the parsed output.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with_json = args.to_vec();
-        with_json.push("--json");
-        let output = self.run(&with_json);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "qraft {args:?} failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_str(stdout.trim())
-            .unwrap_or_else(|e| panic!("qraft {args:?}: not JSON ({e}): {stdout}"))
-    }
-
-    fn text(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "qraft {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-}
+use crate::util::{Cli, TestCluster};
 
 fn states(tasks: &Value) -> Vec<String> {
     tasks

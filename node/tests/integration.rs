@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod cluster;
+mod control;
 mod lifecycle;
 mod observability;
 mod python_worker;

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use qraft_proto::{Client, pb};
+use serde_json::Value;
 use tempfile::TempDir;
 
 pub const QRAFT: &str = env!("CARGO_BIN_EXE_qraft");
@@ -232,5 +233,53 @@ pub fn spec(name: &str) -> pb::TaskSpec {
         queue: "default".into(),
         args: b"{\"n\":1}".to_vec(),
         ..Default::default()
+    }
+}
+
+/// The `qraft` binary pointed at a test cluster.
+pub struct Cli {
+    cluster: String,
+}
+
+impl Cli {
+    /// The CLI pointed at every node of a 3-node test cluster.
+    pub fn of(cluster: &TestCluster) -> Cli {
+        Cli {
+            cluster: (1..=3).map(|id| cluster.addr(id)).collect::<Vec<_>>().join(","),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(QRAFT)
+            .args(args)
+            .args(["--cluster", &self.cluster])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run qraft")
+    }
+
+    /// Runs with `--json`, expects success, returns the parsed output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        let output = self.run(&with_json);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "qraft {args:?} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("qraft {args:?}: not JSON ({e}): {stdout}"))
+    }
+
+    pub fn text(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "qraft {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 }

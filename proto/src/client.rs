@@ -19,9 +19,10 @@
 //! - `nodes`: the address book (parsing, channels, leader hint).
 //! - `retry`: [`RetryPolicy`], the backoff and the classification above.
 //! - `error`: [`ClientError`].
-//! - `task_calls`, `worker_calls`, `admin_calls`: one method per remaining RPC.
+//! - `task_calls`, `worker_calls`, `admin_calls`, `control_calls`: one method per remaining RPC.
 
 mod admin_calls;
+mod control_calls;
 mod error;
 mod nodes;
 mod retry;

@@ -21,6 +21,11 @@ impl QueueState {
         self.limits.get(scope)
     }
 
+    /// Concurrency keys with tasks holding a lease now, and how many.
+    pub fn running_keys(&self) -> impl Iterator<Item = (&String, u32)> {
+        self.running_keys.iter().map(|(key, running)| (key, *running))
+    }
+
     /// Tasks with this concurrency key that hold a lease now.
     pub fn running_with_key(&self, key: &str) -> u32 {
         self.running_keys.get(key).copied().unwrap_or(0)

@@ -39,7 +39,7 @@ fn add(state: &mut QueueState, spec: ScheduleSpec) -> Outcome {
 fn runs(state: &QueueState) -> Vec<u64> {
     let mut dues: Vec<u64> = state
         .tasks()
-        .filter(|t| t.headers.get(SCHEDULE_HEADER).is_some())
+        .filter(|t| t.headers.contains_key(SCHEDULE_HEADER))
         .map(|t| t.headers[DUE_HEADER].parse::<u64>().expect("due") - T0)
         .collect();
     dues.sort();

@@ -1,0 +1,169 @@
+//! `qraft.v1.Control`: rate limits and periodic schedules.
+
+mod schedules;
+
+use qraft_proto::pb;
+use tonic::{Request, Response, Status};
+
+use super::{TaskDefaults, linearizable, propose_one, status, unexpected};
+use crate::queue::limit::{LimitScope, Rate};
+use crate::queue::{Command, Outcome};
+use crate::raft::Replica;
+
+pub struct ControlService {
+    replica: Replica,
+    defaults: TaskDefaults,
+}
+
+impl ControlService {
+    pub fn new(replica: Replica, defaults: TaskDefaults) -> Self {
+        ControlService { replica, defaults }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::control_server::Control for ControlService {
+    async fn set_limit(
+        &self,
+        request: Request<pb::SetLimitRequest>,
+    ) -> Result<Response<pb::SetLimitResponse>, Status> {
+        let request = request.into_inner();
+        let scope = parse_scope(&request.scope)?;
+        let rate = Rate {
+            count: request.count,
+            per_ms: request.per_ms,
+        };
+        rate.must_be_valid().map_err(status::invalid)?;
+        propose_one(&self.replica, Command::SetLimit { scope, rate }).await?;
+        Ok(Response::new(pb::SetLimitResponse {}))
+    }
+
+    async fn remove_limit(
+        &self,
+        request: Request<pb::RemoveLimitRequest>,
+    ) -> Result<Response<pb::RemoveLimitResponse>, Status> {
+        let scope = parse_scope(&request.into_inner().scope)?;
+        match propose_one(&self.replica, Command::RemoveLimit { scope }).await? {
+            Outcome::Count(removed) => Ok(Response::new(pb::RemoveLimitResponse { removed: removed > 0 })),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn list_limits(
+        &self,
+        request: Request<pb::ListLimitsRequest>,
+    ) -> Result<Response<pb::ListLimitsResponse>, Status> {
+        if request.into_inner().linearizable {
+            linearizable(&self.replica).await?;
+        }
+        let shared = self.replica.shared();
+        let queue = shared.queue();
+        let now = queue.now_ms();
+        let limits = queue
+            .limits()
+            .map(|limit| pb::RateLimit {
+                scope: limit.scope.to_string(),
+                count: limit.rate.count,
+                per_ms: limit.rate.per_ms,
+                used: limit.used(now),
+                frees_at_ms: limit.frees_at(now).unwrap_or_default(),
+            })
+            .collect();
+        let keys = queue
+            .running_keys()
+            .map(|(key, running)| pb::KeyUsage {
+                key: key.clone(),
+                running,
+            })
+            .collect();
+        Ok(Response::new(pb::ListLimitsResponse {
+            limits,
+            keys,
+            now_ms: now,
+        }))
+    }
+
+    async fn add_schedule(
+        &self,
+        request: Request<pb::AddScheduleRequest>,
+    ) -> Result<Response<pb::AddScheduleResponse>, Status> {
+        let spec = request
+            .into_inner()
+            .spec
+            .ok_or_else(|| status::invalid("a schedule needs a spec"))?;
+        let spec = schedules::spec_from_pb(spec, &self.defaults)?;
+        let seed = ulid::Ulid::new().random();
+        let command = Command::AddSchedule {
+            spec: Box::new(spec),
+            seed,
+        };
+        match propose_one(&self.replica, command).await? {
+            Outcome::Schedule { schedule, replaced } => Ok(Response::new(pb::AddScheduleResponse {
+                schedule: Some(schedules::schedule_to_pb(&schedule)),
+                replaced,
+            })),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn remove_schedule(
+        &self,
+        request: Request<pb::ScheduleRequest>,
+    ) -> Result<Response<pb::RemoveScheduleResponse>, Status> {
+        let name = schedule_name(request)?;
+        match propose_one(&self.replica, Command::RemoveSchedule { name }).await? {
+            Outcome::Count(removed) => Ok(Response::new(pb::RemoveScheduleResponse { removed: removed > 0 })),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    async fn pause_schedule(
+        &self,
+        request: Request<pb::ScheduleRequest>,
+    ) -> Result<Response<pb::ScheduleResponse>, Status> {
+        let name = schedule_name(request)?;
+        schedule_response(propose_one(&self.replica, Command::PauseSchedule { name }).await?)
+    }
+
+    async fn resume_schedule(
+        &self,
+        request: Request<pb::ScheduleRequest>,
+    ) -> Result<Response<pb::ScheduleResponse>, Status> {
+        let name = schedule_name(request)?;
+        schedule_response(propose_one(&self.replica, Command::ResumeSchedule { name }).await?)
+    }
+
+    async fn list_schedules(
+        &self,
+        request: Request<pb::ListSchedulesRequest>,
+    ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
+        if request.into_inner().linearizable {
+            linearizable(&self.replica).await?;
+        }
+        let shared = self.replica.shared();
+        let queue = shared.queue();
+        Ok(Response::new(pb::ListSchedulesResponse {
+            schedules: queue.schedules().map(schedules::schedule_to_pb).collect(),
+            now_ms: queue.now_ms(),
+        }))
+    }
+}
+
+fn parse_scope(scope: &str) -> Result<LimitScope, Status> {
+    scope.parse().map_err(status::invalid)
+}
+
+fn schedule_name(request: Request<pb::ScheduleRequest>) -> Result<String, Status> {
+    let name = request.into_inner().name;
+    crate::queue::validate::must_be_name("schedule name", &name).map_err(status::invalid)?;
+    Ok(name)
+}
+
+fn schedule_response(outcome: Outcome) -> Result<Response<pb::ScheduleResponse>, Status> {
+    match outcome {
+        Outcome::Schedule { schedule, .. } => Ok(Response::new(pb::ScheduleResponse {
+            schedule: Some(schedules::schedule_to_pb(&schedule)),
+        })),
+        other => Err(unexpected(&other)),
+    }
+}
