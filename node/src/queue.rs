@@ -11,9 +11,11 @@
 //! - [`event`]: the replicated event timeline and the leader's observations.
 //! - [`limit`]: cluster-wide rate limits and per-key concurrency limits.
 //! - [`schedule`]: periodic schedules: when they fire, and the task each run submits.
+//! - [`flow`]: workflows (chain, group, chord) and how their parts are enqueued.
 
 pub mod command;
 pub mod event;
+pub mod flow;
 pub mod limit;
 pub mod retry;
 pub mod schedule;

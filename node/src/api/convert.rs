@@ -157,6 +157,7 @@ pub fn submit_from_pb(
         expires_in_ms: (spec.expires_in_ms > 0).then_some(spec.expires_in_ms),
         idempotency_key: (!spec.idempotency_key.is_empty()).then_some(spec.idempotency_key),
         dedup_window_ms: defaults.dedup_window_ms,
+        flow: None,
     };
     validate::must_be_valid_submit(&task, defaults.max_payload_bytes).map_err(status::invalid)?;
     Ok(task)

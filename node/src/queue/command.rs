@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::event::Observation;
+use super::flow::{FlowId, FlowRef, SubmitFlow};
 use super::limit::{LimitScope, Rate};
 use super::schedule::{Schedule, ScheduleSpec};
 use super::task::{TaskId, TaskOptions, TaskState};
@@ -105,6 +106,8 @@ pub enum Command {
     ResumeSchedule {
         name: String,
     },
+    /// Starts a workflow: stores it and enqueues its first tasks.
+    SubmitFlow(Box<SubmitFlow>),
 }
 
 /// Which dead letters a command applies to.
@@ -135,6 +138,9 @@ pub struct SubmitTask {
     /// A second submit with the same key inside `dedup_window_ms` returns the first task.
     pub idempotency_key: Option<String>,
     pub dedup_window_ms: u64,
+    /// Set for the tasks a flow enqueues.
+    #[serde(default)]
+    pub flow: Option<FlowRef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +193,11 @@ pub enum Outcome {
     },
     /// How many tasks a purge or retry touched.
     Count(u64),
+    /// The flow exists; `duplicate` when an earlier submit (same id or idempotency key) stored it.
+    FlowSubmitted {
+        id: FlowId,
+        duplicate: bool,
+    },
     /// A schedule after the change; `replaced` when an add replaced one of the same name.
     Schedule {
         schedule: Box<Schedule>,

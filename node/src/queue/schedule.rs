@@ -81,6 +81,7 @@ impl TaskTemplate {
             expires_in_ms: self.expires_in_ms,
             idempotency_key: None,
             dedup_window_ms: 0,
+            flow: None,
         }
     }
 }

@@ -14,9 +14,11 @@
 //! - `timeline`: events, leader observations, and the per-queue totals.
 //! - `limits`: rate limits and per-key concurrency limits.
 //! - `schedules`: periodic schedules and their firing.
+//! - `flows`: workflows, moved on in the apply that ends each of their tasks.
 
 mod admin;
 mod clock;
+mod flows;
 mod leasing;
 mod limits;
 mod read;
@@ -32,10 +34,12 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, Outcome};
 use super::event::Event;
+use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
 use super::schedule::Schedule;
 use super::task::{Task, TaskId, TaskState};
 use super::worker::WorkerInfo;
+use flows::PartEnded;
 
 pub use read::{QueueStats, TaskFilter};
 pub use timeline::{ElectedLeader, QueueTotals};
@@ -73,6 +77,7 @@ pub struct Records {
     pub events: Vec<Event>,
     pub limits: Vec<Limit>,
     pub schedules: Vec<Schedule>,
+    pub flows: Vec<Flow>,
 }
 
 /// What the last applies changed, for the storage layer and for waiters.
@@ -92,6 +97,8 @@ pub struct Changes {
     pub limits: BTreeSet<LimitScope>,
     /// Schedules whose record must be written (or deleted, if gone).
     pub schedules: BTreeSet<String>,
+    /// Flows whose record must be written (or deleted, if gone).
+    pub flows: BTreeSet<FlowId>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -127,6 +134,13 @@ pub struct QueueState {
     schedules: BTreeMap<String, Schedule>,
     schedule_due: BTreeSet<(u64, String)>,
     changed_schedules: BTreeSet<String>,
+    /// Workflows by id; when finished ones expire; live idempotency keys of flows.
+    flows: BTreeMap<FlowId, Flow>,
+    flow_expiry: BTreeSet<(u64, FlowId)>,
+    flow_keys: BTreeMap<String, FlowId>,
+    changed_flows: BTreeSet<FlowId>,
+    /// Flow tasks that ended in the current command, for [`QueueState::advance_flows`].
+    parts_ended: Vec<PartEnded>,
 }
 
 impl QueueState {
@@ -150,6 +164,10 @@ impl QueueState {
                 .collect(),
             ..QueueState::default()
         };
+        for flow in records.flows {
+            state.index_flow(&flow);
+            state.flows.insert(flow.id, flow);
+        }
         for task in tasks {
             state.index(&task);
             state.hold_key(&task);
@@ -165,6 +183,7 @@ impl QueueState {
             events: self.events.iter().cloned().collect(),
             limits: self.limits.values().cloned().collect(),
             schedules: self.schedules.values().cloned().collect(),
+            flows: self.flows.values().cloned().collect(),
         }
     }
 
@@ -195,7 +214,8 @@ impl QueueState {
         let worker = self.next_worker_expiry_ms();
         let limit = self.next_limit_free_ms();
         let schedule = self.next_schedule_due_ms();
-        [task, worker, limit, schedule].into_iter().flatten().min()
+        let flow = self.next_flow_expiry_ms();
+        [task, worker, limit, schedule, flow].into_iter().flatten().min()
     }
 
     /// What changed since the last call; the caller persists each task's current record (or
@@ -209,6 +229,7 @@ impl QueueState {
             run_times_ms: std::mem::take(&mut self.run_times_ms),
             limits: std::mem::take(&mut self.changed_limits),
             schedules: std::mem::take(&mut self.changed_schedules),
+            flows: std::mem::take(&mut self.changed_flows),
         }
     }
 
@@ -230,10 +251,18 @@ impl QueueState {
         self.settle_due();
         self.expire_workers();
         self.fire_due_schedules();
+        self.expire_flows();
+        self.advance_flows();
     }
 
     /// Applies one command at the current cluster time.
     pub fn apply(&mut self, command: Command) -> Outcome {
+        let outcome = self.apply_command(command);
+        self.advance_flows();
+        outcome
+    }
+
+    fn apply_command(&mut self, command: Command) -> Outcome {
         match command {
             Command::Submit(submit) => self.submit(submit),
             Command::Lease(request) => self.lease(request),
@@ -267,6 +296,7 @@ impl QueueState {
             Command::RemoveSchedule { name } => self.remove_schedule(&name),
             Command::PauseSchedule { name } => self.set_schedule_paused(&name, true),
             Command::ResumeSchedule { name } => self.set_schedule_paused(&name, false),
+            Command::SubmitFlow(submit) => self.submit_flow(*submit),
         }
     }
 
@@ -284,6 +314,9 @@ impl QueueState {
             self.unindex(&task);
             self.release_key(&task);
             self.changed.insert(id);
+            if let Some(flow) = task.flow.filter(|_| !task.state.is_final()) {
+                self.parts_ended.push(PartEnded::deleted(&task, flow));
+            }
         }
     }
 
@@ -308,6 +341,9 @@ impl QueueState {
     fn insert(&mut self, task: Box<Task>, was_final: bool) {
         if task.state.is_final() && !was_final {
             self.finished.push(task.id);
+            if let Some(flow) = task.flow {
+                self.parts_ended.push(PartEnded::finished(&task, flow));
+            }
         }
         self.index(&task);
         self.tasks.insert(task.id, task);
@@ -387,6 +423,9 @@ impl QueueState {
             && self.running_keys == other.running_keys
             && self.schedules == other.schedules
             && self.schedule_due == other.schedule_due
+            && self.flows == other.flows
+            && self.flow_expiry == other.flow_expiry
+            && self.flow_keys == other.flow_keys
     }
 }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::flow::FlowRef;
 use super::limit::ConcurrencyLimit;
 
 /// A task's identity: a ULID, so ids sort by creation time. Assigned by the node that receives
@@ -240,6 +241,9 @@ pub struct Task {
     /// Until when a submit with the same idempotency key returns this task.
     #[serde(default)]
     pub dedup_until_ms: Option<u64>,
+    /// The flow this task is part of, if any.
+    #[serde(default)]
+    pub flow: Option<FlowRef>,
 }
 
 impl Task {

@@ -70,6 +70,7 @@ fn submit_entry(index: u64, names: &[&str]) -> (Entry, Vec<TaskId>) {
                 expires_in_ms: None,
                 idempotency_key: None,
                 dedup_window_ms: 0,
+                flow: None,
             })
         })
         .collect();

@@ -23,6 +23,7 @@ use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::metrics::Timings;
+use crate::queue::flow::{Flow, FlowId};
 use crate::queue::limit::{Limit, LimitScope};
 use crate::queue::schedule::Schedule;
 use crate::queue::state::Records;
@@ -37,6 +38,7 @@ const WORKER_TAG: u8 = b'w';
 const EVENT_TAG: u8 = b'e';
 const LIMIT_TAG: u8 = b'l';
 const SCHEDULE_TAG: u8 = b's';
+const FLOW_TAG: u8 = b'f';
 
 /// What the rest of the node reads: the queue as of the last apply, that apply's index, the
 /// tasks that just finished (for callers waiting on them), and the newest event's number.
@@ -142,6 +144,13 @@ fn schedule_key(name: &str) -> Vec<u8> {
     key
 }
 
+fn flow_key(id: FlowId) -> [u8; 17] {
+    let mut key = [0u8; 17];
+    key[0] = FLOW_TAG;
+    key[1..].copy_from_slice(&id.to_bytes());
+    key
+}
+
 fn event_key(seq: u64) -> [u8; 9] {
     let mut key = [0u8; 9];
     key[0] = EVENT_TAG;
@@ -164,6 +173,7 @@ fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
         events: records::<Event>(db, EVENT_TAG)?.collect::<Result<_, _>>()?,
         limits: records::<Limit>(db, LIMIT_TAG)?.collect::<Result<_, _>>()?,
         schedules: records::<Schedule>(db, SCHEDULE_TAG)?.collect::<Result<_, _>>()?,
+        flows: records::<Flow>(db, FLOW_TAG)?.collect::<Result<_, _>>()?,
     };
     // Streamed straight into the state, so the records are never all held twice.
     let mut failure = None;
@@ -273,6 +283,12 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 match queue.schedule(&name) {
                     Some(schedule) => batch.put_cf(cf_data, schedule_key(&name), codec::encode(schedule)?),
                     None => batch.delete_cf(cf_data, schedule_key(&name)),
+                }
+            }
+            for id in changes.flows {
+                match queue.flow(&id) {
+                    Some(flow) => batch.put_cf(cf_data, flow_key(id), codec::encode(flow)?),
+                    None => batch.delete_cf(cf_data, flow_key(id)),
                 }
             }
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);

@@ -60,6 +60,7 @@ impl QueueState {
                 .as_ref()
                 .map(|_| now.saturating_add(submit.dedup_window_ms)),
             idempotency_key: submit.idempotency_key,
+            flow: submit.flow,
         };
         self.meta.next_seq += 1;
         let outcome = Outcome::Submitted {

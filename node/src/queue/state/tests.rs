@@ -39,6 +39,7 @@ fn submit_with(name: &str, queue: &str, priority: u8, change: impl FnOnce(&mut S
         expires_in_ms: None,
         idempotency_key: None,
         dedup_window_ms: 0,
+        flow: None,
     };
     change(&mut submit);
     Command::Submit(submit)
@@ -779,6 +780,10 @@ enum Op {
         name: u8,
         every_s: Option<u8>,
     },
+    Flow {
+        kind: u8,
+        key: Option<u8>,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -800,6 +805,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1..4u8, any::<bool>()).prop_map(|(node, reachable)| Op::Reachable { node, reachable }),
         1 => (0..3u8, proptest::option::of(1..4u8)).prop_map(|(queue, count)| Op::Limit { queue, count }),
         1 => (0..2u8, proptest::option::of(1..20u8)).prop_map(|(name, every_s)| Op::Schedule { name, every_s }),
+        1 => (0..4u8, proptest::option::of(0..2u8)).prop_map(|(kind, key)| Op::Flow { kind, key }),
     ]
 }
 
@@ -858,6 +864,7 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                     expires_in_ms: expires.map(u64::from),
                     idempotency_key: key.map(|k| format!("k{k}")),
                     dedup_window_ms: 30_000,
+                    flow: None,
                 })
             }
             Op::Lease { queue: q, max } => Command::Lease(LeaseRequest {
@@ -948,6 +955,25 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                     None => Command::RemoveLimit { scope },
                 }
             }
+            Op::Flow { kind, key } => {
+                let members = || (0..3u8).map(|q| flows::step("t", &queue(q), b"")).collect();
+                let spec = match kind {
+                    0 => crate::queue::flow::FlowSpec::Chain(members()),
+                    1 => crate::queue::flow::FlowSpec::Group(members()),
+                    k => crate::queue::flow::FlowSpec::Chord {
+                        members: members(),
+                        callback: flows::step("cb", "q0", b""),
+                        on_failure: if k == 2 {
+                            crate::queue::flow::OnMemberFailure::FailChord
+                        } else {
+                            crate::queue::flow::OnMemberFailure::RunCallback
+                        },
+                    },
+                };
+                // Ids far from the tasks' small counter values, one per submit.
+                let id = (u128::from(out.len() as u32) + 1) << 80;
+                flows::flow_command(id, spec, key.map(|k| format!("f{k}")).as_deref())
+            }
             Op::Schedule { name, every_s } => match every_s {
                 Some(s) => Command::AddSchedule {
                     spec: Box::new(schedules::spec(
@@ -999,6 +1025,7 @@ proptest! {
     }
 }
 
+mod flows;
 mod limits;
 mod schedules;
 mod timeline;
