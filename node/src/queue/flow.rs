@@ -44,7 +44,7 @@ pub enum FlowSpec {
     Group(Vec<Step>),
     Chord {
         members: Vec<Step>,
-        callback: Step,
+        callback: Box<Step>,
         on_failure: OnMemberFailure,
     },
 }
@@ -70,7 +70,7 @@ impl FlowSpec {
     pub fn step(&self, part: Part) -> Option<&Step> {
         match (self, part) {
             (_, Part::Member(index)) => self.steps().get(index as usize),
-            (FlowSpec::Chord { callback, .. }, Part::Callback) => Some(callback),
+            (FlowSpec::Chord { callback, .. }, Part::Callback) => Some(callback.as_ref()),
             _ => None,
         }
     }
@@ -241,7 +241,7 @@ pub fn must_be_valid(submit: &SubmitFlow) -> Result<(), String> {
         .map(|(i, step)| (Part::Member(i as u32), step))
         .collect();
     if let FlowSpec::Chord { callback, .. } = &submit.spec {
-        all.push((Part::Callback, callback));
+        all.push((Part::Callback, callback.as_ref()));
     }
     for (part, step) in all {
         let is_later_step = matches!(submit.spec, FlowSpec::Chain(_)) && part != Part::Member(0);

@@ -962,7 +962,7 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                     1 => crate::queue::flow::FlowSpec::Group(members()),
                     k => crate::queue::flow::FlowSpec::Chord {
                         members: members(),
-                        callback: flows::step("cb", "q0", b""),
+                        callback: Box::new(flows::step("cb", "q0", b"")),
                         on_failure: if k == 2 {
                             crate::queue::flow::OnMemberFailure::FailChord
                         } else {

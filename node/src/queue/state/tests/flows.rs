@@ -33,7 +33,7 @@ fn chord(on_failure: OnMemberFailure) -> FlowSpec {
         members: (0..3)
             .map(|i| step("part", "q", format!("{{\"i\":{i}}}").as_bytes()))
             .collect(),
-        callback: step("sum", "q", b""),
+        callback: Box::new(step("sum", "q", b"")),
         on_failure,
     }
 }
