@@ -5,7 +5,9 @@ set -euo pipefail
 
 need=()
 # rocksdb's bindings run bindgen on every build: it needs libclang; the C++ parts need g++.
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q libclang; then
+# libclang-cpp (which LLVM pulls in) is not it: bindgen loads libclang.so or libclang-N.so.
+if ! ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* >/dev/null 2>&1 \
+    && ! ldconfig -p 2>/dev/null | grep -Eq 'libclang(-[0-9.]+)?\.so'; then
     need+=(libclang-dev)
 fi
 command -v c++ >/dev/null 2>&1 || need+=(g++)
