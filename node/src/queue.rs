@@ -11,6 +11,7 @@
 //! - [`event`]: the replicated event timeline and the leader's observations.
 //! - [`limit`]: cluster-wide rate limits and per-key concurrency limits.
 //! - [`schedule`]: periodic schedules: when they fire, and the task each run submits.
+//! - [`template`]: a task without id or times, from which schedules and flows make tasks.
 //! - [`flow`]: workflows (chain, group, chord) and how their parts are enqueued.
 
 pub mod command;
@@ -21,6 +22,7 @@ pub mod retry;
 pub mod schedule;
 pub mod state;
 pub mod task;
+pub mod template;
 pub mod validate;
 pub mod worker;
 

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::SubmitTask;
-use super::schedule::TaskTemplate;
 use super::task::{TaskId, TaskState};
+use super::template::TaskTemplate;
 use super::validate::{self, MAX_NAME_LEN};
 
 /// Flows are named by ULIDs, like tasks, and their tasks' ids are derived from the flow's.
@@ -203,24 +203,10 @@ impl Step {
     /// The submit of this step as part `part` of flow `flow`, with `args` instead of its own
     /// when given (a chain step's input).
     pub fn submit(&self, flow: FlowId, part: Part, parts: usize, args: Option<Vec<u8>>) -> SubmitTask {
-        let template = &self.template;
-        let mut headers = template.headers.clone();
-        headers.insert(FLOW_HEADER.to_string(), flow.to_string());
-        headers.insert(PART_HEADER.to_string(), part.label());
-        SubmitTask {
-            id: Flow::task_id(flow, part, parts),
-            name: template.name.clone(),
-            queue: template.queue.clone(),
-            args: args.unwrap_or_else(|| template.args.clone()),
-            headers,
-            priority: template.priority,
-            options: template.options.clone(),
-            eta_ms: None,
-            expires_in_ms: template.expires_in_ms,
-            idempotency_key: None,
-            dedup_window_ms: 0,
-            flow: Some(FlowRef { flow, part }),
-        }
+        let headers = [(FLOW_HEADER, flow.to_string()), (PART_HEADER, part.label())];
+        let id = Flow::task_id(flow, part, parts);
+        self.template
+            .submit(id, headers, args, Some(FlowRef { flow, part }))
     }
 }
 

@@ -4,7 +4,6 @@
 //! same ones; a schedule remembers the next due time it has not fired yet, which makes every due
 //! time fire once, in the apply of the first log entry stamped at or after it.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -13,7 +12,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::command::SubmitTask;
-use super::task::{TaskId, TaskOptions};
+use super::task::TaskId;
+pub use super::template::TaskTemplate;
 use super::validate::{self, MAX_DURATION_MS};
 
 /// Shortest interval of an `every` schedule.
@@ -46,44 +46,17 @@ pub enum Misfire {
     },
 }
 
-/// The task each run submits: a submit without id, times or idempotency key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskTemplate {
-    pub name: String,
-    pub queue: String,
-    #[serde(with = "serde_bytes")]
-    pub args: Vec<u8>,
-    pub headers: BTreeMap<String, String>,
-    pub priority: u8,
-    pub options: TaskOptions,
-    pub expires_in_ms: Option<u64>,
-}
-
 /// Headers every scheduled run carries: which schedule, and the due time it is the run of.
 pub const SCHEDULE_HEADER: &str = "qraft-schedule";
 pub const DUE_HEADER: &str = "qraft-due-ms";
 
-impl TaskTemplate {
-    /// The submit of one run: the template plus the schedule's headers.
-    pub fn submit(&self, id: TaskId, schedule: &str, due_ms: u64) -> SubmitTask {
-        let mut headers = self.headers.clone();
-        headers.insert(SCHEDULE_HEADER.to_string(), schedule.to_string());
-        headers.insert(DUE_HEADER.to_string(), due_ms.to_string());
-        SubmitTask {
-            id,
-            name: self.name.clone(),
-            queue: self.queue.clone(),
-            args: self.args.clone(),
-            headers,
-            priority: self.priority,
-            options: self.options.clone(),
-            eta_ms: None,
-            expires_in_ms: self.expires_in_ms,
-            idempotency_key: None,
-            dedup_window_ms: 0,
-            flow: None,
-        }
-    }
+/// The submit of one run: the template plus the schedule's headers.
+pub fn run_submit(template: &TaskTemplate, id: TaskId, schedule: &str, due_ms: u64) -> SubmitTask {
+    let headers = [
+        (SCHEDULE_HEADER, schedule.to_string()),
+        (DUE_HEADER, due_ms.to_string()),
+    ];
+    template.submit(id, headers, None, None)
 }
 
 /// A schedule as the client defined it.
@@ -238,9 +211,7 @@ pub fn parse_cron(expr: &str, time_zone: &str) -> Result<(cron::Schedule, Tz), S
 pub fn must_be_valid(spec: &ScheduleSpec, now_ms: u64) -> Result<(), String> {
     validate::must_be_name("schedule name", &spec.name)?;
     // Checked as the runs will be: with the schedule's own headers added.
-    let run = spec
-        .template
-        .submit(TaskId(ulid::Ulid::nil()), &spec.name, u64::MAX);
+    let run = run_submit(&spec.template, TaskId(ulid::Ulid::nil()), &spec.name, u64::MAX);
     validate::must_be_valid_submit(&run, usize::MAX)?;
     match &spec.when {
         When::Cron { expr, time_zone } => {

@@ -5,7 +5,7 @@ use tonic::Status;
 
 use crate::api::{TaskDefaults, convert, status};
 use crate::queue::schedule::{
-    self, DEFAULT_CATCH_UP, DEFAULT_GRACE_MS, Misfire, Schedule, ScheduleSpec, TaskTemplate, When,
+    self, DEFAULT_CATCH_UP, DEFAULT_GRACE_MS, Misfire, Schedule, ScheduleSpec, When,
 };
 
 /// A schedule as the client sent it, with the task defaults filled in, checked.
@@ -13,12 +13,7 @@ pub fn spec_from_pb(spec: pb::ScheduleSpec, defaults: &TaskDefaults) -> Result<S
     let task = spec
         .task
         .ok_or_else(|| status::invalid("a schedule needs a task (name, queue, args, ...)"))?;
-    if task.countdown_ms != 0 || task.eta_ms != 0 || !task.idempotency_key.is_empty() {
-        return Err(status::invalid(
-            "a scheduled task takes no countdown, eta or idempotency key: the schedule decides when, and each run is one task",
-        ));
-    }
-    let submit = convert::submit_from_pb(task, defaults, 0)?;
+    let template = convert::template_from_pb(task, defaults, "a scheduled task")?;
     let when = match (spec.cron.is_empty(), spec.every_ms) {
         (false, 0) => When::Cron {
             expr: spec.cron,
@@ -64,15 +59,7 @@ pub fn spec_from_pb(spec: pb::ScheduleSpec, defaults: &TaskDefaults) -> Result<S
     };
     let spec = ScheduleSpec {
         name: spec.name,
-        template: TaskTemplate {
-            name: submit.name,
-            queue: submit.queue,
-            args: submit.args,
-            headers: submit.headers,
-            priority: submit.priority,
-            options: submit.options,
-            expires_in_ms: submit.expires_in_ms,
-        },
+        template,
         when,
         misfire,
         grace_ms: if spec.grace_ms == 0 {

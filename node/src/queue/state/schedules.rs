@@ -110,7 +110,7 @@ impl QueueState {
         // Oldest first, so run numbers follow due times.
         for due in late.into_iter().rev().chain(on_time.into_iter().rev()) {
             let id = schedule.task_id(schedule.runs, now);
-            let submit = schedule.spec.template.submit(id, &schedule.spec.name, due);
+            let submit = schedule::run_submit(&schedule.spec.template, id, &schedule.spec.name, due);
             match self.submit(submit) {
                 Outcome::Submitted { id, .. } => {
                     schedule.runs += 1;

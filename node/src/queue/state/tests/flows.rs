@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::queue::flow::{Flow, FlowSpec, FlowState, OnMemberFailure, Part, Step, SubmitFlow};
-use crate::queue::schedule::TaskTemplate;
+use crate::queue::template::TaskTemplate;
 
 pub(super) fn step(name: &str, queue: &str, args: &[u8]) -> Step {
     Step {

@@ -1,7 +1,8 @@
 //! Periodic schedules: each due time fires once, misfires follow the policy.
 
 use super::*;
-use crate::queue::schedule::{DUE_HEADER, Misfire, SCHEDULE_HEADER, ScheduleSpec, TaskTemplate, When};
+use crate::queue::schedule::{DUE_HEADER, Misfire, SCHEDULE_HEADER, ScheduleSpec, When};
+use crate::queue::template::TaskTemplate;
 
 pub(super) fn spec(name: &str, when: When, misfire: Misfire, grace_ms: u64) -> ScheduleSpec {
     ScheduleSpec {
