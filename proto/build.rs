@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/qraft/v1/tasks.proto",
         "proto/qraft/v1/admin.proto",
         "proto/qraft/v1/control.proto",
+        "proto/qraft/v1/flows.proto",
         "proto/qraft/v1/raft.proto",
         "proto/qraft/v1/worker.proto",
     ];

@@ -5,6 +5,7 @@
 //! - [`watch`]: the stream of finished tasks behind `Tasks.WatchFinished`.
 //! - [`admin`]: `qraft.v1.Admin` (node status, queues, workers, dead letters, leadership).
 //! - [`control`]: `qraft.v1.Control` (rate limits, periodic schedules).
+//! - [`flows`]: `qraft.v1.Flows` (chains, groups, chords).
 //! - [`events`]: the event timeline behind `Admin.WatchEvents`.
 //! - [`rates`]: per-queue rates over a sliding window, for `Admin.ListQueues`.
 //! - [`convert`]: protobuf to and from queue types, in one place, with the defaults below.
@@ -14,6 +15,7 @@ pub mod admin;
 pub mod control;
 pub mod convert;
 pub mod events;
+pub mod flows;
 pub mod rates;
 pub mod status;
 pub mod tasks;
@@ -22,6 +24,7 @@ pub mod worker;
 
 pub use admin::AdminService;
 pub use control::ControlService;
+pub use flows::FlowsService;
 pub use tasks::TasksService;
 pub use worker::WorkerService;
 

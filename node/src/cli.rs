@@ -6,6 +6,7 @@ mod cluster_args;
 mod dead;
 mod demo;
 mod dev;
+mod flow;
 mod limit;
 mod output;
 mod queues;
@@ -60,6 +61,8 @@ pub enum Command {
     Purge(queues::QueueArgs),
     /// List, retry or purge dead letters (tasks that failed for good).
     Dead(dead::DeadArgs),
+    /// Workflows: chains, groups and chords of tasks, from a JSON file.
+    Flow(flow::FlowArgs),
     /// Periodic tasks (cron or interval), fired by the cluster exactly once per due time.
     Schedule(schedule::ScheduleArgs),
     /// Cluster-wide rate limits per task name or queue (100/s, 10/m, 1000/h).
@@ -108,6 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resume(args) => queues::resume(args).await,
         Command::Purge(args) => queues::purge(args).await,
         Command::Dead(args) => dead::run(args).await,
+        Command::Flow(args) => flow::run(args).await,
         Command::Schedule(args) => schedule::run(args).await,
         Command::Limit(args) => limit::run(args).await,
         Command::Workers(args) => workers::run(args).await,

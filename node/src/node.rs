@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use qraft_proto::pb::admin_server::AdminServer;
 use qraft_proto::pb::control_server::ControlServer;
+use qraft_proto::pb::flows_server::FlowsServer;
 use qraft_proto::pb::tasks_server::TasksServer;
 use qraft_proto::pb::worker_server::WorkerServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::api::{AdminService, ControlService, TasksService, WorkerService};
+use crate::api::{AdminService, ControlService, FlowsService, TasksService, WorkerService};
 use crate::config::NodeConfig;
 use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
 use crate::worker::exec::ExecHandler;
@@ -85,6 +86,10 @@ pub async fn run_with(
             config.tasks.clone(),
         )))
         .add_service(WorkerServer::new(WorkerService::new(
+            replica.clone(),
+            config.tasks.clone(),
+        )))
+        .add_service(FlowsServer::new(FlowsService::new(
             replica.clone(),
             config.tasks.clone(),
         )))

@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod cluster;
 mod control;
+mod flows;
 mod lifecycle;
 mod observability;
 mod python_worker;

@@ -19,11 +19,13 @@
 //! - `nodes`: the address book (parsing, channels, leader hint).
 //! - `retry`: [`RetryPolicy`], the backoff and the classification above.
 //! - `error`: [`ClientError`].
-//! - `task_calls`, `worker_calls`, `admin_calls`, `control_calls`: one method per remaining RPC.
+//! - `task_calls`, `worker_calls`, `admin_calls`, `control_calls`, `flow_calls`: one method per
+//!   remaining RPC (and builders for flows).
 
 mod admin_calls;
 mod control_calls;
 mod error;
+mod flow_calls;
 mod nodes;
 mod retry;
 mod task_calls;

@@ -84,9 +84,9 @@ impl Client {
                 }
             })
             .await?;
-        response.schedule.ok_or_else(|| {
-            ClientError::Status(tonic::Status::internal("the node answered without the schedule"))
-        })
+        response
+            .schedule
+            .ok_or_else(|| ClientError::Protocol("the node answered without the schedule".into()))
     }
 
     pub async fn list_schedules(&self, linearizable: bool) -> Result<pb::ListSchedulesResponse, ClientError> {
