@@ -197,5 +197,6 @@ pub fn flow_to_pb(flow: &Flow, queue: &QueueState) -> pb::Flow {
         error: flow.error.clone().unwrap_or_default(),
         created_at_ms: flow.created_at_ms,
         finished_at_ms: flow.finished_at_ms.unwrap_or_default(),
+        idempotency_key: flow.idempotency_key.clone().unwrap_or_default(),
     }
 }

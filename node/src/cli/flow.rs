@@ -184,6 +184,7 @@ fn flow_json(flow: &pb::Flow) -> Value {
         "callback": flow.callback.as_ref().map(part_json),
         "result": output::payload(&flow.result),
         "error": (!flow.error.is_empty()).then_some(&flow.error),
+        "idempotency_key": (!flow.idempotency_key.is_empty()).then_some(&flow.idempotency_key),
         "created_at": output::time(flow.created_at_ms),
         "finished_at": output::time(flow.finished_at_ms),
     })
