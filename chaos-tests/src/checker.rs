@@ -16,10 +16,13 @@
 //! - `executions`: what the workers ran and which acks the cluster accepted.
 //! - `cluster`: leaders per term, panics and the final drain.
 //! - `failover`: the time from each leader loss to the next acknowledged submit.
+//! - `flows`: workflows (acknowledged, finished, right results, parts enqueued once) and the
+//!   schedule (each due time fired once).
 
 mod cluster;
 mod executions;
 mod failover;
+mod flows;
 mod submits;
 #[cfg(test)]
 mod tests;
@@ -33,6 +36,7 @@ use crate::history::Entry;
 pub use cluster::{Drain, NodePanic, SplitTerm};
 pub use executions::{AckConflict, AckProblem, AckSeen, Duplicate, Duplicates};
 pub use failover::{Failover, FailoverStats};
+pub use flows::{FlowFindings, LostFlow, ScheduleFindings, UnexpectedStep, WrongFlow};
 pub use submits::{FailedApplied, KeyConflict, Lost, Recovered, Unexpected};
 
 /// How many findings of each kind a verdict keeps in full. The counts stay exact; past this the
@@ -84,6 +88,8 @@ pub struct Verdict {
     pub failovers: Vec<Failover>,
     /// Over the failovers that did recover; `None` when none did.
     pub failover_stats: Option<FailoverStats>,
+    /// Workflows and the schedule.
+    pub flows: FlowFindings,
     /// One line per problem; empty when the run passed.
     pub violations: Vec<String>,
 }
@@ -142,7 +148,22 @@ const SUCCESS: &str = "SUCCESS";
 struct FinalTask<'a> {
     key: &'a str,
     state: &'a str,
-    attempts: u32,
+}
+
+/// How many times the cluster handed each task out, from the `Final` and `FinalStep` entries.
+fn final_attempts(entries: &[Entry]) -> BTreeMap<&str, u32> {
+    entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Final {
+                task_id, attempts, ..
+            }
+            | Entry::FinalStep {
+                task_id, attempts, ..
+            } => Some((task_id.as_str(), *attempts)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The `Final` entries by task id. Were a task listed twice, the later entry wins.
@@ -151,18 +172,8 @@ fn final_tasks(entries: &[Entry]) -> BTreeMap<&str, FinalTask<'_>> {
         .iter()
         .filter_map(|entry| match entry {
             Entry::Final {
-                task_id,
-                key,
-                state,
-                attempts,
-            } => Some((
-                task_id.as_str(),
-                FinalTask {
-                    key,
-                    state,
-                    attempts: *attempts,
-                },
-            )),
+                task_id, key, state, ..
+            } => Some((task_id.as_str(), FinalTask { key, state })),
             _ => None,
         })
         .collect()
@@ -174,6 +185,7 @@ pub fn check(entries: &[Entry]) -> Verdict {
     let executions = executions::check(entries);
     let cluster = cluster::check(entries);
     let failover = failover::check(entries);
+    let flows = flows::check(entries);
 
     let mut verdict = Verdict {
         operations: submits.operations,
@@ -194,6 +206,7 @@ pub fn check(entries: &[Entry]) -> Verdict {
         drain: cluster.drain,
         failovers: failover.failovers,
         failover_stats: failover.stats,
+        flows,
         violations: Vec::new(),
     };
     verdict.violations = violations(&verdict);
@@ -229,6 +242,7 @@ fn violations(verdict: &Verdict) -> Vec<String> {
     verdict
         .panics
         .describe_into("panic", &mut out, NodePanic::describe);
+    verdict.flows.describe_into(&mut out);
     if let Some(problem) = verdict.drain.problem() {
         out.push(problem);
     }

@@ -20,6 +20,12 @@ use self::net::Net;
 /// can land while it runs.
 pub const TASK: &str = "chaos.work";
 pub const QUEUE: &str = "chaos";
+/// The task of every flow part and scheduled run: it records the execution like [`TASK`], then
+/// returns its args as its result, so a chain passes its first args down and a chord's callback
+/// gets every member's args back.
+pub const STEP: &str = "chaos.step";
+/// Flows and scheduled runs have a queue of their own, so the producers' tasks are checked alone.
+pub const FLOW_QUEUE: &str = "chaos-flows";
 /// gRPC port of every node in namespace mode (each has its own address).
 const NS_PORT: u16 = 7000;
 
@@ -322,17 +328,21 @@ fn node_config(exec_log: &Path) -> String {
         "echo \"$QRAFT_TASK_ID $QRAFT_ATTEMPT ${{EPOCHREALTIME/./}}\" >> '{}'; sleep 0.05",
         exec_log.display()
     );
+    let echo = format!("{record}; cat");
     format!(
         r#"[raft]
 snapshot_every = 300
 keep_logs = 50
 
 [worker]
-queues = ["{QUEUE}"]
+queues = ["{QUEUE}", "{FLOW_QUEUE}"]
 concurrency = 8
 
 [tasks."{TASK}"]
 exec = ["bash", "-c", {record:?}]
+
+[tasks."{STEP}"]
+exec = ["bash", "-c", {echo:?}]
 "#
     )
 }

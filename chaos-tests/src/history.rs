@@ -87,6 +87,65 @@ pub enum Entry {
     },
     /// A node's log showed a panic.
     Panic { node: u64, line: String },
+    /// A flow producer sends a workflow (`kind` chord or chain) under idempotency key `key`.
+    FlowInvoke { t: Millis, key: String, kind: String },
+    /// The flow submit was acknowledged: the flow is durable on a majority.
+    FlowOk { t: Millis, key: String, flow_id: String },
+    /// The flow submit failed: certainly not applied, or (`unknown`) perhaps applied.
+    FlowError {
+        t: Millis,
+        key: String,
+        error: String,
+        unknown: bool,
+    },
+    /// A flow as the cluster held it after the final drain.
+    FlowFinal {
+        flow_id: String,
+        key: String,
+        kind: String,
+        state: String,
+        /// Its members or steps in order, then a chord's callback.
+        parts: Vec<FinalPart>,
+        /// The flow's result as text (a chord's: the JSON array of every member's outcome).
+        result: String,
+    },
+    /// A task of the flows queue (a flow's part or a scheduled run) after the final drain.
+    FinalStep {
+        task_id: String,
+        owner: StepOwner,
+        state: String,
+        attempts: u32,
+    },
+    /// The harness's schedule after the final drain. `first_due_ms` is its first due time, as
+    /// the add answered; `stopped_at_ms` the Unix time the harness paused it, before the drain.
+    /// Every due time from the first to well before the stop must have fired.
+    Schedule {
+        name: String,
+        interval_ms: u64,
+        first_due_ms: u64,
+        stopped_at_ms: u64,
+        runs: u64,
+        missed: u64,
+    },
+}
+
+/// One part of a flow at the end: its task, if it was enqueued, and that task's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalPart {
+    pub task_id: Option<String>,
+    pub state: String,
+}
+
+/// What made a task of the flows queue, from its headers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum StepOwner {
+    /// Part `part` ("0", "1", ... or "callback") of a flow.
+    Flow { flow_id: String, part: String },
+    /// The run of the schedule's due time `due_ms`.
+    Schedule { due_ms: u64 },
+    /// Neither: nothing the harness submitted.
+    Unknown,
 }
 
 /// Appends entries to a JSONL file as they happen (for reading later) and keeps them in memory

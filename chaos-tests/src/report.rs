@@ -34,10 +34,14 @@ enum Align {
     Right,
 }
 
-const COLUMNS: [(&str, Align); 13] = [
+/// LOST and UNEXPECTED count tasks and flows together; FLOWS is the acknowledged flows and RUNS
+/// the schedule's due times that fired (each exactly once, or the run fails).
+const COLUMNS: [(&str, Align); 15] = [
     ("SCENARIO", Align::Left),
     ("OPS", Align::Right),
     ("ACKED", Align::Right),
+    ("FLOWS", Align::Right),
+    ("RUNS", Align::Right),
     ("LOST", Align::Right),
     ("UNEXPECTED", Align::Right),
     ("DUPLICATED", Align::Right),
@@ -95,8 +99,14 @@ fn row(result: &ScenarioResult) -> Vec<String> {
         result.scenario.clone(),
         verdict.operations.to_string(),
         verdict.acknowledged.to_string(),
-        verdict.lost.count.to_string(),
-        verdict.unexpected.count.to_string(),
+        verdict.flows.acknowledged.to_string(),
+        verdict
+            .flows
+            .schedule
+            .as_ref()
+            .map_or("-".to_owned(), |schedule| schedule.fired.to_string()),
+        (verdict.lost.count + verdict.flows.lost.count).to_string(),
+        (verdict.unexpected.count + verdict.flows.unexpected.count).to_string(),
         duplicated(verdict),
         verdict.recovered.count.to_string(),
         failovers(verdict),

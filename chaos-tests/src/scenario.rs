@@ -1,22 +1,28 @@
 //! One scenario, start to verdict: a fresh cluster, the workload, the nemesis striking for the
 //! run's length, then heal, drain, read what the cluster holds, and check the history.
+//!
+//! - `finals`: reading what the cluster holds at the end into the history.
+
+mod finals;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use qraft_proto::{Client, RetryPolicy, pb};
+use qraft_proto::{Client, pb};
 use rand::seq::IndexedRandom;
 
 use crate::checker::check;
 use crate::cluster::net::Net;
-use crate::cluster::{Cluster, QUEUE};
+use crate::cluster::{Cluster, FLOW_QUEUE, QUEUE};
 use crate::history::{Entry, Millis, Recorder};
 use crate::nemesis::Nemesis;
 use crate::report::ScenarioResult;
 use crate::wait::poll;
-use crate::workload::Workload;
+use crate::workload::{Workload, flows};
+
+pub use self::finals::MAX_TASKS;
 
 /// Between two strikes: time for a new leader and for submits to flow, so every failover is
 /// measured against a working cluster.
@@ -101,6 +107,12 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
         )
     })?;
 
+    let schedule = poll(Duration::from_secs(30), Duration::from_millis(200), || async {
+        flows::add_schedule(&client).await.map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot add the schedule: {e}"))?;
+
     let history = Recorder::create(&dir.join("history.jsonl"))?;
     let started = tokio::time::Instant::now();
     // Dropped (and so stopped) on any early return below.
@@ -132,6 +144,20 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     })
     .await;
     workload.stop().await;
+    // The schedule stops before the drain, or its next run would keep it from ever draining.
+    // Every due time well before this moment must have fired.
+    let schedule_times = finals::ScheduleTimes {
+        first_due_ms: schedule.next_run_ms,
+        stopped_at_ms: unix_ms(),
+    };
+    poll(DRAIN_DEADLINE, Duration::from_millis(200), || async {
+        client
+            .pause_schedule(flows::SCHEDULE, true)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot pause the schedule after healing: {e}"))?;
 
     let drained = poll(DRAIN_DEADLINE, Duration::from_millis(250), || {
         drained(&cluster, &client)
@@ -143,15 +169,7 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
         healthy: drained.is_ok(),
         detail: drained.err().unwrap_or_else(|| "healthy and drained".into()),
     });
-    for task in final_tasks(&cluster).await {
-        history.record(&Entry::Final {
-            key: task.idempotency_key,
-            task_id: task.id,
-            state: pb::TaskState::try_from(task.state)
-                .map_or("UNKNOWN".into(), |s| s.as_str_name().to_owned()),
-            attempts: task.attempts,
-        });
-    }
+    finals::record(&cluster, &history, schedule_times).await;
     for (node, task_id, attempt, micros) in cluster.executions() {
         history.record(&Entry::Executed {
             t: history.since_start(micros / 1_000),
@@ -219,46 +237,35 @@ async fn drained(cluster: &Cluster, client: &Client) -> Result<(), String> {
             behind.id, behind.applied_index, leader.committed_index
         ));
     }
-    let tasks = client.list_tasks(listing()).await.map_err(|e| e.to_string())?;
-    let unfinished = tasks
+    for queue in [QUEUE, FLOW_QUEUE] {
+        let tasks = client
+            .list_tasks(finals::listing(queue))
+            .await
+            .map_err(|e| e.to_string())?;
+        let unfinished = tasks
+            .iter()
+            .filter(|t| t.state != pb::TaskState::Success as i32)
+            .count();
+        if unfinished > 0 {
+            return Err(format!("{unfinished} tasks of queue {queue} not finished"));
+        }
+    }
+    let flows = client
+        .list_flows(MAX_TASKS, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    let running = flows
         .iter()
-        .filter(|t| t.state != pb::TaskState::Success as i32)
+        .filter(|flow| flow.state == pb::FlowState::FlowRunning as i32)
         .count();
-    if unfinished > 0 {
-        return Err(format!("{unfinished} tasks not finished"));
+    if running > 0 {
+        return Err(format!("{running} flows still running"));
     }
     Ok(())
 }
 
-/// Every task of the run, read on the leader; `run` keeps a run under this many.
-pub const MAX_TASKS: u32 = 10_000;
-
-fn listing() -> pb::ListTasksRequest {
-    pb::ListTasksRequest {
-        queue: QUEUE.into(),
-        limit: MAX_TASKS,
-        linearizable: true,
-        ..Default::default()
-    }
-}
-
-/// The final state, read even when the drain failed (then what is missing shows as lost), for
-/// up to 10 s; nothing read means every acknowledged task counts as lost.
-async fn final_tasks(cluster: &Cluster) -> Vec<pb::Task> {
-    let patient = RetryPolicy {
-        deadline: Duration::from_secs(10),
-        ..RetryPolicy::default()
-    };
-    let read = match cluster.client() {
-        Ok(client) => client
-            .with_retry(patient)
-            .list_tasks(listing())
-            .await
-            .map_err(anyhow::Error::from),
-        Err(e) => Err(e),
-    };
-    read.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "cannot read the final state");
-        Vec::new()
-    })
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -1,7 +1,11 @@
 //! The load a run puts on the cluster while the nemesis works: producers that submit uniquely
 //! keyed tasks (resending calls of unknown outcome with the same key), remote workers that run
-//! and acknowledge them beside the nodes' own pools, and a sampler that records which node says
-//! it leads which term. Everything goes into the history.
+//! and acknowledge them beside the nodes' own pools, a producer of workflows (`flows`), and a
+//! sampler that records which node says it leads which term. Everything goes into the history.
+//!
+//! - `flows`: chords and chains, and the schedule that fires through the whole run.
+
+pub mod flows;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,6 +84,14 @@ impl Workload {
                 stop.clone(),
             )));
         }
+        let client = Client::new(addrs)?
+            .with_timeout(Duration::from_secs(1))
+            .with_retry(call_policy());
+        tasks.push(tokio::spawn(flows::produce(
+            client,
+            history.clone(),
+            stop.clone(),
+        )));
         let client = Client::new(addrs)?.with_timeout(Duration::from_millis(300));
         tasks.push(tokio::spawn(sample_leaders(
             client,

@@ -158,7 +158,7 @@ pub(super) fn check(entries: &[Entry]) -> ExecutionFindings {
         }
     }
 
-    let finals = super::final_tasks(entries);
+    let attempts = super::final_attempts(entries);
     let mut found = ExecutionFindings {
         executions: executed.values().map(Vec::len).sum(),
         ..ExecutionFindings::default()
@@ -169,7 +169,7 @@ pub(super) fn check(entries: &[Entry]) -> ExecutionFindings {
             executions: runs.len(),
             workers: runs.iter().map(|&(worker, _)| worker.to_owned()).collect(),
             attempts_seen: runs.iter().map(|&(_, attempt)| attempt).collect(),
-            final_attempts: finals.get(task_id).map(|task| task.attempts),
+            final_attempts: attempts.get(task_id).copied(),
         };
         if duplicate.explained() {
             found.duplicated.explained.push(duplicate);

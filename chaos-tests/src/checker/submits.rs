@@ -302,8 +302,16 @@ fn find_unexpected(
             _ => None,
         })
         .collect();
+    // Tasks of flows and the schedule are the flows check's to judge.
+    let steps: BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::FinalStep { task_id, .. } => Some(task_id.as_str()),
+            _ => None,
+        })
+        .collect();
     for task_id in executed {
-        if !finals.contains_key(task_id) && !acknowledged.contains(task_id) {
+        if !finals.contains_key(task_id) && !acknowledged.contains(task_id) && !steps.contains(task_id) {
             unexpected.push(Unexpected::Executed {
                 task_id: task_id.to_owned(),
             });

@@ -4,6 +4,7 @@ use super::*;
 use crate::history::Millis;
 
 mod cluster;
+mod flows;
 
 fn invoke(t: Millis, key: &str) -> Entry {
     Entry::Invoke {
@@ -41,7 +42,7 @@ fn unknown(t: Millis, key: &str) -> Entry {
     }
 }
 
-fn executed(t: Millis, task_id: &str, worker: &str, attempt: u32) -> Entry {
+pub(super) fn executed(t: Millis, task_id: &str, worker: &str, attempt: u32) -> Entry {
     Entry::Executed {
         t,
         task_id: task_id.into(),
@@ -87,7 +88,7 @@ fn drained(healthy: bool) -> Entry {
 }
 
 /// Two acknowledged tasks run once and finished, one refused submit, one leader, drained.
-fn clean() -> Vec<Entry> {
+pub(super) fn clean() -> Vec<Entry> {
     vec![
         Entry::Leader {
             t: 10,
@@ -109,12 +110,12 @@ fn clean() -> Vec<Entry> {
     ]
 }
 
-fn with(mut entries: Vec<Entry>, more: impl IntoIterator<Item = Entry>) -> Vec<Entry> {
+pub(super) fn with(mut entries: Vec<Entry>, more: impl IntoIterator<Item = Entry>) -> Vec<Entry> {
     entries.extend(more);
     entries
 }
 
-fn must_mention(verdict: &Verdict, needle: &str) {
+pub(super) fn must_mention(verdict: &Verdict, needle: &str) {
     assert!(
         verdict.violations.iter().any(|line| line.contains(needle)),
         "no violation mentions {needle:?}: {:#?}",

@@ -1,5 +1,5 @@
 use super::*;
-use crate::checker::{Capped, Failover, FailoverStats, Lost};
+use crate::checker::{Capped, Failover, FailoverStats, Lost, LostFlow, ScheduleFindings};
 
 fn failover(took_ms: Option<u64>) -> Failover {
     Failover {
@@ -20,6 +20,11 @@ fn passing() -> ScenarioResult {
         failover_stats: FailoverStats::of(&[800, 1_100]),
         ..Verdict::default()
     };
+    verdict.flows.acknowledged = 40;
+    verdict.flows.schedule = Some(ScheduleFindings {
+        fired: 58,
+        ..ScheduleFindings::default()
+    });
     verdict.recovered.push(crate::checker::Recovered {
         key: "k9".into(),
         task_id: "t9".into(),
@@ -33,7 +38,7 @@ fn passing() -> ScenarioResult {
     }
 }
 
-/// A failing run: one lost task and more violations than the table shows.
+/// A failing run: one lost task, one lost flow, and more violations than the table shows.
 fn failing() -> ScenarioResult {
     let mut lost = Capped::default();
     lost.push(Lost {
@@ -45,13 +50,19 @@ fn failing() -> ScenarioResult {
     let mut violations =
         vec!["lost: key k17 (task t17) acknowledged at 1234 ms, final state missing".to_owned()];
     violations.extend((0..11).map(|i| format!("panic: n{i}: boom")));
-    let verdict = Verdict {
+    let mut verdict = Verdict {
         operations: 40,
         acknowledged: 30,
         lost,
         violations,
         ..Verdict::default()
     };
+    verdict.flows.lost.push(LostFlow {
+        key: "f-3".into(),
+        flow_id: "F3".into(),
+        acked_at: 2_000,
+        final_state: Some("FLOW_FAILED".into()),
+    });
     ScenarioResult {
         scenario: "partition-majority".into(),
         nodes: 5,
@@ -75,6 +86,8 @@ fn the_table_has_a_row_per_scenario_and_the_violations_of_the_failing_ones() {
             "kill-leader",
             "1200",
             "1150",
+            "40",
+            "58",
             "0",
             "0",
             "0",
@@ -96,7 +109,9 @@ fn the_table_has_a_row_per_scenario_and_the_violations_of_the_failing_ones() {
             "partition-majority",
             "40",
             "30",
-            "1",
+            "0",
+            "-",
+            "2",
             "0",
             "0",
             "0",
