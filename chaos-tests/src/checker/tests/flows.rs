@@ -154,7 +154,10 @@ fn a_lost_flow_a_wrong_result_and_a_part_enqueued_twice_are_each_reported() {
         &verdict,
         "lost: flow F3 (key f-3) acknowledged at 3050 ms, final state missing",
     );
-    must_mention(&verdict, "flow F1 (key f-1): result {\"key\":\"f-1\",\"i\":2}, expected the first step's args");
+    must_mention(
+        &verdict,
+        "flow F1 (key f-1): result {\"key\":\"f-1\",\"i\":2}, expected the first step's args",
+    );
     must_mention(
         &verdict,
         "flow F2 (key f-2): part 1 was enqueued 2 times: c1, c1-again",
