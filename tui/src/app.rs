@@ -4,6 +4,7 @@
 //! a unit test.
 
 mod input;
+mod selection;
 mod targets;
 #[cfg(test)]
 mod tests;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::action::Action;
 use crate::filter::TaskFilter;
 use crate::keys::Key;
-use crate::model::{ClusterSummary, EventKind, EventView, LeaderRef, Snapshot, TaskView};
+use crate::model::{ClusterSummary, EventView, LeaderRef, Snapshot};
 
 /// How long the status bar highlights a new leader.
 pub const FLASH: Duration = Duration::from_secs(2);
@@ -32,15 +33,19 @@ pub enum View {
     Workers,
     Tasks,
     Events,
+    Schedules,
+    Flows,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 7] = [
         View::Cluster,
         View::Queues,
         View::Workers,
         View::Tasks,
         View::Events,
+        View::Schedules,
+        View::Flows,
     ];
 
     pub fn title(self) -> &'static str {
@@ -50,6 +55,8 @@ impl View {
             View::Workers => "Workers",
             View::Tasks => "Tasks",
             View::Events => "Events",
+            View::Schedules => "Schedules",
+            View::Flows => "Flows",
         }
     }
 
@@ -60,6 +67,8 @@ impl View {
             View::Workers => 2,
             View::Tasks => 3,
             View::Events => 4,
+            View::Schedules => 5,
+            View::Flows => 6,
         }
     }
 
@@ -143,7 +152,7 @@ pub struct StatusLine {
 pub struct App {
     pub view: View,
     /// Selected row per view, indexed by [`View::index`].
-    selected: [usize; 5],
+    selected: [usize; View::ALL.len()],
     /// The Events view sticks to the newest event until the operator scrolls up.
     pub events_follow: bool,
     /// Events view without task failures: elections, nodes, workers and queue operations only.
@@ -177,7 +186,7 @@ impl App {
     pub fn new(read_only: bool, now: Instant) -> App {
         App {
             view: View::Cluster,
-            selected: [0; 5],
+            selected: [0; View::ALL.len()],
             events_follow: true,
             hide_task_events: false,
             mode: Mode::Normal,
@@ -237,61 +246,8 @@ impl App {
         self.summary.leader.as_ref()
     }
 
-    /// The tasks the Tasks view lists: the server's answer narrowed by the bare words.
-    pub fn visible_tasks(&self) -> Vec<&TaskView> {
-        self.snapshot
-            .tasks
-            .iter()
-            .filter(|task| self.task_filter.matches(task))
-            .collect()
-    }
-
-    pub fn rows(&self, view: View) -> usize {
-        match view {
-            View::Cluster => self.snapshot.nodes.len(),
-            View::Queues => self.snapshot.queues.len(),
-            View::Workers => self.snapshot.workers.len(),
-            View::Tasks => self.visible_tasks().len(),
-            View::Events => self.visible_events().count(),
-        }
-    }
-
-    /// The selected row of `view`, within its rows (0 when empty).
-    pub fn selected(&self, view: View) -> usize {
-        let rows = self.rows(view);
-        if view == View::Events && self.events_follow {
-            return rows.saturating_sub(1);
-        }
-        self.selected[view.index()].min(rows.saturating_sub(1))
-    }
-
-    /// The events the Events view lists, oldest first.
-    pub fn visible_events(&self) -> impl Iterator<Item = &EventView> {
-        self.events.iter().filter(|event| self.shows(event))
-    }
-
-    fn shows(&self, event: &EventView) -> bool {
-        !(self.hide_task_events && matches!(event.kind, EventKind::TaskFailed { .. }))
-    }
-
-    pub fn selected_task(&self) -> Option<&TaskView> {
-        self.visible_tasks().get(self.selected(View::Tasks)).copied()
-    }
-
-    fn select(&mut self, view: View, row: usize) {
-        self.selected[view.index()] = row.min(self.rows(view).saturating_sub(1));
-        if view == View::Events {
-            self.events_follow = self.selected[view.index()] + 1 >= self.rows(view);
-        }
-    }
-
     fn on_snapshot(&mut self, snapshot: Snapshot) {
-        let task_id = self.selected_task().map(|task| task.id.clone());
-        let queue = self
-            .snapshot
-            .queues
-            .get(self.selected(View::Queues))
-            .map(|queue| queue.name.clone());
+        let kept = self.selected_keys();
         self.summary = ClusterSummary::of(&snapshot.nodes);
         self.snapshot = snapshot;
         self.snapshot_at = Some(self.now);
@@ -313,13 +269,7 @@ impl App {
         let live: Vec<&str> = self.snapshot.queues.iter().map(|q| q.name.as_str()).collect();
         self.depth_history.retain(|name, _| live.contains(&name.as_str()));
 
-        // Keep the selection on the same task and queue while new ones push rows down.
-        if let Some(row) = task_id.and_then(|id| self.visible_tasks().iter().position(|t| t.id == id)) {
-            self.select(View::Tasks, row);
-        }
-        if let Some(row) = queue.and_then(|name| self.snapshot.queues.iter().position(|q| q.name == name)) {
-            self.select(View::Queues, row);
-        }
+        self.reselect(kept);
     }
 
     fn on_events(&mut self, events: Vec<EventView>) {

@@ -1,13 +1,14 @@
 //! The network worker: everything that talks to the cluster runs here, on tokio tasks, never
 //! on the render loop. Three tasks, each reporting to the UI as [`Msg`]s over one channel:
 //!
-//! - `poll`: every refresh, NodeStatus from every node concurrently, then queues, workers and
-//!   tasks; one [`crate::model::Snapshot`] per round.
+//! - `poll`: every refresh, NodeStatus from every node concurrently, then queues, workers,
+//!   tasks, schedules, limits and flows; one [`crate::model::Snapshot`] per round.
 //! - `events`: the event stream, moving to another reachable node when its node fails and
 //!   resuming after the last sequence number seen.
 //! - `actions`: runs the operator's actions and reports each result.
 //!
-//! `convert` is the one place protobuf becomes console types; `nodes` decides whom to ask.
+//! `convert` (with its submodules) is the one place protobuf becomes console types; `nodes`
+//! decides whom to ask.
 
 mod actions;
 mod convert;

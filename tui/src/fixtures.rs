@@ -1,6 +1,13 @@
 //! Cluster states for tests: a healthy three-node cluster, one with a node down, one without
-//! quorum, and queues, workers, tasks and events to go with them. Fixed numbers and times, so
-//! snapshots are the same on every run.
+//! quorum, and queues, workers, tasks and events to go with them; schedules and limits in
+//! `fixtures/control.rs`, flows in `fixtures/flows.rs`. Fixed numbers and times, so snapshots
+//! are the same on every run.
+
+mod control;
+mod flows;
+
+pub use self::control::{concurrency_keys, rate_limits, schedules};
+pub use self::flows::flows;
 
 use std::time::{Duration, Instant};
 
@@ -333,6 +340,10 @@ pub fn snapshot(nodes: Vec<NodeEntry>, step: u64) -> Snapshot {
         queues: queues(step),
         workers: workers(),
         tasks: tasks(),
+        schedules: schedules(),
+        rate_limits: rate_limits(),
+        concurrency_keys: concurrency_keys(),
+        flows: flows(),
         cluster_now_ms: NOW_MS,
         problems: Vec::new(),
     }

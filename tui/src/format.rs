@@ -1,8 +1,10 @@
-//! Pure text formatting shared by the views: ages, durations, rates, counts, payload previews
-//! and event lines (`format/event.rs`). Nothing here reads a clock; callers pass the times to
-//! compare.
+//! Pure text formatting shared by the views: ages, durations, rates, counts, payload previews,
+//! progress bars, schedule triggers and event lines (`format/event.rs`). Nothing here reads a
+//! clock; callers pass the times to compare.
 
 mod event;
+
+use crate::model::Trigger;
 
 pub use self::event::{event_line, event_text};
 
@@ -76,6 +78,49 @@ pub fn rate(per_s: f64) -> String {
         let whole = per_s as u64;
         format!("{}/s", count(whole))
     }
+}
+
+/// A rate limit as `qraft limit set` takes it: `100/s`, `10/m`, `1000/h`, `3/10s`, `5/250ms`.
+pub fn window_rate(count: u32, per_ms: u64) -> String {
+    let per = match per_ms {
+        1_000 => "s".to_owned(),
+        60_000 => "m".to_owned(),
+        3_600_000 => "h".to_owned(),
+        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
+    };
+    format!("{count}/{per}")
+}
+
+/// When a schedule fires: `every 30s`, or the cron expression and its zone (UTC when unset).
+pub fn trigger(trigger: &Trigger) -> String {
+    match trigger {
+        Trigger::Every(ms) => {
+            let every = std::time::Duration::from_millis(*ms);
+            format!("every {}", humantime::format_duration(every))
+        }
+        Trigger::Cron { expr, zone } if zone.is_empty() => format!("{expr} UTC"),
+        Trigger::Cron { expr, zone } => format!("{expr} {zone}"),
+    }
+}
+
+/// A `width`-cell bar of `done` of `total` and the count: `███░░ 3/5`. Rounds down, so a bar
+/// is full only when everything is done.
+pub fn progress(done: u64, total: u64, width: usize) -> String {
+    let width_u64 = u64::try_from(width).unwrap_or(u64::MAX);
+    // done <= total in any sane answer; min() keeps a bad one from overflowing the bar, and
+    // nothing of nothing is an empty bar.
+    let cells = done
+        .min(total)
+        .saturating_mul(width_u64)
+        .checked_div(total)
+        .unwrap_or(0);
+    let filled = usize::try_from(cells).unwrap_or(width).min(width);
+    format!(
+        "{}{} {done}/{total}",
+        "█".repeat(filled),
+        "░".repeat(width - filled)
+    )
 }
 
 /// The root cause at the end of an error chain, for a table cell: "Unavailable: tcp connect
@@ -212,6 +257,37 @@ mod tests {
         assert_eq!(preview(&[0xff; 100], 12).chars().count(), 12);
         assert_eq!(truncate("héllo", 3), "hé…");
         assert_eq!(truncate("x", 0), "…");
+    }
+
+    #[test]
+    fn window_rates_read_as_the_cli_takes_them() {
+        assert_eq!(window_rate(100, 1_000), "100/s");
+        assert_eq!(window_rate(10, 60_000), "10/m");
+        assert_eq!(window_rate(1000, 3_600_000), "1000/h");
+        assert_eq!(window_rate(3, 10_000), "3/10s");
+        assert_eq!(window_rate(5, 250), "5/250ms");
+    }
+
+    #[test]
+    fn triggers() {
+        assert_eq!(trigger(&Trigger::Every(30_000)), "every 30s");
+        assert_eq!(trigger(&Trigger::Every(5_400_000)), "every 1h 30m");
+        let cron = |zone: &str| Trigger::Cron {
+            expr: "0 30 9 * * Mon-Fri".into(),
+            zone: zone.into(),
+        };
+        assert_eq!(trigger(&cron("")), "0 30 9 * * Mon-Fri UTC");
+        assert_eq!(trigger(&cron("Europe/Paris")), "0 30 9 * * Mon-Fri Europe/Paris");
+    }
+
+    #[test]
+    fn progress_bars_round_down_and_survive_bad_counts() {
+        assert_eq!(progress(0, 5, 5), "░░░░░ 0/5");
+        assert_eq!(progress(3, 5, 10), "██████░░░░ 3/5");
+        assert_eq!(progress(4, 5, 4), "███░ 4/5", "full only when done");
+        assert_eq!(progress(5, 5, 4), "████ 5/5");
+        assert_eq!(progress(0, 0, 3), "░░░ 0/0");
+        assert_eq!(progress(9, 5, 3), "███ 9/5");
     }
 
     #[test]

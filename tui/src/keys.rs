@@ -27,7 +27,7 @@ pub enum Key {
 pub enum KeyAction {
     Quit,
     Help,
-    /// `1`–`5`: the digit picks the view.
+    /// `1`–`7`: the digit picks the view.
     JumpView,
     NextView,
     PrevView,
@@ -79,12 +79,14 @@ const TASKS: &[View] = &[View::Tasks];
 const DEAD: &[View] = &[View::Queues, View::Tasks];
 const CLUSTER: &[View] = &[View::Cluster];
 const EVENTS: &[View] = &[View::Events];
-const DIGITS: [Key; 5] = [
+const DIGITS: [Key; View::ALL.len()] = [
     Key::Char('1'),
     Key::Char('2'),
     Key::Char('3'),
     Key::Char('4'),
     Key::Char('5'),
+    Key::Char('6'),
+    Key::Char('7'),
 ];
 
 const fn nav(
@@ -138,7 +140,7 @@ const AT_ONCE: bool = false;
 pub static BINDINGS: &[Binding] = &[
     nav(&[Key::Char('q'), Key::Ctrl('c')], "q",     KeyAction::Quit,      "quit",          FOOTER),
     nav(&[Key::Char('?')],                 "?",     KeyAction::Help,      "help",          FOOTER),
-    nav(&DIGITS,                           "1-5",   KeyAction::JumpView,  "views",         FOOTER),
+    nav(&DIGITS,                           "1-7",   KeyAction::JumpView,  "views",         FOOTER),
     nav(&[Key::Tab],                       "Tab",   KeyAction::NextView,  "next view",     HELP_ONLY),
     nav(&[Key::BackTab],                   "S-Tab", KeyAction::PrevView,  "previous view", HELP_ONLY),
     nav(&[Key::Char('j'), Key::Down],      "j/↓",   KeyAction::Down,      "down",          HELP_ONLY),
@@ -211,7 +213,9 @@ mod tests {
             }
         }
         let queues: Vec<&str> = footer_hints(View::Queues, false).map(|b| b.label).collect();
-        assert_eq!(queues, ["q", "?", "1-5", "p", "r", "P", "R", "D"]);
+        assert_eq!(queues, ["q", "?", "1-7", "p", "r", "P", "R", "D"]);
+        let flows: Vec<&str> = footer_hints(View::Flows, false).map(|b| b.label).collect();
+        assert_eq!(flows, ["q", "?", "1-7"], "the Flows view only reads");
     }
 
     #[test]
@@ -245,6 +249,18 @@ mod tests {
                 KeyAction::TransferLeader
             ]
         );
+    }
+
+    #[test]
+    fn every_view_has_its_digit() {
+        for (digit, view) in ('1'..).zip(View::ALL) {
+            assert_eq!(
+                lookup(Key::Char(digit), view).map(|b| b.action),
+                Some(KeyAction::JumpView),
+                "{digit} in {view:?}"
+            );
+        }
+        assert!(lookup(Key::Char('8'), View::Flows).is_none());
     }
 
     #[test]

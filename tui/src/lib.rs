@@ -1,17 +1,22 @@
-//! qraft's live console: cluster, queues, workers, tasks and events in a terminal.
+//! qraft's live console: cluster, queues, workers, tasks, events, schedules, limits and
+//! workflows in a terminal.
 //!
 //! Split the way gitui and ratatui's component template split a TUI: state and its update
 //! logic, rendering from that state alone, and network work on its own tasks.
 //!
-//! - [`model`]: what the console knows, as plain Rust (snapshots, events, cluster summary).
-//! - [`app`]: state plus [`app::App::update`], the pure transitions from messages.
+//! - [`model`]: what the console knows, as plain Rust (snapshots, events, cluster summary;
+//!   schedules and limits in `model/control.rs`, flows in `model/flow.rs`).
+//! - [`app`]: state plus [`app::App::update`], the pure transitions from messages; which row
+//!   each view has selected in `app/selection.rs`.
 //! - [`keys`]: the key table that drives dispatch, footer hints and the `?` help.
 //! - [`action`]: the cluster-changing actions an operator can ask for.
 //! - [`filter`]: the Tasks view's filter syntax.
-//! - [`render`]: draws an [`app::App`]; one file per view plus status bar, help and dialog.
-//! - [`format`]: pure text formatting (ages, durations, rates, counts, payloads, events).
+//! - [`render`]: draws an [`app::App`]; one file per view (the Schedules view draws the limits
+//!   beneath it from `render/limits.rs`) plus status bar, help and dialog.
+//! - [`format`]: pure text formatting (ages, durations, rates, counts, payloads, progress bars,
+//!   schedule triggers, events).
 //! - `fetch`: the network worker (polling, event stream, actions); the only code that
-//!   touches protobuf, in `fetch/convert.rs`.
+//!   touches protobuf, in `fetch/convert.rs` and its submodules (`control.rs`, `flows.rs`).
 //! - `terminal`: the run loop and the keyboard reader.
 
 pub mod action;

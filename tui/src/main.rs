@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// qraft's live console: cluster, queues, workers, tasks and events.
+/// qraft's live console: cluster, queues, workers, tasks, events, schedules, limits and flows.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {

@@ -2,10 +2,15 @@
 //! protocol (`fetch/convert.rs` is the only place that reads protobuf), and views read it.
 //!
 //! It also derives the cluster-wide summary the status bar and the Cluster view need (leader,
-//! term, quorum) in `model/summary.rs`, so every view agrees on it.
+//! term, quorum) in `model/summary.rs`, so every view agrees on it. Schedules and limits live in
+//! `model/control.rs`, workflows in `model/flow.rs`.
 
+mod control;
+mod flow;
 mod summary;
 
+pub use self::control::{KeyUsageView, Misfire, RateLimitView, ScheduleView, Trigger};
+pub use self::flow::{FlowKind, FlowPartView, FlowState, FlowView};
 pub use self::summary::ClusterSummary;
 
 /// One refresh: every node's answer plus the cluster-wide lists, as of one round of calls.
@@ -17,6 +22,12 @@ pub struct Snapshot {
     pub workers: Vec<WorkerView>,
     /// The newest tasks matching the server-side part of the task filter, newest first.
     pub tasks: Vec<TaskView>,
+    pub schedules: Vec<ScheduleView>,
+    pub rate_limits: Vec<RateLimitView>,
+    /// Concurrency keys with running tasks (keys with none are not reported).
+    pub concurrency_keys: Vec<KeyUsageView>,
+    /// The newest flows, newest first.
+    pub flows: Vec<FlowView>,
     /// Cluster time (Unix ms) the lists reflect, so ages are judged against the cluster's
     /// clock rather than this machine's. 0 when no node said.
     pub cluster_now_ms: u64,

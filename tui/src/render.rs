@@ -4,8 +4,8 @@
 //! ```text
 //! status bar      connected node, leader, term, quorum, refresh age
 //! banner          NO QUORUM, when it applies
-//! tabs            1-5 views, READ-ONLY marker
-//! view            cluster | queues | workers | tasks | events
+//! tabs            1-7 views, READ-ONLY marker
+//! view            cluster | queues | workers | tasks | events | schedules | flows
 //! message line    action result, or what failed to load
 //! footer          key hints from the key table
 //! ```
@@ -14,9 +14,12 @@
 mod cluster;
 mod confirm;
 mod events;
+mod flows;
 mod footer;
 mod help;
+mod limits;
 mod queues;
+mod schedules;
 mod status_bar;
 mod table;
 mod tasks;
@@ -67,6 +70,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Workers => workers::render(frame, body, app),
         View::Tasks => tasks::render(frame, body, app),
         View::Events => events::render(frame, body, app),
+        View::Schedules => schedules::render(frame, body, app),
+        View::Flows => flows::render(frame, body, app),
     }
     footer::render_message(frame, message_area, app);
     footer::render_hints(frame, footer_area, app);

@@ -1,7 +1,7 @@
 //! The console end to end: the real `qraft-tui` in tmux at a fixed size, against a real
-//! three-node cluster of `qraft node` processes. It must show the leader; after the leader is
-//! killed, the new leader and the election event within seconds; and a queue paused from the
-//! console must be paused in the cluster.
+//! three-node cluster of `qraft node` processes. It must show the leader, the cluster's
+//! schedules, limits and flows; after the leader is killed, the new leader and the election
+//! event within seconds; and a queue paused from the console must be paused in the cluster.
 //!
 //! Needs `tmux` (scripts/setup.sh installs it) and the `qraft` binary built beside `qraft-tui`
 //! (`cargo test --workspace` builds both).
@@ -256,6 +256,32 @@ async fn the_console_follows_a_failover_and_pauses_a_queue() {
         client.submit(spec).await.expect("submit");
     }
 
+    let schedule = pb::ScheduleSpec {
+        name: "console-hourly".into(),
+        task: Some(pb::TaskSpec {
+            name: "console.tick".into(),
+            queue: "console".into(),
+            ..Default::default()
+        }),
+        every_ms: 3_600_000,
+        ..Default::default()
+    };
+    client.add_schedule(schedule).await.expect("add a schedule");
+    client
+        .set_limit("task:console.task0", 10, 1_000)
+        .await
+        .expect("set a limit");
+    // Its members sit in the unserved queue, so the flow stays RUNNING at 0 of 2.
+    let members = (0..2).map(|n| pb::TaskSpec {
+        name: format!("console.member{n}"),
+        queue: "console".into(),
+        ..Default::default()
+    });
+    let flow = client
+        .submit_flow(pb::FlowSpec::group(members))
+        .await
+        .expect("submit a flow");
+
     let console = Console::start(cluster.dir.path(), &cluster.addrs);
     console
         .wait_for(
@@ -263,6 +289,28 @@ async fn the_console_follows_a_failover_and_pauses_a_queue() {
             Duration::from_secs(15),
             |screen| screen.contains(&format!("leader n{leader} ")),
         )
+        .await;
+
+    console.keys("6");
+    console
+        .wait_for("the schedule and the limit", Duration::from_secs(10), |screen| {
+            screen.lines().any(|line| {
+                line.contains("console-hourly") && line.contains("every 1h") && line.contains("in 59m")
+            }) && screen
+                .lines()
+                .any(|line| line.contains("task:console.task0") && line.contains("10/s"))
+        })
+        .await;
+    console.keys("7");
+    console
+        .wait_for("the flow", Duration::from_secs(10), |screen| {
+            screen.lines().any(|line| {
+                line.contains(&flow.id)
+                    && line.contains("group")
+                    && line.contains("RUNNING")
+                    && line.contains("0/2")
+            }) && screen.contains("console.member1")
+        })
         .await;
 
     cluster.kill(leader);

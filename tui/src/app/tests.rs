@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::action::DeadLetters;
 use crate::fixtures;
-use crate::model::EventKind;
+use crate::model::{EventKind, TaskView};
+
+mod schedules_and_flows;
 
 fn press(app: &mut App, key: Key) -> Option<Command> {
     let now = app.now;
@@ -35,14 +37,19 @@ fn digits_and_tab_switch_views() {
     assert_eq!(app.view, View::Workers);
     press(&mut app, Key::Tab);
     assert_eq!(app.view, View::Tasks);
-    press(&mut app, Key::Char('5'));
+    press(&mut app, Key::Char('6'));
+    assert_eq!(app.view, View::Schedules);
+    press(&mut app, Key::Char('7'));
+    assert_eq!(app.view, View::Flows);
     press(&mut app, Key::Tab);
     assert_eq!(app.view, View::Cluster, "Tab wraps around");
     press(&mut app, Key::BackTab);
-    assert_eq!(app.view, View::Events);
-    for ignored in ['0', '6', '9'] {
+    assert_eq!(app.view, View::Flows);
+    press(&mut app, Key::BackTab);
+    assert_eq!(app.view, View::Schedules);
+    for ignored in ['0', '8', '9'] {
         press(&mut app, Key::Char(ignored));
-        assert_eq!(app.view, View::Events);
+        assert_eq!(app.view, View::Schedules);
     }
 }
 
@@ -70,7 +77,7 @@ fn selection_moves_within_bounds_per_view() {
 #[test]
 fn empty_lists_do_not_panic() {
     let mut app = App::new(false, Instant::now());
-    for view in ['1', '2', '3', '4', '5'] {
+    for view in ['1', '2', '3', '4', '5', '6', '7'] {
         press(&mut app, Key::Char(view));
         for key in [Key::Down, Key::Up, Key::Char('G'), Key::Char('g')] {
             press(&mut app, key);

@@ -1,7 +1,14 @@
 //! The one place protobuf meets the console: `pb` messages become [`crate::model`] types, and
-//! the console's filter and targets become requests.
+//! the console's filter and targets become requests. Schedules and limits are converted in
+//! `convert/control.rs`, flows in `convert/flows.rs`.
+
+mod control;
+mod flows;
 
 use qraft_proto::pb;
+
+pub use self::control::{limits, schedules};
+pub use self::flows::{FLOWS_LISTED, flow};
 
 use crate::filter::TaskFilter;
 use crate::model::{

@@ -1,10 +1,11 @@
 //! One refresh round every `--refresh` (and at once after an action or a filter change):
-//! NodeStatus from every node concurrently, then the lists, then one snapshot to the UI.
+//! NodeStatus from every node concurrently, then the lists (queues, workers, tasks, schedules,
+//! limits, flows) concurrently, then one snapshot to the UI.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use qraft_proto::Client;
+use qraft_proto::{Client, ClientError};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
@@ -86,6 +87,14 @@ fn reachable(nodes: &[NodeEntry]) -> Vec<String> {
         .collect()
 }
 
+/// The answer to a list read, or `None` with a problem line: the caller then keeps the list's
+/// previous value.
+fn keep_last<T>(what: &str, answer: Result<T, ClientError>, problems: &mut Vec<String>) -> Option<T> {
+    answer
+        .map_err(|error| problems.push(format!("{what}: {}", describe(&error))))
+        .ok()
+}
+
 /// One round, built on the previous one: a list that cannot be read keeps its previous value
 /// and adds a problem line; cluster time then moves on by the local time since.
 async fn refresh(
@@ -107,35 +116,59 @@ async fn refresh(
     .await;
     let nodes = book.record(answers);
 
-    let (queues, workers, tasks) = tokio::join!(
+    let (queues, workers, tasks, schedules, limits, flows) = tokio::join!(
         list_client.list_queues(false),
         list_client.list_workers(),
         list_client.list_tasks(convert::list_tasks_request(filter)),
+        list_client.list_schedules(false),
+        list_client.list_limits(false),
+        list_client.list_flows(convert::FLOWS_LISTED, false),
     );
     let mut snapshot = Snapshot {
         nodes,
         problems: Vec::new(),
         ..last
     };
-    match queues {
-        Ok(queues) => snapshot.queues = queues.into_iter().map(convert::queue).collect(),
-        Err(error) => snapshot.problems.push(format!("queues: {}", describe(&error))),
-    }
-    match workers {
-        Ok(response) => {
-            let (workers, now_ms) = convert::workers(response);
-            snapshot.workers = workers;
-            snapshot.cluster_now_ms = now_ms;
+    let problems = &mut snapshot.problems;
+    // Cluster time from the first list that answered with one: they were asked together, so
+    // any of them will do, and ages stay right while the workers list is failing.
+    let mut cluster_now: Option<u64> = None;
+    let mut told = |now_ms: u64| {
+        if cluster_now.is_none() && now_ms != 0 {
+            cluster_now = Some(now_ms);
         }
-        Err(error) => {
+    };
+    if let Some(queues) = keep_last("queues", queues, problems) {
+        snapshot.queues = queues.into_iter().map(convert::queue).collect();
+    }
+    if let Some(response) = keep_last("workers", workers, problems) {
+        let (workers, now_ms) = convert::workers(response);
+        snapshot.workers = workers;
+        told(now_ms);
+    }
+    if let Some(tasks) = keep_last("tasks", tasks, problems) {
+        snapshot.tasks = tasks.into_iter().map(convert::task).collect();
+    }
+    if let Some(response) = keep_last("schedules", schedules, problems) {
+        let (schedules, now_ms) = convert::schedules(response);
+        snapshot.schedules = schedules;
+        told(now_ms);
+    }
+    if let Some(response) = keep_last("limits", limits, problems) {
+        let (rate_limits, keys, now_ms) = convert::limits(response);
+        snapshot.rate_limits = rate_limits;
+        snapshot.concurrency_keys = keys;
+        told(now_ms);
+    }
+    if let Some(flows) = keep_last("flows", flows, problems) {
+        snapshot.flows = flows.into_iter().map(convert::flow).collect();
+    }
+    match cluster_now {
+        Some(now_ms) => snapshot.cluster_now_ms = now_ms,
+        None => {
             let elapsed = u64::try_from(since_last.as_millis()).unwrap_or(u64::MAX);
             snapshot.cluster_now_ms = snapshot.cluster_now_ms.saturating_add(elapsed);
-            snapshot.problems.push(format!("workers: {}", describe(&error)));
         }
-    }
-    match tasks {
-        Ok(tasks) => snapshot.tasks = tasks.into_iter().map(convert::task).collect(),
-        Err(error) => snapshot.problems.push(format!("tasks: {}", describe(&error))),
     }
     if snapshot.cluster_now_ms == 0 {
         // No node told the cluster time yet: this machine's clock is the best guess for ages.
@@ -144,4 +177,20 @@ async fn refresh(
             .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
     }
     snapshot
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_read_is_a_problem_line_and_no_new_value() {
+        let mut problems = Vec::new();
+        let failed: Result<Vec<u8>, ClientError> = Err(ClientError::Protocol("bad answer".into()));
+        assert_eq!(keep_last("flows", failed, &mut problems), None);
+        assert_eq!(keep_last("limits", Ok(vec![1]), &mut problems), Some(vec![1]));
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("flows: "), "{problems:?}");
+        assert!(problems[0].contains("bad answer"), "{problems:?}");
+    }
 }

@@ -107,7 +107,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header: HEADER,
         widths: WIDTHS,
         rows,
-        selected: app.selected(View::Cluster),
+        selected: Some(app.selected(View::Cluster)),
         empty: "waiting for the first refresh…",
     }
     .render(frame, table_area);

@@ -75,7 +75,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header: HEADER,
         widths: WIDTHS,
         rows,
-        selected: app.selected(View::Queues),
+        selected: Some(app.selected(View::Queues)),
         empty,
     }
     .render(frame, table_area);

@@ -1,5 +1,5 @@
-//! The bordered, selectable table every list view uses, with a line in place of rows when
-//! there are none.
+//! The bordered table every list view uses, selectable or not, with a line in place of rows
+//! when there are none.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -12,7 +12,8 @@ pub struct ListTable<'a> {
     pub header: &'a [&'a str],
     pub widths: &'a [Constraint],
     pub rows: Vec<Row<'a>>,
-    pub selected: usize,
+    /// The highlighted row; `None` for a table the keys do not move through.
+    pub selected: Option<usize>,
     /// What to say when there are no rows.
     pub empty: &'a str,
 }
@@ -40,7 +41,7 @@ impl ListTable<'_> {
             .block(block)
             .row_highlight_style(SELECTED)
             .highlight_symbol("▶ ");
-        let mut state = TableState::default().with_selected(Some(self.selected));
+        let mut state = TableState::default().with_selected(self.selected);
         frame.render_stateful_widget(table, area, &mut state);
     }
 }

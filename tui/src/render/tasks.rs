@@ -55,7 +55,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header: HEADER,
         widths: WIDTHS,
         rows,
-        selected: app.selected(View::Tasks),
+        selected: Some(app.selected(View::Tasks)),
         empty,
     }
     .render(frame, list_area);
@@ -87,7 +87,8 @@ fn render_filter(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-fn state_style(state: TaskState) -> Style {
+/// How a task state is coloured wherever it is shown (here and in a flow's parts).
+pub(super) fn state_style(state: TaskState) -> Style {
     match state {
         TaskState::Success => OK,
         TaskState::Failure | TaskState::Expired => ERROR,

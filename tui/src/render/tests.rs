@@ -31,7 +31,7 @@ fn press(app: &mut App, keys: &[Key]) {
 }
 
 fn in_view(mut app: App, view: View) -> App {
-    let digit = char::from(b'1' + u8::try_from(view.index()).expect("five views"));
+    let digit = char::from(b'1' + u8::try_from(view.index()).expect("at most nine views"));
     press(&mut app, &[Key::Char(digit)]);
     app
 }
@@ -102,6 +102,58 @@ fn tasks_filter_prompt() {
 fn events() {
     let app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Events);
     insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn schedules_with_limits_beneath() {
+    let mut app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Schedules);
+    // The paused one, so the line beneath the table describes it.
+    press(&mut app, &[Key::Char('G')]);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn schedules_on_an_80_column_terminal() {
+    let app = in_view(fixtures::app(fixtures::healthy_nodes(1), true), View::Schedules);
+    insta::assert_snapshot!(terminal(&app, 80, 24).backend());
+}
+
+#[test]
+fn flows_running_chord_and_failed_chain() {
+    let mut app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Flows);
+    insta::assert_snapshot!("flows_running_chord", screen(&app).backend());
+    press(&mut app, &[Key::Char('j')]);
+    insta::assert_snapshot!("flows_failed_chain", screen(&app).backend());
+}
+
+#[test]
+fn flows_on_an_80_column_terminal() {
+    let app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Flows);
+    insta::assert_snapshot!(terminal(&app, 80, 24).backend());
+}
+
+#[test]
+fn a_flow_with_more_parts_than_room_keeps_its_callback_in_sight() {
+    let mut app = fixtures::app(fixtures::healthy_nodes(1), false);
+    let mut snapshot = app.snapshot.clone();
+    if let Some(chord) = snapshot.flows.first_mut() {
+        let member = chord.parts[0].clone();
+        chord.parts = vec![member; 400];
+        chord.total = 401;
+    }
+    let now = app.now;
+    app.update(now, Msg::Snapshot(snapshot));
+    let app = in_view(app, View::Flows);
+    let text = screen(&app).backend().to_string();
+    assert!(
+        text.contains("callback") && text.contains("album.publish"),
+        "{text}"
+    );
+    assert!(text.contains(" more"), "{text}");
+    assert!(
+        text.contains("▶ 01JGZ9A1C2D3E4F5G6H7J8K9M0"),
+        "the list keeps its rows: {text}"
+    );
 }
 
 #[test]

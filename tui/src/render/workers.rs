@@ -62,7 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         header: HEADER,
         widths: WIDTHS,
         rows,
-        selected: app.selected(View::Workers),
+        selected: Some(app.selected(View::Workers)),
         empty,
     }
     .render(frame, area);
