@@ -51,19 +51,27 @@ pub struct Cluster {
     net: Option<Net>,
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+/// `n` distinct free loopback ports, all held until the last is picked: a port released at once
+/// can be handed out again by the next bind, and two nodes would share an address.
+fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    Ok(listeners
+        .iter()
+        .map(|listener| listener.local_addr().map(|addr| addr.port()))
+        .collect::<std::io::Result<Vec<_>>>()?)
 }
 
 impl Cluster {
     /// Starts `n` nodes in `dir`; with `net`, each in its namespace.
     pub fn start(qraft: &Path, dir: &Path, n: usize, net: Option<Net>) -> anyhow::Result<Cluster> {
         let mut nodes = Vec::new();
+        let ports = if net.is_none() { free_ports(n)? } else { Vec::new() };
         for id in 1..=n {
             let addr = match &net {
                 Some(net) => format!("{}:{NS_PORT}", net.ip(id)),
-                None => format!("127.0.0.1:{}", free_port()?),
+                None => format!("127.0.0.1:{}", ports[id - 1]),
             };
             let node = Node {
                 id,

@@ -16,8 +16,19 @@ pub const QRAFT: &str = env!("CARGO_BIN_EXE_qraft");
 /// A free port on 127.0.0.1 (bound then released; the test runs nothing else on loopback that
 /// would grab it in between).
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
+    free_ports(1)[0]
+}
+
+/// `n` distinct free ports. All are held until the last is picked: a port released at once can
+/// be handed out again by the very next bind, and two nodes would get the same address.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().expect("local addr").port())
+        .collect()
 }
 
 pub struct TestNode {
@@ -43,11 +54,14 @@ impl TestCluster {
             .prefix("qraft-test-")
             .tempdir()
             .expect("tempdir");
+        // Two per node: gRPC, then metrics.
+        let ports = free_ports(2 * n as usize);
         let nodes: BTreeMap<u64, TestNode> = (1..=n)
             .map(|id| {
+                let first = 2 * (id as usize - 1);
                 let node = TestNode {
-                    addr: format!("127.0.0.1:{}", free_port()),
-                    metrics: format!("127.0.0.1:{}", free_port()),
+                    addr: format!("127.0.0.1:{}", ports[first]),
+                    metrics: format!("127.0.0.1:{}", ports[first + 1]),
                     data: dir.path().join(format!("n{id}")),
                     log: dir.path().join(format!("n{id}.log")),
                     child: None,

@@ -26,9 +26,16 @@ fn qraft_binary() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
+/// `n` distinct free ports, all held until the last is picked (a port released at once can be
+/// handed out again by the next bind).
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().expect("local addr").port())
+        .collect()
 }
 
 /// Three `qraft node` processes in a temp dir, killed when dropped.
@@ -44,7 +51,10 @@ impl Cluster {
             .prefix("qraft-console-")
             .tempdir()
             .expect("tempdir");
-        let addrs: Vec<String> = (0..3).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+        let addrs: Vec<String> = free_ports(3)
+            .into_iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
         let peers = addrs
             .iter()
             .enumerate()
