@@ -14,6 +14,7 @@ use crate::queue::flow::{
     SubmitFlow,
 };
 use crate::queue::task::{Task, TaskState};
+use crate::queue::validate;
 
 /// A flow's task that ended, waiting to be recorded on its flow.
 #[derive(Clone, Debug)]
@@ -232,12 +233,23 @@ impl QueueState {
         };
         let submit = step.submit(id, part, flow.parts.len(), args);
         let task = submit.id;
-        let outcome = self.submit(submit);
-        let mut flow = self.take_flow(&id).expect("looked up above");
-        if let Some(status) = flow.part_mut(part) {
+        // Args made in apply (a chain's previous result, a chord's every result) were never seen
+        // by the API's payload check. The bound is a constant, not a node's setting, so every
+        // replica decides alike; it keeps a chord of large results from making a record no
+        // worker could take.
+        let outcome = if submit.args.len() > validate::MAX_PAYLOAD_LIMIT {
+            Outcome::Rejected(Rejection::Invalid(format!(
+                "its args would be {} bytes, over the most any task may have ({} bytes)",
+                submit.args.len(),
+                validate::MAX_PAYLOAD_LIMIT
+            )))
+        } else {
+            self.submit(submit)
+        };
+        if let Some(status) = self.flows.get_mut(&id).and_then(|flow| flow.part_mut(part)) {
             status.task = Some(task);
+            self.changed_flows.insert(id);
         }
-        self.put_flow(flow);
         if let Outcome::Rejected(rejection) = outcome {
             self.parts_ended.push(PartEnded {
                 flow: FlowRef { flow: id, part },

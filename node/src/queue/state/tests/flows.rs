@@ -275,3 +275,25 @@ fn an_invalid_flow_is_rejected_as_a_value() {
     }
     assert_eq!(state.flows().count(), 0);
 }
+
+#[test]
+fn a_callback_whose_args_would_be_too_large_fails_the_chord_instead_of_being_stored() {
+    let mut state = new_state();
+    let flow = submit_flow(&mut state, chord(OnMemberFailure::FailChord));
+    // Three results of 6 MiB: the callback's args would be over the 16 MiB any task may have.
+    let large = vec![b'x'; 6 * 1024 * 1024];
+    for i in 0..3 {
+        finish(&mut state, &flow, Part::Member(i), Ok(&large));
+    }
+    let done = now(&state, &flow);
+    assert_eq!(done.state, FlowState::Failed);
+    let error = done.error.unwrap_or_default();
+    assert!(
+        error.contains("could not be enqueued") && error.contains("bytes"),
+        "{error}"
+    );
+    assert!(
+        args_of(&state, &flow, Part::Callback).is_none(),
+        "no callback task was stored"
+    );
+}
