@@ -25,11 +25,23 @@ impl QueueState {
     }
 
     /// Adds a schedule, or replaces the one with the same name, keeping its run history and
-    /// whether it is paused. An interval counts from now.
+    /// whether it is paused. A new interval counts from now; the same interval again keeps its
+    /// due times, so an add resent after an unknown outcome changes nothing.
     pub(super) fn add_schedule(&mut self, mut spec: ScheduleSpec, seed: u128) -> Outcome {
         let now = self.meta.now_ms;
-        if let When::Every { anchor_ms, .. } = &mut spec.when {
-            *anchor_ms = now;
+        let kept_when = self.schedules.get(&spec.name).map(|p| p.spec.when.clone());
+        if let When::Every {
+            anchor_ms,
+            interval_ms,
+        } = &mut spec.when
+        {
+            *anchor_ms = match kept_when {
+                Some(When::Every {
+                    interval_ms: kept_interval,
+                    anchor_ms: kept_anchor,
+                }) if kept_interval == *interval_ms => kept_anchor,
+                _ => now,
+            };
         }
         if let Err(reason) = schedule::must_be_valid(&spec, now) {
             return Outcome::Rejected(Rejection::Invalid(reason));

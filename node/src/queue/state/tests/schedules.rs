@@ -155,6 +155,19 @@ fn replacing_keeps_the_history_and_removing_stops_it() {
 }
 
 #[test]
+fn the_same_interval_added_again_keeps_its_due_times() {
+    let mut state = new_state();
+    add(&mut state, spec("s", every(1_000), Misfire::Skip, 10_000));
+    at(&mut state, 1_700);
+    // A resend of the same add (its first answer was lost) lands 0.7 s after the first run.
+    let again = add(&mut state, spec("s", every(1_000), Misfire::Skip, 10_000));
+    assert!(matches!(again, Outcome::Schedule { replaced: true, .. }));
+    assert_eq!(state.next_due_ms(), Some(T0 + 2_000), "not 2.7 s");
+    at(&mut state, 3_000);
+    assert_eq!(runs(&state), vec![1_000, 2_000, 3_000]);
+}
+
+#[test]
 fn cron_fires_on_its_seconds() {
     let mut state = new_state();
     let cron = When::Cron {
