@@ -88,6 +88,11 @@ fn submit_from_pb(spec: pb::FlowSpec, defaults: &TaskDefaults) -> Result<SubmitF
     if kind != pb::FlowKind::Chord && spec.callback.is_some() {
         return Err(status::invalid("only a chord has a callback"));
     }
+    if kind != pb::FlowKind::Chord && spec.on_failure != pb::OnMemberFailure::FailChord as i32 {
+        return Err(status::invalid(
+            "only a chord has a member failure policy: a chain stops at a failed step, a group records it",
+        ));
+    }
     let spec_kind = match kind {
         pb::FlowKind::Chain => FlowSpec::Chain(steps),
         pb::FlowKind::Group => FlowSpec::Group(steps),

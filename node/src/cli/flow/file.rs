@@ -33,7 +33,10 @@ pub fn parse(text: &str) -> anyhow::Result<pb::FlowSpec> {
     for (field, value) in &top {
         match field.as_str() {
             "chain" => spec = Some(pb::FlowSpec::chain(steps(value, "chain")?)),
-            "group" => spec = Some(pb::FlowSpec::group(steps(value, "group")?)),
+            "group" => {
+                must_not_be_immutable(value, "group")?;
+                spec = Some(pb::FlowSpec::group(steps(value, "group")?));
+            }
             "chord" => spec = Some(chord(value)?),
             "idempotency_key" => key = string(value, "idempotency_key")?,
             other => {
@@ -56,11 +59,12 @@ fn chord(value: &Value) -> anyhow::Result<pb::FlowSpec> {
     let Value::Object(chord) = value else {
         bail!("chord must be an object with group, callback and on_failure");
     };
-    let members = steps(chord.get("group").context("chord needs a group")?, "chord group")?;
-    let callback = task(
-        chord.get("callback").context("chord needs a callback")?,
-        "chord callback",
-    )?;
+    let group = chord.get("group").context("chord needs a group")?;
+    must_not_be_immutable(group, "chord group")?;
+    let members = steps(group, "chord group")?;
+    let callback = chord.get("callback").context("chord needs a callback")?;
+    must_not_be_immutable(&Value::Array(vec![callback.clone()]), "chord callback")?;
+    let callback = task(callback, "chord callback")?;
     let on_failure = match chord
         .get("on_failure")
         .map(|v| string(v, "on_failure"))
@@ -78,6 +82,15 @@ fn chord(value: &Value) -> anyhow::Result<pb::FlowSpec> {
         bail!("unknown chord field {other:?}");
     }
     Ok(pb::FlowSpec::chord(members, callback, on_failure))
+}
+
+/// Only a chain step can keep its own args instead of the previous result.
+fn must_not_be_immutable(steps: &Value, what: &str) -> anyhow::Result<()> {
+    let immutable = |step: &Value| step.get("immutable").and_then(Value::as_bool) == Some(true);
+    if steps.as_array().is_some_and(|steps| steps.iter().any(immutable)) {
+        bail!("{what}: only a chain's steps can be immutable (they take no previous result)");
+    }
+    Ok(())
 }
 
 fn steps(value: &Value, what: &str) -> anyhow::Result<Vec<pb::TaskSpec>> {
@@ -109,7 +122,9 @@ fn task(value: &Value, what: &str) -> anyhow::Result<pb::TaskSpec> {
     for (field, value) in step {
         let context = || format!("{what}: field {field:?}");
         match field.as_str() {
-            "task" | "immutable" => {}
+            "task" => {}
+            "immutable" if value.is_boolean() => {}
+            "immutable" => bail!("{what}: immutable must be true or false"),
             "args" => spec.args = serde_json::to_vec(value)?,
             "queue" => spec.queue = string(value, field)?,
             "priority" => spec.priority = number(value).with_context(context)?,
@@ -183,6 +198,14 @@ mod tests {
                 "shrug",
             ),
             (r#"{"group": [{"task": "a", "timeout": "soon"}]}"#, "timeout"),
+            (
+                r#"{"group": [{"task": "a", "immutable": true}]}"#,
+                "only a chain's steps",
+            ),
+            (
+                r#"{"chain": [{"task": "a", "immutable": "yes"}]}"#,
+                "true or false",
+            ),
         ] {
             let error = format!("{:#}", parse(text).expect_err(text));
             assert!(error.contains(expected), "{text}: {error}");
