@@ -16,13 +16,14 @@
 //! - `executions`: what the workers ran and which acks the cluster accepted.
 //! - `cluster`: leaders per term, panics and the final drain.
 //! - `failover`: the time from each leader loss to the next acknowledged submit.
-//! - `flows`: workflows (acknowledged, finished, right results, parts enqueued once) and the
-//!   schedule (each due time fired once).
+//! - `flows`: workflows (acknowledged, finished, right results, parts enqueued once).
+//! - `schedule`: the harness's schedule (each due time fired once).
 
 mod cluster;
 mod executions;
 mod failover;
 mod flows;
+mod schedule;
 mod submits;
 #[cfg(test)]
 mod tests;
@@ -36,7 +37,8 @@ use crate::history::Entry;
 pub use cluster::{Drain, NodePanic, SplitTerm};
 pub use executions::{AckConflict, AckProblem, AckSeen, Duplicate, Duplicates};
 pub use failover::{Failover, FailoverStats};
-pub use flows::{FlowFindings, LostFlow, ScheduleFindings, UnexpectedStep, WrongFlow};
+pub use flows::{FlowFindings, LostFlow, UnexpectedStep, WrongFlow};
+pub use schedule::ScheduleFindings;
 pub use submits::{FailedApplied, KeyConflict, Lost, Recovered, Unexpected};
 
 /// How many findings of each kind a verdict keeps in full. The counts stay exact; past this the

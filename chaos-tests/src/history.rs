@@ -116,13 +116,15 @@ pub enum Entry {
         state: String,
         attempts: u32,
     },
-    /// The harness's schedule after the final drain. `first_due_ms` is its first due time, as
-    /// the add answered; `stopped_at_ms` the Unix time the harness paused it, before the drain.
-    /// Every due time from the first to well before the stop must have fired.
+    /// The harness added its schedule (before the first fault).
+    ScheduleAdded { t: Millis, name: String },
+    /// The harness's schedule after the final drain. Its due times are `created_at_ms` plus
+    /// whole intervals (a resent add keeps them); `stopped_at_ms` is the Unix time the harness
+    /// paused it, before the drain. Every due time from the first to the stop must have fired.
     Schedule {
         name: String,
         interval_ms: u64,
-        first_due_ms: u64,
+        created_at_ms: u64,
         stopped_at_ms: u64,
         runs: u64,
         missed: u64,

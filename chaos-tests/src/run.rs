@@ -11,6 +11,7 @@ use crate::cluster::net;
 use crate::report::{ScenarioResult, table, write_json};
 use crate::scenario::{self, Scenario, Settings};
 use crate::workload::PRODUCER_RATE;
+use crate::workload::flows::FLOW_TASKS_PER_SECOND;
 
 /// Runs chaos scenarios against real qraft nodes and checks that no accepted task is lost.
 #[derive(clap::Parser, Debug)]
@@ -77,11 +78,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     // The faults' time, plus a margin for the few seconds producers go on after the last heal.
-    let most_tasks = args.producers * PRODUCER_RATE * (args.duration.as_secs() + 10);
+    let seconds = args.duration.as_secs() + 10;
+    let most_tasks = args.producers * PRODUCER_RATE * seconds;
+    let most_flow_tasks = FLOW_TASKS_PER_SECOND * seconds;
     anyhow::ensure!(
-        most_tasks < u64::from(scenario::MAX_TASKS),
-        "{} producers for {} could submit {most_tasks} tasks, more than the {} a run can check; \
-         use fewer producers or a shorter --duration",
+        most_tasks < u64::from(scenario::MAX_TASKS) && most_flow_tasks < u64::from(scenario::MAX_TASKS),
+        "{} producers for {} could submit {most_tasks} tasks, and the flows {most_flow_tasks}, more \
+         than the {} a run can check; use fewer producers or a shorter --duration",
         args.producers,
         humantime::format_duration(args.duration),
         scenario::MAX_TASKS

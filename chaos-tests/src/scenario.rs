@@ -107,13 +107,16 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
         )
     })?;
 
-    let schedule = poll(Duration::from_secs(30), Duration::from_millis(200), || async {
+    let history = Recorder::create(&dir.join("history.jsonl"))?;
+    poll(Duration::from_secs(30), Duration::from_millis(200), || async {
         flows::add_schedule(&client).await.map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| anyhow::anyhow!("cannot add the schedule: {e}"))?;
-
-    let history = Recorder::create(&dir.join("history.jsonl"))?;
+    history.record(&Entry::ScheduleAdded {
+        t: history.now(),
+        name: flows::SCHEDULE.into(),
+    });
     let started = tokio::time::Instant::now();
     // Dropped (and so stopped) on any early return below.
     let workload = Workload::start(
@@ -146,10 +149,7 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     workload.stop().await;
     // The schedule stops before the drain, or its next run would keep it from ever draining.
     // Every due time well before this moment must have fired.
-    let schedule_times = finals::ScheduleTimes {
-        first_due_ms: schedule.next_run_ms,
-        stopped_at_ms: unix_ms(),
-    };
+    let schedule_stopped_at_ms = unix_ms();
     poll(DRAIN_DEADLINE, Duration::from_millis(200), || async {
         client
             .pause_schedule(flows::SCHEDULE, true)
@@ -169,7 +169,7 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
         healthy: drained.is_ok(),
         detail: drained.err().unwrap_or_else(|| "healthy and drained".into()),
     });
-    finals::record(&cluster, &history, schedule_times).await;
+    finals::record(&cluster, &history, schedule_stopped_at_ms).await;
     for (node, task_id, attempt, micros) in cluster.executions() {
         history.record(&Entry::Executed {
             t: history.since_start(micros / 1_000),

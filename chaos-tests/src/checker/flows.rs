@@ -2,13 +2,14 @@
 //! result its parts imply (a chain its first step's args, a chord's callback every member's
 //! args in order); each part must have been enqueued exactly once; nothing may appear that no
 //! producer sent. The schedule must have fired every due time exactly once up to where the
-//! harness stopped it.
+//! harness stopped it (`schedule.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::schedule::ScheduleFindings;
 use super::{Capped, SUCCESS};
 use crate::history::{Entry, FinalPart, Millis, StepOwner};
 use crate::workload::flows::{FLOW_PARTS, part_args};
@@ -50,32 +51,6 @@ pub struct WrongFlow {
     pub flow_id: String,
     pub key: String,
     pub problem: String,
-}
-
-/// The schedule's side of the verdict.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ScheduleFindings {
-    /// Distinct due times that fired.
-    pub fired: usize,
-    /// Due times before the stop that never fired.
-    pub missed: Capped<u64>,
-    /// Due times with more than one run.
-    pub fired_twice: Capped<u64>,
-    /// Anything else: runs that did not succeed, runs for no due time, the cluster's own counts
-    /// disagreeing with the runs.
-    pub problems: Vec<String>,
-}
-
-impl ScheduleFindings {
-    fn describe_into(&self, out: &mut Vec<String>) {
-        self.missed.describe_into("schedule", out, |due| {
-            format!("schedule: due time {due} never fired")
-        });
-        self.fired_twice.describe_into("schedule", out, |due| {
-            format!("schedule: due time {due} fired more than once")
-        });
-        out.extend(self.problems.iter().map(|problem| format!("schedule: {problem}")));
-    }
 }
 
 /// The flows' side of a verdict.
@@ -231,7 +206,7 @@ pub(super) fn check(entries: &[Entry]) -> FlowFindings {
             }
         }
     }
-    found.schedule = schedule(entries);
+    found.schedule = super::schedule::check(entries);
     found
 }
 
@@ -260,6 +235,17 @@ fn flow_problems(flow_id: &str, flow: &FinalFlow, parts: &BTreeMap<(&str, &str),
         problems.push(format!("has {} parts, not {expected_parts}", flow.parts.len()));
         return problems;
     }
+    let strays = parts
+        .range((flow_id, "")..)
+        .take_while(|((id, _), _)| *id == flow_id)
+        .filter(|((_, part), _)| !labels.iter().any(|label| label == part));
+    for ((_, part), tasks) in strays {
+        problems.push(format!(
+            "the queue holds task {} as its part {part}, which a {} does not have",
+            tasks.join(", "),
+            flow.kind
+        ));
+    }
     for (part, label) in flow.parts.iter().zip(&labels) {
         let tasks = parts
             .get(&(flow_id, label.as_str()))
@@ -268,6 +254,9 @@ fn flow_problems(flow_id: &str, flow: &FinalFlow, parts: &BTreeMap<(&str, &str),
             (None, _) => problems.push(format!("part {label} was never enqueued")),
             (Some(task), [only]) if task == only => {}
             (Some(task), []) => problems.push(format!("part {label}'s task {task} is not in the queue")),
+            (Some(task), [other]) => problems.push(format!(
+                "part {label} names task {task}, but the queue holds {other} for it"
+            )),
             (Some(_), many) => problems.push(format!(
                 "part {label} was enqueued {} times: {}",
                 many.len(),
@@ -318,85 +307,4 @@ fn result_matches(flow: &FinalFlow) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Every due time from the first one up to a margin before the schedule was
-/// stopped fired exactly once, as a task that succeeded, and the cluster's counts agree.
-fn schedule(entries: &[Entry]) -> Option<ScheduleFindings> {
-    let mut runs: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
-    let mut unfinished = Vec::new();
-    let mut schedule = None;
-    for entry in entries {
-        match entry {
-            Entry::FinalStep {
-                task_id,
-                owner: StepOwner::Schedule { due_ms },
-                state,
-                ..
-            } => {
-                runs.entry(*due_ms).or_default().push(task_id);
-                if state != SUCCESS {
-                    unfinished.push(format!("run {task_id} (due {due_ms}) ended {state}"));
-                }
-            }
-            Entry::Schedule {
-                interval_ms,
-                first_due_ms,
-                stopped_at_ms,
-                runs,
-                missed,
-                ..
-            } => schedule = Some((*interval_ms, *first_due_ms, *stopped_at_ms, *runs, *missed)),
-            _ => {}
-        }
-    }
-    let mut found = ScheduleFindings {
-        fired: runs.len(),
-        problems: unfinished,
-        ..ScheduleFindings::default()
-    };
-    let Some((interval_ms, first_due_ms, stopped_at_ms, counted_runs, counted_missed)) = schedule else {
-        if runs.is_empty() {
-            return None;
-        }
-        found.problems.push(format!(
-            "{} runs, but the schedule is not in the final state",
-            runs.len()
-        ));
-        return Some(found);
-    };
-    let interval_ms = interval_ms.max(1);
-    // The last second or two before the stop may rightly not have fired yet: the pause can be
-    // applied before the tick that would fire them.
-    let must_have_fired_by = stopped_at_ms.saturating_sub(2 * interval_ms);
-    let mut due = first_due_ms;
-    while due <= must_have_fired_by {
-        if !runs.contains_key(&due) {
-            found.missed.push(due);
-        }
-        due += interval_ms;
-    }
-    for (&due, tasks) in &runs {
-        if tasks.len() > 1 {
-            found.fired_twice.push(due);
-        }
-        if due < first_due_ms || (due - first_due_ms) % interval_ms != 0 {
-            found.problems.push(format!(
-                "run {} is for {due}, not a due time of the schedule",
-                tasks.join(", ")
-            ));
-        }
-    }
-    let run_tasks: usize = runs.values().map(Vec::len).sum();
-    if counted_runs != run_tasks as u64 {
-        found.problems.push(format!(
-            "the cluster counts {counted_runs} runs, the queue holds {run_tasks}"
-        ));
-    }
-    if counted_missed > 0 {
-        found
-            .problems
-            .push(format!("the cluster counts {counted_missed} missed due times"));
-    }
-    Some(found)
 }

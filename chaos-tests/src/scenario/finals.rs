@@ -18,14 +18,6 @@ const FLOW_HEADER: &str = "qraft-flow";
 const PART_HEADER: &str = "qraft-flow-part";
 const DUE_HEADER: &str = "qraft-due-ms";
 
-/// When the harness's schedule was due first (as its add answered) and when the harness
-/// stopped it (Unix ms).
-#[derive(Clone, Copy, Debug)]
-pub struct ScheduleTimes {
-    pub first_due_ms: u64,
-    pub stopped_at_ms: u64,
-}
-
 pub fn listing(queue: &str) -> pb::ListTasksRequest {
     pb::ListTasksRequest {
         queue: queue.into(),
@@ -54,7 +46,8 @@ fn patient(cluster: &Cluster) -> anyhow::Result<Client> {
 
 /// Records the final state, read even when the drain failed (then what is missing shows as
 /// lost). A read that fails leaves its entries out, so everything acknowledged counts as lost.
-pub async fn record(cluster: &Cluster, history: &Recorder, times: ScheduleTimes) {
+/// `schedule_stopped_at_ms`: when the harness paused its schedule (Unix ms).
+pub async fn record(cluster: &Cluster, history: &Recorder, schedule_stopped_at_ms: u64) {
     let client = match patient(cluster) {
         Ok(client) => client,
         Err(e) => {
@@ -105,8 +98,8 @@ pub async fn record(cluster: &Cluster, history: &Recorder, times: ScheduleTimes)
                 history.record(&Entry::Schedule {
                     name: spec.name,
                     interval_ms: spec.every_ms,
-                    first_due_ms: times.first_due_ms,
-                    stopped_at_ms: times.stopped_at_ms,
+                    created_at_ms: listed.created_at_ms,
+                    stopped_at_ms: schedule_stopped_at_ms,
                     runs: listed.runs,
                     missed: listed.missed,
                 });

@@ -44,7 +44,7 @@ fn chord_result(key: &str, tasks: &[&str]) -> String {
 }
 
 /// Chord f-2 (acknowledged), chain f-1 (unknown outcome, arrived all the same), and a schedule
-/// due every second from 10,000 that fired up to its stop at 14,500.
+/// added at 9,000, due every second from 10,000, that fired up to its stop at 14,500.
 fn clean_flows() -> Vec<Entry> {
     let chord_tasks = ["c0", "c1", "c2"];
     let mut entries = vec![
@@ -85,12 +85,16 @@ fn clean_flows() -> Vec<Entry> {
             parts: vec![part("c0"), part("c1"), part("c2"), part("cb")],
             result: chord_result("f-2", &chord_tasks),
         },
+        Entry::ScheduleAdded {
+            t: 50,
+            name: "chaos-every-second".into(),
+        },
         Entry::Schedule {
             name: "chaos-every-second".into(),
             interval_ms: 1_000,
-            first_due_ms: 10_000,
+            created_at_ms: 9_000,
             stopped_at_ms: 14_500,
-            runs: 4,
+            runs: 5,
             missed: 0,
         },
     ];
@@ -101,7 +105,7 @@ fn clean_flows() -> Vec<Entry> {
         entries.push(step(task, of_flow("F2", &i.to_string())));
     }
     entries.push(step("cb", of_flow("F2", "callback")));
-    for due_ms in [10_000, 11_000, 12_000, 13_000] {
+    for due_ms in [10_000, 11_000, 12_000, 13_000, 14_000] {
         entries.push(step(&format!("s{due_ms}"), StepOwner::Schedule { due_ms }));
     }
     entries.push(executed(2_000, "cb", "n1", 1));
@@ -114,7 +118,7 @@ fn clean_flows_and_schedule_pass_with_their_counts() {
     assert!(verdict.ok(), "{:#?}", verdict.violations);
     let flows = &verdict.flows;
     assert_eq!((flows.operations, flows.acknowledged, flows.recovered), (2, 1, 1));
-    assert_eq!(flows.schedule.as_ref().map(|s| s.fired), Some(4));
+    assert_eq!(flows.schedule.as_ref().map(|s| s.fired), Some(5));
     assert!(
         verdict.unexpected.is_empty(),
         "a flow's task executed is not unexpected"
@@ -214,5 +218,31 @@ fn a_missed_and_a_doubled_due_time_are_reported() {
     must_mention(&verdict, "schedule: due time 11000 never fired");
     must_mention(&verdict, "schedule: due time 12000 fired more than once");
     must_mention(&verdict, "is for 12500, not a due time of the schedule");
-    must_mention(&verdict, "the cluster counts 4 runs, the queue holds 5");
+    must_mention(&verdict, "the cluster counts 5 runs, the queue holds 6");
+}
+
+#[test]
+fn a_part_the_flow_does_not_have_and_a_vanished_schedule_are_reported() {
+    let mut history = clean_flows();
+    history.push(step("a3", of_flow("F1", "3")));
+    history.retain(|entry| {
+        !matches!(
+            entry,
+            Entry::Schedule { .. }
+                | Entry::FinalStep {
+                    owner: StepOwner::Schedule { .. },
+                    ..
+                }
+        )
+    });
+    let verdict = check(&history);
+    must_mention(
+        &verdict,
+        "flow F1 (key f-1): the queue holds task a3 as its part 3, which a chain does not have",
+    );
+    must_mention(
+        &verdict,
+        "schedule: added, 0 runs, but the schedule is not in the final state",
+    );
+    assert_eq!(verdict.violations.len(), 2, "{:#?}", verdict.violations);
 }
