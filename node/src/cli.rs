@@ -2,6 +2,7 @@
 //! [`ClusterArgs`] (`--cluster`, `--json`).
 
 mod bench;
+mod cluster;
 mod cluster_args;
 mod dead;
 mod demo;
@@ -71,6 +72,8 @@ pub enum Command {
     Workers(workers::WorkersArgs),
     /// Show every node's Raft role and progress, and who leads.
     Status(status::StatusArgs),
+    /// Membership: list, add or remove nodes while the cluster works; move leadership.
+    Cluster(cluster::ClusterCommandArgs),
     /// Measure a running cluster (throughput and latency).
     Bench(bench::BenchArgs),
     /// Submit a realistic mix of demo tasks for a while, to watch in qraft-tui.
@@ -116,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Limit(args) => limit::run(args).await,
         Command::Workers(args) => workers::run(args).await,
         Command::Status(args) => status::run(args).await,
+        Command::Cluster(args) => cluster::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

@@ -33,8 +33,17 @@ pub struct NodeArgs {
     pub metrics_listen: Option<String>,
     /// Every voter of the initial cluster, this node included: `ID@HOST:PORT,...`. Start every
     /// node with the same list; the cluster forms once, and restarts just rejoin.
-    #[arg(long, env = "QRAFT_PEERS", value_name = "ID@HOST:PORT,...")]
+    #[arg(
+        long,
+        env = "QRAFT_PEERS",
+        value_name = "ID@HOST:PORT,...",
+        conflicts_with = "join"
+    )]
     pub peers: Option<String>,
+    /// Join a running cluster through any of its nodes instead of forming one with --peers: the
+    /// node asks to be added (a learner that catches up, then a voter). Its --id must be new.
+    #[arg(long, env = "QRAFT_JOIN", value_name = "HOST:PORT")]
+    pub join: Option<String>,
     /// Directory for this node's database and snapshots [default: ./data/n<ID>].
     #[arg(long, env = "QRAFT_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -100,6 +109,7 @@ struct FileConfig {
     advertise: Option<String>,
     metrics_listen: Option<String>,
     peers: Option<Vec<String>>,
+    join: Option<String>,
     data: Option<PathBuf>,
     cluster_name: Option<String>,
     #[serde(default)]
@@ -163,7 +173,10 @@ pub struct NodeConfig {
     pub advertise: String,
     /// Where `/metrics` is served; `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The initial voters; empty when joining.
     pub peers: BTreeMap<u64, String>,
+    /// A node of the running cluster to ask to be added through.
+    pub join: Option<String>,
     pub data_dir: PathBuf,
     pub raft: RaftSettings,
     pub tasks: TaskDefaults,
@@ -246,7 +259,16 @@ impl NodeConfig {
                 "--metrics-listen must differ from --listen: metrics are served over HTTP/1 on a port of their own",
             ));
         }
-        let peers = if peers.is_empty() {
+        let join = args.join.clone().or(file.join);
+        if let Some(via) = &join {
+            if !peers.is_empty() {
+                return Err(invalid(
+                    "pass either --peers (the voters of a new cluster) or --join (a node of a running one), not both",
+                ));
+            }
+            must_be_host_port("--join", via)?;
+        }
+        let peers = if peers.is_empty() && join.is_none() {
             BTreeMap::from([(id, advertise.clone())])
         } else {
             peers
@@ -397,6 +419,7 @@ impl NodeConfig {
             advertise,
             metrics_listen,
             peers,
+            join,
             data_dir,
             raft: RaftSettings {
                 cluster_name,
@@ -483,11 +506,14 @@ fn must_be_runnable(program: &str) -> Result<(), String> {
     }
 }
 
+/// Whether `addr` looks like HOST:PORT with a non-zero port: what peers and clients can dial.
+pub fn is_host_port(addr: &str) -> bool {
+    addr.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
 fn must_be_host_port(what: &str, addr: &str) -> Result<(), ConfigError> {
-    let valid = addr
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
-    if valid {
+    if is_host_port(addr) {
         Ok(())
     } else {
         Err(invalid(format!("{what}: {addr:?} is not HOST:PORT")))

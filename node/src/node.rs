@@ -107,13 +107,20 @@ pub async fn run_with(
         });
     let server = tokio::spawn(server);
 
-    // Peers must be able to reach us while we ask them whether the cluster exists.
+    // Peers must be able to reach us while we ask them whether the cluster exists, and the
+    // leader must reach us to replicate while we ask to join.
     let bootstrap = {
         let replica = replica.clone();
         let peers = config.peers.clone();
+        let join = config.join.clone();
+        let advertise = config.advertise.clone();
         tokio::spawn(async move {
-            if let Err(e) = replica.bootstrap(&peers).await {
-                tracing::error!(error = %e, "cluster bootstrap failed");
+            let result = match &join {
+                Some(via) => replica.join(via, &advertise).await,
+                None => replica.bootstrap(&peers).await,
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "could not become a member of the cluster");
             }
         })
     };
@@ -141,7 +148,22 @@ pub async fn run_with(
         )
     });
 
-    shutdown.await;
+    // A node removed from the cluster stops taking work and hands back what it holds; it goes
+    // on answering clients (forwarding to the leader) until it is stopped.
+    let mut pool = pool;
+    tokio::pin!(shutdown);
+    let removed = wait_until_removed(&replica);
+    tokio::pin!(removed);
+    tokio::select! {
+        () = &mut shutdown => {}
+        () = &mut removed => {
+            tracing::warn!("this node was removed from the cluster; its worker pool hands back its tasks and stops. Stop this process when convenient");
+            if let Some(pool) = pool.take() {
+                pool.shutdown().await;
+            }
+            shutdown.await;
+        }
+    }
     tracing::info!("shutting down");
     if let Some(pool) = pool {
         pool.shutdown().await;
@@ -161,6 +183,17 @@ pub async fn run_with(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Completes once the replica sees itself removed from the cluster.
+async fn wait_until_removed(replica: &Replica) {
+    let mut interval = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        interval.tick().await;
+        if replica.removed() {
+            return;
+        }
+    }
 }
 
 /// Accepted connections with Nagle's algorithm off. tonic's own `tcp_nodelay` applies only to

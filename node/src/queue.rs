@@ -27,7 +27,7 @@ pub mod validate;
 pub mod worker;
 
 pub use command::{Command, DeadSelector, LeaseRequest, LeasedTask, Outcome, Rejection, SubmitTask};
-pub use event::{Event, EventKind, Observation, QueueAction};
+pub use event::{Event, EventKind, MemberChange, Observation, QueueAction};
 pub use state::{QueueMeta, QueueState, QueueStats, QueueTotals, TaskFilter};
 pub use task::{Lease, RetryPolicy, Task, TaskId, TaskOptions, TaskState};
 pub use worker::{WorkerInfo, WorkerKind, WorkerRegistration};

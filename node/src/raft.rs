@@ -12,11 +12,15 @@
 //! - [`proposer`]: batches client commands into log entries, forwarding to the leader.
 //! - [`ticker`]: the leader's periodic tick, proposed when some task is due.
 //! - [`observer`]: the leader records elections and unreachable members for the timeline.
+//! - [`membership`]: adding and removing nodes, with catch-up and quorum checks.
+//! - [`bootstrap`]: forming the cluster on first start, or joining an existing one.
 //! - [`replica`]: [`Replica`], the face of all of the above.
 
+pub mod bootstrap;
 pub mod codec;
 pub mod compaction;
 pub mod log_store;
+pub mod membership;
 pub mod network;
 pub mod observer;
 pub mod proposer;
@@ -29,6 +33,7 @@ pub mod syncer;
 pub mod ticker;
 pub mod types;
 
+pub use membership::{Added, MembershipError, MembershipView};
 pub use proposer::ProposeError;
 pub use replica::{
     Member, PeerProgress, RaftSettings, Replica, ReplicaError, ReplicaStatus, Role, TransferError,

@@ -6,6 +6,7 @@ mod cluster;
 mod control;
 mod flows;
 mod lifecycle;
+mod membership;
 mod observability;
 mod python_worker;
 mod util;

@@ -37,6 +37,8 @@ pub struct TestNode {
     pub metrics: String,
     pub data: PathBuf,
     pub log: PathBuf,
+    /// Started with `--join` this address instead of `--peers`.
+    join: Option<String>,
     child: Option<Child>,
 }
 
@@ -64,6 +66,7 @@ impl TestCluster {
                     metrics: format!("127.0.0.1:{}", ports[first + 1]),
                     data: dir.path().join(format!("n{id}")),
                     log: dir.path().join(format!("n{id}.log")),
+                    join: None,
                     child: None,
                 };
                 (id, node)
@@ -87,10 +90,30 @@ impl TestCluster {
         cluster
     }
 
+    /// Starts a new node `id` that joins the running cluster through node `via`.
+    pub fn start_joining_node(&mut self, id: u64, via: u64) {
+        assert!(!self.nodes.contains_key(&id), "node {id} exists already");
+        let ports = free_ports(2);
+        let node = TestNode {
+            addr: format!("127.0.0.1:{}", ports[0]),
+            metrics: format!("127.0.0.1:{}", ports[1]),
+            data: self.dir.path().join(format!("n{id}")),
+            log: self.dir.path().join(format!("n{id}.log")),
+            join: Some(self.addr(via)),
+            child: None,
+        };
+        self.nodes.insert(id, node);
+        self.start_node(id);
+    }
+
     pub fn start_node(&mut self, id: u64) {
         let peers = self.peers.clone();
         let extra = self.extra_args.clone();
         let node = self.nodes.get_mut(&id).expect("known node");
+        let (membership_flag, membership) = match &node.join {
+            Some(via) => ("--join", via.clone()),
+            None => ("--peers", peers),
+        };
         assert!(node.child.is_none(), "node {id} is already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -104,8 +127,8 @@ impl TestCluster {
                 &id.to_string(),
                 "--listen",
                 &node.addr,
-                "--peers",
-                &peers,
+                membership_flag,
+                &membership,
             ])
             .arg("--data")
             .arg(&node.data)

@@ -1,4 +1,7 @@
-//! `qraft.v1.Admin`: node status, queues, workers, dead letters, events and leadership.
+//! `qraft.v1.Admin`: node status, queues, workers, dead letters, events, leadership and
+//! membership.
+
+use std::time::Duration;
 
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};
@@ -7,9 +10,9 @@ use super::events::{EventStream, event_stream};
 use super::rates::RateTracker;
 use super::tasks::{list_limit, read_tasks};
 use super::{convert, linearizable, propose_one, status, unexpected};
-use crate::queue::validate::must_be_name;
+use crate::queue::validate::{MAX_DURATION_MS, must_be_name};
 use crate::queue::{Command, DeadSelector, Outcome, TaskFilter, TaskState};
-use crate::raft::{Replica, Role};
+use crate::raft::{Member, Replica, Role};
 
 pub struct AdminService {
     replica: Replica,
@@ -40,6 +43,31 @@ fn role_to_pb(role: Role) -> pb::NodeRole {
     }
 }
 
+/// How long a new node may take to catch up when the request names no limit.
+const DEFAULT_ADD_LIMIT_MS: u64 = 10 * 60 * 1000;
+
+impl AdminService {
+    fn members(&self) -> Vec<pb::Member> {
+        self.replica
+            .membership()
+            .members
+            .into_iter()
+            .map(member_to_pb)
+            .collect()
+    }
+}
+
+/// A node address must be HOST:PORT: peers dial it.
+fn must_be_host_port(addr: &str) -> Result<(), Status> {
+    if crate::config::is_host_port(addr) {
+        Ok(())
+    } else {
+        Err(status::invalid(format!(
+            "node address {addr:?} is not HOST:PORT, e.g. 10.0.0.4:7071"
+        )))
+    }
+}
+
 #[tonic::async_trait]
 impl pb::admin_server::Admin for AdminService {
     type WatchEventsStream = EventStream;
@@ -66,15 +94,7 @@ impl pb::admin_server::Admin for AdminService {
             purged_index: status.purged_index.unwrap_or_default(),
             leader_id: status.leader.as_ref().map_or(0, |l| l.id),
             leader_addr: status.leader.map(|l| l.addr).unwrap_or_default(),
-            members: status
-                .members
-                .into_iter()
-                .map(|m| pb::Member {
-                    id: m.id,
-                    addr: m.addr,
-                    voter: m.voter,
-                })
-                .collect(),
+            members: status.members.into_iter().map(member_to_pb).collect(),
             cluster_name: self.cluster_name.clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             task_count,
@@ -90,6 +110,7 @@ impl pb::admin_server::Admin for AdminService {
                 })
                 .collect(),
             unreachable,
+            membership_changing: self.replica.membership().changing,
         }))
     }
 
@@ -244,6 +265,51 @@ impl pb::admin_server::Admin for AdminService {
             leader_addr: leader.addr,
             pause_ms: pause.as_millis() as u64,
         }))
+    }
+
+    async fn add_node(
+        &self,
+        request: Request<pb::AddNodeRequest>,
+    ) -> Result<Response<pb::AddNodeResponse>, Status> {
+        let request = request.into_inner();
+        must_be_host_port(&request.addr)?;
+        let limit = Duration::from_millis(match request.timeout_ms {
+            0 => DEFAULT_ADD_LIMIT_MS,
+            ms => ms.min(MAX_DURATION_MS),
+        });
+        let added = self
+            .replica
+            .add_node(request.id, &request.addr, limit)
+            .await
+            .map_err(status::from_membership_error)?;
+        Ok(Response::new(pb::AddNodeResponse {
+            added: added.added,
+            took_ms: added.took.as_millis() as u64,
+            members: self.members(),
+        }))
+    }
+
+    async fn remove_node(
+        &self,
+        request: Request<pb::RemoveNodeRequest>,
+    ) -> Result<Response<pb::RemoveNodeResponse>, Status> {
+        let removed = self
+            .replica
+            .remove_node(request.into_inner().id)
+            .await
+            .map_err(status::from_membership_error)?;
+        Ok(Response::new(pb::RemoveNodeResponse {
+            removed,
+            members: self.members(),
+        }))
+    }
+}
+
+fn member_to_pb(member: Member) -> pb::Member {
+    pb::Member {
+        id: member.id,
+        addr: member.addr,
+        voter: member.voter,
     }
 }
 

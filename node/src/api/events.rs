@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::queue::{Event, EventKind, QueueAction};
+use crate::queue::{Event, EventKind, MemberChange, QueueAction};
 use crate::raft::Replica;
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Events, Status>> + Send>>;
@@ -110,6 +110,16 @@ pub fn event_to_pb(event: &Event) -> pb::Event {
             }
             .into(),
             count: *count,
+        }),
+        EventKind::Membership { node, addr, change } => Kind::Membership(pb::MembershipChange {
+            node: *node,
+            addr: addr.clone(),
+            change: match change {
+                MemberChange::Learner => pb::MemberChangeKind::MemberLearner,
+                MemberChange::Voter => pb::MemberChangeKind::MemberVoter,
+                MemberChange::Removed => pb::MemberChangeKind::MemberRemoved,
+            }
+            .into(),
         }),
     };
     pb::Event {

@@ -7,7 +7,7 @@ use tonic::Status;
 use tonic::metadata::MetadataValue;
 
 use crate::queue::Rejection;
-use crate::raft::{ProposeError, TransferError};
+use crate::raft::{MembershipError, ProposeError, TransferError};
 
 pub fn from_propose_error(error: &ProposeError) -> Status {
     let mut status = Status::unavailable(error.to_string());
@@ -39,6 +39,21 @@ pub fn from_transfer_error(error: TransferError) -> Status {
         TransferError::NotAVoter(_) => Status::invalid_argument(error.to_string()),
         TransferError::NoCandidate => Status::failed_precondition(error.to_string()),
         TransferError::TimedOut(_) => Status::deadline_exceeded(error.to_string()),
+    }
+}
+
+pub fn from_membership_error(error: MembershipError) -> Status {
+    match error {
+        MembershipError::NotLeader { leader_addr } => {
+            from_propose_error(&ProposeError::NoLeader { leader_addr })
+        }
+        // Transient: the change before this one is finishing, so a resend soon succeeds.
+        MembershipError::InProgress => Status::aborted(error.to_string()),
+        MembershipError::Invalid(_) => Status::invalid_argument(error.to_string()),
+        MembershipError::WouldLoseQuorum(_) | MembershipError::CatchUpTimedOut { .. } => {
+            Status::failed_precondition(error.to_string())
+        }
+        MembershipError::Raft(_) => Status::unavailable(error.to_string()),
     }
 }
 

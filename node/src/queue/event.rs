@@ -59,6 +59,11 @@ pub enum EventKind {
         action: QueueAction,
         count: u64,
     },
+    Membership {
+        node: u64,
+        addr: String,
+        change: MemberChange,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +83,23 @@ pub enum Observation {
     LeaderElected { node: u64, term: u64, election_ms: u64 },
     /// The leader lost (or regained) contact with `node`.
     Reachability { node: u64, reachable: bool },
+    /// The leader changed the membership.
+    Membership {
+        node: u64,
+        addr: String,
+        change: MemberChange,
+    },
+}
+
+/// A step of a membership change, as the timeline shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberChange {
+    /// Joined as a learner: it receives the log (by snapshot if need be) but does not vote.
+    Learner,
+    /// Caught up and made a voter.
+    Voter,
+    /// Removed; its id is retired and never taken again.
+    Removed,
 }
 
 /// `error` cut to [`EVENT_ERROR_BYTES`] at a character boundary.

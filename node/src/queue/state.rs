@@ -67,6 +67,10 @@ pub struct QueueMeta {
     /// Sequence number of the newest event; 0 before the first.
     #[serde(default)]
     pub last_event_seq: u64,
+    /// Ids of members removed from the cluster. A node id is never reused: a new node with an
+    /// old id and an empty log could replay an old membership and elect a second leader.
+    #[serde(default)]
+    pub retired: BTreeSet<u64>,
 }
 
 /// The stored records other than tasks, for [`QueueState::restore`].

@@ -2,14 +2,14 @@
 //! the openraft instance, the storage adapters and the proposer, and exposes only qraft terms:
 //! propose commands, read the queue, report status, bootstrap, shut down.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openraft::error::{InitializeError, RaftError};
+use openraft::error::RaftError;
 use openraft::type_config::async_runtime::WatchReceiver;
-use openraft::{BasicNode, Config, Instant as _, ServerState, SnapshotPolicy};
+use openraft::{Config, Instant as _, ServerState, SnapshotPolicy};
 use qraft_proto::pb::raft_server::RaftServer;
 
 use super::compaction;
@@ -21,7 +21,7 @@ use super::rpc_server::RaftRpcServer;
 use super::state_machine::{SharedState, StateMachineStore};
 use super::storage::Storage;
 use super::syncer::Syncer;
-use super::types::{NodeId, Raft};
+use super::types::{NodeId, Raft, TypeConfig};
 use crate::metrics::Timings;
 use crate::queue::{Command, Outcome};
 
@@ -81,6 +81,20 @@ pub struct ReplicaStatus {
     pub members: Vec<Member>,
     /// Every other member's progress; empty unless this node leads.
     pub peers: Vec<PeerProgress>,
+}
+
+/// Every node of the configuration in force, voters marked.
+pub(super) fn members(metrics: &openraft::RaftMetrics<TypeConfig>) -> Vec<Member> {
+    let membership = metrics.membership_config.membership();
+    let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+    membership
+        .nodes()
+        .map(|(id, node)| Member {
+            id: *id,
+            addr: node.addr.clone(),
+            voter: voters.contains(id),
+        })
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +215,10 @@ impl Replica {
         &self.raft
     }
 
+    pub(super) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
     pub(super) fn leader_contact(&self) -> &LeaderContact {
         &self.contact
     }
@@ -220,64 +238,6 @@ impl Replica {
         ))
         .max_decoding_message_size(MAX_RAFT_MESSAGE)
         .max_encoding_message_size(MAX_RAFT_MESSAGE)
-    }
-
-    /// Forms the cluster on first start. Does nothing if this node has Raft state already, or if
-    /// a peer reports an existing cluster (then this node is a replacement and waits for the
-    /// leader to replicate to it). Every node may run this with the same peers at once: they all
-    /// write the same initial membership.
-    pub async fn bootstrap(&self, peers: &BTreeMap<NodeId, String>) -> Result<(), ReplicaError> {
-        let initialized = self
-            .raft
-            .is_initialized()
-            .await
-            .map_err(|e| ReplicaError::Raft(e.to_string()))?;
-        if initialized {
-            tracing::info!("existing Raft state found; rejoining the cluster");
-            return Ok(());
-        }
-        if let Some(peer) = self.peer_with_cluster(peers).await {
-            tracing::info!(
-                peer = %peer,
-                "no local state, but the cluster exists; waiting for the leader to replicate to this node"
-            );
-            return Ok(());
-        }
-        let members: BTreeMap<NodeId, BasicNode> = peers
-            .iter()
-            .map(|(id, addr)| (*id, BasicNode { addr: addr.clone() }))
-            .collect();
-        match self.raft.initialize(members).await {
-            Ok(()) => {
-                tracing::info!(members = ?peers.keys().collect::<Vec<_>>(), "initialised a new cluster");
-                Ok(())
-            }
-            Err(RaftError::APIError(InitializeError::NotAllowed(_))) => Ok(()),
-            Err(e) => Err(ReplicaError::Raft(e.to_string())),
-        }
-    }
-
-    /// A peer that already belongs to an initialised cluster, if any answers.
-    async fn peer_with_cluster(&self, peers: &BTreeMap<NodeId, String>) -> Option<String> {
-        let others: Vec<&String> = peers
-            .iter()
-            .filter(|(id, _)| **id != self.id)
-            .map(|(_, a)| a)
-            .collect();
-        if others.is_empty() {
-            return None;
-        }
-        let client = qraft_proto::Client::new(others.iter().map(|a| a.as_str()))
-            .ok()?
-            .with_timeout(Duration::from_millis(800));
-        for (addr, status) in client.cluster_status().await {
-            if let Ok(status) = status
-                && !status.members.is_empty()
-            {
-                return Some(addr);
-            }
-        }
-        None
     }
 
     /// Proposes commands through the leader and returns their outcomes once applied here...
@@ -321,16 +281,7 @@ impl Replica {
 
     pub fn status(&self) -> ReplicaStatus {
         let metrics = self.raft.metrics().borrow_watched().clone();
-        let membership = metrics.membership_config.membership();
-        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
-        let members: Vec<Member> = membership
-            .nodes()
-            .map(|(id, node)| Member {
-                id: *id,
-                addr: node.addr.clone(),
-                voter: voters.contains(id),
-            })
-            .collect();
+        let members = members(&metrics);
         let leader = metrics
             .current_leader
             .and_then(|id| members.iter().find(|m| m.id == id).cloned());

@@ -21,6 +21,8 @@ pub const CF_SM_META: &str = "sm_meta";
 
 const COLUMN_FAMILIES: [&str; 4] = [CF_LOG, CF_RAFT_META, CF_SM_DATA, CF_SM_META];
 const IDENTITY_KEY: &[u8] = b"identity";
+/// Present once the node was started with `--join`: it must never form a cluster of its own.
+const JOINING_KEY: &[u8] = b"joining";
 
 /// Who a data directory belongs to; written on first start, checked on every start after.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +91,21 @@ impl Storage {
 
     pub fn snapshot_dir(&self) -> PathBuf {
         self.dir.join("snapshots")
+    }
+
+    /// Records, durably, that this node joins an existing cluster, so that a restart without
+    /// `--join` before the leader reached it still never initialises a cluster of its own.
+    pub fn mark_joining(&self) -> io::Result<()> {
+        let cf = cf(&self.db, CF_RAFT_META)?;
+        self.db
+            .put_cf(cf, JOINING_KEY, [1])
+            .and_then(|()| self.db.flush_wal(true))
+            .map_err(rocks_err)
+    }
+
+    pub fn is_joining(&self) -> io::Result<bool> {
+        let cf = cf(&self.db, CF_RAFT_META)?;
+        Ok(self.db.get_cf(cf, JOINING_KEY).map_err(rocks_err)?.is_some())
     }
 
     fn must_match_identity(&self, wanted: &Identity) -> Result<(), StorageError> {

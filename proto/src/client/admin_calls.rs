@@ -153,6 +153,37 @@ impl Client {
 
     /// Hands leadership to voter `to` (`None`: the most up-to-date one) and returns the new
     /// leader. Sent to the leader, following not-leader answers.
+    /// Adds node `id` at `addr` (a learner, then a voter once caught up). Safe to resend: a
+    /// node added before goes on from where it is. Give the client a per-call timeout longer
+    /// than `timeout_ms`: the call answers only when the node votes.
+    pub async fn add_node(
+        &self,
+        id: u64,
+        addr: &str,
+        timeout_ms: u64,
+    ) -> Result<pb::AddNodeResponse, ClientError> {
+        let request = pb::AddNodeRequest {
+            id,
+            addr: addr.to_owned(),
+            timeout_ms,
+        };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(AdminClient::new(channel).add_node(request).await) }
+        })
+        .await
+    }
+
+    /// Removes node `id` (the leader included: it hands over and the call follows the new
+    /// leader). Safe to resend: a node removed already answers `removed: false`.
+    pub async fn remove_node(&self, id: u64) -> Result<pb::RemoveNodeResponse, ClientError> {
+        let request = pb::RemoveNodeRequest { id };
+        self.call_idempotent(|channel| async move {
+            into_inner(AdminClient::new(channel).remove_node(request).await)
+        })
+        .await
+    }
+
     pub async fn transfer_leader(&self, to: Option<u64>) -> Result<pb::TransferLeaderResponse, ClientError> {
         let request = pb::TransferLeaderRequest {
             to: to.unwrap_or_default(),

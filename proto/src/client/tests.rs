@@ -190,6 +190,20 @@ impl Admin for FakeAdmin {
     ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
         Err(not_scripted())
     }
+
+    async fn add_node(
+        &self,
+        _: Request<pb::AddNodeRequest>,
+    ) -> Result<Response<pb::AddNodeResponse>, Status> {
+        Err(not_scripted())
+    }
+
+    async fn remove_node(
+        &self,
+        _: Request<pb::RemoveNodeRequest>,
+    ) -> Result<Response<pb::RemoveNodeResponse>, Status> {
+        Err(not_scripted())
+    }
 }
 
 /// A fake node serving on 127.0.0.1; stops when dropped.

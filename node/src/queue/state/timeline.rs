@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{QueueState, by_queue};
 use crate::queue::command::Outcome;
-use crate::queue::event::{EVENT_CAPACITY, Event, EventKind, Observation, shortened};
+use crate::queue::event::{EVENT_CAPACITY, Event, EventKind, MemberChange, Observation, shortened};
 use crate::queue::task::{Task, TaskState};
 
 /// Counts that only grow, per queue: the source of rates and of Prometheus counters.
@@ -99,6 +99,16 @@ impl QueueState {
                 if changed {
                     self.record(EventKind::NodeReachability { node, reachable });
                 }
+            }
+            Observation::Membership { node, addr, change } => {
+                if change == MemberChange::Removed {
+                    // A resent observation: recorded already.
+                    if !self.meta.retired.insert(node) {
+                        return Outcome::Done;
+                    }
+                    self.meta.unreachable.remove(&node);
+                }
+                self.record(EventKind::Membership { node, addr, change });
             }
         }
         Outcome::Done

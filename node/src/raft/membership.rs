@@ -1,0 +1,371 @@
+//! Membership changes on the leader: add a node (a learner first, made a voter once it has
+//! caught up, by snapshot if the log was purged), remove one (the leader hands over first), and
+//! refuse any change that would leave the voters without a reachable majority. Each step is
+//! also written into the log as an observation, so the timeline shows it and removed ids stay
+//! retired.
+//!
+//! openraft runs a voter change as joint consensus (old and new voters must both agree) in one
+//! call, but it checks neither that the new voters are caught up nor that they answer: both are
+//! checked here, because a joint configuration whose new majority is unreachable stops every
+//! write.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
+use openraft::type_config::async_runtime::WatchReceiver;
+use openraft::{BasicNode, ChangeMembers, Instant as _, ServerState};
+
+use super::replica::{Member, Replica, members};
+use super::types::{NodeId, TypeConfig};
+use crate::queue::{Command, MemberChange, Observation};
+
+/// A learner this close to the leader's last log entry counts as caught up: the rest arrives
+/// with the next appends, well inside one election timeout.
+const CAUGHT_UP_LAG: u64 = 64;
+/// How long one membership entry may take to commit before the call gives up on it (it still
+/// completes if a majority of old and new voters answers later).
+const COMMIT_LIMIT: Duration = Duration::from_secs(30);
+/// How often catch-up is looked at.
+const POLL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MembershipError {
+    #[error("this node does not lead")]
+    NotLeader { leader_addr: Option<String> },
+    #[error("another membership change is still in progress; try again when it has finished")]
+    InProgress,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("refused: {0}")]
+    WouldLoseQuorum(String),
+    #[error(
+        "node {id} is still {lag} entries behind after {waited_ms} ms; it stays a learner (add it again to go on waiting)"
+    )]
+    CatchUpTimedOut { id: NodeId, lag: u64, waited_ms: u64 },
+    /// The change may or may not have taken effect.
+    #[error("membership change: {0}")]
+    Raft(String),
+}
+
+impl MembershipError {
+    /// Whether nothing was changed, so the call can be sent again elsewhere as it is.
+    pub fn not_applied(&self) -> bool {
+        !matches!(self, MembershipError::Raft(_))
+    }
+}
+
+/// What `add_node` did.
+#[derive(Clone, Debug)]
+pub struct Added {
+    /// False when the node was a voter already.
+    pub added: bool,
+    pub took: Duration,
+}
+
+/// The voters and learners as this replica sees them, and whether a change is under way.
+#[derive(Clone, Debug)]
+pub struct MembershipView {
+    pub members: Vec<Member>,
+    /// A configuration not yet committed, or a joint one, is in force.
+    pub changing: bool,
+}
+
+type WriteError = RaftError<TypeConfig, ClientWriteError<TypeConfig>>;
+
+impl Replica {
+    pub fn membership(&self) -> MembershipView {
+        let metrics = self.raft().metrics().borrow_watched().clone();
+        let committed = metrics.committed_membership_config.log_id();
+        MembershipView {
+            members: members(&metrics),
+            changing: metrics.membership_config.log_id() != committed
+                || metrics.membership_config.membership().get_joint_config().len() > 1,
+        }
+    }
+
+    /// Whether this node has been removed from the cluster: the newest configuration it knows
+    /// leaves it out (a removed node often never learns the final one, but it does get the
+    /// joint one that moves away from it). A node that has no configuration yet (it is joining)
+    /// is not removed.
+    pub fn removed(&self) -> bool {
+        let metrics = self.raft().metrics().borrow_watched().clone();
+        let membership = metrics.membership_config.membership();
+        let Some(newest) = membership.get_joint_config().last() else {
+            return false;
+        };
+        !newest.is_empty()
+            && !newest.contains(&self.id())
+            && !membership.learner_ids().any(|id| id == self.id())
+    }
+
+    /// Adds node `id` at `addr`: as a learner, then, once it has caught up, as a voter. Safe to
+    /// send again: a learner added before goes on to catch up, a voter is left as it is.
+    pub async fn add_node(&self, id: NodeId, addr: &str, limit: Duration) -> Result<Added, MembershipError> {
+        let started = Instant::now();
+        let view = self.must_lead_unchanging()?;
+        if id == 0 {
+            return Err(MembershipError::Invalid(
+                "node ids are positive; 0 is reserved".into(),
+            ));
+        }
+        if self.shared().queue().meta().retired.contains(&id) {
+            return Err(MembershipError::Invalid(format!(
+                "node id {id} belonged to a removed node and is never used again; give the new node a new id"
+            )));
+        }
+        if let Some(other) = view.members.iter().find(|m| m.addr == addr && m.id != id) {
+            return Err(MembershipError::Invalid(format!(
+                "node {} already serves at {addr}; each node needs an address of its own",
+                other.id
+            )));
+        }
+        match view.members.iter().find(|m| m.id == id) {
+            Some(member) if member.addr != addr => {
+                return Err(MembershipError::Invalid(format!(
+                    "node {id} is already a member at {}; remove it first, or add the new node under a new id",
+                    member.addr
+                )));
+            }
+            Some(member) if member.voter => {
+                return Ok(Added {
+                    added: false,
+                    took: started.elapsed(),
+                });
+            }
+            Some(_) => tracing::info!(node = id, "already a learner; waiting for it to catch up"),
+            None => {
+                let node = BasicNode {
+                    addr: addr.to_owned(),
+                };
+                self.raft()
+                    .add_learner(id, node, false)
+                    .await
+                    .map_err(|e| self.write_error(e))?;
+                tracing::info!(node = id, addr, "added as a learner");
+                self.observe(id, addr, MemberChange::Learner).await;
+            }
+        }
+        self.wait_caught_up(id, limit.saturating_sub(started.elapsed()))
+            .await?;
+        self.must_lead_unchanging()?;
+        self.commit(ChangeMembers::AddVoterIds(BTreeSet::from([id])))
+            .await?;
+        tracing::info!(
+            node = id,
+            took_ms = started.elapsed().as_millis() as u64,
+            "made a voter"
+        );
+        self.observe(id, addr, MemberChange::Voter).await;
+        Ok(Added {
+            added: true,
+            took: started.elapsed(),
+        })
+    }
+
+    /// Removes node `id`; `Ok(false)` if it is not a member (a resent remove). The leader does
+    /// not remove itself: it hands leadership over and answers `NotLeader` with the new
+    /// leader, which the caller asks instead.
+    pub async fn remove_node(&self, id: NodeId) -> Result<bool, MembershipError> {
+        let view = self.must_lead_unchanging()?;
+        let Some(member) = view.members.iter().find(|m| m.id == id).cloned() else {
+            return Ok(false);
+        };
+        if !member.voter {
+            self.commit(ChangeMembers::RemoveNodes(BTreeSet::from([id])))
+                .await?;
+            self.observe(id, &member.addr, MemberChange::Removed).await;
+            return Ok(true);
+        }
+        let voters: BTreeSet<NodeId> = view.members.iter().filter(|m| m.voter).map(|m| m.id).collect();
+        let live = self.live_voters(&voters).await;
+        must_keep_quorum(id, &voters, &live)?;
+        if id == self.id() {
+            let handed = self.transfer_leader(None).await;
+            let leader_addr = handed.ok().map(|(leader, _)| leader.addr);
+            tracing::info!(?leader_addr, "handed leadership over before being removed");
+            return Err(MembershipError::NotLeader { leader_addr });
+        }
+        self.commit(ChangeMembers::RemoveVoters(BTreeSet::from([id])))
+            .await?;
+        tracing::info!(node = id, "removed");
+        self.observe(id, &member.addr, MemberChange::Removed).await;
+        Ok(true)
+    }
+
+    /// The current members, if this node leads and no change is under way.
+    fn must_lead_unchanging(&self) -> Result<MembershipView, MembershipError> {
+        let status = self.status();
+        if status.role != super::Role::Leader {
+            return Err(MembershipError::NotLeader {
+                leader_addr: status.leader.map(|l| l.addr),
+            });
+        }
+        let view = self.membership();
+        if view.changing {
+            return Err(MembershipError::InProgress);
+        }
+        Ok(view)
+    }
+
+    /// This node and the voters that acknowledged it within the election timeout. A leader
+    /// elected a moment ago has heard from nobody yet: it waits (up to two election timeouts)
+    /// for every voter to answer once before judging.
+    async fn live_voters(&self, voters: &BTreeSet<NodeId>) -> BTreeSet<NodeId> {
+        let fresh = Duration::from_millis(self.settings().election_max_ms);
+        let started = Instant::now();
+        loop {
+            let metrics = self.raft().metrics().borrow_watched().clone();
+            let heard = metrics.heartbeat.clone().unwrap_or_default();
+            let all_heard = voters
+                .iter()
+                .all(|v| *v == self.id() || heard.get(v).copied().flatten().is_some());
+            if all_heard || started.elapsed() >= 2 * fresh {
+                let mut live: BTreeSet<NodeId> = heard
+                    .iter()
+                    .filter(|(_, at)| at.is_some_and(|at| at.elapsed() < fresh))
+                    .map(|(id, _)| *id)
+                    .collect();
+                live.insert(self.id());
+                return live;
+            }
+            // Waiting for the first answers of a new term; the limit above decides.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until learner `id` is within [`CAUGHT_UP_LAG`] entries of this leader's log.
+    async fn wait_caught_up(&self, id: NodeId, limit: Duration) -> Result<(), MembershipError> {
+        let started = Instant::now();
+        let mut lag = u64::MAX;
+        while started.elapsed() < limit {
+            let metrics = self.raft().metrics().borrow_watched().clone();
+            if metrics.state != ServerState::Leader {
+                return Err(MembershipError::NotLeader {
+                    leader_addr: self.status().leader.map(|l| l.addr),
+                });
+            }
+            let last = metrics.last_log_index.unwrap_or_default();
+            let matched: Option<u64> = metrics
+                .replication
+                .as_ref()
+                .and_then(|progress| progress.get(&id).copied().flatten())
+                .map(|log_id| log_id.index());
+            lag = matched.map_or(last, |matched| last.saturating_sub(matched));
+            if matched.is_some() && lag <= CAUGHT_UP_LAG {
+                return Ok(());
+            }
+            // The catch-up poll; the limit above decides.
+            tokio::time::sleep(POLL).await;
+        }
+        Err(MembershipError::CatchUpTimedOut {
+            id,
+            lag,
+            waited_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// One membership change (for voters, both joint-consensus steps), bounded in time.
+    async fn commit(&self, change: ChangeMembers<NodeId, BasicNode>) -> Result<(), MembershipError> {
+        match tokio::time::timeout(COMMIT_LIMIT, self.raft().change_membership(change, false)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.write_error(e)),
+            Err(_) => Err(MembershipError::Raft(format!(
+                "not committed within {} s; it completes once enough voters answer",
+                COMMIT_LIMIT.as_secs()
+            ))),
+        }
+    }
+
+    fn write_error(&self, error: WriteError) -> MembershipError {
+        match error {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => MembershipError::NotLeader {
+                leader_addr: forward.leader_node.map(|node| node.addr),
+            },
+            RaftError::APIError(ClientWriteError::ChangeMembershipError(
+                ChangeMembershipError::InProgress(_),
+            )) => MembershipError::InProgress,
+            RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => {
+                MembershipError::Invalid(e.to_string())
+            }
+            other => MembershipError::Raft(other.to_string()),
+        }
+    }
+
+    /// Puts the step on the timeline (and, for a removal, retires the id). A failure only costs
+    /// the timeline entry, which is logged; the change itself is in the log already.
+    async fn observe(&self, node: NodeId, addr: &str, change: MemberChange) {
+        let observation = Observation::Membership {
+            node,
+            addr: addr.to_owned(),
+            change,
+        };
+        if let Err(e) = self.propose_one(Command::Observe(observation)).await {
+            tracing::warn!(node, ?change, error = %e, "membership change not recorded on the timeline");
+        }
+    }
+}
+
+/// Refuses to remove voter `id` unless the voters left, and the voters during the change (old
+/// and new must both agree), each have a majority among the `live` ones.
+fn must_keep_quorum(
+    id: NodeId,
+    voters: &BTreeSet<NodeId>,
+    live: &BTreeSet<NodeId>,
+) -> Result<(), MembershipError> {
+    let remaining: BTreeSet<NodeId> = voters.iter().copied().filter(|v| *v != id).collect();
+    if remaining.is_empty() {
+        return Err(MembershipError::WouldLoseQuorum(format!(
+            "node {id} is the only voter; a cluster needs at least one"
+        )));
+    }
+    for (set, what) in [
+        (&remaining, "left after the change"),
+        (voters, "during the change"),
+    ] {
+        let answering = set.iter().filter(|v| live.contains(v)).count();
+        let needed = set.len() / 2 + 1;
+        if answering < needed {
+            let down: Vec<String> = set
+                .iter()
+                .filter(|v| !live.contains(v))
+                .map(u64::to_string)
+                .collect();
+            return Err(MembershipError::WouldLoseQuorum(format!(
+                "of the {} voters {what}, {answering} answer now and {needed} are needed to commit \
+                 (not answering: {}); bring nodes back before removing node {id}",
+                set.len(),
+                down.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ids: &[NodeId]) -> BTreeSet<NodeId> {
+        ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_removal_needs_a_live_majority_before_and_after() {
+        // Five voters, all up: any one may go.
+        assert!(must_keep_quorum(5, &set(&[1, 2, 3, 4, 5]), &set(&[1, 2, 3, 4, 5])).is_ok());
+        // Removing a dead voter of four leaves three, two of them up: a majority both ways.
+        assert!(must_keep_quorum(4, &set(&[1, 2, 3, 4]), &set(&[1, 2, 3])).is_ok());
+        // Three voters, one down: removing a live one leaves one of two up.
+        let refused = must_keep_quorum(2, &set(&[1, 2, 3]), &set(&[1, 2])).expect_err("refused");
+        assert!(
+            refused.to_string().contains("1 answer now and 2 are needed"),
+            "{refused}"
+        );
+        // Five voters, two down: removing a live one leaves two of four up.
+        assert!(must_keep_quorum(3, &set(&[1, 2, 3, 4, 5]), &set(&[1, 2, 3])).is_err());
+        // The last voter stays.
+        let last = must_keep_quorum(1, &set(&[1]), &set(&[1])).expect_err("refused");
+        assert!(last.to_string().contains("only voter"), "{last}");
+    }
+}
