@@ -29,10 +29,15 @@ pub const FLOW_QUEUE: &str = "chaos-flows";
 /// gRPC port of every node in namespace mode (each has its own address).
 const NS_PORT: u16 = 7000;
 
-/// How a node runs, kept so it can be restarted the same way.
+/// How a node runs, kept so it can be restarted the same way. `id` is its slot (address,
+/// namespace, files), which stays; `raft_id` is the node in the slot, which a membership change
+/// replaces by a new one.
 #[derive(Debug)]
 struct Node {
     id: usize,
+    raft_id: u64,
+    /// Started with `--join` this address instead of `--peers` (a node that replaced another).
+    join: Option<String>,
     addr: String,
     data: PathBuf,
     config: PathBuf,
@@ -47,6 +52,8 @@ pub struct Cluster {
     qraft: PathBuf,
     peers: String,
     nodes: Vec<Node>,
+    /// The id the next replacement node gets: ids are never reused.
+    next_raft_id: u64,
     /// `Some` in namespace mode; dropped after the processes.
     net: Option<Net>,
 }
@@ -75,6 +82,8 @@ impl Cluster {
             };
             let node = Node {
                 id,
+                raft_id: id as u64,
+                join: None,
                 addr,
                 data: dir.join(format!("n{id}")),
                 config: dir.join(format!("n{id}.toml")),
@@ -95,6 +104,7 @@ impl Cluster {
             qraft: qraft.to_path_buf(),
 
             peers,
+            next_raft_id: n as u64 + 1,
             nodes,
             net,
         };
@@ -160,15 +170,19 @@ impl Cluster {
             }
             None => Command::new(&qraft),
         };
+        let (membership_flag, membership) = match &node.join {
+            Some(via) => ("--join", via.clone()),
+            None => ("--peers", peers),
+        };
         command
             .args([
                 "node",
                 "--id",
-                &id.to_string(),
+                &node.raft_id.to_string(),
                 "--listen",
                 &node.addr,
-                "--peers",
-                &peers,
+                membership_flag,
+                &membership,
             ])
             .arg("--config")
             .arg(&node.config)
@@ -184,6 +198,37 @@ impl Cluster {
         node.child = Some(child);
         node.paused = false;
         Ok(())
+    }
+
+    /// The Raft id of the node in slot `id`.
+    pub fn raft_id(&self, id: usize) -> u64 {
+        self.nodes[id - 1].raft_id
+    }
+
+    /// The slot of the node with Raft id `raft_id`, if it runs in one.
+    pub fn slot(&self, raft_id: u64) -> Option<usize> {
+        self.nodes
+            .iter()
+            .find(|node| node.raft_id == raft_id)
+            .map(|node| node.id)
+    }
+
+    /// Replaces the node in slot `id` (already removed from the cluster) by a new node with a
+    /// new id and an empty data directory, which joins through slot `via`. Returns the new id.
+    pub fn replace(&mut self, id: usize, via: usize) -> anyhow::Result<u64> {
+        self.kill(id);
+        let raft_id = self.next_raft_id;
+        self.next_raft_id += 1;
+        let via = self.addr(via);
+        let node = self.node(id);
+        if node.data.exists() {
+            std::fs::remove_dir_all(&node.data)
+                .with_context(|| format!("cannot wipe {}", node.data.display()))?;
+        }
+        node.raft_id = raft_id;
+        node.join = Some(via);
+        self.start_node(id)?;
+        Ok(raft_id)
     }
 
     /// `kill -9`: no flush, no handover.
@@ -270,7 +315,7 @@ impl Cluster {
             .flatten()
             .filter(|status| status.role == pb::NodeRole::Leader as i32)
             .max_by_key(|status| status.term)
-            .and_then(|status| usize::try_from(status.id).ok())
+            .and_then(|status| self.slot(status.id))
     }
 
     /// Lines of node logs that show a panic.

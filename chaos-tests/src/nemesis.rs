@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use qraft_proto::Client;
+use qraft_proto::{Client, pb};
 use rand::Rng;
 use rand::seq::{IndexedRandom, SliceRandom};
 
@@ -16,6 +16,8 @@ use crate::wait::poll;
 const HOLD: Duration = Duration::from_secs(2);
 /// How long a SIGTERM'd node gets to hand over and stop.
 const STOP_LIMIT: Duration = Duration::from_secs(20);
+/// How long a membership step (a removal, a new node's catching up) may take.
+const CHANGE_LIMIT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nemesis {
@@ -29,10 +31,11 @@ pub enum Nemesis {
     RollingRestart,
     KillAll,
     KillExecuting,
+    Membership,
 }
 
 impl Nemesis {
-    pub const ALL: [Nemesis; 10] = [
+    pub const ALL: [Nemesis; 11] = [
         Nemesis::KillLeader,
         Nemesis::KillRandom,
         Nemesis::PauseLeader,
@@ -43,6 +46,7 @@ impl Nemesis {
         Nemesis::RollingRestart,
         Nemesis::KillAll,
         Nemesis::KillExecuting,
+        Nemesis::Membership,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Nemesis {
             Nemesis::RollingRestart => "rolling-restart",
             Nemesis::KillAll => "kill-all",
             Nemesis::KillExecuting => "kill-executing",
+            Nemesis::Membership => "membership",
         }
     }
 
@@ -72,6 +77,9 @@ impl Nemesis {
             Nemesis::RollingRestart => "SIGTERM and restart every node in turn",
             Nemesis::KillAll => "kill -9 every node at once, restart them all",
             Nemesis::KillExecuting => "kill -9 a node while its pool runs tasks",
+            Nemesis::Membership => {
+                "remove a random node (the leader too), wipe it, and add a new node with a new id in its place"
+            }
         }
     }
 
@@ -167,6 +175,10 @@ impl Nemesis {
                     wait_answering(cluster, client, id).await;
                 }
             }
+            Nemesis::Membership => {
+                let slot = rand::rng().random_range(1..=n);
+                replace(cluster, client, history, slot, fault).await?;
+            }
             Nemesis::KillAll => {
                 for id in 1..=n {
                     cluster.kill(id);
@@ -183,15 +195,58 @@ impl Nemesis {
     }
 }
 
+/// Removes the node in `slot` (a leader hands over first) and, once it is out, puts a new node
+/// with a new id and no data in its place, which joins and catches up. A removal the cluster
+/// refuses (other faults leave too few voters answering) changes nothing; so it is recorded.
+async fn replace(
+    cluster: &mut Cluster,
+    client: &Client,
+    history: &Recorder,
+    slot: usize,
+    fault: impl Fn(String, bool) -> Entry,
+) -> anyhow::Result<()> {
+    let old = cluster.raft_id(slot);
+    history.record(&fault(format!("remove n{old} (slot {slot})"), false));
+    let removed = poll(CHANGE_LIMIT, Duration::from_millis(200), || async {
+        client.remove_node(old).await.map_err(|e| e.to_string())
+    })
+    .await;
+    if let Err(e) = removed {
+        tracing::warn!(node = old, error = %e, "removal not done; the membership stays as it is");
+        return Ok(());
+    }
+    let via = if slot == 1 { 2 } else { 1 };
+    let new = cluster.replace(slot, via)?;
+    history.record(&fault(format!("n{new} joins in slot {slot}"), false));
+    let voter = poll(CHANGE_LIMIT, Duration::from_millis(200), || async {
+        let members = cluster
+            .statuses(client)
+            .await
+            .into_iter()
+            .flatten()
+            .find(|status| status.role == pb::NodeRole::Leader as i32)
+            .map(|leader| leader.members)
+            .unwrap_or_default();
+        if members.iter().any(|m| m.id == new && m.voter) {
+            Ok(())
+        } else {
+            Err(format!("n{new} is not a voter yet"))
+        }
+    })
+    .await;
+    if let Err(e) = voter {
+        tracing::warn!(node = new, error = %e, "the new node did not become a voter in time");
+    }
+    Ok(())
+}
+
 /// A node whose pool is running tasks now, by the workers' heartbeats; `None` if none is.
 async fn busy_node(cluster: &Cluster, client: &Client) -> Option<usize> {
     let workers = client.list_workers().await.ok()?;
     let busy: Vec<usize> = (1..=cluster.size())
         .filter(|id| {
-            workers
-                .workers
-                .iter()
-                .any(|w| w.id == format!("node{id}") && w.active > 0)
+            let pool = format!("node{}", cluster.raft_id(*id));
+            workers.workers.iter().any(|w| w.id == pool && w.active > 0)
         })
         .collect();
     busy.choose(&mut rand::rng()).copied()
