@@ -8,7 +8,7 @@
 //! - `actions`: runs the operator's actions and reports each result.
 //!
 //! `convert` (with its submodules) is the one place protobuf becomes console types; `nodes`
-//! decides whom to ask.
+//! decides whom to ask, following the membership as nodes are added and removed.
 
 mod actions;
 mod convert;

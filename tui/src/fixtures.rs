@@ -1,13 +1,16 @@
 //! Cluster states for tests: a healthy three-node cluster, one with a node down, one without
 //! quorum, and queues, workers, tasks and events to go with them; schedules and limits in
-//! `fixtures/control.rs`, flows in `fixtures/flows.rs`. Fixed numbers and times, so snapshots
-//! are the same on every run.
+//! `fixtures/control.rs`, flows in `fixtures/flows.rs`, a cluster grown to five nodes with a
+//! learner catching up in `fixtures/membership.rs`. Fixed numbers and times, so snapshots are
+//! the same on every run.
 
 mod control;
 mod flows;
+mod membership;
 
 pub use self::control::{concurrency_keys, rate_limits, schedules};
 pub use self::flows::flows;
+pub use self::membership::{grown_events, grown_nodes};
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +53,7 @@ fn node(id: u64, role: Role, term: u64, leader: Option<u64>, applied: u64) -> No
         peers: Vec::new(),
         unreachable: Vec::new(),
         task_count: 4312,
+        membership_changing: false,
     }
 }
 
@@ -352,6 +356,11 @@ pub fn snapshot(nodes: Vec<NodeEntry>, step: u64) -> Snapshot {
 /// A console that has seen twenty refreshes of `nodes` (for the sparklines), the events and a
 /// connected stream; its clock is one second after the last refresh.
 pub fn app(nodes: Vec<NodeEntry>, read_only: bool) -> App {
+    app_with_events(nodes, events(), read_only)
+}
+
+/// [`app`] with another timeline.
+pub fn app_with_events(nodes: Vec<NodeEntry>, events: Vec<EventView>, read_only: bool) -> App {
     let start = Instant::now();
     let mut app = App::new(read_only, start);
     let mut at = start;
@@ -360,7 +369,7 @@ pub fn app(nodes: Vec<NodeEntry>, read_only: bool) -> App {
         app.update(at, Msg::Snapshot(snapshot(nodes.clone(), step)));
     }
     app.update(at, Msg::Stream(StreamState::Connected(addr(1))));
-    app.update(at, Msg::Events(events()));
+    app.update(at, Msg::Events(events));
     app.update(at + Duration::from_secs(1), Msg::Tick);
     app
 }

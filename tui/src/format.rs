@@ -64,6 +64,19 @@ pub fn count(value: u64) -> String {
     }
 }
 
+/// A number in full with thousands separated, for where the exact figure matters: `12,340`.
+pub fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// A per-second rate: `0/s`, `0.4/s`, `12/s`, `1.2k/s`.
 pub fn rate(per_s: f64) -> String {
     if !per_s.is_finite() || per_s <= 0.0 {
@@ -240,6 +253,11 @@ mod tests {
         assert_eq!(count(999_999), "1.0M");
         assert_eq!(count(4_500_000), "4.5M");
         assert_eq!(count(1_200_000_000), "1.2G");
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(12_340), "12,340");
+        assert_eq!(grouped(123_456), "123,456");
+        assert_eq!(grouped(1_234_567), "1,234,567");
         assert_eq!(rate(0.0), "0/s");
         assert_eq!(rate(f64::NAN), "0/s");
         assert_eq!(rate(0.44), "0.4/s");

@@ -4,8 +4,9 @@
 //! Split the way gitui and ratatui's component template split a TUI: state and its update
 //! logic, rendering from that state alone, and network work on its own tasks.
 //!
-//! - [`model`]: what the console knows, as plain Rust (snapshots, events, cluster summary;
-//!   schedules and limits in `model/control.rs`, flows in `model/flow.rs`).
+//! - [`model`]: what the console knows, as plain Rust (snapshots, events, cluster summary with
+//!   the membership and voter-only quorum; schedules and limits in `model/control.rs`, flows in
+//!   `model/flow.rs`).
 //! - [`app`]: state plus [`app::App::update`], the pure transitions from messages; which row
 //!   each view has selected in `app/selection.rs`.
 //! - [`keys`]: the key table that drives dispatch, footer hints and the `?` help.
@@ -16,7 +17,9 @@
 //! - [`format`]: pure text formatting (ages, durations, rates, counts, payloads, progress bars,
 //!   schedule triggers, events).
 //! - `fetch`: the network worker (polling, event stream, actions); the only code that
-//!   touches protobuf, in `fetch/convert.rs` and its submodules (`control.rs`, `flows.rs`).
+//!   touches protobuf, in `fetch/convert.rs` and its submodules (`control.rs`, `event.rs`,
+//!   `flows.rs`). `fetch/nodes.rs` decides which nodes to poll: those given, plus members the
+//!   cluster added since, minus those it removed.
 //! - `terminal`: the run loop and the keyboard reader.
 
 pub mod action;

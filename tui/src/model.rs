@@ -2,7 +2,7 @@
 //! protocol (`fetch/convert.rs` is the only place that reads protobuf), and views read it.
 //!
 //! It also derives the cluster-wide summary the status bar and the Cluster view need (leader,
-//! term, quorum) in `model/summary.rs`, so every view agrees on it. Schedules and limits live in
+//! term, membership, quorum) in `model/summary.rs`, so every view agrees on it. Schedules and limits live in
 //! `model/control.rs`, workflows in `model/flow.rs`.
 
 mod control;
@@ -78,6 +78,8 @@ pub struct NodeView {
     /// Members the leader recorded as unreachable (replicated, so every node says the same).
     pub unreachable: Vec<u64>,
     pub task_count: u64,
+    /// A membership change is under way: its configuration is not committed yet, or joint.
+    pub membership_changing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,7 @@ impl Role {
 pub struct Member {
     pub id: u64,
     pub addr: String,
+    /// False for a learner: it receives the log but neither votes nor counts for quorum.
     pub voter: bool,
 }
 
@@ -288,7 +291,25 @@ pub enum EventKind {
         action: QueueAction,
         count: u64,
     },
+    /// A node joined, became a voter or left the membership.
+    Membership {
+        node: u64,
+        /// Where it serves; `None` when the event did not say.
+        addr: Option<String>,
+        change: MemberChange,
+    },
     /// A kind this console does not know (a newer server); shown, not dropped.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Joined as a learner: it receives the log but does not vote yet.
+    Learner,
+    /// Caught up and made a voter.
+    Voter,
+    /// Removed from the cluster; its id is never used again.
+    Removed,
     Unknown,
 }
 

@@ -38,6 +38,8 @@ const DIM: Style = Style::new().fg(Color::DarkGray);
 const ERROR: Style = Style::new().fg(Color::Red);
 const WARN: Style = Style::new().fg(Color::Yellow);
 const OK: Style = Style::new().fg(Color::Green);
+/// Membership changes and learners catching up: deliberate and not a fault, but worth noticing.
+const CHANGE: Style = Style::new().fg(Color::Cyan);
 const SELECTED: Style = Style::new().add_modifier(Modifier::REVERSED);
 
 pub fn draw(frame: &mut Frame, app: &App) {

@@ -77,7 +77,8 @@ impl App {
         let Some(view) = entry.view() else {
             return Err(format!("n{id} is unreachable from here"));
         };
-        if view.role == Role::Learner {
+        // The membership may name it a learner before the node has applied the change.
+        if view.role == Role::Learner || self.summary.is_learner(id) {
             return Err(format!("n{id} is a learner and cannot lead"));
         }
         Ok(Action::TransferLeader {

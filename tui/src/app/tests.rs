@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::action::DeadLetters;
 use crate::fixtures;
-use crate::model::{EventKind, TaskView};
+use crate::model::{EventKind, Role, TaskView};
 
 mod schedules_and_flows;
 
@@ -257,6 +257,19 @@ fn transfer_leadership_targets_a_reachable_follower() {
         addr: "127.0.0.1:7072".into(),
     };
     assert_eq!(press(&mut app, Key::Char('y')), Some(Command::Run(transfer)));
+}
+
+#[test]
+fn a_learner_cannot_be_made_leader() {
+    let mut nodes = fixtures::grown_nodes();
+    // n6 has not applied the change yet and still says follower; the leader knows better.
+    if let Some(Ok(learner)) = nodes.last_mut().map(|entry| &mut entry.status) {
+        learner.role = Role::Follower;
+    }
+    let mut app = fixtures::app(nodes, false);
+    press(&mut app, Key::Char('G'));
+    assert_eq!(press(&mut app, Key::Char('t')), None);
+    assert_eq!(status_text(&app), "n6 is a learner and cannot lead");
 }
 
 #[test]

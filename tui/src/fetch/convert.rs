@@ -1,19 +1,20 @@
 //! The one place protobuf meets the console: `pb` messages become [`crate::model`] types, and
 //! the console's filter and targets become requests. Schedules and limits are converted in
-//! `convert/control.rs`, flows in `convert/flows.rs`.
+//! `convert/control.rs`, timeline events in `convert/event.rs`, flows in `convert/flows.rs`.
 
 mod control;
+mod event;
 mod flows;
 
 use qraft_proto::pb;
 
 pub use self::control::{limits, schedules};
+pub use self::event::event;
 pub use self::flows::{FLOWS_LISTED, flow};
 
 use crate::filter::TaskFilter;
 use crate::model::{
-    EventKind, EventView, LeaderRef, Member, NodeView, PeerProgress, QueueAction, QueueView, Role, TaskState,
-    TaskView, WorkerView,
+    LeaderRef, Member, NodeView, PeerProgress, QueueView, Role, TaskState, TaskView, WorkerView,
 };
 
 /// How many tasks the Tasks view asks for: a screenful or two of the newest.
@@ -64,6 +65,7 @@ pub fn node_view(status: pb::NodeStatus) -> NodeView {
             .collect(),
         unreachable: status.unreachable,
         task_count: status.task_count,
+        membership_changing: status.membership_changing,
         addr: status.addr,
     }
 }
@@ -157,56 +159,6 @@ pub fn task(task: pb::Task) -> TaskView {
     }
 }
 
-pub fn event(event: pb::Event) -> EventView {
-    use pb::event::Kind;
-    let kind = match event.kind {
-        Some(Kind::LeaderElected(elected)) => EventKind::LeaderElected {
-            node: elected.node,
-            term: elected.term,
-            election_ms: elected.election_ms,
-            previous: (elected.previous != 0).then_some(elected.previous),
-        },
-        Some(Kind::Node(node)) => EventKind::Reachability {
-            node: node.node,
-            reachable: node.reachable,
-        },
-        Some(Kind::Worker(change)) => EventKind::Worker {
-            worker: change.worker,
-            node: change.node,
-            joined: change.joined,
-            timed_out: change.timed_out,
-        },
-        Some(Kind::TaskFailed(failed)) => EventKind::TaskFailed {
-            id: failed.id,
-            name: failed.name,
-            queue: failed.queue,
-            error: failed.error,
-            dead: failed.dead,
-        },
-        Some(Kind::Queue(change)) => {
-            let action = match change.action() {
-                pb::QueueAction::Paused => QueueAction::Paused,
-                pb::QueueAction::Resumed => QueueAction::Resumed,
-                pb::QueueAction::Purged => QueueAction::Purged,
-                pb::QueueAction::DeadRetried => QueueAction::DeadRetried,
-                pb::QueueAction::DeadPurged => QueueAction::DeadPurged,
-                pb::QueueAction::Unspecified => QueueAction::Unknown,
-            };
-            EventKind::Queue {
-                queue: (!change.queue.is_empty()).then_some(change.queue),
-                action,
-                count: change.count,
-            }
-        }
-        None => EventKind::Unknown,
-    };
-    EventView {
-        seq: event.seq,
-        at_ms: event.at_ms,
-        kind,
-    }
-}
-
 /// The worker list and the cluster time it reflects.
 pub fn workers(response: pb::ListWorkersResponse) -> (Vec<WorkerView>, u64) {
     (
@@ -267,6 +219,24 @@ mod tests {
     }
 
     #[test]
+    fn learners_and_a_change_under_way_are_kept() {
+        let view = node_view(pb::NodeStatus {
+            id: 5,
+            role: pb::NodeRole::Learner.into(),
+            members: vec![pb::Member {
+                id: 5,
+                addr: "10.0.0.5:7000".into(),
+                voter: false,
+            }],
+            membership_changing: true,
+            ..Default::default()
+        });
+        assert_eq!(view.role, Role::Learner);
+        assert!(view.membership_changing);
+        assert!(!view.members[0].voter);
+    }
+
+    #[test]
     fn zero_means_absent() {
         let view = node_view(pb::NodeStatus {
             id: 2,
@@ -284,36 +254,5 @@ mod tests {
         assert_eq!(view.leader, None);
         assert_eq!(view.last_log, None);
         assert_eq!(view.peers[0].matched, None);
-        let elected = event(pb::Event {
-            seq: 4,
-            at_ms: 1,
-            kind: Some(pb::event::Kind::LeaderElected(pb::LeaderElected {
-                node: 3,
-                term: 7,
-                election_ms: 412,
-                previous: 0,
-            })),
-        });
-        assert!(matches!(
-            elected.kind,
-            EventKind::LeaderElected { previous: None, .. }
-        ));
-        let global = event(pb::Event {
-            seq: 5,
-            at_ms: 1,
-            kind: Some(pb::event::Kind::Queue(pb::QueueChange {
-                queue: String::new(),
-                action: pb::QueueAction::DeadRetried.into(),
-                count: 3,
-            })),
-        });
-        assert!(matches!(
-            global.kind,
-            EventKind::Queue {
-                queue: None,
-                count: 3,
-                ..
-            }
-        ));
     }
 }

@@ -1,7 +1,7 @@
 //! The timeline's wording of each event.
 
 use super::{clock, duration_ms};
-use crate::model::{EventKind, EventView, QueueAction};
+use crate::model::{EventKind, EventView, MemberChange, QueueAction};
 
 /// The text of one event, without its time.
 pub fn event_text(kind: &EventKind) -> String {
@@ -48,6 +48,7 @@ pub fn event_text(kind: &EventKind) -> String {
             if *dead { "dead" } else { "will retry" }
         ),
         EventKind::Queue { queue, action, count } => queue_event_text(queue.as_deref(), *action, *count),
+        EventKind::Membership { node, addr, change } => membership_text(*node, addr.as_deref(), *change),
         EventKind::Unknown => "an event this console does not know".into(),
     }
 }
@@ -65,6 +66,18 @@ fn queue_event_text(queue: Option<&str>, action: QueueAction, count: u64) -> Str
         QueueAction::DeadRetried => format!("retried {count} {letters}{scope}"),
         QueueAction::DeadPurged => format!("purged {count} {letters}{scope}"),
         QueueAction::Unknown => format!("queue {queue}: an action this console does not know"),
+    }
+}
+
+fn membership_text(node: u64, addr: Option<&str>, change: MemberChange) -> String {
+    match change {
+        MemberChange::Learner => match addr {
+            Some(addr) => format!("node {node} joined as a learner ({addr})"),
+            None => format!("node {node} joined as a learner"),
+        },
+        MemberChange::Voter => format!("node {node} caught up: now a voter"),
+        MemberChange::Removed => format!("node {node} removed"),
+        MemberChange::Unknown => format!("node {node}: a membership change this console does not know"),
     }
 }
 
@@ -173,6 +186,32 @@ mod tests {
         assert_eq!(
             event_text(&queue(QueueAction::DeadPurged, 1)),
             "purged 1 dead letter in queue emails"
+        );
+    }
+
+    #[test]
+    fn membership_lines() {
+        let change = |addr: Option<&str>, change| EventKind::Membership {
+            node: 4,
+            addr: addr.map(str::to_owned),
+            change,
+        };
+        assert_eq!(
+            event_text(&change(Some("10.0.0.4:7000"), MemberChange::Learner)),
+            "node 4 joined as a learner (10.0.0.4:7000)"
+        );
+        assert_eq!(
+            event_text(&change(None, MemberChange::Learner)),
+            "node 4 joined as a learner"
+        );
+        assert_eq!(
+            event_text(&change(Some("10.0.0.4:7000"), MemberChange::Voter)),
+            "node 4 caught up: now a voter"
+        );
+        assert_eq!(event_text(&change(None, MemberChange::Removed)), "node 4 removed");
+        assert_eq!(
+            event_text(&change(None, MemberChange::Unknown)),
+            "node 4: a membership change this console does not know"
         );
     }
 }

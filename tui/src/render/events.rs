@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, List, ListItem, ListState};
 
-use super::{DIM, ERROR, OK, SELECTED, WARN};
+use super::{CHANGE, DIM, ERROR, OK, SELECTED, WARN};
 use crate::app::{App, View};
 use crate::format;
 use crate::model::{EventKind, EventView};
@@ -49,6 +49,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 fn style(event: &EventView) -> Style {
     match &event.kind {
         EventKind::LeaderElected { .. } => OK,
+        EventKind::Membership { .. } => CHANGE,
         EventKind::Reachability { reachable: false, .. } | EventKind::TaskFailed { dead: true, .. } => ERROR,
         EventKind::Reachability { reachable: true, .. } => OK,
         EventKind::TaskFailed { dead: false, .. } => WARN,

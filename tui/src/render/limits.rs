@@ -54,7 +54,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             " Limits ({} rate, {} concurrency keys in use) ",
             limits.len(),
             keys.len()
-        ),
+        )
+        .into(),
         header: HEADER,
         widths: WIDTHS,
         rows,

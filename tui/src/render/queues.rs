@@ -71,7 +71,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         "waiting for the first refresh…"
     };
     ListTable {
-        title: format!(" Queues ({}) ", queues.len()),
+        title: format!(" Queues ({}) ", queues.len()).into(),
         header: HEADER,
         widths: WIDTHS,
         rows,

@@ -71,7 +71,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         "waiting for the first refresh…"
     };
     ListTable {
-        title: format!(" Schedules ({}) ", schedules.len()),
+        title: format!(" Schedules ({}) ", schedules.len()).into(),
         header: HEADER,
         widths: WIDTHS,
         rows,

@@ -3,12 +3,14 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Row, Table, TableState};
 
 use super::{BOLD, DIM, SELECTED};
 
 pub struct ListTable<'a> {
-    pub title: String,
+    /// A line, so a view can style part of it (the Cluster view's membership change).
+    pub title: Line<'a>,
     pub header: &'a [&'a str],
     pub widths: &'a [Constraint],
     pub rows: Vec<Row<'a>>,

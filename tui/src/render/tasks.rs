@@ -51,7 +51,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         "waiting for the first refresh…"
     };
     ListTable {
-        title: format!(" Tasks ({}) ", tasks.len()),
+        title: format!(" Tasks ({}) ", tasks.len()).into(),
         header: HEADER,
         widths: WIDTHS,
         rows,

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::style::Color;
 
 use super::draw;
 use crate::app::{App, Msg, View};
@@ -59,6 +60,53 @@ fn cluster_leader_cannot_reach_a_node() {
 fn cluster_without_quorum() {
     let app = fixtures::app(fixtures::no_quorum_nodes(), false);
     insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn cluster_grown_to_five_with_a_learner_catching_up() {
+    let mut app = fixtures::app_with_events(fixtures::grown_nodes(), fixtures::grown_events(), false);
+    // The learner, so the pane beneath shows its own view.
+    press(&mut app, &[Key::Char('G')]);
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+#[test]
+fn cluster_of_five_on_an_80_column_terminal() {
+    let app = fixtures::app_with_events(fixtures::grown_nodes(), fixtures::grown_events(), false);
+    insta::assert_snapshot!(terminal(&app, 80, 24).backend());
+}
+
+#[test]
+fn events_of_a_growing_cluster() {
+    let app = in_view(
+        fixtures::app_with_events(fixtures::grown_nodes(), fixtures::grown_events(), false),
+        View::Events,
+    );
+    insta::assert_snapshot!(screen(&app).backend());
+}
+
+/// The colour of the first cell of `needle` on screen; snapshots hold text only.
+fn colour_of(terminal: &Terminal<TestBackend>, needle: &str) -> Option<Color> {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height).find_map(|y| {
+        // Every cell drawn here holds one character, so a character offset is a column.
+        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        let at = line.find(needle)?;
+        let x = u16::try_from(line[..at].chars().count()).ok()?;
+        Some(buffer[(x, y)].fg)
+    })
+}
+
+#[test]
+fn membership_changes_stand_out() {
+    let app = fixtures::app_with_events(fixtures::grown_nodes(), fixtures::grown_events(), false);
+    let cluster = screen(&app);
+    assert_eq!(colour_of(&cluster, "catching up: 12,340"), Some(Color::Cyan));
+    assert_eq!(colour_of(&cluster, "membership change"), Some(Color::Cyan));
+    assert_eq!(colour_of(&cluster, "learner   8"), Some(Color::Cyan), "role");
+    let events = screen(&in_view(app, View::Events));
+    assert_eq!(colour_of(&events, "node 3 removed"), Some(Color::Cyan));
+    assert_eq!(colour_of(&events, "node 4 caught up"), Some(Color::Cyan));
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         "waiting for the first refresh…"
     };
     ListTable {
-        title: format!(" Workers ({}) ", workers.len()),
+        title: format!(" Workers ({}) ", workers.len()).into(),
         header: HEADER,
         widths: WIDTHS,
         rows,
