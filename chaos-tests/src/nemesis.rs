@@ -31,11 +31,12 @@ pub enum Nemesis {
     RollingRestart,
     KillAll,
     KillExecuting,
+    KillMinority,
     Membership,
 }
 
 impl Nemesis {
-    pub const ALL: [Nemesis; 11] = [
+    pub const ALL: [Nemesis; 12] = [
         Nemesis::KillLeader,
         Nemesis::KillRandom,
         Nemesis::PauseLeader,
@@ -46,6 +47,7 @@ impl Nemesis {
         Nemesis::RollingRestart,
         Nemesis::KillAll,
         Nemesis::KillExecuting,
+        Nemesis::KillMinority,
         Nemesis::Membership,
     ];
 
@@ -61,6 +63,7 @@ impl Nemesis {
             Nemesis::RollingRestart => "rolling-restart",
             Nemesis::KillAll => "kill-all",
             Nemesis::KillExecuting => "kill-executing",
+            Nemesis::KillMinority => "kill-minority",
             Nemesis::Membership => "membership",
         }
     }
@@ -77,6 +80,9 @@ impl Nemesis {
             Nemesis::RollingRestart => "SIGTERM and restart every node in turn",
             Nemesis::KillAll => "kill -9 every node at once, restart them all",
             Nemesis::KillExecuting => "kill -9 a node while its pool runs tasks",
+            Nemesis::KillMinority => {
+                "kill -9 the largest minority at once (two of five), the leader among them, restart them 2 s later"
+            }
             Nemesis::Membership => {
                 "remove a random node (the leader too), wipe it, and add a new node with a new id in its place"
             }
@@ -173,6 +179,21 @@ impl Nemesis {
                     cluster.stop(id, STOP_LIMIT).await;
                     cluster.start_node(id)?;
                     wait_answering(cluster, client, id).await;
+                }
+            }
+            Nemesis::KillMinority => {
+                // As many as the cluster survives losing: one of three, two of five.
+                let mut victims: Vec<usize> = (1..=n).filter(|id| Some(*id) != leader).collect();
+                victims.shuffle(&mut rand::rng());
+                victims.truncate((n - 1) / 2 - usize::from(leader.is_some()));
+                victims.extend(leader);
+                for victim in &victims {
+                    cluster.kill(*victim);
+                }
+                history.record(&fault(format!("kill -9 {victims:?}"), leader.is_some()));
+                tokio::time::sleep(HOLD).await;
+                for victim in victims {
+                    cluster.start_node(victim)?;
                 }
             }
             Nemesis::Membership => {
