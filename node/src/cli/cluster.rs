@@ -114,13 +114,20 @@ async fn add_node(id: u64, addr: &str, timeout_ms: u64, cluster: ClusterArgs) ->
     let add = client.add_node(id, addr, timeout_ms);
     tokio::pin!(add);
     let started = Instant::now();
-    let mut progress = tokio::time::interval(Duration::from_secs(1));
+    // Progress only for an add that takes a while, and only when it changes.
+    let every = Duration::from_secs(1);
+    let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut last_line = String::new();
     let response = loop {
         tokio::select! {
             response = &mut add => break response?,
             _ = progress.tick(), if !cluster.json => {
                 if let Ok(leader) = leader_status(&watcher).await {
-                    eprintln!("{:>5.1} s  {}", started.elapsed().as_secs_f64(), catch_up_line(&leader, id));
+                    let line = catch_up_line(&leader, id);
+                    if line != last_line {
+                        eprintln!("{:>5.1} s  {line}", started.elapsed().as_secs_f64());
+                        last_line = line;
+                    }
                 }
             }
         }
