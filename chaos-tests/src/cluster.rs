@@ -2,8 +2,10 @@
 //! namespace, that the nemeses kill, pause, restart and cut off.
 //!
 //! - `net`: namespaces, the bridge and iptables.
+//! - `security`: plain, or TLS with certificates and a token made for the run.
 
 pub mod net;
+pub mod security;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +17,7 @@ use nix::unistd::Pid;
 use qraft_proto::{Client, RetryPolicy, pb};
 
 use self::net::Net;
+use self::security::Security;
 
 /// The task every worker runs: it records the execution, then does a little work so that a kill
 /// can land while it runs.
@@ -56,6 +59,7 @@ pub struct Cluster {
     next_raft_id: u64,
     /// `Some` in namespace mode; dropped after the processes.
     net: Option<Net>,
+    security: Security,
 }
 
 /// `n` distinct free loopback ports, all held until the last is picked: a port released at once
@@ -71,15 +75,27 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
 }
 
 impl Cluster {
-    /// Starts `n` nodes in `dir`; with `net`, each in its namespace.
-    pub fn start(qraft: &Path, dir: &Path, n: usize, net: Option<Net>) -> anyhow::Result<Cluster> {
+    /// Starts `n` nodes in `dir`; with `net`, each in its namespace; with `tls`, speaking TLS
+    /// with certificates made for the run and requiring a token.
+    pub fn start(qraft: &Path, dir: &Path, n: usize, net: Option<Net>, tls: bool) -> anyhow::Result<Cluster> {
         let mut nodes = Vec::new();
         let ports = if net.is_none() { free_ports(n)? } else { Vec::new() };
-        for id in 1..=n {
-            let addr = match &net {
+        let addrs: Vec<String> = (1..=n)
+            .map(|id| match &net {
                 Some(net) => format!("{}:{NS_PORT}", net.ip(id)),
                 None => format!("127.0.0.1:{}", ports[id - 1]),
-            };
+            })
+            .collect();
+        let security = if tls {
+            let hosts: Vec<String> = addrs
+                .iter()
+                .filter_map(|addr| addr.rsplit_once(':').map(|(host, _)| host.to_owned()))
+                .collect();
+            Security::tls(qraft, dir, &hosts)?
+        } else {
+            Security::plain()
+        };
+        for (id, addr) in (1..=n).zip(addrs) {
             let node = Node {
                 id,
                 raft_id: id as u64,
@@ -92,7 +108,7 @@ impl Cluster {
                 child: None,
                 paused: false,
             };
-            std::fs::write(&node.config, node_config(&node.exec_log))?;
+            std::fs::write(&node.config, node_config(&node.exec_log, &security.node_config))?;
             nodes.push(node);
         }
         let peers = nodes
@@ -107,6 +123,7 @@ impl Cluster {
             next_raft_id: n as u64 + 1,
             nodes,
             net,
+            security,
         };
         for id in 1..=n {
             cluster.start_node(id)?;
@@ -126,6 +143,11 @@ impl Cluster {
         self.nodes[id - 1].addr.clone()
     }
 
+    /// What clients of this cluster present (TLS, token).
+    pub fn credentials(&self) -> &qraft_proto::Credentials {
+        &self.security.credentials
+    }
+
     pub fn net(&self) -> Option<&Net> {
         self.net.as_ref()
     }
@@ -137,9 +159,11 @@ impl Cluster {
             deadline: Duration::from_secs(5),
             ..RetryPolicy::default()
         };
-        Ok(Client::new(self.addrs())?
-            .with_timeout(Duration::from_secs(2))
-            .with_retry(retry))
+        Ok(
+            Client::with_credentials(self.addrs(), &self.security.credentials)?
+                .with_timeout(Duration::from_secs(2))
+                .with_retry(retry),
+        )
     }
 
     fn node(&mut self, id: usize) -> &mut Node {
@@ -376,14 +400,15 @@ impl Drop for Cluster {
 /// The node's config: its pool runs the chaos task, recording each execution with its attempt
 /// and time before a short piece of work; snapshots and log purges happen often, so every run
 /// exercises them.
-fn node_config(exec_log: &Path) -> String {
+fn node_config(exec_log: &Path, security: &str) -> String {
     let record = format!(
         "echo \"$QRAFT_TASK_ID $QRAFT_ATTEMPT ${{EPOCHREALTIME/./}}\" >> '{}'; sleep 0.05",
         exec_log.display()
     );
     let echo = format!("{record}; cat");
     format!(
-        r#"[raft]
+        r#"{security}
+[raft]
 snapshot_every = 300
 keep_logs = 50
 

@@ -42,6 +42,9 @@ pub struct Args {
     /// Run on loopback even where network namespaces are available.
     #[arg(long)]
     pub loopback: bool,
+    /// Secure the cluster: TLS between everyone (certificates made for the run) and tokens.
+    #[arg(long)]
+    pub tls: bool,
     /// List the scenarios and exit.
     #[arg(long)]
     pub list: bool,
@@ -146,9 +149,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         producers: args.producers,
         remote_workers: args.remote_workers,
         namespaces,
+        tls: args.tls,
     };
     println!(
-        "qraft-chaos: {} scenario(s), {} nodes {}, {} each; output in {}",
+        "qraft-chaos: {} scenario(s), {} nodes {}{}, {} each; output in {}",
         scenarios.len(),
         settings.nodes,
         if namespaces {
@@ -156,6 +160,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             "on loopback"
         },
+        if settings.tls { " with TLS and tokens" } else { "" },
         humantime::format_duration(args.duration),
         out.display()
     );

@@ -80,6 +80,8 @@ pub struct Settings {
     pub remote_workers: u64,
     /// Run nodes in network namespaces (else on loopback).
     pub namespaces: bool,
+    /// Nodes speak TLS and require a token.
+    pub tls: bool,
 }
 
 pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<ScenarioResult> {
@@ -91,7 +93,7 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     } else {
         None
     };
-    let mut cluster = Cluster::start(&settings.qraft, &dir, settings.nodes, net)?;
+    let mut cluster = Cluster::start(&settings.qraft, &dir, settings.nodes, net, settings.tls)?;
     let client = cluster.client()?;
     poll(Duration::from_secs(30), Duration::from_millis(100), || async {
         cluster
@@ -121,6 +123,7 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     // Dropped (and so stopped) on any early return below.
     let workload = Workload::start(
         &cluster.addrs(),
+        cluster.credentials(),
         settings.producers,
         settings.remote_workers,
         &history,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use qraft_proto::{Client, ClientError, RetryPolicy, pb};
+use qraft_proto::{Client, ClientError, Credentials, RetryPolicy, pb};
 use tokio::task::JoinHandle;
 
 use crate::cluster::{QUEUE, TASK};
@@ -53,6 +53,7 @@ fn call_policy() -> RetryPolicy {
 impl Workload {
     pub fn start(
         addrs: &[String],
+        credentials: &Credentials,
         producers: u64,
         remote_workers: u64,
         history: &Recorder,
@@ -63,7 +64,7 @@ impl Workload {
             // Each producer starts at a different node, so writes arrive everywhere.
             let mut rotated = addrs.to_vec();
             rotated.rotate_left(process as usize % addrs.len().max(1));
-            let client = Client::new(&rotated)?
+            let client = Client::with_credentials(&rotated, credentials)?
                 .with_timeout(Duration::from_secs(1))
                 .with_retry(call_policy());
             tasks.push(tokio::spawn(produce(
@@ -74,7 +75,7 @@ impl Workload {
             )));
         }
         for n in 0..remote_workers {
-            let client = Client::new(addrs)?
+            let client = Client::with_credentials(addrs, credentials)?
                 .with_timeout(Duration::from_secs(1))
                 .with_retry(call_policy());
             tasks.push(tokio::spawn(work(
@@ -84,7 +85,7 @@ impl Workload {
                 stop.clone(),
             )));
         }
-        let client = Client::new(addrs)?
+        let client = Client::with_credentials(addrs, credentials)?
             .with_timeout(Duration::from_secs(1))
             .with_retry(call_policy());
         tasks.push(tokio::spawn(flows::produce(
@@ -92,7 +93,7 @@ impl Workload {
             history.clone(),
             stop.clone(),
         )));
-        let client = Client::new(addrs)?.with_timeout(Duration::from_millis(300));
+        let client = Client::with_credentials(addrs, credentials)?.with_timeout(Duration::from_millis(300));
         tasks.push(tokio::spawn(sample_leaders(
             client,
             history.clone(),

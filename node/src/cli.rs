@@ -2,6 +2,7 @@
 //! [`ClusterArgs`] (`--cluster`, `--json`).
 
 mod bench;
+mod certs;
 mod cluster;
 mod cluster_args;
 mod dead;
@@ -17,6 +18,7 @@ mod status;
 mod submit;
 mod task;
 mod tasks;
+mod token;
 mod wait;
 mod workers;
 
@@ -74,6 +76,10 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Membership: list, add or remove nodes while the cluster works; move leadership.
     Cluster(cluster::ClusterCommandArgs),
+    /// Certificates for TLS: a cluster CA, and node and client certificates signed by it.
+    Certs(certs::CertsArgs),
+    /// Access tokens for clients, with a role; nodes store only their hashes.
+    Token(token::TokenArgs),
     /// Measure a running cluster (throughput and latency).
     Bench(bench::BenchArgs),
     /// Submit a realistic mix of demo tasks for a while, to watch in qraft-tui.
@@ -120,6 +126,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Workers(args) => workers::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Cluster(args) => cluster::run(args).await,
+        Command::Certs(args) => certs::run(args),
+        Command::Token(args) => token::run(args),
         Command::Bench(args) => bench::run(args).await,
         Command::Demo(args) => demo::run(args).await,
     }

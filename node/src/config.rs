@@ -8,7 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod security;
+
+use self::security::FileTls;
+pub use self::security::{Security, SecurityArgs};
 use crate::api::TaskDefaults;
+use crate::auth::TokenEntry;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 use crate::raft::RaftSettings;
 use crate::worker::PoolSettings;
@@ -91,6 +96,8 @@ pub struct NodeArgs {
     /// Run no worker pool on this node: a pure broker.
     #[arg(long, env = "QRAFT_NO_WORKER")]
     pub no_worker: bool,
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 /// Parses `30s`, `5m`, `24h`, `1h 30m`, ... into milliseconds.
@@ -122,6 +129,11 @@ struct FileConfig {
     tasks: BTreeMap<String, FileTask>,
     #[serde(default)]
     worker: FileWorker,
+    #[serde(default)]
+    tls: FileTls,
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
+    insecure: Option<bool>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -184,6 +196,7 @@ pub struct NodeConfig {
     pub worker: Option<PoolSettings>,
     /// Task names run by a program: name -> program and its fixed arguments.
     pub exec: BTreeMap<String, Vec<String>>,
+    pub security: Security,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -408,6 +421,7 @@ impl NodeConfig {
             must_be_runnable(program).map_err(|e| invalid(format!("[tasks.\"{name}\"]: {e}")))?;
             exec.insert(name, task.exec);
         }
+        let security = Security::load(&args.security, file.tls, &file.tokens, file.insecure, listen)?;
         let data_dir = args
             .data
             .clone()
@@ -428,6 +442,7 @@ impl NodeConfig {
                 election_max_ms,
                 snapshot_every,
                 keep_logs,
+                tls: security.tls.clone(),
             },
             tasks: TaskDefaults {
                 max_payload_bytes,
@@ -438,6 +453,7 @@ impl NodeConfig {
             },
             worker,
             exec,
+            security,
         })
     }
 }

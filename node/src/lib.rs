@@ -3,6 +3,7 @@
 //! - [`queue`]: the task queue as plain, deterministic Rust (no Raft, no gRPC).
 //! - [`raft`]: consensus and storage: openraft on RocksDB, behind [`raft::Replica`].
 //! - [`api`]: the gRPC services clients call, and the one place errors become statuses.
+//! - [`auth`]: tokens, roles and node certificates, checked before any service.
 //! - [`worker`]: the node's worker pool and task handlers.
 //! - [`config`]: node settings: defaults, TOML file, `QRAFT_*` environment, flags.
 //! - [`metrics`]: the Prometheus endpoint.
@@ -10,6 +11,7 @@
 //! - [`cli`]: the `qraft` subcommands.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod metrics;

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::{AdminService, ControlService, FlowsService, TasksService, WorkerService};
+use crate::auth::AuthLayer;
 use crate::config::NodeConfig;
 use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
 use crate::worker::exec::ExecHandler;
@@ -30,6 +31,8 @@ pub enum NodeError {
     Replica(#[from] ReplicaError),
     #[error("gRPC server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Runs the node with the built-in handlers and the config's `exec` handlers until `shutdown`
@@ -76,8 +79,22 @@ pub async fn run_with(
         "node started"
     );
 
+    if config.security.insecure_exposed {
+        tracing::warn!(
+            listen = %config.listen,
+            tls = config.security.tls.is_some(),
+            tokens = config.security.policy.has_tokens(),
+            "INSECURE: listening beyond loopback without TLS and tokens (--insecure); anyone who can reach this port can submit work, purge queues and speak Raft"
+        );
+    }
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.security.tls {
+        let server_tls = tls.server_config().map_err(|e| NodeError::Tls(e.to_string()))?;
+        builder = builder.tls_config(server_tls)?;
+    }
     let (stop_serving_tx, stop_serving_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tonic::transport::Server::builder()
+    let server = builder
+        .layer(AuthLayer::new(config.security.policy.clone()))
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .add_service(replica.rpc_service())

@@ -9,5 +9,6 @@ mod lifecycle;
 mod membership;
 mod observability;
 mod python_worker;
+mod security;
 mod util;
 mod workers;

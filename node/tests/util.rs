@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use qraft_proto::{Client, pb};
+use qraft_proto::{Client, Credentials, pb};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -45,6 +45,8 @@ pub struct TestNode {
 pub struct TestCluster {
     pub dir: TempDir,
     pub nodes: BTreeMap<u64, TestNode>,
+    /// What the test's clients present; plain unless the cluster is secured.
+    pub credentials: Credentials,
     peers: String,
     extra_args: Vec<String>,
 }
@@ -80,6 +82,7 @@ impl TestCluster {
         let mut cluster = TestCluster {
             dir,
             nodes,
+            credentials: Credentials::default(),
             peers,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
@@ -186,7 +189,7 @@ impl TestCluster {
     }
 
     pub fn client(&self, ids: &[u64]) -> Client {
-        Client::new(ids.iter().map(|id| self.addr(*id)))
+        Client::with_credentials(ids.iter().map(|id| self.addr(*id)), &self.credentials)
             .expect("client")
             .with_timeout(Duration::from_secs(2))
     }

@@ -38,17 +38,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tonic::transport::Channel;
 use tonic::{Response, Status};
 
 pub use self::admin_calls::DeadLetters;
 pub use self::error::ClientError;
 use self::nodes::AddressBook;
+pub use self::nodes::NodeChannel;
 pub use self::retry::RetryPolicy;
 use self::retry::{Backoff, CallKind, Decision, classify, is_connect_error, leader_of};
 use crate::pb;
 use crate::pb::admin_client::AdminClient;
 use crate::pb::tasks_client::TasksClient;
+use crate::security::Credentials;
 
 /// Default longest wait for one answer from one node. A write waits for a majority to persist
 /// it, which takes milliseconds; seconds mean the node is stuck and another should be tried.
@@ -71,8 +72,16 @@ impl Client {
     /// Nothing is connected yet: each node's channel connects on first use, so a node that is
     /// down now costs nothing until a call needs it.
     pub fn new(addrs: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Client, ClientError> {
+        Client::with_credentials(addrs, &Credentials::default())
+    }
+
+    /// A client that speaks TLS and presents a token, as `credentials` say.
+    pub fn with_credentials(
+        addrs: impl IntoIterator<Item = impl AsRef<str>>,
+        credentials: &Credentials,
+    ) -> Result<Client, ClientError> {
         Ok(Client {
-            book: Arc::new(Mutex::new(AddressBook::parse(addrs)?)),
+            book: Arc::new(Mutex::new(AddressBook::parse(addrs, credentials)?)),
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
         })
@@ -189,7 +198,7 @@ impl Client {
     /// ```
     pub async fn call_idempotent<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
     where
-        F: FnMut(Channel) -> Fut,
+        F: FnMut(NodeChannel) -> Fut,
         Fut: Future<Output = Result<T, Status>>,
     {
         self.call(CallKind::Idempotent, call).await
@@ -199,7 +208,7 @@ impl Client {
     /// failure proves it was not applied; otherwise the result is [`ClientError::Unknown`].
     pub async fn call_write<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
     where
-        F: FnMut(Channel) -> Fut,
+        F: FnMut(NodeChannel) -> Fut,
         Fut: Future<Output = Result<T, Status>>,
     {
         self.call(CallKind::Write, call).await
@@ -209,7 +218,7 @@ impl Client {
     /// and pause after each full pass over the nodes without an answer.
     async fn call<T, F, Fut>(&self, kind: CallKind, mut call: F) -> Result<T, ClientError>
     where
-        F: FnMut(Channel) -> Fut,
+        F: FnMut(NodeChannel) -> Fut,
         Fut: Future<Output = Result<T, Status>>,
     {
         let started = Instant::now();
@@ -304,7 +313,7 @@ impl Client {
 
     /// The node at `addr` (added if new) and its channel: for calls that must reach exactly that
     /// node, with no failover.
-    fn channel_to(&self, addr: &str) -> Result<(String, Channel), ClientError> {
+    fn channel_to(&self, addr: &str) -> Result<(String, NodeChannel), ClientError> {
         let mut book = self.book();
         let index = book.find_or_add(addr)?;
         Ok(book.node(index))

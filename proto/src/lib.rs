@@ -5,9 +5,11 @@
 //! - [`client`]: [`Client`], which takes a list of node addresses, finds the leader, follows
 //!   not-leader answers and retries calls across a failover.
 //! - [`metadata`]: the gRPC metadata keys that server and client agree on.
+//! - [`security`]: TLS material and tokens, for clients and nodes alike.
 
 pub mod client;
 pub mod metadata;
+pub mod security;
 
 /// Generated `qraft.v1` messages, clients and servers.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
@@ -15,4 +17,5 @@ pub mod pb {
     tonic::include_proto!("qraft.v1");
 }
 
-pub use client::{Client, ClientError, DeadLetters, RetryPolicy};
+pub use client::{Client, ClientError, DeadLetters, NodeChannel, RetryPolicy};
+pub use security::{Credentials, SecurityError, Tls, TlsFiles};

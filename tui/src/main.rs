@@ -29,12 +29,31 @@ struct Args {
     /// Where to log (RUST_LOG filters; default info). The screen is the console's own.
     #[arg(long)]
     log_file: Option<PathBuf>,
+    /// CA certificate (PEM) of a TLS cluster.
+    #[arg(long, env = "QRAFT_CA", value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Client certificate (PEM), if the cluster asks for one.
+    #[arg(long, env = "QRAFT_CERT", value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, env = "QRAFT_KEY", value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Access token: `viewer` is enough with --read-only, actions need `admin`.
+    #[arg(long, env = "QRAFT_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let options = qraft_tui::Options::new(&args.cluster, args.refresh, args.read_only)?;
+    let mut options = qraft_tui::Options::new(&args.cluster, args.refresh, args.read_only)?;
+    let files = qraft_proto::TlsFiles {
+        ca: args.ca,
+        cert: args.cert,
+        key: args.key,
+    };
+    options.credentials =
+        qraft_proto::Credentials::load(&files, args.token).context("TLS or token settings")?;
     let log_file = args
         .log_file
         .unwrap_or_else(|| std::env::temp_dir().join("qraft-tui.log"));

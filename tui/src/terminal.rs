@@ -7,7 +7,7 @@ mod input;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use qraft_proto::Client;
+use qraft_proto::{Client, Credentials};
 use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
 
@@ -27,6 +27,8 @@ pub struct Options {
     pub cluster: Vec<String>,
     pub refresh: Duration,
     pub read_only: bool,
+    /// TLS and token for a secured cluster; empty for a plain one.
+    pub credentials: Credentials,
 }
 
 impl Options {
@@ -48,6 +50,7 @@ impl Options {
             cluster,
             refresh,
             read_only,
+            credentials: Credentials::default(),
         })
     }
 }
@@ -56,7 +59,8 @@ impl Options {
 /// here on return (error or not), and by ratatui's panic hook on a panic.
 pub async fn run(options: Options) -> anyhow::Result<()> {
     // Checked before the terminal is taken over, so a bad address prints plainly.
-    let client = Client::new(&options.cluster).context("invalid --cluster")?;
+    let client =
+        Client::with_credentials(&options.cluster, &options.credentials).context("invalid --cluster")?;
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
     let fetcher = Fetcher::spawn(client, options.refresh, msg_tx);
 

@@ -31,6 +31,10 @@ def parse_args():
     parser.add_argument("--delay-ms", type=int, default=0, help="pretend each task takes this long")
     parser.add_argument("--max-tasks", type=int, default=0, help="exit after answering this many tasks")
     parser.add_argument("--deadline-s", type=float, default=120.0, help="exit after this long in any case")
+    parser.add_argument("--ca", default=os.environ.get("QRAFT_CA"),
+                        help="CA certificate (PEM) of a TLS cluster; connect with TLS")
+    parser.add_argument("--token", default=os.environ.get("QRAFT_TOKEN"),
+                        help="access token with the worker role, for a cluster that requires one")
     return parser.parse_args()
 
 
@@ -56,7 +60,13 @@ class Cluster:
 
     def stub(self, addr):
         if addr not in self.stubs:
-            self.stubs[addr] = worker_pb2_grpc.WorkerStub(grpc.insecure_channel(addr))
+            if ARGS.ca:
+                with open(ARGS.ca, "rb") as ca:
+                    credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+                channel = grpc.secure_channel(addr, credentials)
+            else:
+                channel = grpc.insecure_channel(addr)
+            self.stubs[addr] = worker_pb2_grpc.WorkerStub(channel)
         return self.stubs[addr]
 
     def call(self, method, request, attempts=60):
@@ -64,7 +74,8 @@ class Cluster:
         for _ in range(attempts):
             addr = self.addrs[self.current % len(self.addrs)]
             try:
-                return getattr(self.stub(addr), method)(request, timeout=5)
+                metadata = (("authorization", f"Bearer {ARGS.token}"),) if ARGS.token else None
+                return getattr(self.stub(addr), method)(request, timeout=5, metadata=metadata)
             except grpc.RpcError as error:
                 last = error
                 metadata = dict(error.trailing_metadata() or ())

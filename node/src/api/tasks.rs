@@ -8,8 +8,9 @@ use tonic::{Request, Response, Status};
 
 use super::watch::{FinishedStream, finished_stream};
 use super::{TaskDefaults, convert, linearizable, propose_one, status, unexpected};
+use crate::auth::Caller;
 use crate::queue::validate::MAX_BATCH;
-use crate::queue::{Command, Outcome, TaskFilter, TaskId};
+use crate::queue::{Command, Outcome, SubmitTask, TaskFilter, TaskId};
 use crate::raft::Replica;
 use crate::raft::proposer::now_ms;
 
@@ -50,17 +51,39 @@ impl TasksService {
     }
 }
 
+/// The header marking who submitted a task, when a producer token did: the one that may revoke it.
+pub const SUBMITTED_BY: &str = "qraft-submitted-by";
+
+/// The producer token's name behind a request, if one made it.
+fn submitter<T>(request: &Request<T>) -> Option<String> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .and_then(Caller::producer_name)
+        .map(str::to_owned)
+}
+
+fn mark_submitter(submit: &mut SubmitTask, producer: Option<&str>) {
+    if let Some(producer) = producer {
+        submit
+            .headers
+            .insert(SUBMITTED_BY.to_owned(), producer.to_owned());
+    }
+}
+
 #[tonic::async_trait]
 impl pb::tasks_server::Tasks for TasksService {
     async fn submit(
         &self,
         request: Request<pb::SubmitRequest>,
     ) -> Result<Response<pb::SubmitResponse>, Status> {
+        let producer = submitter(&request);
         let spec = request
             .into_inner()
             .task
             .ok_or_else(|| status::invalid("submit needs a task"))?;
-        let submit = convert::submit_from_pb(spec, &self.defaults, now_ms())?;
+        let mut submit = convert::submit_from_pb(spec, &self.defaults, now_ms())?;
+        mark_submitter(&mut submit, producer.as_deref());
         let outcome = propose_one(&self.replica, Command::Submit(submit)).await?;
         Ok(Response::new(Self::submit_response(outcome)?))
     }
@@ -69,6 +92,7 @@ impl pb::tasks_server::Tasks for TasksService {
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let producer = submitter(&request);
         let specs = request.into_inner().tasks;
         if specs.is_empty() || specs.len() > MAX_BATCH {
             return Err(status::invalid(format!(
@@ -82,7 +106,10 @@ impl pb::tasks_server::Tasks for TasksService {
             .enumerate()
             .map(|(i, spec)| {
                 convert::submit_from_pb(spec, &self.defaults, now)
-                    .map(Command::Submit)
+                    .map(|mut submit| {
+                        mark_submitter(&mut submit, producer.as_deref());
+                        Command::Submit(submit)
+                    })
                     .map_err(|e| status::invalid(format!("task {i} of the batch: {}", e.message())))
             })
             .collect::<Result<Vec<_>, Status>>()?;
@@ -160,7 +187,19 @@ impl pb::tasks_server::Tasks for TasksService {
         &self,
         request: Request<pb::RevokeRequest>,
     ) -> Result<Response<pb::RevokeResponse>, Status> {
+        let producer = submitter(&request);
         let id = convert::parse_id(&request.into_inner().id)?;
+        if let Some(producer) = producer {
+            // A producer may revoke only what it submitted: read the mark where it is current.
+            linearizable(&self.replica).await?;
+            let owner = self.task(&id)?.headers.get(SUBMITTED_BY).cloned();
+            if owner.as_deref() != Some(producer.as_str()) {
+                tracing::warn!(producer, task = %id, "refused: revoke of another's task");
+                return Err(Status::permission_denied(format!(
+                    "token {producer:?} may revoke only the tasks it submitted"
+                )));
+            }
+        }
         match propose_one(&self.replica, Command::Revoke { id }).await? {
             Outcome::Updated { state, .. } => Ok(Response::new(pb::RevokeResponse {
                 state: convert::state_to_pb(state).into(),

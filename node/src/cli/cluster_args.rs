@@ -1,6 +1,9 @@
 //! Flags every client command shares.
 
-use qraft_proto::Client;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use qraft_proto::{Client, Credentials, TlsFiles};
 
 /// The addresses `qraft dev` uses with its default base port.
 pub const DEV_CLUSTER: &str = "127.0.0.1:7071,127.0.0.1:7072,127.0.0.1:7073";
@@ -13,6 +16,36 @@ pub struct ClusterArgs {
     /// Print JSON instead of text, for scripts.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// How a client proves itself to a secured cluster.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AuthArgs {
+    /// CA certificate (PEM) of the cluster: connect with TLS and trust only it.
+    #[arg(long, env = "QRAFT_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) to present, if the cluster asks for one.
+    #[arg(long, env = "QRAFT_CERT", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "QRAFT_KEY", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Access token (sent as a bearer token); its role decides what this client may do.
+    #[arg(long, env = "QRAFT_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl AuthArgs {
+    pub fn credentials(&self) -> anyhow::Result<Credentials> {
+        let files = TlsFiles {
+            ca: self.ca.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        };
+        Credentials::load(&files, self.token.clone()).context("TLS or token settings")
+    }
 }
 
 /// For commands that read: where the answer comes from.
@@ -41,6 +74,6 @@ impl ClusterArgs {
     }
 
     pub fn client(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(self.addrs())?)
+        Ok(Client::with_credentials(self.addrs(), &self.auth.credentials()?)?)
     }
 }

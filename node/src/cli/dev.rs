@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use qraft_proto::{Credentials, TlsFiles};
 use tokio::process::{Child, Command};
+
+use crate::auth::Role;
 
 #[derive(clap::Args, Debug)]
 pub struct DevArgs {
@@ -20,6 +23,10 @@ pub struct DevArgs {
     /// Keep data here (and reuse it next time) instead of a temporary directory removed on exit.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Secure the cluster: TLS with a CA and certificates made in the data directory, and an
+    /// admin token; prints the settings clients need (also in DATA/client.env).
+    #[arg(long)]
+    pub tls: bool,
 }
 
 struct DevNode {
@@ -59,9 +66,17 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .collect::<Vec<_>>()
         .join(",");
     let exe = std::env::current_exe().context("cannot find the qraft binary")?;
+    let secure = if args.tls { Some(secure(&data)?) } else { None };
     let mut nodes = Vec::new();
     for (id, addr) in &addrs {
-        match spawn_node(&exe, *id, addr, &peers, &data) {
+        match spawn_node(
+            &exe,
+            *id,
+            addr,
+            &peers,
+            &data,
+            secure.as_ref().map(|s| s.config.as_path()),
+        ) {
             Ok(node) => nodes.push(node),
             Err(e) => {
                 stop_all(&mut nodes).await;
@@ -75,7 +90,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         .map(|(_, a)| a.as_str())
         .collect::<Vec<_>>()
         .join(",");
-    match wait_for_leader(&cluster, Duration::from_secs(30)).await {
+    let credentials = match &secure {
+        Some(secure) => secure.credentials()?,
+        None => Credentials::default(),
+    };
+    match wait_for_leader(&cluster, &credentials, Duration::from_secs(30)).await {
         Ok((leader_id, leader_addr, elapsed)) => {
             println!(
                 "qraft dev: {} node(s) up; node {leader_id} ({leader_addr}) leads, elected in {} ms",
@@ -99,6 +118,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    if let Some(secure) = &secure {
+        println!(
+            "  TLS and tokens: in another terminal, first `source {}`",
+            secure.env_file.display()
+        );
+    }
     println!();
     println!("Try, in another terminal:");
     println!("  qraft status");
@@ -115,7 +140,76 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn spawn_node(exe: &Path, id: u64, addr: &str, peers: &str, data: &Path) -> anyhow::Result<DevNode> {
+/// What a `--tls` dev cluster runs with: a node config naming the certificates and the admin
+/// token's hash, and a file of the settings clients need.
+struct Secure {
+    config: PathBuf,
+    env_file: PathBuf,
+    ca: PathBuf,
+    token: String,
+}
+
+impl Secure {
+    fn credentials(&self) -> anyhow::Result<Credentials> {
+        let files = TlsFiles {
+            ca: Some(self.ca.clone()),
+            ..TlsFiles::default()
+        };
+        Ok(Credentials::load(&files, Some(self.token.clone()))?)
+    }
+}
+
+/// Makes (or, with a kept data directory, reuses) the certificates and token of `--tls`.
+fn secure(data: &Path) -> anyhow::Result<Secure> {
+    let certs = data.join("certs");
+    let config = data.join("secure-node.toml");
+    let env_file = data.join("client.env");
+    let token_file = data.join("admin.token");
+    if !certs.join("ca.pem").exists() {
+        super::certs::init(&certs, &[], 365)?;
+    }
+    let token = match std::fs::read_to_string(&token_file) {
+        Ok(token) => token.trim().to_owned(),
+        Err(_) => {
+            let token = super::token::new_token();
+            std::fs::write(&token_file, &token)?;
+            token
+        }
+    };
+    let path = |name: &str| certs.join(name).display().to_string();
+    std::fs::write(
+        &config,
+        format!(
+            "[tls]\nca = {:?}\ncert = {:?}\nkey = {:?}\n\n{}",
+            path("ca.pem"),
+            path("node.pem"),
+            path("node.key"),
+            super::token::entry(&token, Role::Admin, "qraft-dev")
+        ),
+    )?;
+    std::fs::write(
+        &env_file,
+        format!(
+            "export QRAFT_CA={:?}\nexport QRAFT_TOKEN={token}\n",
+            path("ca.pem")
+        ),
+    )?;
+    Ok(Secure {
+        config,
+        env_file,
+        ca: certs.join("ca.pem"),
+        token,
+    })
+}
+
+fn spawn_node(
+    exe: &Path,
+    id: u64,
+    addr: &str,
+    peers: &str,
+    data: &Path,
+    config: Option<&Path>,
+) -> anyhow::Result<DevNode> {
     let log = data.join(format!("n{id}.log"));
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -127,6 +221,12 @@ fn spawn_node(exe: &Path, id: u64, addr: &str, peers: &str, data: &Path) -> anyh
         .args(["--id", &id.to_string(), "--listen", addr, "--peers", peers])
         .arg("--data")
         .arg(data.join(format!("n{id}")))
+        .args(
+            config
+                .map(|config| ["--config".as_ref(), config.as_os_str()])
+                .into_iter()
+                .flatten(),
+        )
         .stdin(std::process::Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
@@ -141,8 +241,13 @@ fn spawn_node(exe: &Path, id: u64, addr: &str, peers: &str, data: &Path) -> anyh
     })
 }
 
-async fn wait_for_leader(cluster: &str, limit: Duration) -> anyhow::Result<(u64, String, Duration)> {
-    let client = qraft_proto::Client::new(cluster.split(','))?.with_timeout(Duration::from_millis(500));
+async fn wait_for_leader(
+    cluster: &str,
+    credentials: &Credentials,
+    limit: Duration,
+) -> anyhow::Result<(u64, String, Duration)> {
+    let client = qraft_proto::Client::with_credentials(cluster.split(','), credentials)?
+        .with_timeout(Duration::from_millis(500));
     let started = Instant::now();
     let mut last_error = String::from("no answer yet");
     while started.elapsed() < limit {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use openraft::BasicNode;
 use openraft::error::{InitializeError, RaftError};
-use qraft_proto::{Client, ClientError, RetryPolicy};
+use qraft_proto::{Client, ClientError, Credentials, RetryPolicy};
 
 use super::replica::{Replica, ReplicaError};
 use super::types::NodeId;
@@ -63,7 +63,7 @@ impl Replica {
         if !self.initialized().await? {
             self.storage().mark_joining()?;
         }
-        let client = Client::new([via])
+        let client = Client::with_credentials([via], &self.as_peer())
             .map_err(|e| ReplicaError::Settings(format!("--join {via}: {e}")))?
             .with_timeout(CATCH_UP_LIMIT + Duration::from_secs(30))
             .with_retry(RetryPolicy {
@@ -110,6 +110,15 @@ impl Replica {
         }
     }
 
+    /// How this node calls its peers' client services: with its node certificate, which the
+    /// peers admit like an admin.
+    fn as_peer(&self) -> Credentials {
+        Credentials {
+            tls: self.settings().tls.clone(),
+            token: None,
+        }
+    }
+
     async fn initialized(&self) -> Result<bool, ReplicaError> {
         self.raft()
             .is_initialized()
@@ -127,7 +136,7 @@ impl Replica {
         if others.is_empty() {
             return None;
         }
-        let client = Client::new(others.iter().map(|a| a.as_str()))
+        let client = Client::with_credentials(others.iter().map(|a| a.as_str()), &self.as_peer())
             .ok()?
             .with_timeout(Duration::from_millis(800));
         for (addr, status) in client.cluster_status().await {

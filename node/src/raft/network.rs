@@ -14,11 +14,12 @@ use openraft::raft::{
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 use openraft::{AnyError, OptionalSend, RaftNetworkV2};
+use qraft_proto::Tls;
 use qraft_proto::metadata;
 use qraft_proto::pb;
 use qraft_proto::pb::raft_client::RaftClient;
 use tokio::io::AsyncReadExt;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use super::codec;
 use super::types::{Node, NodeId, TypeConfig, Vote};
@@ -34,14 +35,20 @@ const SNAPSHOT_CHUNK: usize = 1024 * 1024;
 pub struct PeerNetwork {
     channels: Arc<Mutex<HashMap<String, Channel>>>,
     cluster_name: Arc<str>,
+    /// Mutual TLS: peers accept Raft only from a node certificate of the cluster's CA.
+    tls: Option<ClientTlsConfig>,
 }
 
 impl PeerNetwork {
-    pub fn new(cluster_name: &str) -> PeerNetwork {
-        PeerNetwork {
+    pub fn new(cluster_name: &str, tls: Option<Tls>) -> io::Result<PeerNetwork> {
+        if tls.as_ref().is_some_and(|tls| !tls.has_identity()) {
+            return Err(io::Error::other("peer TLS needs this node's certificate and key"));
+        }
+        Ok(PeerNetwork {
             channels: Arc::default(),
             cluster_name: cluster_name.into(),
-        }
+            tls: tls.map(|tls| tls.client_config()),
+        })
     }
 
     /// The one lazy channel to `addr`, created on first use.
@@ -50,8 +57,16 @@ impl PeerNetwork {
         if let Some(channel) = channels.get(addr) {
             return Ok(channel.clone());
         }
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| format!("bad peer address {addr:?}: {e}"))?
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
+            .map_err(|e| format!("bad peer address {addr:?}: {e}"))?;
+        let endpoint = match &self.tls {
+            Some(tls) => endpoint
+                .tls_config(tls.clone())
+                .map_err(|e| format!("TLS towards {addr}: {e}"))?,
+            None => endpoint,
+        };
+        let channel = endpoint
             .connect_timeout(Duration::from_millis(500))
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(5))

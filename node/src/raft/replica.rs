@@ -37,6 +37,8 @@ pub struct RaftSettings {
     pub snapshot_every: u64,
     /// Log entries kept behind a snapshot, so a briefly lagging follower needs no snapshot.
     pub keep_logs: u64,
+    /// TLS towards peers (this node's certificate, the cluster's CA); `None`: plain text.
+    pub tls: Option<qraft_proto::Tls>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,7 +181,7 @@ impl Replica {
         let state_machine =
             StateMachineStore::open(storage.db.clone(), storage.snapshot_dir(), timings.clone())?;
         let shared = state_machine.shared();
-        let network = PeerNetwork::new(&settings.cluster_name);
+        let network = PeerNetwork::new(&settings.cluster_name, settings.tls.clone())?;
         let raft = Raft::new(id, config, network.clone(), log_store, state_machine)
             .await
             .map_err(|e| ReplicaError::Raft(e.to_string()))?;

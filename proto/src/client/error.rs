@@ -95,6 +95,12 @@ pub(crate) fn describe(status: &Status) -> String {
         text.push_str(": ");
         text.push_str(&root);
     }
+    // What a plain-text client reads from a TLS node, and a TLS client from a plain one.
+    if text.contains("frame with invalid size") {
+        text.push_str(" (the node speaks TLS: pass --ca with the cluster's CA certificate)");
+    } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        text.push_str(" (the node does not speak TLS: leave out --ca, or configure TLS on the node)");
+    }
     text
 }
 

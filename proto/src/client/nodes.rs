@@ -3,9 +3,14 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use super::ClientError;
+use crate::security::{Bearer, Credentials};
+
+/// A node's channel with the client's token stamped on every request.
+pub type NodeChannel = InterceptedService<Channel, Bearer>;
 
 /// How long a TCP connect may take before the node counts as unreachable. Short, because a dead
 /// node should cost a failover little time, and a live node on a LAN answers in microseconds.
@@ -17,24 +22,27 @@ pub(crate) struct Node {
     /// `host:port`, as shown to operators and compared with `x-qraft-leader`.
     pub(crate) addr: String,
     endpoint: Endpoint,
+    bearer: Bearer,
     /// Created on first use rather than in `Client::new`: tonic spawns a task per channel, and
     /// creating the client should not require a Tokio runtime.
     channel: OnceLock<Channel>,
 }
 
 impl Node {
-    fn parse(raw: &str) -> Result<Self, ClientError> {
-        let (addr, endpoint) = parse_addr(raw)?;
+    fn parse(raw: &str, tls: Option<&ClientTlsConfig>, bearer: &Bearer) -> Result<Self, ClientError> {
+        let (addr, endpoint) = parse_addr(raw, tls)?;
         Ok(Node {
             addr,
             endpoint,
+            bearer: bearer.clone(),
             channel: OnceLock::new(),
         })
     }
 
     /// The node's one channel, shared by every call so that calls reuse its connection.
-    pub(crate) fn channel(&self) -> Channel {
-        self.channel.get_or_init(|| self.endpoint.connect_lazy()).clone()
+    pub(crate) fn channel(&self) -> NodeChannel {
+        let channel = self.channel.get_or_init(|| self.endpoint.connect_lazy()).clone();
+        InterceptedService::new(channel, self.bearer.clone())
     }
 }
 
@@ -44,13 +52,24 @@ pub(crate) struct AddressBook {
     nodes: Vec<Node>,
     /// Index into `nodes` of the node believed to lead. Writes start there.
     leader: Option<usize>,
+    /// For nodes learned later (leader hints) too.
+    tls: Option<ClientTlsConfig>,
+    bearer: Bearer,
 }
 
 impl AddressBook {
-    pub(crate) fn parse(addrs: impl IntoIterator<Item = impl AsRef<str>>) -> Result<Self, ClientError> {
+    pub(crate) fn parse(
+        addrs: impl IntoIterator<Item = impl AsRef<str>>,
+        credentials: &Credentials,
+    ) -> Result<Self, ClientError> {
+        let bearer = credentials
+            .interceptor()
+            .map_err(|e| ClientError::InvalidAddress(e.to_string()))?;
         let mut book = AddressBook {
             nodes: Vec::new(),
             leader: None,
+            tls: credentials.tls.as_ref().map(|tls| tls.client_config()),
+            bearer,
         };
         for raw in addrs {
             book.find_or_add(raw.as_ref())?;
@@ -77,7 +96,7 @@ impl AddressBook {
     }
 
     /// The node at `index`, wrapping around, so a caller can keep counting past the end.
-    pub(crate) fn node(&self, index: usize) -> (String, Channel) {
+    pub(crate) fn node(&self, index: usize) -> (String, NodeChannel) {
         let node = &self.nodes[index % self.nodes.len()];
         (node.addr.clone(), node.channel())
     }
@@ -92,7 +111,8 @@ impl AddressBook {
         if let Some(index) = self.nodes.iter().position(|node| node.addr == wanted) {
             return Ok(index);
         }
-        self.nodes.push(Node::parse(raw)?);
+        self.nodes
+            .push(Node::parse(raw, self.tls.as_ref(), &self.bearer)?);
         Ok(self.nodes.len() - 1)
     }
 
@@ -122,24 +142,40 @@ impl AddressBook {
     }
 }
 
-/// The `host:port` part of an address, so `http://a:1/` and `a:1` compare equal.
+/// The `host:port` part of an address, so `http://a:1/`, `https://a:1` and `a:1` compare equal.
 pub(crate) fn normalize(raw: &str) -> &str {
     let raw = raw.trim();
-    raw.strip_prefix("http://").unwrap_or(raw).trim_end_matches('/')
+    raw.strip_prefix("http://")
+        .or_else(|| raw.strip_prefix("https://"))
+        .unwrap_or(raw)
+        .trim_end_matches('/')
 }
 
-/// Parses `host:port` or `http://host:port` into the display address and a tonic endpoint.
-pub(crate) fn parse_addr(raw: &str) -> Result<(String, Endpoint), ClientError> {
+/// Parses `host:port` (or with `http://`/`https://`) into the display address and a tonic
+/// endpoint: TLS when `tls` is given, whatever the scheme written, since the cluster decides.
+pub(crate) fn parse_addr(
+    raw: &str,
+    tls: Option<&ClientTlsConfig>,
+) -> Result<(String, Endpoint), ClientError> {
     let invalid = |why: &str| ClientError::InvalidAddress(format!("{raw:?}: {why}"));
     let addr = normalize(raw);
     if addr.is_empty() {
         return Err(invalid("the address is empty; expected host:port"));
     }
     if addr.contains("://") {
-        return Err(invalid("only plain http is supported; write host:port"));
+        return Err(invalid(
+            "write host:port (the cluster's TLS settings decide http or https)",
+        ));
     }
-    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}"))
         .map_err(|error| invalid(&format!("not a host:port ({error})")))?;
+    let endpoint = match tls {
+        Some(tls) => endpoint
+            .tls_config(tls.clone())
+            .map_err(|error| invalid(&format!("TLS settings ({error})")))?,
+        None => endpoint,
+    };
     let uri = endpoint.uri();
     if uri.path() != "/" || uri.query().is_some() {
         return Err(invalid("a node address has no path; write host:port"));
@@ -158,16 +194,24 @@ pub(crate) fn parse_addr(raw: &str) -> Result<(String, Endpoint), ClientError> {
 mod tests {
     use super::*;
 
+    fn plain() -> Credentials {
+        Credentials::default()
+    }
+
     #[test]
     fn parses_plain_and_http_addresses() {
-        let book = AddressBook::parse(["127.0.0.1:7071", "http://node-b:7072/", " [::1]:7073 "])
-            .expect("valid addresses");
+        let book = AddressBook::parse(
+            ["127.0.0.1:7071", "http://node-b:7072/", " [::1]:7073 "],
+            &plain(),
+        )
+        .expect("valid addresses");
         assert_eq!(book.addrs(), ["127.0.0.1:7071", "node-b:7072", "[::1]:7073"]);
     }
 
     #[test]
     fn duplicate_addresses_collapse() {
-        let book = AddressBook::parse(["a:1", "http://a:1"]).expect("valid addresses");
+        let book =
+            AddressBook::parse(["a:1", "http://a:1", "https://a:1"], &plain()).expect("valid addresses");
         assert_eq!(book.addrs(), ["a:1"]);
     }
 
@@ -180,13 +224,13 @@ mod tests {
             (&["127.0.0.1"], "port number is needed"),
             (&["a:notaport"], "port number is needed"),
             (&["a:99999"], "port number is needed"),
-            (&["https://a:1"], "only plain http"),
+            (&["ftp://a:1"], "write host:port"),
             (&["a:1/queue"], "no path"),
             (&["a b:1"], "not a host:port"),
             (&["a:1:2"], "not a host:port"),
         ];
         for (addrs, reason) in cases {
-            match AddressBook::parse(addrs.iter()) {
+            match AddressBook::parse(addrs.iter(), &plain()) {
                 Err(ClientError::InvalidAddress(message)) => assert!(
                     message.contains(reason),
                     "{addrs:?}: message {message:?} should mention {reason:?}"
@@ -198,7 +242,7 @@ mod tests {
 
     #[test]
     fn leader_hint_adds_unknown_nodes_and_can_be_forgotten() {
-        let mut book = AddressBook::parse(["a:1"]).expect("valid address");
+        let mut book = AddressBook::parse(["a:1"], &plain()).expect("valid address");
         assert_eq!(book.first(), 0);
         assert_eq!(book.set_leader("http://b:2"), Some(1));
         assert_eq!(book.leader_addr().as_deref(), Some("b:2"));

@@ -1,0 +1,92 @@
+//! The security part of a node's configuration: TLS files (`--tls-ca/--tls-cert/--tls-key` or
+//! `[tls]`), accepted tokens (`[[tokens]]`, stored hashed) and `--insecure`. A node refuses to
+//! listen on a non-loopback address without TLS and tokens unless told `--insecure`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use qraft_proto::{Tls, TlsFiles};
+use serde::Deserialize;
+
+use super::{ConfigError, invalid};
+use crate::auth::{Policy, TokenEntry};
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SecurityArgs {
+    /// CA certificate (PEM) that signed the cluster's certificates. With --tls-cert and
+    /// --tls-key the node serves TLS only and speaks mutual TLS to its peers.
+    #[arg(long, env = "QRAFT_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// This node's certificate (PEM), signed by the CA; `qraft certs init` makes one.
+    #[arg(long, env = "QRAFT_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// This node's private key (PEM).
+    #[arg(long, env = "QRAFT_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Listen on a non-loopback address without TLS and tokens all the same. Anyone who can
+    /// reach the port can then submit work, purge queues and speak Raft to the node.
+    #[arg(long, env = "QRAFT_INSECURE")]
+    pub insecure: bool,
+}
+
+/// `[tls]` in the config file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileTls {
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+/// A node's validated security settings.
+#[derive(Clone, Debug)]
+pub struct Security {
+    /// `None`: plain text.
+    pub tls: Option<Tls>,
+    pub policy: Policy,
+    /// Listening beyond loopback without protection was asked for; the node warns at start-up.
+    pub insecure_exposed: bool,
+}
+
+impl Security {
+    pub fn load(
+        args: &SecurityArgs,
+        file_tls: FileTls,
+        tokens: &[TokenEntry],
+        file_insecure: Option<bool>,
+        listen: SocketAddr,
+    ) -> Result<Security, ConfigError> {
+        let files = TlsFiles {
+            ca: args.tls_ca.clone().or(file_tls.ca),
+            cert: args.tls_cert.clone().or(file_tls.cert),
+            key: args.tls_key.clone().or(file_tls.key),
+        };
+        if !files.is_empty() && (files.ca.is_none() || files.cert.is_none() || files.key.is_none()) {
+            return Err(invalid(
+                "TLS needs all three of --tls-ca, --tls-cert and --tls-key (`qraft certs init DIR` makes a set)",
+            ));
+        }
+        let tls = files.load().map_err(|e| invalid(format!("TLS: {e}")))?;
+        let policy = Policy::new(tokens, tls.is_some()).map_err(|e| invalid(format!("[[tokens]]: {e}")))?;
+        let insecure = args.insecure || file_insecure.unwrap_or(false);
+        let protected = tls.is_some() && policy.has_tokens();
+        let loopback = listen.ip().is_loopback();
+        if !loopback && !protected && !insecure {
+            let missing = match (tls.is_some(), policy.has_tokens()) {
+                (false, false) => "TLS and tokens",
+                (false, true) => "TLS (tokens would cross the network in clear text)",
+                _ => "tokens (anyone could submit work and purge queues)",
+            };
+            return Err(invalid(format!(
+                "refusing to listen on {listen} without {missing}: configure [tls] and [[tokens]] \
+                 (see `qraft certs init` and `qraft token new`), listen on 127.0.0.1, or pass \
+                 --insecure if this network is trusted"
+            )));
+        }
+        Ok(Security {
+            tls,
+            policy,
+            insecure_exposed: !loopback && !protected,
+        })
+    }
+}
