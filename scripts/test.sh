@@ -11,9 +11,12 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked -- --test-threads 2
-echo "== chaos (short: every scenario for 20 s)"
+echo "== fuzz (short: request validation, decoders, config parser; longer runs: README)"
+PROPTEST_CASES=2000 cargo test -p qraft-node --locked --lib fuzz_
+echo "== chaos (short: every scenario for 20 s, then two on a TLS cluster with tokens)"
 cargo build --locked --bin qraft --bin qraft-chaos
 chaos_out="$(mktemp -d "${TMPDIR:-/tmp}/qraft-chaos-ci.XXXXXX")"
-"$CARGO_TARGET_DIR/debug/qraft-chaos" --duration 20s --scenario all --out "$chaos_out"
+"$CARGO_TARGET_DIR/debug/qraft-chaos" --duration 20s --scenario all --out "$chaos_out/plain"
+"$CARGO_TARGET_DIR/debug/qraft-chaos" --tls --duration 20s --scenario kill-leader,membership --out "$chaos_out/tls"
 rm -rf "$chaos_out"
 echo "== all checks passed"

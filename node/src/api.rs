@@ -16,6 +16,8 @@ pub mod control;
 pub mod convert;
 pub mod events;
 pub mod flows;
+#[cfg(test)]
+mod fuzz;
 pub mod rates;
 pub mod status;
 pub mod tasks;

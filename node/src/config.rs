@@ -666,4 +666,99 @@ mod tests {
         assert_eq!(config.peers.len(), 3);
         assert_eq!(config.raft.election_max_ms, 600);
     }
+
+    mod fuzz {
+        //! Whatever a config file holds, loading it gives a config or an error that says what is
+        //! wrong, never a panic. Files are built from the real keys with values of every kind, so
+        //! the checks behind the parser are reached too. Longer runs: `PROPTEST_CASES=100000
+        //! cargo test -p qraft-node --lib fuzz_`.
+
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        const KEYS: &[&str] = &[
+            "id",
+            "listen",
+            "advertise",
+            "metrics_listen",
+            "peers",
+            "join",
+            "data",
+            "cluster_name",
+            "insecure",
+        ];
+        const SECTIONS: &[(&str, &[&str])] = &[
+            (
+                "raft",
+                &[
+                    "heartbeat_ms",
+                    "election_timeout_min_ms",
+                    "election_timeout_max_ms",
+                    "snapshot_every",
+                    "keep_logs",
+                ],
+            ),
+            ("limits", &["max_payload_bytes"]),
+            ("defaults", &["result_ttl", "dedup_window", "delivery_limit"]),
+            (
+                "worker",
+                &["enabled", "autoscale", "queues", "concurrency", "grace"],
+            ),
+            ("tls", &["ca", "cert", "key"]),
+            ("tasks.\"x\"", &["exec"]),
+        ];
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                (0u64..100_000).prop_map(|n| n.to_string()),
+                any::<i64>().prop_map(|n| n.to_string()),
+                Just("true".to_owned()),
+                Just("\"127.0.0.1:7071\"".to_owned()),
+                Just("\"0.0.0.0:0\"".to_owned()),
+                Just("[\"1@127.0.0.1:7071\", \"1@127.0.0.1:7072\"]".to_owned()),
+                Just("[\"sh\", \"-c\"]".to_owned()),
+                Just("\"2,1\"".to_owned()),
+                Just("\"30s\"".to_owned()),
+                "\"[ -~]{0,20}\"",
+                "[ -~]{0,12}",
+            ]
+        }
+
+        fn file() -> impl Strategy<Value = String> {
+            let top = proptest::collection::vec((prop::sample::select(KEYS), value()), 0..6);
+            let sections = proptest::collection::vec(
+                (
+                    prop::sample::select(SECTIONS),
+                    any::<prop::sample::Index>(),
+                    value(),
+                ),
+                0..6,
+            );
+            (top, sections).prop_map(|(top, sections)| {
+                let mut text: String = top.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+                for ((section, keys), key, value) in sections {
+                    text.push_str(&format!("[{section}]\n{} = {value}\n", key.get(keys)));
+                }
+                text
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn fuzz_any_config_file_loads_or_says_why(text in file(), id in proptest::option::of(0u64..4)) {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let path = dir.path().join("node.toml");
+                std::fs::write(&path, &text).expect("write");
+                let args = NodeArgs {
+                    config: Some(path),
+                    id,
+                    ..NodeArgs::default()
+                };
+                if let Err(error) = NodeConfig::load(&args) {
+                    prop_assert!(!error.to_string().is_empty());
+                }
+            }
+        }
+    }
 }

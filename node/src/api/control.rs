@@ -1,6 +1,6 @@
 //! `qraft.v1.Control`: rate limits and periodic schedules.
 
-mod schedules;
+pub(crate) mod schedules;
 
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};

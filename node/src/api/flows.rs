@@ -76,7 +76,7 @@ impl pb::flows_server::Flows for FlowsService {
     }
 }
 
-fn submit_from_pb(spec: pb::FlowSpec, defaults: &TaskDefaults) -> Result<SubmitFlow, Status> {
+pub(crate) fn submit_from_pb(spec: pb::FlowSpec, defaults: &TaskDefaults) -> Result<SubmitFlow, Status> {
     let steps = spec
         .steps
         .into_iter()
