@@ -2,6 +2,7 @@
 //! three-node cluster of `qraft node` processes. It must show the leader, the cluster's
 //! schedules, limits and flows; after the leader is killed, the new leader and the election
 //! event within seconds; and a queue paused from the console must be paused in the cluster.
+//! Against a TLS cluster with tokens, it reads everything with a viewer token.
 //!
 //! Needs `tmux` (scripts/setup.sh installs it) and the `qraft` binary built beside `qraft-tui`
 //! (`cargo test --workspace` builds both).
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use qraft_proto::{Client, pb};
+use qraft_proto::{Client, Credentials, TlsFiles, pb};
 use tempfile::TempDir;
 
 const WIDTH: u16 = 120;
@@ -43,10 +44,17 @@ struct Cluster {
     dir: TempDir,
     addrs: Vec<String>,
     nodes: Vec<Option<Child>>,
+    credentials: Credentials,
 }
 
 impl Cluster {
     fn start() -> Cluster {
+        Cluster::start_with(|_| (Vec::new(), Credentials::default()))
+    }
+
+    /// Starts the nodes with extra arguments, made by `secure` in the cluster's directory, which
+    /// also says what the test's own client presents.
+    fn start_with(secure: impl FnOnce(&Path) -> (Vec<String>, Credentials)) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("qraft-console-")
             .tempdir()
@@ -62,6 +70,7 @@ impl Cluster {
             .collect::<Vec<_>>()
             .join(",");
         let qraft = qraft_binary();
+        let (extra, credentials) = secure(dir.path());
         let nodes = addrs
             .iter()
             .enumerate()
@@ -80,6 +89,7 @@ impl Cluster {
                     ])
                     .arg("--data")
                     .arg(dir.path().join(format!("n{id}")))
+                    .args(&extra)
                     .stdin(Stdio::null())
                     .stdout(log.try_clone().expect("clone log"))
                     .stderr(log)
@@ -88,11 +98,16 @@ impl Cluster {
                 Some(child)
             })
             .collect();
-        Cluster { dir, addrs, nodes }
+        Cluster {
+            dir,
+            addrs,
+            nodes,
+            credentials,
+        }
     }
 
     fn client(&self) -> Client {
-        Client::new(&self.addrs)
+        Client::with_credentials(&self.addrs, &self.credentials)
             .expect("client")
             .with_timeout(Duration::from_secs(2))
     }
@@ -145,13 +160,13 @@ struct Console {
 }
 
 impl Console {
-    fn start(dir: &Path, cluster: &[String]) -> Console {
+    fn start(dir: &Path, cluster: &[String], extra: &str) -> Console {
         let console = Console {
             socket: dir.join("tmux.sock"),
             log: dir.join("console.log"),
         };
         let command = format!(
-            "{} --cluster {} --refresh 250ms --log-file {}",
+            "{} --cluster {} --refresh 250ms --log-file {} {extra}",
             env!("CARGO_BIN_EXE_qraft-tui"),
             cluster.join(","),
             console.log.display()
@@ -292,7 +307,7 @@ async fn the_console_follows_a_failover_and_pauses_a_queue() {
         .await
         .expect("submit a flow");
 
-    let console = Console::start(cluster.dir.path(), &cluster.addrs);
+    let console = Console::start(cluster.dir.path(), &cluster.addrs, "");
     console
         .wait_for(
             "the leader in the status bar",
@@ -380,4 +395,85 @@ async fn the_console_follows_a_failover_and_pauses_a_queue() {
         (!console.running()).then_some(())
     })
     .await;
+}
+
+/// Runs `qraft ARGS` and returns what it printed, failing the test if it fails.
+fn qraft(args: &[&str]) -> String {
+    let output = Command::new(qraft_binary())
+        .args(args)
+        .output()
+        .expect("run qraft");
+    assert!(
+        output.status.success(),
+        "qraft {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A `[[tokens]]` entry and the token, from `qraft token new --json`.
+fn token(role: &str) -> (String, String) {
+    let made = qraft(&["token", "new", "--role", role, "--name", role, "--json"]);
+    let field = |name: &str| {
+        let start = made.find(&format!("\"{name}\":\"")).expect("field") + name.len() + 4;
+        made[start..].split('"').next().expect("value").to_owned()
+    };
+    let entry = format!(
+        "[[tokens]]\nname = {role:?}\nrole = {role:?}\nsha256 = {:?}\n",
+        field("sha256")
+    );
+    (field("token"), entry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_reads_a_tls_cluster_with_a_viewer_token() {
+    let mut viewer_token = String::new();
+    let cluster = Cluster::start_with(|dir| {
+        let certs = dir.join("certs");
+        qraft(&["certs", "init", certs.to_str().expect("path")]);
+        let (admin, admin_entry) = token("admin");
+        let (viewer, viewer_entry) = token("viewer");
+        viewer_token = viewer;
+        let config = dir.join("secure.toml");
+        let text = format!(
+            "[tls]\nca = {:?}\ncert = {:?}\nkey = {:?}\n\n{admin_entry}\n{viewer_entry}",
+            certs.join("ca.pem"),
+            certs.join("node.pem"),
+            certs.join("node.key")
+        );
+        std::fs::write(&config, text).expect("write config");
+        let files = TlsFiles {
+            ca: Some(certs.join("ca.pem")),
+            ..TlsFiles::default()
+        };
+        let credentials = Credentials::load(&files, Some(admin)).expect("credentials");
+        (vec!["--config".into(), config.display().to_string()], credentials)
+    });
+    let leader = wait_until("a leader", Duration::from_secs(20), || cluster.leader()).await;
+    let spec = pb::TaskSpec {
+        name: "console.secure".into(),
+        queue: "secure".into(),
+        ..Default::default()
+    };
+    cluster
+        .client()
+        .submit(spec)
+        .await
+        .expect("submit with the admin token");
+
+    let ca = cluster.dir.path().join("certs").join("ca.pem");
+    let extra = format!("--read-only --ca {} --token {viewer_token}", ca.display());
+    let console = Console::start(cluster.dir.path(), &cluster.addrs, &extra);
+    console
+        .wait_for("the leader over TLS", Duration::from_secs(15), |screen| {
+            screen.contains(&format!("leader n{leader} "))
+        })
+        .await;
+    console.keys("2");
+    console
+        .wait_for("the queue over TLS", Duration::from_secs(10), |screen| {
+            screen.lines().any(|line| line.contains("secure"))
+        })
+        .await;
+    assert!(console.running());
 }
