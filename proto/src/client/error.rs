@@ -100,6 +100,9 @@ pub(crate) fn describe(status: &Status) -> String {
         text.push_str(" (the node speaks TLS: pass --ca with the cluster's CA certificate)");
     } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
         text.push_str(" (the node does not speak TLS: leave out --ca, or configure TLS on the node)");
+    } else if text.contains("connection closed") {
+        // A TLS node may also hang up on a plain-text client before sending anything back.
+        text.push_str(" (the node hung up: if it speaks TLS, pass --ca with the cluster's CA certificate)");
     }
     text
 }
@@ -122,6 +125,15 @@ mod tests {
             "Unavailable: Connection refused (os error 111)"
         );
         assert_eq!(describe(&Status::internal("boom")), "Internal: boom");
+    }
+
+    #[test]
+    fn describe_hints_at_tls_when_a_node_hangs_up() {
+        let hung_up = Status::cancelled("operation was canceled: connection closed");
+        assert!(describe(&hung_up).contains("if it speaks TLS, pass --ca"));
+        let garbled = Status::unknown("h2 protocol error: frame with invalid size");
+        assert!(describe(&garbled).contains("the node speaks TLS"));
+        assert!(!describe(&Status::unavailable("refused")).contains("TLS"));
     }
 
     #[test]
