@@ -14,7 +14,9 @@ cargo test --workspace --locked -- --test-threads 2
 echo "== fuzz (short: request validation, decoders, config parser; longer runs: README)"
 PROPTEST_CASES=2000 cargo test -p qraft-node --locked --lib fuzz_
 echo "== chaos (short: every scenario for 20 s, then two on a TLS cluster with tokens)"
-cargo build --locked --bin qraft --bin qraft-chaos
+# The binaries as `cargo test` built them: building only the bins would resolve features without
+# the dev-dependencies and compile rocksdb a second time on a cold machine.
+cargo build --workspace --all-targets --locked
 chaos_out="$(mktemp -d "${TMPDIR:-/tmp}/qraft-chaos-ci.XXXXXX")"
 "$CARGO_TARGET_DIR/debug/qraft-chaos" --duration 20s --scenario all --out "$chaos_out/plain"
 "$CARGO_TARGET_DIR/debug/qraft-chaos" --tls --duration 20s --scenario kill-leader,membership --out "$chaos_out/tls"
