@@ -100,11 +100,19 @@ pub(crate) fn describe(status: &Status) -> String {
         text.push_str(" (the node speaks TLS: pass --ca with the cluster's CA certificate)");
     } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
         text.push_str(" (the node does not speak TLS: leave out --ca, or configure TLS on the node)");
-    } else if text.contains("connection closed") {
-        // A TLS node may also hang up on a plain-text client before sending anything back.
+    } else if hung_up(&text) {
+        // A TLS node may also hang up on a plain-text client before its alert is read: the
+        // client then sees the close, or a broken pipe while it still writes its preface.
         text.push_str(" (the node hung up: if it speaks TLS, pass --ca with the cluster's CA certificate)");
     }
     text
+}
+
+fn hung_up(text: &str) -> bool {
+    let text = text.to_lowercase();
+    ["connection closed", "broken pipe", "connection reset"]
+        .iter()
+        .any(|sign| text.contains(sign))
 }
 
 #[cfg(test)]
@@ -129,8 +137,12 @@ mod tests {
 
     #[test]
     fn describe_hints_at_tls_when_a_node_hangs_up() {
-        let hung_up = Status::cancelled("operation was canceled: connection closed");
-        assert!(describe(&hung_up).contains("if it speaks TLS, pass --ca"));
+        let closed = Status::cancelled("operation was canceled: connection closed");
+        assert!(describe(&closed).contains("if it speaks TLS, pass --ca"));
+        let cut_off = Status::unknown("transport error: stream closed because of a broken pipe");
+        assert!(describe(&cut_off).contains("if it speaks TLS, pass --ca"));
+        let reset = Status::unavailable("Connection reset by peer (os error 104)");
+        assert!(describe(&reset).contains("if it speaks TLS, pass --ca"));
         let garbled = Status::unknown("h2 protocol error: frame with invalid size");
         assert!(describe(&garbled).contains("the node speaks TLS"));
         assert!(!describe(&Status::unavailable("refused")).contains("TLS"));
