@@ -5,9 +5,11 @@
 //! - [`client`]: [`Client`], which takes a list of node addresses, finds the leader, follows
 //!   not-leader answers and retries calls across a failover.
 //! - [`metadata`]: the gRPC metadata keys that server and client agree on.
+//! - [`limits`]: the numbers they agree on.
 //! - [`security`]: TLS material and tokens, for clients and nodes alike.
 
 pub mod client;
+pub mod limits;
 pub mod metadata;
 pub mod security;
 

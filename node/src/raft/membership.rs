@@ -15,14 +15,12 @@ use std::time::{Duration, Instant};
 use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{BasicNode, ChangeMembers, Instant as _, ServerState};
+use qraft_proto::limits::CAUGHT_UP_LAG;
 
 use super::replica::{Member, Replica, members};
 use super::types::{NodeId, TypeConfig};
 use crate::queue::{Command, MemberChange, Observation};
 
-/// A learner this close to the leader's last log entry counts as caught up: the rest arrives
-/// with the next appends, well inside one election timeout.
-const CAUGHT_UP_LAG: u64 = 64;
 /// How long one membership entry may take to commit before the call gives up on it (it still
 /// completes if a majority of old and new voters answers later).
 const COMMIT_LIMIT: Duration = Duration::from_secs(30);

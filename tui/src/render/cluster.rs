@@ -2,6 +2,7 @@
 //! leader sees them; unreachable nodes stay listed with their error, learners show how far they
 //! have to catch up, and the title says when a membership change is under way.
 
+use qraft_proto::limits::CAUGHT_UP_LAG;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -32,10 +33,6 @@ const COLUMNS: [(&str, Constraint, bool); 10] = [
 /// Narrower than this, every column cannot fit with room left for a health line such as
 /// "catching up: 12,340 behind".
 const FULL_WIDTH: u16 = 110;
-
-/// Nodes promote a learner once it is within this many entries of the leader's log
-/// (`CAUGHT_UP_LAG` in `node/src/raft/membership.rs`); further behind, it is still catching up.
-const CAUGHT_UP_LAG: u64 = 64;
 
 /// How a node is doing, from the console's and the leader's points of view.
 enum Health<'a> {
