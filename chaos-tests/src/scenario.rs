@@ -241,11 +241,15 @@ async fn drained(cluster: &Cluster, client: &Client) -> Result<(), String> {
         ));
     }
     for queue in [QUEUE, FLOW_QUEUE] {
-        let tasks = client
+        let listed = client
             .list_tasks(finals::listing(queue))
             .await
             .map_err(|e| e.to_string())?;
-        let unfinished = tasks
+        if listed.truncated {
+            return Err(format!("the tasks of queue {queue} do not fit in one list reply"));
+        }
+        let unfinished = listed
+            .tasks
             .iter()
             .filter(|t| t.state != pb::TaskState::Success as i32)
             .count();
@@ -253,11 +257,15 @@ async fn drained(cluster: &Cluster, client: &Client) -> Result<(), String> {
             return Err(format!("{unfinished} tasks of queue {queue} not finished"));
         }
     }
-    let flows = client
+    let listed = client
         .list_flows(MAX_TASKS, true)
         .await
         .map_err(|e| e.to_string())?;
-    let running = flows
+    if listed.truncated {
+        return Err("the flows do not fit in one list reply".to_owned());
+    }
+    let running = listed
+        .flows
         .iter()
         .filter(|flow| flow.state == pb::FlowState::FlowRunning as i32)
         .count();

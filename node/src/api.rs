@@ -7,6 +7,7 @@
 //! - [`control`]: `qraft.v1.Control` (rate limits, periodic schedules).
 //! - [`flows`]: `qraft.v1.Flows` (chains, groups, chords).
 //! - [`events`]: the event timeline behind `Admin.WatchEvents`.
+//! - [`listing`]: how many entries, and how many bytes, one list reply holds.
 //! - [`rates`]: per-queue rates over a sliding window, for `Admin.ListQueues`.
 //! - [`convert`]: protobuf to and from queue types, in one place, with the defaults below.
 //! - [`status`]: the one place errors become `tonic::Status`.
@@ -18,6 +19,7 @@ pub mod events;
 pub mod flows;
 #[cfg(test)]
 mod fuzz;
+pub mod listing;
 pub mod rates;
 pub mod status;
 pub mod tasks;

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use qraft_proto::limits::MAX_MESSAGE;
 use qraft_proto::pb::admin_server::AdminServer;
 use qraft_proto::pb::control_server::ControlServer;
 use qraft_proto::pb::flows_server::FlowsServer;
@@ -98,27 +99,35 @@ pub async fn run_with(
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .add_service(replica.rpc_service())
-        .add_service(TasksServer::new(TasksService::new(
-            replica.clone(),
-            config.tasks.clone(),
-        )))
-        .add_service(WorkerServer::new(WorkerService::new(
-            replica.clone(),
-            config.tasks.clone(),
-        )))
-        .add_service(FlowsServer::new(FlowsService::new(
-            replica.clone(),
-            config.tasks.clone(),
-        )))
-        .add_service(ControlServer::new(ControlService::new(
-            replica.clone(),
-            config.tasks.clone(),
-        )))
-        .add_service(AdminServer::new(AdminService::new(
-            replica.clone(),
-            config.advertise.clone(),
-            config.raft.cluster_name.clone(),
-        )))
+        .add_service(
+            TasksServer::new(TasksService::new(replica.clone(), config.tasks.clone()))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            WorkerServer::new(WorkerService::new(replica.clone(), config.tasks.clone()))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            FlowsServer::new(FlowsService::new(replica.clone(), config.tasks.clone()))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            ControlServer::new(ControlService::new(replica.clone(), config.tasks.clone()))
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+        )
+        .add_service(
+            AdminServer::new(AdminService::new(
+                replica.clone(),
+                config.advertise.clone(),
+                config.raft.cluster_name.clone(),
+            ))
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+        )
         .serve_with_incoming_shutdown(incoming_without_nagle(listener), async {
             let _ = stop_serving_rx.await;
         });

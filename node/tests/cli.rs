@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use qraft_proto::pb;
 use serde_json::Value;
 
-use crate::util::{Cli, TestCluster};
+use crate::util::{Cli, TestCluster, spec, wait_for};
 
 fn states(tasks: &Value) -> Vec<String> {
     tasks
@@ -236,5 +237,40 @@ async fn bench_modes_measure_what_they_say() {
     ]);
     assert!(!stuck.status.success());
     assert!(String::from_utf8_lossy(&stuck.stderr).contains("only 0 of 5 tasks finished"));
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_larger_than_grpcs_default_message_limit_runs_and_lists_whole() {
+    let cluster = TestCluster::start(3, &["--max-payload-bytes", "8388608"]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let client = cluster.client(&[1, 2, 3]);
+    // 5 MiB of args and, echoed, 5 MiB of result: one task is more than gRPC's default 4 MiB
+    // message in each direction, and twice that once it has run.
+    let text = "x".repeat(5 << 20);
+    let mut big = spec("builtin.echo");
+    big.args = serde_json::to_vec(&text).expect("json");
+    let id = client.submit(big).await.expect("a 5 MiB task is accepted").id;
+    wait_for("the big task to run", Duration::from_secs(60), || async {
+        let task = client.get_task(&id, true).await.ok()?;
+        (task.state == pb::TaskState::Success as i32).then_some(())
+    })
+    .await;
+
+    let cli = Cli::of(&cluster);
+    let task = cli.json(&["task", &id]);
+    assert_eq!(task["result"].as_str().map(str::len), Some(text.len()));
+    let listed = cli.run(&["tasks", "--json"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(states(&listed), vec!["SUCCESS"]);
+    assert!(
+        !String::from_utf8_lossy(&cli.run(&["tasks"]).stderr).contains("did not fit"),
+        "one 10 MiB task fits in a reply"
+    );
     cluster.must_not_have_panicked();
 }

@@ -21,6 +21,7 @@ async fn runs(client: &Client, task: &str) -> Vec<(u64, u64)> {
         .await
         .expect("list runs");
     let mut runs: Vec<(u64, u64)> = tasks
+        .tasks
         .iter()
         .map(|t| {
             let due = t.headers["qraft-due-ms"].parse().expect("due header");
@@ -184,7 +185,8 @@ async fn spans(client: &Client, name: &str, expected: usize) -> Vec<(u64, u64)> 
                     ..Default::default()
                 })
                 .await
-                .ok()?;
+                .ok()?
+                .tasks;
             (tasks.len() == expected).then_some(tasks)
         },
     )

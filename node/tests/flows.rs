@@ -72,7 +72,8 @@ async fn a_chord_callback_runs_once_with_every_result_through_a_leader_kill() {
             ..Default::default()
         })
         .await
-        .expect("list callbacks");
+        .expect("list callbacks")
+        .tasks;
     assert_eq!(callbacks.len(), 1, "the callback ran once: {callbacks:?}");
     let results: Value = serde_json::from_slice(&flow.result).expect("callback result is the results");
     let results = results.as_array().expect("an array");

@@ -92,7 +92,8 @@ async fn python_worker_runs_tasks_through_a_leader_failover() {
                     ..Default::default()
                 })
                 .await
-                .ok()?;
+                .ok()?
+                .tasks;
             (done.len() >= 5).then_some(())
         },
     )

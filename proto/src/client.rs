@@ -28,6 +28,7 @@ mod error;
 mod flow_calls;
 mod nodes;
 mod retry;
+mod stubs;
 mod task_calls;
 #[cfg(test)]
 mod tests;
@@ -47,8 +48,6 @@ pub use self::nodes::NodeChannel;
 pub use self::retry::RetryPolicy;
 use self::retry::{Backoff, CallKind, Decision, classify, is_connect_error, leader_of};
 use crate::pb;
-use crate::pb::admin_client::AdminClient;
-use crate::pb::tasks_client::TasksClient;
 use crate::security::Credentials;
 
 /// Default longest wait for one answer from one node. A write waits for a majority to persist
@@ -116,9 +115,10 @@ impl Client {
     pub async fn submit(&self, spec: pb::TaskSpec) -> Result<pb::SubmitResponse, ClientError> {
         let keyed = !spec.idempotency_key.is_empty();
         let request = pb::SubmitRequest { task: Some(spec) };
+        stubs::must_fit(&request, "the task")?;
         let call = |channel| {
             let request = request.clone();
-            async move { into_inner(TasksClient::new(channel).submit(request).await) }
+            async move { into_inner(stubs::tasks(channel).submit(request).await) }
         };
         if keyed {
             self.call_idempotent(call).await
@@ -137,7 +137,7 @@ impl Client {
         let response = self
             .call_idempotent(|channel| {
                 let request = request.clone();
-                async move { into_inner(TasksClient::new(channel).get_task(request).await) }
+                async move { into_inner(stubs::tasks(channel).get_task(request).await) }
             })
             .await?;
         response
@@ -149,7 +149,7 @@ impl Client {
     /// is that node's own view. An address the client did not know is added.
     pub async fn node_status(&self, addr: &str) -> Result<pb::NodeStatus, ClientError> {
         let (addr, channel) = self.channel_to(addr)?;
-        let mut admin = AdminClient::new(channel);
+        let mut admin = stubs::admin(channel);
         let call = admin.node_status(pb::NodeStatusRequest {});
         let status = match self.attempt(call).await {
             Ok(response) => response.into_inner(),

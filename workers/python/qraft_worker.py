@@ -49,6 +49,12 @@ HANDLERS = {
     "py.fail": lambda args: (False, args.decode("utf-8", "replace")),
 }
 
+# As qraft's MAX_MESSAGE (proto/src/limits.rs): a task at a node's highest payload limit is
+# larger than gRPC's default 4 MiB.
+MAX_MESSAGE = 64 * 1024 * 1024
+MESSAGE_LIMITS = [("grpc.max_receive_message_length", MAX_MESSAGE),
+                  ("grpc.max_send_message_length", MAX_MESSAGE)]
+
 
 class Cluster:
     """Calls any node, following x-qraft-leader and moving on from nodes that are down."""
@@ -63,9 +69,9 @@ class Cluster:
             if ARGS.ca:
                 with open(ARGS.ca, "rb") as ca:
                     credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
-                channel = grpc.secure_channel(addr, credentials)
+                channel = grpc.secure_channel(addr, credentials, options=MESSAGE_LIMITS)
             else:
-                channel = grpc.insecure_channel(addr)
+                channel = grpc.insecure_channel(addr, options=MESSAGE_LIMITS)
             self.stubs[addr] = worker_pb2_grpc.WorkerStub(channel)
         return self.stubs[addr]
 

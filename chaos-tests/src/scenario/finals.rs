@@ -27,6 +27,13 @@ pub fn listing(queue: &str) -> pb::ListTasksRequest {
     }
 }
 
+/// A final list cut short misses tasks the checker then calls lost: say why, in the run's log.
+fn warn_if_truncated(truncated: bool, what: &str) {
+    if truncated {
+        tracing::error!("the final {what} do not fit in one list reply: the checker sees only the newest");
+    }
+}
+
 pub fn state_name(state: i32) -> String {
     pb::TaskState::try_from(state).map_or("UNKNOWN".into(), |s| s.as_str_name().to_owned())
 }
@@ -56,8 +63,9 @@ pub async fn record(cluster: &Cluster, history: &Recorder, schedule_stopped_at_m
         }
     };
     match client.list_tasks(listing(QUEUE)).await {
-        Ok(tasks) => {
-            for task in tasks {
+        Ok(listed) => {
+            warn_if_truncated(listed.truncated, "tasks");
+            for task in listed.tasks {
                 history.record(&Entry::Final {
                     key: task.idempotency_key,
                     task_id: task.id,
@@ -69,8 +77,9 @@ pub async fn record(cluster: &Cluster, history: &Recorder, schedule_stopped_at_m
         Err(e) => tracing::error!(error = %e, "cannot read the final tasks"),
     }
     match client.list_tasks(listing(FLOW_QUEUE)).await {
-        Ok(tasks) => {
-            for task in tasks {
+        Ok(listed) => {
+            warn_if_truncated(listed.truncated, "flow tasks");
+            for task in listed.tasks {
                 history.record(&Entry::FinalStep {
                     owner: owner(&task),
                     task_id: task.id,
@@ -82,8 +91,9 @@ pub async fn record(cluster: &Cluster, history: &Recorder, schedule_stopped_at_m
         Err(e) => tracing::error!(error = %e, "cannot read the final flow tasks"),
     }
     match client.list_flows(MAX_TASKS, true).await {
-        Ok(flows) => {
-            for flow in flows {
+        Ok(listed) => {
+            warn_if_truncated(listed.truncated, "flows");
+            for flow in listed.flows {
                 history.record(&flow_final(flow));
             }
         }

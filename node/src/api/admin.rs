@@ -7,8 +7,9 @@ use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
 use super::events::{EventStream, event_stream};
+use super::listing::list_limit;
 use super::rates::RateTracker;
-use super::tasks::{list_limit, read_tasks};
+use super::tasks::read_tasks;
 use super::{convert, linearizable, propose_one, status, unexpected};
 use crate::queue::validate::{MAX_DURATION_MS, must_be_name};
 use crate::queue::{Command, DeadSelector, Outcome, TaskFilter, TaskState};

@@ -3,7 +3,7 @@
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
-use super::tasks::list_limit;
+use super::listing::{fit_in_reply, list_limit};
 use super::{TaskDefaults, convert, linearizable, propose_one, status, unexpected};
 use crate::queue::flow::{
     self, Flow, FlowSpec, FlowState, OnMemberFailure, Part, PartStatus, Step, SubmitFlow,
@@ -66,13 +66,9 @@ impl pb::flows_server::Flows for FlowsService {
         }
         let shared = self.replica.shared();
         let queue = shared.queue();
-        let flows = queue
-            .flows()
-            .rev()
-            .take(list_limit(request.limit))
-            .map(|flow| flow_to_pb(flow, &queue))
-            .collect();
-        Ok(Response::new(pb::ListFlowsResponse { flows }))
+        let newest = queue.flows().rev().take(list_limit(request.limit));
+        let (flows, truncated) = fit_in_reply(newest.map(|flow| flow_to_pb(flow, &queue)));
+        Ok(Response::new(pb::ListFlowsResponse { flows, truncated }))
     }
 }
 

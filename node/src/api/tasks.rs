@@ -6,6 +6,7 @@ use qraft_proto::pb;
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
+use super::listing::{fit_in_reply, list_limit};
 use super::watch::{FinishedStream, finished_stream};
 use super::{TaskDefaults, convert, linearizable, propose_one, status, unexpected};
 use crate::auth::Caller;
@@ -16,8 +17,6 @@ use crate::raft::proposer::now_ms;
 
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 const MAX_WAIT: Duration = Duration::from_secs(600);
-const DEFAULT_LIST: usize = 100;
-const MAX_LIST: usize = 10_000;
 
 pub struct TasksService {
     replica: Replica,
@@ -246,13 +245,6 @@ pub async fn read_tasks(
     }
     let shared = replica.shared();
     let queue = shared.queue();
-    let tasks = queue.list(filter).into_iter().map(convert::task_to_pb).collect();
-    Ok(Response::new(pb::ListTasksResponse { tasks }))
-}
-
-pub fn list_limit(limit: u32) -> usize {
-    match limit {
-        0 => DEFAULT_LIST,
-        n => (n as usize).min(MAX_LIST),
-    }
+    let (tasks, truncated) = fit_in_reply(queue.list(filter).into_iter().map(convert::task_to_pb));
+    Ok(Response::new(pb::ListTasksResponse { tasks, truncated }))
 }

@@ -67,14 +67,16 @@ pub async fn run(args: DeadArgs) -> anyhow::Result<ExitCode> {
     match args.action {
         None => {
             let client = args.cluster.client()?;
-            let tasks = client
+            let listed = client
                 .list_dead(
                     args.queue.as_deref().unwrap_or_default(),
                     args.limit,
                     args.read.linearizable(),
                 )
                 .await?;
-            super::tasks::print_tasks(&tasks, args.cluster.json);
+            super::tasks::print_tasks(&listed.tasks, args.cluster.json);
+            let shown = listed.tasks.len();
+            output::warn_if_truncated(listed.truncated, shown, args.limit, "dead letters");
             Ok(ExitCode::SUCCESS)
         }
         Some(DeadAction::Retry(target)) => {

@@ -63,30 +63,36 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<ExitCode> {
             Ok(exit_code(&flow))
         }
         FlowAction::List { limit, cluster, read } => {
-            let flows = cluster.client()?.list_flows(limit, read.linearizable()).await?;
+            let listed = cluster.client()?.list_flows(limit, read.linearizable()).await?;
+            let flows = listed.flows;
             if cluster.json {
                 output::print_json(&Value::Array(flows.iter().map(flow_json).collect()));
-                return Ok(ExitCode::SUCCESS);
+            } else {
+                print_flow_table(&flows);
             }
-            println!(
-                "{:<26} {:<6} {:<10} {:>9}  CREATED",
-                "FLOW", "KIND", "STATE", "DONE"
-            );
-            for flow in &flows {
-                println!(
-                    "{:<26} {:<6} {:<10} {:>9}  {}",
-                    flow.id,
-                    kind_name(flow.kind),
-                    state_name(flow.state),
-                    format!("{}/{}", flow.done, flow.total),
-                    output::time(flow.created_at_ms).as_str().unwrap_or("-"),
-                );
-            }
-            if flows.is_empty() {
-                println!("(no flows: `qraft flow submit FILE` starts one)");
-            }
+            output::warn_if_truncated(listed.truncated, flows.len(), limit, "flows");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn print_flow_table(flows: &[pb::Flow]) {
+    println!(
+        "{:<26} {:<6} {:<10} {:>9}  CREATED",
+        "FLOW", "KIND", "STATE", "DONE"
+    );
+    for flow in flows {
+        println!(
+            "{:<26} {:<6} {:<10} {:>9}  {}",
+            flow.id,
+            kind_name(flow.kind),
+            state_name(flow.state),
+            format!("{}/{}", flow.done, flow.total),
+            output::time(flow.created_at_ms).as_str().unwrap_or("-"),
+        );
+    }
+    if flows.is_empty() {
+        println!("(no flows: `qraft flow submit FILE` starts one)");
     }
 }
 

@@ -20,6 +20,17 @@ pub fn state_name(state: i32) -> &'static str {
     }
 }
 
+/// On stderr, so that `--json` output stays one value: a list the node cut short of `asked`.
+pub fn warn_if_truncated(truncated: bool, shown: usize, asked: u32, what: &str) {
+    if truncated {
+        eprintln!(
+            "qraft: showing the newest {shown} {what} of up to {asked}: the rest did not fit in one \
+             {} MiB reply; ask for fewer with --limit, or filter",
+            qraft_proto::limits::MAX_MESSAGE >> 20
+        );
+    }
+}
+
 /// RFC 3339 with milliseconds, or null for "unset" (0).
 pub fn time(ms: u64) -> Value {
     if ms == 0 {

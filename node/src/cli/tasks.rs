@@ -34,7 +34,7 @@ fn parse_state(text: &str) -> Result<TaskState, String> {
 
 pub async fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
     let client = args.cluster.client()?;
-    let tasks = client
+    let listed = client
         .list_tasks(pb::ListTasksRequest {
             queue: args.queue.unwrap_or_default(),
             state: args
@@ -46,7 +46,8 @@ pub async fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
             linearizable: args.read.linearizable(),
         })
         .await?;
-    print_tasks(&tasks, args.cluster.json);
+    print_tasks(&listed.tasks, args.cluster.json);
+    output::warn_if_truncated(listed.truncated, listed.tasks.len(), args.limit, "tasks");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,9 +1,8 @@
 //! `qraft.v1.Admin` calls on queues and dead letters. Each is safe to repeat (pausing twice is
 //! pausing; a second purge finds nothing more), so all are retried freely.
 
-use super::{Client, ClientError, into_inner};
+use super::{Client, ClientError, into_inner, stubs};
 use crate::pb;
-use crate::pb::admin_client::AdminClient;
 
 /// Which dead letters a call acts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +35,7 @@ impl Client {
     pub async fn list_workers(&self) -> Result<pb::ListWorkersResponse, ClientError> {
         self.call_idempotent(|channel| async move {
             into_inner(
-                AdminClient::new(channel)
+                stubs::admin(channel)
                     .list_workers(pb::ListWorkersRequest {})
                     .await,
             )
@@ -49,9 +48,9 @@ impl Client {
     pub async fn list_queues(&self, linearizable: bool) -> Result<Vec<pb::QueueStats>, ClientError> {
         let request = pb::ListQueuesRequest { linearizable };
         let response = self
-            .call_idempotent(|channel| async move {
-                into_inner(AdminClient::new(channel).list_queues(request).await)
-            })
+            .call_idempotent(
+                |channel| async move { into_inner(stubs::admin(channel).list_queues(request).await) },
+            )
             .await?;
         Ok(response.queues)
     }
@@ -62,7 +61,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(AdminClient::new(channel).pause_queue(request).await) }
+            async move { into_inner(stubs::admin(channel).pause_queue(request).await) }
         })
         .await
         .map(|_| ())
@@ -74,7 +73,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(AdminClient::new(channel).resume_queue(request).await) }
+            async move { into_inner(stubs::admin(channel).resume_queue(request).await) }
         })
         .await
         .map(|_| ())
@@ -87,30 +86,30 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(AdminClient::new(channel).purge_queue(request).await) }
+            async move { into_inner(stubs::admin(channel).purge_queue(request).await) }
         })
         .await
         .map(|r| r.count)
     }
 
+    /// Dead letters of `queue` (empty: every queue), newest first; `truncated` when the rest
+    /// did not fit in one reply.
     pub async fn list_dead(
         &self,
         queue: &str,
         limit: u32,
         linearizable: bool,
-    ) -> Result<Vec<pb::Task>, ClientError> {
+    ) -> Result<pb::ListTasksResponse, ClientError> {
         let request = pb::ListDeadRequest {
             queue: queue.to_owned(),
             limit,
             linearizable,
         };
-        let response = self
-            .call_idempotent(|channel| {
-                let request = request.clone();
-                async move { into_inner(AdminClient::new(channel).list_dead(request).await) }
-            })
-            .await?;
-        Ok(response.tasks)
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(stubs::admin(channel).list_dead(request).await) }
+        })
+        .await
     }
 
     /// Puts dead letters back in their queues; returns how many.
@@ -118,7 +117,7 @@ impl Client {
         let request = which.request();
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(AdminClient::new(channel).retry_dead(request).await) }
+            async move { into_inner(stubs::admin(channel).retry_dead(request).await) }
         })
         .await
         .map(|r| r.count)
@@ -129,7 +128,7 @@ impl Client {
         let request = which.request();
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(AdminClient::new(channel).purge_dead(request).await) }
+            async move { into_inner(stubs::admin(channel).purge_dead(request).await) }
         })
         .await
         .map(|r| r.count)
@@ -145,7 +144,7 @@ impl Client {
     ) -> Result<tonic::Streaming<pb::Events>, ClientError> {
         let (_, channel) = self.channel_to(addr)?;
         let stream = self
-            .attempt(AdminClient::new(channel).watch_events(pb::WatchEventsRequest { after_seq }))
+            .attempt(stubs::admin(channel).watch_events(pb::WatchEventsRequest { after_seq }))
             .await
             .map_err(ClientError::from_status)?;
         Ok(stream.into_inner())
@@ -169,7 +168,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(AdminClient::new(channel).add_node(request).await) }
+            async move { into_inner(stubs::admin(channel).add_node(request).await) }
         })
         .await
     }
@@ -178,9 +177,9 @@ impl Client {
     /// leader). Safe to resend: a node removed already answers `removed: false`.
     pub async fn remove_node(&self, id: u64) -> Result<pb::RemoveNodeResponse, ClientError> {
         let request = pb::RemoveNodeRequest { id };
-        self.call_idempotent(|channel| async move {
-            into_inner(AdminClient::new(channel).remove_node(request).await)
-        })
+        self.call_idempotent(
+            |channel| async move { into_inner(stubs::admin(channel).remove_node(request).await) },
+        )
         .await
     }
 
@@ -188,9 +187,9 @@ impl Client {
         let request = pb::TransferLeaderRequest {
             to: to.unwrap_or_default(),
         };
-        self.call_write(|channel| async move {
-            into_inner(AdminClient::new(channel).transfer_leader(request).await)
-        })
+        self.call_write(
+            |channel| async move { into_inner(stubs::admin(channel).transfer_leader(request).await) },
+        )
         .await
     }
 }

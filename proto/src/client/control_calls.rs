@@ -2,9 +2,8 @@
 //! twice is setting it; adding a schedule again replaces it with itself and keeps its history),
 //! so all are retried freely.
 
-use super::{Client, ClientError, into_inner};
+use super::{Client, ClientError, into_inner, stubs};
 use crate::pb;
-use crate::pb::control_client::ControlClient;
 
 impl Client {
     /// Sets or changes the rate limit of `scope` (`task:NAME` or `queue:NAME`).
@@ -16,7 +15,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(ControlClient::new(channel).set_limit(request).await) }
+            async move { into_inner(stubs::control(channel).set_limit(request).await) }
         })
         .await
         .map(|_| ())
@@ -29,7 +28,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(ControlClient::new(channel).remove_limit(request).await) }
+            async move { into_inner(stubs::control(channel).remove_limit(request).await) }
         })
         .await
         .map(|r| r.removed)
@@ -38,7 +37,7 @@ impl Client {
     pub async fn list_limits(&self, linearizable: bool) -> Result<pb::ListLimitsResponse, ClientError> {
         let request = pb::ListLimitsRequest { linearizable };
         self.call_idempotent(|channel| async move {
-            into_inner(ControlClient::new(channel).list_limits(request).await)
+            into_inner(stubs::control(channel).list_limits(request).await)
         })
         .await
     }
@@ -48,7 +47,7 @@ impl Client {
         let request = pb::AddScheduleRequest { spec: Some(spec) };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(ControlClient::new(channel).add_schedule(request).await) }
+            async move { into_inner(stubs::control(channel).add_schedule(request).await) }
         })
         .await
     }
@@ -60,7 +59,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(ControlClient::new(channel).remove_schedule(request).await) }
+            async move { into_inner(stubs::control(channel).remove_schedule(request).await) }
         })
         .await
         .map(|r| r.removed)
@@ -75,7 +74,7 @@ impl Client {
             .call_idempotent(|channel| {
                 let request = request.clone();
                 async move {
-                    let mut control = ControlClient::new(channel);
+                    let mut control = stubs::control(channel);
                     if paused {
                         into_inner(control.pause_schedule(request).await)
                     } else {
@@ -92,7 +91,7 @@ impl Client {
     pub async fn list_schedules(&self, linearizable: bool) -> Result<pb::ListSchedulesResponse, ClientError> {
         let request = pb::ListSchedulesRequest { linearizable };
         self.call_idempotent(|channel| async move {
-            into_inner(ControlClient::new(channel).list_schedules(request).await)
+            into_inner(stubs::control(channel).list_schedules(request).await)
         })
         .await
     }

@@ -1,8 +1,7 @@
 //! `qraft.v1.Flows` calls, and builders for the common shapes of flow.
 
-use super::{Client, ClientError, into_inner};
+use super::{Client, ClientError, into_inner, stubs};
 use crate::pb;
-use crate::pb::flows_client::FlowsClient;
 
 impl pb::FlowSpec {
     /// Tasks run one after another, each after the first getting the previous result as args.
@@ -53,9 +52,10 @@ impl Client {
     pub async fn submit_flow(&self, flow: pb::FlowSpec) -> Result<pb::SubmitFlowResponse, ClientError> {
         let keyed = !flow.idempotency_key.is_empty();
         let request = pb::SubmitFlowRequest { flow: Some(flow) };
+        stubs::must_fit(&request, "the flow")?;
         let call = |channel| {
             let request = request.clone();
-            async move { into_inner(FlowsClient::new(channel).submit_flow(request).await) }
+            async move { into_inner(stubs::flows(channel).submit_flow(request).await) }
         };
         if keyed {
             self.call_idempotent(call).await
@@ -71,19 +71,21 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(FlowsClient::new(channel).get_flow(request).await) }
+            async move { into_inner(stubs::flows(channel).get_flow(request).await) }
         })
         .await
     }
 
-    /// Flows, newest first.
-    pub async fn list_flows(&self, limit: u32, linearizable: bool) -> Result<Vec<pb::Flow>, ClientError> {
+    /// Flows, newest first; `truncated` when the rest did not fit in one reply.
+    pub async fn list_flows(
+        &self,
+        limit: u32,
+        linearizable: bool,
+    ) -> Result<pb::ListFlowsResponse, ClientError> {
         let request = pb::ListFlowsRequest { limit, linearizable };
-        let response = self
-            .call_idempotent(|channel| async move {
-                into_inner(FlowsClient::new(channel).list_flows(request).await)
-            })
-            .await?;
-        Ok(response.flows)
+        self.call_idempotent(
+            |channel| async move { into_inner(stubs::flows(channel).list_flows(request).await) },
+        )
+        .await
     }
 }

@@ -1,8 +1,7 @@
 //! `qraft.v1.Tasks` calls beyond submit and get.
 
-use super::{Client, ClientError, into_inner};
+use super::{Client, ClientError, into_inner, stubs};
 use crate::pb;
-use crate::pb::tasks_client::TasksClient;
 
 impl Client {
     /// Stores many tasks with one log entry. Retried on an unknown outcome only if every task
@@ -13,9 +12,10 @@ impl Client {
     ) -> Result<Vec<pb::SubmitResponse>, ClientError> {
         let keyed = tasks.iter().all(|t| !t.idempotency_key.is_empty());
         let request = pb::SubmitBatchRequest { tasks };
+        stubs::must_fit(&request, "the batch")?;
         let call = |channel| {
             let request = request.clone();
-            async move { into_inner(TasksClient::new(channel).submit_batch(request).await) }
+            async move { into_inner(stubs::tasks(channel).submit_batch(request).await) }
         };
         let response = if keyed {
             self.call_idempotent(call).await?
@@ -39,7 +39,7 @@ impl Client {
         client
             .call_idempotent(|channel| {
                 let request = request.clone();
-                async move { into_inner(TasksClient::new(channel).wait(request).await) }
+                async move { into_inner(stubs::tasks(channel).wait(request).await) }
             })
             .await
     }
@@ -49,19 +49,22 @@ impl Client {
         let request = pb::RevokeRequest { id: id.to_owned() };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(TasksClient::new(channel).revoke(request).await) }
+            async move { into_inner(stubs::tasks(channel).revoke(request).await) }
         })
         .await
     }
 
-    pub async fn list_tasks(&self, request: pb::ListTasksRequest) -> Result<Vec<pb::Task>, ClientError> {
-        let response = self
-            .call_idempotent(|channel| {
-                let request = request.clone();
-                async move { into_inner(TasksClient::new(channel).list_tasks(request).await) }
-            })
-            .await?;
-        Ok(response.tasks)
+    /// Tasks matching `request`, newest first; `truncated` when the rest did not fit in one
+    /// reply.
+    pub async fn list_tasks(
+        &self,
+        request: pb::ListTasksRequest,
+    ) -> Result<pb::ListTasksResponse, ClientError> {
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(stubs::tasks(channel).list_tasks(request).await) }
+        })
+        .await
     }
 
     /// Streams tasks as they finish on the node at `addr` (see `Tasks.WatchFinished`), from the
@@ -76,7 +79,7 @@ impl Client {
             queue: queue.to_owned(),
         };
         let stream = self
-            .attempt(TasksClient::new(channel).watch_finished(request))
+            .attempt(stubs::tasks(channel).watch_finished(request))
             .await
             .map_err(ClientError::from_status)?;
         Ok(stream.into_inner())

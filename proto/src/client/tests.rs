@@ -477,3 +477,21 @@ async fn cluster_status_asks_every_node_in_order_and_learns_the_leader() {
     assert_eq!(statuses[1].1.as_ref().expect("live node answers").id, 1);
     assert_eq!(client.leader_hint(), Some(live.addr.clone()));
 }
+
+#[tokio::test]
+async fn a_request_larger_than_a_node_decodes_is_refused_before_it_is_sent() {
+    let node = FakeNode::start().await;
+    node.fake.submits.push(submitted("must-not-be-used"));
+    let mut huge = spec();
+    huge.args = vec![b'x'; crate::limits::MAX_MESSAGE];
+
+    let response = fast_client(&[&node.addr]).submit(huge).await;
+
+    match response {
+        Err(ClientError::InvalidArgument(message)) => {
+            assert!(message.contains("more than the 64 MiB"), "{message}");
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    }
+    assert_eq!(node.fake.submits.calls(), 0);
+}

@@ -2,16 +2,15 @@
 //! outcome is returned as [`ClientError::Unknown`], never resent blindly (a resent lease would
 //! hand out more tasks). Register, heartbeat and leave are safe to repeat.
 
-use super::{Client, ClientError, into_inner};
+use super::{Client, ClientError, into_inner, stubs};
 use crate::pb;
-use crate::pb::worker_client::WorkerClient;
 
 impl Client {
     /// Registering twice is re-registering, so it is retried freely; so are heartbeats and leaves.
     pub async fn register_worker(&self, request: pb::RegisterRequest) -> Result<(), ClientError> {
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(WorkerClient::new(channel).register(request).await) }
+            async move { into_inner(stubs::worker(channel).register(request).await) }
         })
         .await
         .map(|_| ())
@@ -24,7 +23,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(WorkerClient::new(channel).heartbeat(request).await) }
+            async move { into_inner(stubs::worker(channel).heartbeat(request).await) }
         })
         .await
         .map(|_| ())
@@ -36,7 +35,7 @@ impl Client {
         };
         self.call_idempotent(|channel| {
             let request = request.clone();
-            async move { into_inner(WorkerClient::new(channel).leave(request).await) }
+            async move { into_inner(stubs::worker(channel).leave(request).await) }
         })
         .await
         .map(|_| ())
@@ -46,7 +45,7 @@ impl Client {
         let response = self
             .call_write(|channel| {
                 let request = request.clone();
-                async move { into_inner(WorkerClient::new(channel).lease(request).await) }
+                async move { into_inner(stubs::worker(channel).lease(request).await) }
             })
             .await?;
         Ok(response.tasks)
@@ -63,9 +62,10 @@ impl Client {
             delivery,
             result,
         };
+        stubs::must_fit(&request, "the result")?;
         self.call_write(|channel| {
             let request = request.clone();
-            async move { into_inner(WorkerClient::new(channel).ack(request).await) }
+            async move { into_inner(stubs::worker(channel).ack(request).await) }
         })
         .await
     }
@@ -85,7 +85,7 @@ impl Client {
         };
         self.call_write(|channel| {
             let request = request.clone();
-            async move { into_inner(WorkerClient::new(channel).fail(request).await) }
+            async move { into_inner(stubs::worker(channel).fail(request).await) }
         })
         .await
     }
@@ -103,7 +103,7 @@ impl Client {
         };
         self.call_write(|channel| {
             let request = request.clone();
-            async move { into_inner(WorkerClient::new(channel).extend(request).await) }
+            async move { into_inner(stubs::worker(channel).extend(request).await) }
         })
         .await
     }

@@ -146,8 +146,8 @@ async fn refresh(
         snapshot.workers = workers;
         told(now_ms);
     }
-    if let Some(tasks) = keep_last("tasks", tasks, problems) {
-        snapshot.tasks = tasks.into_iter().map(convert::task).collect();
+    if let Some(listed) = keep_last("tasks", tasks, problems) {
+        snapshot.tasks = listed.tasks.into_iter().map(convert::task).collect();
     }
     if let Some(response) = keep_last("schedules", schedules, problems) {
         let (schedules, now_ms) = convert::schedules(response);
@@ -160,8 +160,8 @@ async fn refresh(
         snapshot.concurrency_keys = keys;
         told(now_ms);
     }
-    if let Some(flows) = keep_last("flows", flows, problems) {
-        snapshot.flows = flows.into_iter().map(convert::flow).collect();
+    if let Some(listed) = keep_last("flows", flows, problems) {
+        snapshot.flows = listed.flows.into_iter().map(convert::flow).collect();
     }
     match cluster_now {
         Some(now_ms) => snapshot.cluster_now_ms = now_ms,
