@@ -15,7 +15,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::api::{AdminService, ControlService, FlowsService, TasksService, WorkerService};
 use crate::auth::AuthLayer;
 use crate::config::NodeConfig;
-use crate::raft::{Identity, Replica, ReplicaError, Storage, StorageError};
+use crate::raft::{Identity, Replica, ReplicaError, Standing, Storage, StorageError};
 use crate::worker::exec::ExecHandler;
 use crate::worker::{Registry, WorkerPool};
 
@@ -211,13 +211,18 @@ pub async fn run_with(
     Ok(())
 }
 
-/// Completes once the replica sees itself removed from the cluster.
+/// Completes once the replica sees itself removed from the cluster: left out of the newest
+/// configuration, or kept on as a learner after it was a voter (how a leader removes a voter).
 async fn wait_until_removed(replica: &Replica) {
     let mut interval = tokio::time::interval(Duration::from_millis(500));
+    let mut was_voter = false;
     loop {
         interval.tick().await;
-        if replica.removed() {
-            return;
+        match replica.standing() {
+            Standing::Removed => return,
+            Standing::Learner if was_voter => return,
+            Standing::Voter => was_voter = true,
+            Standing::Learner | Standing::Joining => {}
         }
     }
 }

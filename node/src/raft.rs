@@ -33,7 +33,7 @@ pub mod syncer;
 pub mod ticker;
 pub mod types;
 
-pub use membership::{Added, MembershipError, MembershipView};
+pub use membership::{Added, MembershipError, MembershipView, Standing};
 pub use proposer::ProposeError;
 pub use replica::{
     Member, PeerProgress, RaftSettings, Replica, ReplicaError, ReplicaStatus, Role, TransferError,

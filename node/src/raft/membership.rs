@@ -4,6 +4,11 @@
 //! also written into the log as an observation, so the timeline shows it and removed ids stay
 //! retired.
 //!
+//! A removed voter is kept as a learner until it holds the configuration that removes it: the
+//! leader stops replicating to a node the moment the newest configuration leaves it out, so a
+//! node removed right after it led could otherwise never learn that it was removed, and would
+//! go on taking work.
+//!
 //! openraft runs a voter change as joint consensus (old and new voters must both agree) in one
 //! call, but it checks neither that the new voters are caught up nor that they answer: both are
 //! checked here, because a joint configuration whose new majority is unreachable stops every
@@ -26,6 +31,9 @@ use crate::queue::{Command, MemberChange, Observation};
 const COMMIT_LIMIT: Duration = Duration::from_secs(30);
 /// How often catch-up is looked at.
 const POLL: Duration = Duration::from_millis(100);
+/// How long a removed node that answers gets to receive its removal before it leaves the
+/// configuration; one that misses it goes on until it is stopped by hand.
+const REMOVAL_NOTICE_LIMIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum MembershipError {
@@ -61,6 +69,17 @@ pub struct Added {
     pub took: Duration,
 }
 
+/// Where a node stands in the newest configuration it knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// No configuration yet: the node waits to be added.
+    Joining,
+    Learner,
+    Voter,
+    /// Left out of the newest configuration, or its id retired.
+    Removed,
+}
+
 /// The voters and learners as this replica sees them, and whether a change is under way.
 #[derive(Clone, Debug)]
 pub struct MembershipView {
@@ -82,19 +101,22 @@ impl Replica {
         }
     }
 
-    /// Whether this node has been removed from the cluster: the newest configuration it knows
-    /// leaves it out (a removed node often never learns the final one, but it does get the
-    /// joint one that moves away from it). A node that has no configuration yet (it is joining)
-    /// is not removed.
-    pub fn removed(&self) -> bool {
+    /// Where this node stands in the newest configuration it knows (its log, committed or not).
+    /// A voter that becomes a learner has been removed: nodes are never demoted otherwise.
+    pub fn standing(&self) -> Standing {
+        if self.shared().queue().meta().retired.contains(&self.id()) {
+            return Standing::Removed;
+        }
         let metrics = self.raft().metrics().borrow_watched().clone();
         let membership = metrics.membership_config.membership();
-        let Some(newest) = membership.get_joint_config().last() else {
-            return false;
-        };
-        !newest.is_empty()
-            && !newest.contains(&self.id())
-            && !membership.learner_ids().any(|id| id == self.id())
+        // During a joint change the last configuration is the one being moved to.
+        match membership.get_joint_config().last() {
+            None => Standing::Joining,
+            Some(newest) if newest.is_empty() => Standing::Joining,
+            Some(newest) if newest.contains(&self.id()) => Standing::Voter,
+            Some(_) if membership.learner_ids().any(|id| id == self.id()) => Standing::Learner,
+            Some(_) => Standing::Removed,
+        }
     }
 
     /// Adds node `id` at `addr`: as a learner, then, once it has caught up, as a voter. Safe to
@@ -184,10 +206,21 @@ impl Replica {
             tracing::info!(?leader_addr, "handed leadership over before being removed");
             return Err(MembershipError::NotLeader { leader_addr });
         }
-        self.commit(ChangeMembers::RemoveVoters(BTreeSet::from([id])))
+        self.commit_keeping_learners(ChangeMembers::RemoveVoters(BTreeSet::from([id])))
             .await?;
         tracing::info!(node = id, "removed");
         self.observe(id, &member.addr, MemberChange::Removed).await;
+        if live.contains(&id) {
+            let newest = self.status().last_log_index.unwrap_or_default();
+            if !self.wait_matched(id, newest, REMOVAL_NOTICE_LIMIT).await {
+                tracing::warn!(
+                    node = id,
+                    "the removed node did not hear of its removal in time; stop it by hand"
+                );
+            }
+        }
+        self.commit(ChangeMembers::RemoveNodes(BTreeSet::from([id])))
+            .await?;
         Ok(true)
     }
 
@@ -232,6 +265,29 @@ impl Replica {
         }
     }
 
+    /// Waits until node `id` holds this leader's log up to `index`; false after `limit`, or
+    /// when this node no longer leads.
+    async fn wait_matched(&self, id: NodeId, index: u64, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            let metrics = self.raft().metrics().borrow_watched().clone();
+            if metrics.state != ServerState::Leader {
+                return false;
+            }
+            let matched = metrics
+                .replication
+                .as_ref()
+                .and_then(|progress| progress.get(&id).copied().flatten())
+                .map(|log_id| log_id.index());
+            if matched.is_some_and(|matched| matched >= index) {
+                return true;
+            }
+            // The replication poll; the limit above decides.
+            tokio::time::sleep(POLL).await;
+        }
+        false
+    }
+
     /// Waits until learner `id` is within [`CAUGHT_UP_LAG`] entries of this leader's log.
     async fn wait_caught_up(&self, id: NodeId, limit: Duration) -> Result<(), MembershipError> {
         let started = Instant::now();
@@ -265,7 +321,23 @@ impl Replica {
 
     /// One membership change (for voters, both joint-consensus steps), bounded in time.
     async fn commit(&self, change: ChangeMembers<NodeId, BasicNode>) -> Result<(), MembershipError> {
-        match tokio::time::timeout(COMMIT_LIMIT, self.raft().change_membership(change, false)).await {
+        self.change(change, false).await
+    }
+
+    /// As [`commit`](Self::commit), but voters it removes stay on as learners.
+    async fn commit_keeping_learners(
+        &self,
+        change: ChangeMembers<NodeId, BasicNode>,
+    ) -> Result<(), MembershipError> {
+        self.change(change, true).await
+    }
+
+    async fn change(
+        &self,
+        change: ChangeMembers<NodeId, BasicNode>,
+        retain: bool,
+    ) -> Result<(), MembershipError> {
+        match tokio::time::timeout(COMMIT_LIMIT, self.raft().change_membership(change, retain)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(self.write_error(e)),
             Err(_) => Err(MembershipError::Raft(format!(
