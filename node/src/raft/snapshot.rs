@@ -34,10 +34,12 @@ pub const QUEUE_META_KEY: &[u8] = b"queue_meta";
 /// One state machine record: which column family (tag), key, value.
 pub type Record = (u8, Vec<u8>, Vec<u8>);
 
-/// A finished snapshot file on disk.
+/// A finished snapshot file on disk, and a handle on it that stays readable even when a newer
+/// snapshot has replaced the file meanwhile.
 pub struct SnapshotFile {
     pub meta: SnapshotMeta,
     pub path: PathBuf,
+    pub file: File,
 }
 
 /// Writes a snapshot of the state machine as it is in `view` into `dir`, durably, and removes
@@ -104,12 +106,19 @@ pub fn store_copy(source: &mut File, dir: &Path, meta: &SnapshotMeta) -> Result<
 
 /// Renames a finished temp file to its final name, makes the rename durable, and deletes the
 /// snapshots it supersedes. Readers holding an older file open keep reading it.
+///
+/// A snapshot is built while another is received, and either may be published first: only
+/// older snapshots are deleted, so a build that ends late never removes the newer snapshot just
+/// installed, and the file is opened before its rename, so its own reader survives the install
+/// deleting it.
 fn publish(tmp: &Path, dir: &Path, meta: &SnapshotMeta) -> Result<SnapshotFile, io::Error> {
-    let path = dir.join(file_name(meta));
+    let file = File::open(tmp)?;
+    let name = file_name(meta);
+    let path = dir.join(&name);
     fs::rename(tmp, &path)?;
     File::open(dir)?.sync_all()?;
-    for (old, _) in list(dir)? {
-        if old != path {
+    for (old, old_name) in list(dir)? {
+        if old_name < name {
             let _ = fs::remove_file(old);
         }
     }
@@ -126,6 +135,7 @@ fn publish(tmp: &Path, dir: &Path, meta: &SnapshotMeta) -> Result<SnapshotFile, 
     Ok(SnapshotFile {
         meta: meta.clone(),
         path,
+        file,
     })
 }
 
@@ -269,4 +279,45 @@ fn read_u64(reader: &mut impl Read) -> Result<u64, io::Error> {
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::types::TypeConfig;
+
+    fn meta(index: u64) -> SnapshotMeta {
+        SnapshotMeta {
+            last_log_id: Some(openraft::testing::log_id::<TypeConfig>(1, 3, index)),
+            last_membership: Default::default(),
+        }
+    }
+
+    /// An empty but complete snapshot covering `index`, published from a temp file.
+    fn publish_empty(dir: &Path, index: u64) -> SnapshotFile {
+        let tmp = dir.join(format!("test-{index}.tmp"));
+        let mut out = File::create(&tmp).expect("create");
+        write_header(&mut out, &meta(index)).expect("header");
+        out.write_all(&[TAG_END]).expect("end");
+        out.write_all(&0u64.to_be_bytes()).expect("count");
+        publish(&tmp, dir, &meta(index)).expect("publish")
+    }
+
+    #[test]
+    fn a_build_that_ends_after_a_newer_install_neither_deletes_it_nor_loses_its_own_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let installed = publish_empty(dir.path(), 1603);
+        let built = publish_empty(dir.path(), 1262);
+        assert!(
+            installed.path.exists(),
+            "the newer snapshot must survive the older one's publish"
+        );
+        let (newest_meta, _) = newest(dir.path()).expect("newest").expect("a snapshot");
+        assert_eq!(newest_meta, meta(1603));
+        // The older file is deleted by the next publish; its handle still reads the whole file.
+        let later = publish_empty(dir.path(), 1900);
+        assert!(!built.path.exists() && !installed.path.exists() && later.path.exists());
+        let (read_meta, records) = read_all(built.file).expect("the handle still reads");
+        assert_eq!((read_meta, records.len()), (meta(1262), 0));
+    }
 }

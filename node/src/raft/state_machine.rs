@@ -415,7 +415,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         tracing::info!(path = %file.path.display(), last_log_id = ?file.meta.last_log_id, "snapshot built");
         Ok(Snapshot {
             meta: file.meta,
-            snapshot: tokio::fs::File::open(&file.path).await?,
+            snapshot: tokio::fs::File::from_std(file.file),
         })
     }
 }
