@@ -99,25 +99,23 @@ pub async fn run_with(
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .add_service(replica.rpc_service())
+        // Requests up to MAX_MESSAGE: gRPC's 4 MiB default is below the largest task. Replies
+        // are unlimited by default, and lists keep under what a client decodes on their own.
         .add_service(
             TasksServer::new(TasksService::new(replica.clone(), config.tasks.clone()))
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
             WorkerServer::new(WorkerService::new(replica.clone(), config.tasks.clone()))
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
             FlowsServer::new(FlowsService::new(replica.clone(), config.tasks.clone()))
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
             ControlServer::new(ControlService::new(replica.clone(), config.tasks.clone()))
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
             AdminServer::new(AdminService::new(
@@ -125,8 +123,7 @@ pub async fn run_with(
                 config.advertise.clone(),
                 config.raft.cluster_name.clone(),
             ))
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE),
+            .max_decoding_message_size(MAX_MESSAGE),
         )
         .serve_with_incoming_shutdown(incoming_without_nagle(listener), async {
             let _ = stop_serving_rx.await;
