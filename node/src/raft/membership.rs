@@ -110,9 +110,12 @@ impl Replica {
         let metrics = self.raft().metrics().borrow_watched().clone();
         let membership = metrics.membership_config.membership();
         // During a joint change the last configuration is the one being moved to.
-        match membership.get_joint_config().last() {
+        match membership
+            .get_joint_config()
+            .last()
+            .filter(|newest| !newest.is_empty())
+        {
             None => Standing::Joining,
-            Some(newest) if newest.is_empty() => Standing::Joining,
             Some(newest) if newest.contains(&self.id()) => Standing::Voter,
             Some(_) if membership.learner_ids().any(|id| id == self.id()) => Standing::Learner,
             Some(_) => Standing::Removed,
@@ -206,7 +209,8 @@ impl Replica {
             tracing::info!(?leader_addr, "handed leadership over before being removed");
             return Err(MembershipError::NotLeader { leader_addr });
         }
-        self.commit_keeping_learners(ChangeMembers::RemoveVoters(BTreeSet::from([id])))
+        // The voter stays on as a learner (see `commit`) until it has heard of its removal.
+        self.commit(ChangeMembers::RemoveVoters(BTreeSet::from([id])))
             .await?;
         tracing::info!(node = id, "removed");
         self.observe(id, &member.addr, MemberChange::Removed).await;
@@ -274,12 +278,7 @@ impl Replica {
             if metrics.state != ServerState::Leader {
                 return false;
             }
-            let matched = metrics
-                .replication
-                .as_ref()
-                .and_then(|progress| progress.get(&id).copied().flatten())
-                .map(|log_id| log_id.index());
-            if matched.is_some_and(|matched| matched >= index) {
+            if matched_index(&metrics, id).is_some_and(|matched| matched >= index) {
                 return true;
             }
             // The replication poll; the limit above decides.
@@ -300,11 +299,7 @@ impl Replica {
                 });
             }
             let last = metrics.last_log_index.unwrap_or_default();
-            let matched: Option<u64> = metrics
-                .replication
-                .as_ref()
-                .and_then(|progress| progress.get(&id).copied().flatten())
-                .map(|log_id| log_id.index());
+            let matched = matched_index(&metrics, id);
             lag = matched.map_or(last, |matched| last.saturating_sub(matched));
             if matched.is_some() && lag <= CAUGHT_UP_LAG {
                 return Ok(());
@@ -319,25 +314,10 @@ impl Replica {
         })
     }
 
-    /// One membership change (for voters, both joint-consensus steps), bounded in time.
+    /// One membership change (for voters, both joint-consensus steps), bounded in time. A voter
+    /// it removes stays on as a learner (`retain`); no other change removes a voter.
     async fn commit(&self, change: ChangeMembers<NodeId, BasicNode>) -> Result<(), MembershipError> {
-        self.change(change, false).await
-    }
-
-    /// As [`commit`](Self::commit), but voters it removes stay on as learners.
-    async fn commit_keeping_learners(
-        &self,
-        change: ChangeMembers<NodeId, BasicNode>,
-    ) -> Result<(), MembershipError> {
-        self.change(change, true).await
-    }
-
-    async fn change(
-        &self,
-        change: ChangeMembers<NodeId, BasicNode>,
-        retain: bool,
-    ) -> Result<(), MembershipError> {
-        match tokio::time::timeout(COMMIT_LIMIT, self.raft().change_membership(change, retain)).await {
+        match tokio::time::timeout(COMMIT_LIMIT, self.raft().change_membership(change, true)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(self.write_error(e)),
             Err(_) => Err(MembershipError::Raft(format!(
@@ -374,6 +354,12 @@ impl Replica {
             tracing::warn!(node, ?change, error = %e, "membership change not recorded on the timeline");
         }
     }
+}
+
+/// The last log index node `id` acknowledged to this leader; `None` on a follower.
+fn matched_index(metrics: &openraft::RaftMetrics<TypeConfig>, id: NodeId) -> Option<u64> {
+    let progress = metrics.replication.as_ref()?;
+    progress.get(&id).copied().flatten().map(|log_id| log_id.index())
 }
 
 /// Refuses to remove voter `id` unless the voters left, and the voters during the change (old
