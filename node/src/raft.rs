@@ -10,6 +10,7 @@
 //! - [`snapshot`]: point-in-time snapshot files; [`compaction`]: when to build one.
 //! - [`network`] / [`rpc_server`]: the `qraft.v1.Raft` transport, both directions.
 //! - [`proposer`]: batches client commands into log entries, forwarding to the leader.
+//! - [`read_index`]: linearizable reads on any node (the leader's read index).
 //! - [`ticker`]: the leader's periodic tick, proposed when some task is due.
 //! - [`observer`]: the leader records elections and unreachable members for the timeline.
 //! - [`membership`]: adding and removing nodes, with catch-up and quorum checks.
@@ -24,6 +25,7 @@ pub mod membership;
 pub mod network;
 pub mod observer;
 pub mod proposer;
+pub mod read_index;
 pub mod replica;
 pub mod rpc_server;
 pub mod snapshot;

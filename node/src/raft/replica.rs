@@ -17,6 +17,7 @@ use super::log_store::LogStore;
 use super::network::{MAX_RAFT_MESSAGE, PeerNetwork};
 use super::observer::LeaderContact;
 use super::proposer::{ProposeError, Proposer};
+use super::read_index;
 use super::rpc_server::RaftRpcServer;
 use super::state_machine::{SharedState, StateMachineStore};
 use super::storage::Storage;
@@ -262,23 +263,26 @@ impl Replica {
         &self.shared
     }
 
-    /// Confirms with a quorum that this node still leads, so that a read after this returns sees
-    /// every write acknowledged before it.
+    /// Makes a read after this return see every write acknowledged before it: the leader
+    /// confirms with a quorum that it still leads; a follower gets that confirmation and the
+    /// index to read at from the leader and waits until it has applied so far (see
+    /// `read_index`).
     pub async fn ensure_linearizable(&self) -> Result<(), ProposeError> {
-        let read_log_id = self
+        let leader_addr = match self
             .raft
             .ensure_linearizable(openraft::raft::ReadPolicy::ReadIndex)
             .await
-            .map_err(|e| match e {
-                RaftError::APIError(openraft::error::LinearizableReadError::ForwardToLeader(f)) => {
-                    ProposeError::NoLeader {
-                        leader_addr: f.leader_node.map(|n| n.addr),
-                    }
-                }
-                other => ProposeError::Unknown(other.to_string()),
-            })?;
-        let _ = read_log_id;
-        Ok(())
+        {
+            Ok(_) => return Ok(()),
+            Err(RaftError::APIError(openraft::error::LinearizableReadError::ForwardToLeader(f))) => {
+                f.leader_node.map(|n| n.addr)
+            }
+            Err(other) => return Err(ProposeError::Unknown(other.to_string())),
+        };
+        let Some(leader_addr) = leader_addr else {
+            return Err(ProposeError::NoLeader { leader_addr: None });
+        };
+        read_index::follow_leader(&self.network, &leader_addr, self.shared.applied()).await
     }
 
     pub fn status(&self) -> ReplicaStatus {

@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::codec;
 use super::observer::LeaderContact;
 use super::proposer::Proposer;
+use super::read_index;
 use super::types::{Raft, SnapshotMeta, TypeConfig, Vote};
 use crate::queue::Command;
 
@@ -110,6 +111,14 @@ impl pb::raft_server::Raft for RaftRpcServer {
         let result = self.proposer.propose_forwarded(commands).await;
         let data = codec::encode(&result).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(pb::RaftPayload { data: data.into() }))
+    }
+
+    async fn read_index(
+        &self,
+        request: Request<pb::RaftPayload>,
+    ) -> Result<Response<pb::RaftPayload>, Status> {
+        let () = self.decode(request)?;
+        reply(read_index::read_index(&self.raft).await)
     }
 
     async fn install_snapshot(
