@@ -27,18 +27,30 @@ if ((${#need[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The Python remote worker and its test: grpcio, and grpcio-tools to generate stubs.
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "setup: installing python3"
+# The Python SDK's tests run in a venv under the cache directory (never the system Python),
+# with the SDK installed editable and its pinned stub generator.
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+    echo "setup: installing python3 and its venv module"
     sudo_cmd=()
     if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
     "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3 python3-pip >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3 python3-venv >/dev/null
 fi
-if ! python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then
-    echo "setup: installing grpcio and grpcio-tools for the Python worker"
-    python3 -m pip install -q grpcio grpcio-tools 2>/dev/null \
-        || python3 -m pip install -q --break-system-packages grpcio grpcio-tools
+source "$(dirname "$0")/env.sh"
+if [ ! -x "$QRAFT_VENV/bin/python" ]; then
+    echo "setup: creating the Python venv $QRAFT_VENV"
+    python3 -m venv "$QRAFT_VENV"
+fi
+sdk="$QRAFT_ROOT/sdk/python"
+stamp="$QRAFT_VENV/.qraft-sdk-installed"
+# Editable: the venv imports this checkout's code, so a clone elsewhere must install again.
+installed_from=$("$QRAFT_VENV/bin/python" -c "import qraft, grpc_tools, pytest; print(qraft.__file__)" 2>/dev/null || true)
+if [ ! -f "$stamp" ] || [ "$sdk/pyproject.toml" -nt "$stamp" ] \
+    || [ "$installed_from" != "$sdk/src/qraft/__init__.py" ]; then
+    echo "setup: installing the Python SDK (editable) and its test tools into the venv"
+    "$QRAFT_VENV/bin/python" -m pip install -q --upgrade pip
+    "$QRAFT_VENV/bin/python" -m pip install -q -e "$sdk[dev]"
+    touch "$stamp"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

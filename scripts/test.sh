@@ -11,6 +11,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked -- --test-threads 2
+echo "== Python SDK (pytest against real 3-node clusters of the binary cargo test built)"
+QRAFT_BIN="$CARGO_TARGET_DIR/debug/qraft" "$QRAFT_VENV/bin/python" -m pytest sdk/python/tests -q
 echo "== fuzz (short: request validation, decoders, config parser; longer runs: README)"
 PROPTEST_CASES=2000 cargo test -p qraft-node --locked --lib fuzz_
 echo "== chaos (short: every scenario for 20 s, then two on a TLS cluster with tokens)"

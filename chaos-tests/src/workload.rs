@@ -188,6 +188,7 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
         worker_id: worker.clone(),
         node: "chaos-harness".into(),
         queues: vec![QUEUE.into()],
+        names: vec![TASK.into()],
         concurrency: 4,
     };
     let mut registered = false;
@@ -215,6 +216,7 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
             names: vec![TASK.into()],
             max: 4,
             lease_ms: 0,
+            wait_ms: 0,
         };
         let leased = match client.lease(request).await {
             Ok(leased) => leased,

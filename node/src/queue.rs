@@ -7,6 +7,7 @@
 //! - [`state`]: [`QueueState`], which applies commands at a leader-stamped time.
 //! - [`retry`]: backoff delays with deterministic jitter.
 //! - [`validate`]: input limits checked before anything is proposed.
+//! - [`answer`]: the limits every worker's ack and fail are held to.
 //! - [`worker`]: the replicated registry of workers.
 //! - [`event`]: the replicated event timeline and the leader's observations.
 //! - [`limit`]: cluster-wide rate limits and per-key concurrency limits.
@@ -14,6 +15,7 @@
 //! - [`template`]: a task without id or times, from which schedules and flows make tasks.
 //! - [`flow`]: workflows (chain, group, chord) and how their parts are enqueued.
 
+pub mod answer;
 pub mod command;
 pub mod event;
 pub mod flow;
@@ -28,6 +30,6 @@ pub mod worker;
 
 pub use command::{Command, DeadSelector, LeaseRequest, LeasedTask, Outcome, Rejection, SubmitTask};
 pub use event::{Event, EventKind, MemberChange, Observation, QueueAction};
-pub use state::{QueueMeta, QueueState, QueueStats, QueueTotals, TaskFilter};
+pub use state::{Coverage, QueueMeta, QueueState, QueueStats, QueueTotals, TaskFilter};
 pub use task::{Lease, RetryPolicy, Task, TaskId, TaskOptions, TaskState};
 pub use worker::{WorkerInfo, WorkerKind, WorkerRegistration};

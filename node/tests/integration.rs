@@ -8,7 +8,6 @@ mod flows;
 mod lifecycle;
 mod membership;
 mod observability;
-mod python_worker;
 mod security;
 mod util;
 mod workers;

@@ -17,6 +17,7 @@ fn lease_request(queue: &str, max: u32) -> pb::LeaseRequest {
         names: vec![],
         max,
         lease_ms: 60_000,
+        wait_ms: 0,
     }
 }
 

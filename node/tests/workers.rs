@@ -203,6 +203,7 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
             worker_id: "py-1".into(),
             node: "laptop".into(),
             queues: vec!["images".into()],
+            names: vec![],
             concurrency: 2,
         })
         .await

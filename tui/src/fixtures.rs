@@ -156,6 +156,7 @@ pub fn queues(step: u64) -> Vec<QueueView> {
             enqueued_total: 18_400,
             completed_total: 18_230,
             failed_total: 17,
+            consumers: 2,
             ..QueueView::default()
         },
         QueueView {
@@ -169,12 +170,19 @@ pub fn queues(step: u64) -> Vec<QueueView> {
             enqueued_total: 2_170_000,
             completed_total: 920,
             failed_total: 5,
+            consumers: 1,
             ..QueueView::default()
         },
         QueueView {
             name: "reports".into(),
             revoked: 2,
             expired: 1,
+            ..QueueView::default()
+        },
+        QueueView {
+            name: "thumbnails".into(),
+            ready: 7,
+            enqueued_total: 7,
             ..QueueView::default()
         },
     ]

@@ -146,12 +146,27 @@ pub struct QueueView {
     pub enqueued_total: u64,
     pub completed_total: u64,
     pub failed_total: u64,
+    /// Registered workers that consume the queue.
+    pub consumers: u32,
+    /// Waiting tasks whose name no consumer of the queue declares.
+    pub unhandled: u64,
 }
 
 impl QueueView {
     /// Tasks not yet finished: what the depth sparkline plots.
     pub fn depth(&self) -> u64 {
         self.ready + self.scheduled + self.started + self.retry
+    }
+
+    /// Tasks that wait for a worker that is not there: all waiting ones when nothing consumes
+    /// the queue, else those whose name no consumer declares.
+    pub fn unserved(&self) -> u64 {
+        let waiting = self.ready + self.scheduled + self.retry;
+        if self.consumers == 0 {
+            waiting
+        } else {
+            self.unhandled.min(waiting)
+        }
     }
 }
 

@@ -128,6 +128,7 @@ impl pb::admin_server::Admin for AdminService {
                 node: w.node.clone(),
                 kind: w.kind.name().to_string(),
                 queues: w.queues.clone(),
+                names: w.names.clone(),
                 concurrency: w.concurrency,
                 active: w.active,
                 processed: w.processed,
@@ -149,14 +150,17 @@ impl pb::admin_server::Admin for AdminService {
         if request.into_inner().linearizable {
             linearizable(&self.replica).await?;
         }
-        let (stats, totals) = {
+        let (stats, totals, coverage) = {
             let queue = self.replica.shared().queue();
-            (queue.stats(), queue.totals().clone())
+            let stats = queue.stats();
+            let coverage: Vec<_> = stats.keys().map(|name| queue.coverage(name)).collect();
+            (stats, queue.totals().clone(), coverage)
         };
         let rates = self.rates.rates();
         let queues = stats
             .into_iter()
-            .map(|(name, s)| {
+            .zip(coverage)
+            .map(|((name, s), coverage)| {
                 let rate = rates.get(&name).copied().unwrap_or_default();
                 let total = totals.get(&name).copied().unwrap_or_default();
                 pb::QueueStats {
@@ -176,6 +180,12 @@ impl pb::admin_server::Admin for AdminService {
                     revoked: s.count(TaskState::Revoked),
                     expired: s.count(TaskState::Expired),
                     paused: s.paused,
+                    consumers: coverage.consumers,
+                    unhandled: coverage
+                        .unhandled
+                        .into_iter()
+                        .map(|(name, count)| pb::NameCount { name, count })
+                        .collect(),
                 }
             })
             .collect();

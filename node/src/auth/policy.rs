@@ -43,8 +43,8 @@ impl Role {
             (Role::Admin, _) => true,
             (Role::Viewer | Role::Producer, Need::Read) => true,
             (Role::Producer, Need::Produce) => true,
-            (Role::Worker, Need::Work | Need::Discover) => true,
-            (Role::Viewer | Role::Producer, Need::Discover) => true,
+            (Role::Worker, Need::Work | Need::Discover | Need::Observe) => true,
+            (Role::Viewer | Role::Producer, Need::Discover | Need::Observe) => true,
             _ => false,
         }
     }
@@ -76,6 +76,9 @@ pub enum Need {
     Read,
     /// Node status: how every client finds the leader.
     Discover,
+    /// Reads workers need too: finished tasks (a worker stops an attempt as soon as its task is
+    /// revoked) and queue counts (a worker warns of waiting tasks nobody declares).
+    Observe,
     Produce,
     Work,
     /// Anything else, unknown calls included.
@@ -90,12 +93,13 @@ pub fn need(path: &str) -> Need {
         ("qraft.v1.Raft", _) => Need::Peer,
         ("qraft.v1.Worker", _) => Need::Work,
         ("qraft.v1.Admin", "NodeStatus") => Need::Discover,
+        ("qraft.v1.Tasks", "WatchFinished") | ("qraft.v1.Admin", "ListQueues") => Need::Observe,
         ("qraft.v1.Tasks", "Submit" | "SubmitBatch" | "Revoke") | ("qraft.v1.Flows", "SubmitFlow") => {
             Need::Produce
         }
-        ("qraft.v1.Tasks", "GetTask" | "Wait" | "ListTasks" | "WatchFinished")
+        ("qraft.v1.Tasks", "GetTask" | "Wait" | "ListTasks")
         | ("qraft.v1.Flows", "GetFlow" | "ListFlows")
-        | ("qraft.v1.Admin", "ListWorkers" | "ListQueues" | "ListDead" | "WatchEvents")
+        | ("qraft.v1.Admin", "ListWorkers" | "ListDead" | "WatchEvents")
         | ("qraft.v1.Control", "ListLimits" | "ListSchedules") => Need::Read,
         _ => Need::Admin,
     }
@@ -248,8 +252,10 @@ mod tests {
             ("/qraft.v1.Tasks/Revoke", [false, true, false, true]),
             ("/qraft.v1.Flows/SubmitFlow", [false, true, false, true]),
             ("/qraft.v1.Tasks/GetTask", [true, true, false, true]),
-            ("/qraft.v1.Tasks/WatchFinished", [true, true, false, true]),
-            ("/qraft.v1.Admin/ListQueues", [true, true, false, true]),
+            ("/qraft.v1.Tasks/WatchFinished", [true, true, true, true]),
+            ("/qraft.v1.Admin/ListQueues", [true, true, true, true]),
+            ("/qraft.v1.Admin/ListWorkers", [true, true, false, true]),
+            ("/qraft.v1.Worker/AnswerBatch", [false, false, true, true]),
             ("/qraft.v1.Admin/WatchEvents", [true, true, false, true]),
             ("/qraft.v1.Admin/NodeStatus", [true, true, true, true]),
             ("/qraft.v1.Worker/Lease", [false, false, true, true]),

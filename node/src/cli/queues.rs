@@ -40,6 +40,10 @@ pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
                     "enqueued_per_s": q.enqueued_per_s, "completed_per_s": q.completed_per_s,
                     "failed_per_s": q.failed_per_s, "enqueued_total": q.enqueued_total,
                     "completed_total": q.completed_total, "failed_total": q.failed_total,
+                    "consumers": q.consumers,
+                    "unhandled": q.unhandled.iter()
+                        .map(|u| json!({"name": u.name, "count": u.count}))
+                        .collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -47,7 +51,7 @@ pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7}  PAUSED",
+        "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}  PAUSED",
         "QUEUE",
         "READY",
         "SCHEDULED",
@@ -59,11 +63,12 @@ pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
         "EXPIRED",
         "IN/S",
         "DONE/S",
-        "FAIL/S"
+        "FAIL/S",
+        "WORKERS"
     );
     for q in &queues {
         println!(
-            "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7.1} {:>7.1} {:>7.1}  {}",
+            "{:<20} {:>8} {:>9} {:>8} {:>7} {:>6} {:>9} {:>7} {:>7} {:>7.1} {:>7.1} {:>7.1} {:>7}  {}",
             output::clip(&q.name, 20),
             q.ready,
             q.scheduled,
@@ -76,13 +81,43 @@ pub async fn list(args: QueuesArgs) -> anyhow::Result<ExitCode> {
             q.enqueued_per_s,
             q.completed_per_s,
             q.failed_per_s,
+            q.consumers,
             if q.paused { "yes" } else { "no" }
         );
     }
     if queues.is_empty() {
         println!("(no queues yet: submit a task to create one)");
     }
+    for warning in queues.iter().flat_map(unserved) {
+        println!("warning: {warning}");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What in `queue` waits for a worker that is not there: the whole queue when nothing consumes
+/// it, else each task name that no consumer declares.
+pub fn unserved(queue: &qraft_proto::pb::QueueStats) -> Vec<String> {
+    let waiting = queue.ready + queue.scheduled + queue.retry;
+    if waiting == 0 {
+        return Vec::new();
+    }
+    if queue.consumers == 0 {
+        return vec![format!(
+            "queue {}: {waiting} waiting task(s) and no worker consumes it; start one with -Q {} \
+             (qraft-worker) or --worker-queues (qraft node)",
+            queue.name, queue.name
+        )];
+    }
+    queue
+        .unhandled
+        .iter()
+        .map(|u| {
+            format!(
+                "queue {}: {} waiting task(s) named {} that no worker of the queue declares",
+                queue.name, u.count, u.name
+            )
+        })
+        .collect()
 }
 
 pub async fn pause(args: QueueArgs) -> anyhow::Result<ExitCode> {

@@ -21,7 +21,7 @@ pub async fn run(args: WorkersArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|w| {
                 json!({
-                    "id": w.id, "node": w.node, "kind": w.kind, "queues": w.queues,
+                    "id": w.id, "node": w.node, "kind": w.kind, "queues": w.queues, "names": w.names,
                     "concurrency": w.concurrency, "active": w.active, "processed": w.processed,
                     "failed": w.failed, "last_heartbeat": output::time(w.last_seen_ms),
                 })

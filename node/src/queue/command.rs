@@ -28,12 +28,15 @@ pub enum Command {
         #[serde(with = "serde_bytes")]
         result: Vec<u8>,
     },
-    /// The attempt with this delivery number failed; retried if the policy allows and `retry`.
+    /// The attempt with this delivery number failed; retried if the policy allows and `retry`,
+    /// after `retry_in_ms` when set, else after the policy's backoff.
     Fail {
         id: TaskId,
         delivery: u32,
         error: String,
         retry: bool,
+        #[serde(default)]
+        retry_in_ms: Option<u64>,
     },
     /// The worker gives the task back unrun (it is shutting down): the task is ready again at
     /// once, without waiting for the lease to expire. Counts as a delivery, not as a failure.

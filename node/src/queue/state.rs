@@ -41,7 +41,7 @@ use super::task::{Task, TaskId, TaskState};
 use super::worker::WorkerInfo;
 use flows::PartEnded;
 
-pub use read::{QueueStats, TaskFilter};
+pub use read::{Coverage, QueueStats, TaskFilter};
 pub use timeline::{ElectedLeader, QueueTotals};
 
 /// The scalar part of the state, stored beside the task records.
@@ -119,6 +119,9 @@ pub struct QueueState {
     keys: BTreeMap<String, TaskId>,
     /// Tasks per queue and state.
     counts: BTreeMap<String, [u64; 8]>,
+    /// Waiting tasks (pending, scheduled, retrying) per queue and task name: which names a
+    /// queue needs workers for.
+    waiting: BTreeMap<String, BTreeMap<String, u64>>,
     /// Registered workers by id.
     workers: BTreeMap<String, WorkerInfo>,
     changed_workers: BTreeSet<String>,
@@ -276,7 +279,8 @@ impl QueueState {
                 delivery,
                 error,
                 retry,
-            } => self.fail(id, delivery, error, retry),
+                retry_in_ms,
+            } => self.fail(id, delivery, error, retry.then_some(retry_in_ms)),
             Command::Extend {
                 id,
                 delivery,
@@ -361,6 +365,9 @@ impl QueueState {
             self.timers.insert((due, task.id));
         }
         by_queue(&mut self.counts, &task.queue)[task.state.index()] += 1;
+        if task.state.is_waiting() {
+            *by_queue(by_queue(&mut self.waiting, &task.queue), &task.name) += 1;
+        }
         if let (Some(_), Some(concurrency)) = (&task.lease, &task.options.concurrency) {
             *by_queue(&mut self.running_keys, &concurrency.key) += 1;
         }
@@ -382,6 +389,18 @@ impl QueueState {
             counts[task.state.index()] = counts[task.state.index()].saturating_sub(1);
             if counts.iter().all(|c| *c == 0) {
                 self.counts.remove(&task.queue);
+            }
+        }
+        if task.state.is_waiting()
+            && let Some(names) = self.waiting.get_mut(&task.queue)
+            && let Some(count) = names.get_mut(&task.name)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                names.remove(&task.name);
+                if names.is_empty() {
+                    self.waiting.remove(&task.queue);
+                }
             }
         }
         if let (Some(_), Some(concurrency)) = (&task.lease, &task.options.concurrency)
@@ -421,6 +440,7 @@ impl QueueState {
             && self.timers == other.timers
             && self.keys == other.keys
             && self.counts == other.counts
+            && self.waiting == other.waiting
             && self.workers == other.workers
             && self.events == other.events
             && self.limits == other.limits

@@ -30,6 +30,10 @@ pub const MIN_LEASE_MS: u64 = 100;
 pub const MAX_LEASE_MS: u64 = 24 * 3600 * 1000;
 /// Highest per-key concurrency limit a task may carry.
 pub const MAX_KEY_CONCURRENCY: u32 = 100_000;
+/// Most task names one worker may declare.
+pub const MAX_DECLARED_NAMES: usize = 10_000;
+/// Longest a lease request may wait for work (its long poll).
+pub const MAX_LEASE_WAIT_MS: u64 = 60_000;
 /// The queue used when a submit names none.
 pub const DEFAULT_QUEUE: &str = "default";
 
@@ -189,6 +193,15 @@ pub fn must_be_valid_registration(registration: &super::worker::WorkerRegistrati
     }
     for queue in &registration.queues {
         must_be_name("queue name", queue)?;
+    }
+    if registration.names.len() > MAX_DECLARED_NAMES {
+        return Err(format!(
+            "a worker declares at most {MAX_DECLARED_NAMES} task names, not {}",
+            registration.names.len()
+        ));
+    }
+    for name in &registration.names {
+        must_be_name("task name", name)?;
     }
     if !(1..=10_000).contains(&registration.concurrency) {
         return Err(format!(

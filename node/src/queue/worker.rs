@@ -33,6 +33,9 @@ pub struct WorkerInfo {
     pub node: String,
     pub kind: WorkerKind,
     pub queues: Vec<String>,
+    /// Task names it runs; empty means any.
+    #[serde(default)]
+    pub names: Vec<String>,
     pub concurrency: u32,
     /// Tasks running, as of its last heartbeat.
     pub active: u32,
@@ -50,5 +53,16 @@ pub struct WorkerRegistration {
     pub node: String,
     pub kind: WorkerKind,
     pub queues: Vec<String>,
+    /// Task names it runs; empty means any.
+    #[serde(default)]
+    pub names: Vec<String>,
     pub concurrency: u32,
+}
+
+impl WorkerInfo {
+    /// Whether this worker would take a task named `name` from `queue`.
+    pub fn consumes(&self, queue: &str, name: &str) -> bool {
+        self.queues.iter().any(|q| q == queue)
+            && (self.names.is_empty() || self.names.iter().any(|n| n == name))
+    }
 }

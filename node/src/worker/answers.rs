@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::queue::{Command, Outcome};
+use crate::queue::{Command, Outcome, answer};
 use crate::raft::{ProposeError, Replica};
 
 /// Most answers in one proposal.
@@ -35,28 +35,11 @@ impl Answers {
 
     /// Sends an ack or fail and returns once it is committed, refused, or given up on.
     pub async fn send(&self, command: Command) {
-        let command = within_limit(command, self.max_result_bytes);
+        let command = answer::within_limits(command, self.max_result_bytes);
         let (done, confirmed) = oneshot::channel();
         if self.queue.send((command, done)).is_ok() {
             let _ = confirmed.await;
         }
-    }
-}
-
-/// An ack whose result is over the limit becomes a final failure that says so: the same limit
-/// a remote worker's ack is held to.
-fn within_limit(command: Command, max_result_bytes: usize) -> Command {
-    match command {
-        Command::Ack { id, delivery, result } if result.len() > max_result_bytes => Command::Fail {
-            id,
-            delivery,
-            error: format!(
-                "the result is {} bytes; the limit is {max_result_bytes}",
-                result.len()
-            ),
-            retry: false,
-        },
-        other => other,
     }
 }
 
@@ -103,33 +86,4 @@ async fn propose_until_known(replica: &Replica, commands: Vec<Command>) {
         answers = commands.len(),
         "gave up answering; the leases will expire and the tasks run again"
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::queue::TaskId;
-
-    #[test]
-    fn an_oversized_result_fails_the_task_for_good() {
-        let id = TaskId::generate();
-        let ack = |size: usize| Command::Ack {
-            id,
-            delivery: 3,
-            result: vec![b'x'; size],
-        };
-        assert_eq!(within_limit(ack(10), 10), ack(10));
-        match within_limit(ack(11), 10) {
-            Command::Fail {
-                id: failed,
-                delivery: 3,
-                error,
-                retry: false,
-            } => {
-                assert_eq!(failed, id);
-                assert_eq!(error, "the result is 11 bytes; the limit is 10");
-            }
-            other => panic!("expected a final failure, got {other:?}"),
-        }
-    }
 }

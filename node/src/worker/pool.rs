@@ -122,6 +122,7 @@ impl WorkerPool {
             node,
             kind: WorkerKind::Embedded,
             queues: settings.queues.clone(),
+            names: registry.names(),
             concurrency: u32::try_from(settings.concurrency).unwrap_or(u32::MAX),
         };
         let main = tokio::spawn(async move {
@@ -414,6 +415,7 @@ async fn attempt(
                 delivery,
                 error: error.message,
                 retry: !error.permanent,
+                retry_in_ms: None,
             },
         };
         answers.send(command).await;

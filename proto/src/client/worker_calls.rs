@@ -82,6 +82,7 @@ impl Client {
             delivery,
             error: error.to_owned(),
             no_retry,
+            retry_in_ms: None,
         };
         self.call_write(|channel| {
             let request = request.clone();

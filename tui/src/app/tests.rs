@@ -65,9 +65,9 @@ fn selection_moves_within_bounds_per_view() {
     press(&mut app, Key::Char('2'));
     assert_eq!(app.selected(View::Queues), 0, "each view keeps its own selection");
     press(&mut app, Key::Char('G'));
-    assert_eq!(app.selected(View::Queues), 2);
+    assert_eq!(app.selected(View::Queues), 3, "four queues");
     press(&mut app, Key::Up);
-    assert_eq!(app.selected(View::Queues), 1);
+    assert_eq!(app.selected(View::Queues), 2);
     press(&mut app, Key::Char('g'));
     assert_eq!(app.selected(View::Queues), 0);
     press(&mut app, Key::Char('1'));

@@ -88,6 +88,8 @@ pub fn queue(stats: pb::QueueStats) -> QueueView {
         enqueued_total: stats.enqueued_total,
         completed_total: stats.completed_total,
         failed_total: stats.failed_total,
+        consumers: stats.consumers,
+        unhandled: stats.unhandled.iter().map(|u| u.count).sum(),
     }
 }
 

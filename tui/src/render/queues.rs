@@ -22,7 +22,7 @@ const WIDTHS: &[Constraint] = &[
     Constraint::Length(7),
     Constraint::Length(6),
     Constraint::Length(6),
-    Constraint::Length(7),
+    Constraint::Length(9),
     Constraint::Length(7),
     Constraint::Length(7),
     Constraint::Length(7),
@@ -40,8 +40,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 .get(&queue.name)
                 .map(|samples| samples.iter().copied().collect())
                 .unwrap_or_default();
+            // A queue whose tasks nobody can run says so instead of looking merely slow.
             let state = if queue.paused {
                 Span::styled("paused", WARN)
+            } else if queue.unserved() > 0 && queue.consumers == 0 {
+                Span::styled("no worker", ERROR)
+            } else if queue.unserved() > 0 {
+                Span::styled("unhandled", WARN)
             } else {
                 Span::styled("active", OK)
             };

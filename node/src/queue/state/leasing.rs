@@ -83,7 +83,15 @@ impl QueueState {
         self.answered(id, holder, true, TaskState::Success)
     }
 
-    pub(super) fn fail(&mut self, id: TaskId, delivery: u32, error: String, retry: bool) -> Outcome {
+    /// `retry`: `None` fails for good; `Some(None)` retries after the policy's backoff and
+    /// `Some(Some(ms))` after `ms`, while the policy has retries left.
+    pub(super) fn fail(
+        &mut self,
+        id: TaskId,
+        delivery: u32,
+        error: String,
+        retry: Option<Option<u64>>,
+    ) -> Outcome {
         if let Err(rejection) = self.must_hold_lease(id, delivery) {
             return Outcome::Rejected(rejection);
         }
@@ -93,11 +101,14 @@ impl QueueState {
         self.update(id, |task| {
             holder = task.lease.take();
             task.error = Some(error);
-            if retry && task.retries < task.options.retry.max_retries {
+            if let Some(retry_in_ms) = retry
+                && task.retries < task.options.retry.max_retries
+            {
                 task.retries += 1;
                 task.state = TaskState::Retry;
-                task.retry_at_ms =
-                    Some(now.saturating_add(backoff_ms(&task.options.retry, task.id, task.retries)));
+                let delay_ms =
+                    retry_in_ms.unwrap_or_else(|| backoff_ms(&task.options.retry, task.id, task.retries));
+                task.retry_at_ms = Some(now.saturating_add(delay_ms));
             } else {
                 task.state = TaskState::Failure;
                 task.finished_at_ms = Some(now);

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::QueueState;
 use crate::queue::task::{Task, TaskState};
+use crate::queue::worker::WorkerInfo;
 
 /// One queue's tasks by state, and whether it is paused.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,6 +17,15 @@ impl QueueStats {
     pub fn count(&self, state: TaskState) -> u64 {
         self.counts[state.index()]
     }
+}
+
+/// Who serves a queue: see [`QueueState::coverage`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Registered workers that consume the queue.
+    pub consumers: u32,
+    /// Waiting tasks by name that no consumer declares, by name.
+    pub unhandled: Vec<(String, u64)>,
 }
 
 /// Which tasks a listing returns; unset fields match everything.
@@ -45,6 +55,29 @@ impl QueueState {
             stats.entry(queue.clone()).or_default().paused = true;
         }
         stats
+    }
+
+    /// Who serves `queue`: how many registered workers consume it, and its waiting tasks
+    /// (pending, scheduled, retrying) by name that none of them declares, so that a task nobody
+    /// can run is reported instead of waiting in silence.
+    pub fn coverage(&self, queue: &str) -> Coverage {
+        let consumers: Vec<&WorkerInfo> = self
+            .workers
+            .values()
+            .filter(|w| w.queues.iter().any(|q| q == queue))
+            .collect();
+        let unhandled = self
+            .waiting
+            .get(queue)
+            .into_iter()
+            .flatten()
+            .filter(|(name, _)| !consumers.iter().any(|w| w.consumes(queue, name)))
+            .map(|(name, count)| (name.clone(), *count))
+            .collect();
+        Coverage {
+            consumers: u32::try_from(consumers.len()).unwrap_or(u32::MAX),
+            unhandled,
+        }
     }
 
     /// Tasks matching `filter`, newest first, at most `filter.limit`.

@@ -193,6 +193,7 @@ fn failed_attempts_retry_on_the_backoff_schedule_then_fail() {
             delivery,
             error: "boom".into(),
             retry: true,
+            retry_in_ms: None,
         });
         assert_eq!(
             outcome,
@@ -218,6 +219,7 @@ fn failed_attempts_retry_on_the_backoff_schedule_then_fail() {
         delivery,
         error: "final".into(),
         retry: true,
+        retry_in_ms: None,
     });
     assert_eq!(
         outcome,
@@ -276,6 +278,7 @@ fn a_stale_token_cannot_ack_extend_or_fail() {
             delivery: 1,
             error: "late".into(),
             retry: true,
+            retry_in_ms: None,
         },
     ] {
         assert!(
@@ -397,6 +400,7 @@ fn revoke_in_every_state() {
         delivery: d,
         error: "x".into(),
         retry: true,
+        retry_in_ms: None,
     });
     let started = submitted(state.apply(submit("t", "s", 0)));
     leased(state.apply(lease(&["s"], 1)));
@@ -538,6 +542,7 @@ fn results_are_purged_after_their_ttl_but_dead_letters_stay() {
                 delivery,
                 error: "no".into(),
                 retry: false,
+                retry_in_ms: None,
             });
         }
     }
@@ -560,6 +565,7 @@ fn dead_letters_can_be_retried_and_purged() {
             delivery,
             error: "no".into(),
             retry: false,
+            retry_in_ms: None,
         });
         dead.push(id);
     }
@@ -609,6 +615,7 @@ fn a_dead_letter_retried_never_reuses_a_delivery_number() {
         delivery: first,
         error: "no".into(),
         retry: false,
+        retry_in_ms: None,
     });
     state.apply(Command::RetryDead {
         selector: DeadSelector::Task(id),
@@ -638,6 +645,7 @@ fn workers_register_heartbeat_count_answers_and_leave() {
             node: "127.0.0.1:7071".into(),
             kind: crate::queue::worker::WorkerKind::Remote,
             queues: vec!["q".into()],
+            names: Vec::new(),
             concurrency: 2,
         })
     };
@@ -674,6 +682,7 @@ fn workers_register_heartbeat_count_answers_and_leave() {
                 delivery,
                 error: "x".into(),
                 retry: false,
+                retry_in_ms: None,
             });
         }
     }
@@ -829,6 +838,7 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
             node: "n1".into(),
             kind: crate::queue::worker::WorkerKind::Embedded,
             queues: vec!["q0".into()],
+            names: Vec::new(),
             concurrency: 4,
         }),
     )];
@@ -892,6 +902,7 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                     delivery: u32::from(delivery),
                     error: "e".into(),
                     retry,
+                    retry_in_ms: None,
                 },
                 None => Command::Tick,
             },
@@ -1029,3 +1040,4 @@ mod flows;
 mod limits;
 mod schedules;
 mod timeline;
+mod workers;

@@ -22,6 +22,7 @@ impl QueueState {
             node: registration.node,
             kind: registration.kind,
             queues: registration.queues,
+            names: registration.names,
             concurrency: registration.concurrency,
             active: 0,
             // A worker re-registering after a restart keeps its history.

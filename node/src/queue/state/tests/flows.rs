@@ -67,6 +67,7 @@ fn finish(state: &mut QueueState, flow: &Flow, part: Part, result: Result<&[u8],
             delivery,
             error: error.into(),
             retry: false,
+            retry_in_ms: None,
         }),
     };
     assert!(matches!(outcome, Outcome::Updated { .. }), "{outcome:?}");

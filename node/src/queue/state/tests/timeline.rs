@@ -96,6 +96,7 @@ fn failures_count_and_make_events_and_successes_only_count() {
                 delivery,
                 error: "boom".into(),
                 retry: true,
+                retry_in_ms: None,
             }
         };
         state.apply(answer);
@@ -138,6 +139,7 @@ fn workers_and_queue_operations_make_events() {
             node: "n1".into(),
             kind: crate::queue::worker::WorkerKind::Embedded,
             queues: vec!["q".into()],
+            names: Vec::new(),
             concurrency: 1,
         },
     ));
@@ -209,6 +211,7 @@ fn a_silent_worker_times_out_and_a_heartbeat_keeps_one() {
                 node: "n1".into(),
                 kind: crate::queue::worker::WorkerKind::Remote,
                 queues: vec!["q".into()],
+                names: Vec::new(),
                 concurrency: 1,
             },
         ));
