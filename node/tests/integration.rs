@@ -8,6 +8,7 @@ mod flows;
 mod lifecycle;
 mod membership;
 mod observability;
+mod remote_worker;
 mod security;
 mod util;
 mod workers;

@@ -1,6 +1,7 @@
-//! `qraft.v1.Worker` calls. Lease, ack, fail and extend are writes: an attempt of unknown
-//! outcome is returned as [`ClientError::Unknown`], never resent blindly (a resent lease would
-//! hand out more tasks). Register, heartbeat and leave are safe to repeat.
+//! `qraft.v1.Worker` calls. Lease, ack, fail, release and extend are writes: an attempt of
+//! unknown outcome is returned as [`ClientError::Unknown`], never resent blindly (a resent lease
+//! would hand out more tasks). Register, heartbeat and leave are safe to repeat, and so is a batch
+//! of answers (each is fenced by its delivery number).
 
 use super::{Client, ClientError, into_inner, stubs};
 use crate::pb;
@@ -107,5 +108,34 @@ impl Client {
             async move { into_inner(stubs::worker(channel).extend(request).await) }
         })
         .await
+    }
+
+    /// Hands a leased task back unrun: it is ready again at once.
+    pub async fn release(&self, id: &str, delivery: u32) -> Result<pb::AnswerResponse, ClientError> {
+        let request = pb::ReleaseRequest {
+            id: id.to_owned(),
+            delivery,
+        };
+        self.call_write(|channel| {
+            let request = request.clone();
+            async move { into_inner(stubs::worker(channel).release(request).await) }
+        })
+        .await
+    }
+
+    /// Many acks, fails and releases in one call and one log entry; each is answered on its own,
+    /// in order. Resent across failovers like a read: every answer is fenced by its delivery
+    /// number, so a resend of an answer that was applied is refused as `STALE_LEASE`, which
+    /// means it was taken.
+    pub async fn answer_batch(&self, answers: Vec<pb::Answer>) -> Result<Vec<pb::AnswerResult>, ClientError> {
+        let request = pb::AnswerBatchRequest { answers };
+        stubs::must_fit(&request, "the answers")?;
+        let response = self
+            .call_idempotent(|channel| {
+                let request = request.clone();
+                async move { into_inner(stubs::worker(channel).answer_batch(request).await) }
+            })
+            .await?;
+        Ok(response.results)
     }
 }
