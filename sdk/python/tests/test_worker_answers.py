@@ -1,5 +1,4 @@
-"""The answering thread against a real cluster, in both of its ways (``AnswerBatch``, and one
-``Ack``/``Fail``/``Release`` call each as for a node without it): each answer lands, a fenced
+"""The answering thread against a real cluster: each answer of an ``AnswerBatch`` lands, a fenced
 resend of answers already taken is refused as stale and dropped, and a bad answer is refused
 alone."""
 
@@ -38,15 +37,14 @@ def lease(app: qraft.Qraft, queue: str, n: int) -> list[Job]:
     return jobs
 
 
-@pytest.mark.parametrize("batch", [True, False], ids=["AnswerBatch", "one-call-each"])
-def test_answers_land_and_a_fenced_resend_is_dropped(app: qraft.Qraft, batch: bool) -> None:
+def test_answers_land_and_a_fenced_resend_is_dropped(app: qraft.Qraft) -> None:
     q = unique_queue()
     ids = {
         name: submit_raw(app, name, q, b"{}", max_retries=2)
         for name in ("shop.pid", "shop.boom", "shop.sleepy", "shop.flaky")
     }
     jobs = {job.name: job for job in lease(app, q, 4)}
-    answers = Answers(app.transport, batch=batch)
+    answers = Answers(app.transport)
     answers.start()
     answers.put(jobs["shop.pid"], Outcome(SUCCESS, result=b"42"))
     answers.put(jobs["shop.boom"], Outcome.failure("ValueError: for good"))
@@ -66,7 +64,7 @@ def test_answers_land_and_a_fenced_resend_is_dropped(app: qraft.Qraft, batch: bo
     assert task(app, ids["shop.sleepy"]).state == tasks_pb2.PENDING
 
     # The same answers again, as after a lost reply: refused as stale, nothing changes.
-    again = Answers(app.transport, batch=batch)
+    again = Answers(app.transport)
     again.start()
     with caught_logs() as logs:
         for name, outcome in (("shop.pid", Outcome(SUCCESS, result=b"7")),

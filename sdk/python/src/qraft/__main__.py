@@ -17,6 +17,7 @@ __all__ = ["main", "COMMANDS"]
 #: Command name -> (module with main(argv, prog), one-line description).
 COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("qraft.worker.cli", "run an app's tasks (same as qraft-worker)"),
+    "bench": ("qraft.bench", "measure the SDK against a cluster: delay, batch, drain, round trip"),
 }
 
 

@@ -173,12 +173,7 @@ def to_exception(error: grpc.RpcError, *, hint: str = "") -> errors.QraftError:
         return errors.LimitExceeded(message, code=name)
     if code in _TRANSIENT:
         return errors.Unavailable(message, code=name)
-    return errors.QraftError(message, code=name)
-
-
-def refusal(error: grpc.RpcError) -> str | None:
-    """A worker refusal's kind (``stale-lease``, ``revoked``), if the status carries one."""
-    return _metadata(error).get(REFUSAL)
+    return errors.QraftError(message, code=name, refusal=_metadata(error).get(REFUSAL))
 
 
 #: Seconds between two look-ups of the leader while none is known.

@@ -33,12 +33,15 @@ __all__ = [
 
 
 class QraftError(Exception):
-    """Anything qraft refused or could not do. ``code`` is the gRPC status code name, if any."""
+    """Anything qraft refused or could not do. ``code`` is the gRPC status code name, if any;
+    ``refusal`` the kind of a worker refusal (``stale-lease``: the lease is gone, drop the
+    attempt; ``revoked``: the task was revoked, stop it), if it is one."""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, refusal: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.refusal = refusal
 
 
 class Unavailable(QraftError):

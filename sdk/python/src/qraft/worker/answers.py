@@ -12,8 +12,7 @@ short tasks costs a few calls, not one each. Each answer is taken or refused on 
 
 A batch whose outcome is unknown (the connection broke) is sent again: answers are fenced by
 their delivery number, so a resend of one that was applied is refused as stale, which means it
-is done. A node without ``AnswerBatch`` (an older binary answers UNIMPLEMENTED) gets one
-``Ack``/``Fail``/``Release`` call per answer instead.
+is done.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from collections.abc import Callable
 from .. import errors
 from .._transport import Kind, Transport
 from ..v1 import worker_pb2
-from . import _rpc
 from .job import FAILURE, SUCCESS, Job, Outcome
 
 __all__ = ["Answers", "MAX_BATCH"]
@@ -53,19 +51,10 @@ class Answers:
     sends them. ``close(limit)`` sends what is queued (giving up after ``limit`` seconds) and
     stops the thread."""
 
-    def __init__(
-        self,
-        transport: Transport,
-        on_sent: Callable[[int], None] | None = None,
-        *,
-        batch: bool = True,
-    ) -> None:
+    def __init__(self, transport: Transport, on_sent: Callable[[int], None] | None = None) -> None:
         self._transport = transport
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._on_sent = on_sent
-        #: AnswerBatch (False: one Ack/Fail/Release call each, as for an older node).
-        self._batch = batch
-        self._release = True
         #: Set by close(): past it, a batch that cannot be delivered is given up on.
         self._give_up_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="qraft-answers", daemon=True)
@@ -117,10 +106,7 @@ class Answers:
         pause = 0.1
         while True:
             try:
-                if self._batch:
-                    self._send_batch(batch)
-                else:
-                    self._send_singly(batch)
+                self._send_batch(batch)
                 return
             except errors.Unavailable as e:
                 # Unknown outcome, or no node reachable: send the same answers again (fenced).
@@ -136,10 +122,6 @@ class Answers:
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)
             except errors.QraftError as e:
-                if self._batch and _rpc.unimplemented(e):
-                    log.info("this cluster has no AnswerBatch: answering one call per task")
-                    self._batch = False
-                    continue
                 log.error("the cluster refused %d answer(s): %s", len(batch), e)
                 return
 
@@ -153,12 +135,8 @@ class Answers:
                 answers.append(Answer(id=job.id, delivery=job.delivery, result=outcome.result))
             else:
                 answers.append(Answer(id=job.id, delivery=job.delivery, failure=_failure(outcome)))
-        response = _rpc.call(
-            self._transport,
-            "Worker",
-            "AnswerBatch",
-            worker_pb2.AnswerBatchRequest(answers=answers),
-            kind=Kind.KEYED,
+        response = self._transport.call(
+            "Worker", "AnswerBatch", worker_pb2.AnswerBatchRequest(answers=answers), kind=Kind.KEYED
         )
         taken = 0
         for (job, outcome), result in zip(batch, response.results, strict=True):
@@ -167,54 +145,6 @@ class Answers:
                 taken += 1
             else:
                 self._refused(job, outcome, refusal, result.message)
-        self._count(taken)
-
-    def _send_singly(self, batch: list[_Item]) -> None:
-        taken = 0
-        for index, (job, outcome) in enumerate(batch):
-            try:
-                if outcome is None:
-                    if not self._release:
-                        continue
-                    request = worker_pb2.ReleaseRequest(id=job.id, delivery=job.delivery)
-                    _rpc.call(self._transport, "Worker", "Release", request)
-                elif outcome.kind == SUCCESS:
-                    request = worker_pb2.AckRequest(
-                        id=job.id, delivery=job.delivery, result=outcome.result
-                    )
-                    _rpc.call(self._transport, "Worker", "Ack", request)
-                else:
-                    request = worker_pb2.FailRequest(
-                        id=job.id,
-                        delivery=job.delivery,
-                        error=outcome.error,
-                        no_retry=outcome.kind == FAILURE,
-                        retry_in_ms=outcome.retry_in_ms,
-                    )
-                    _rpc.call(self._transport, "Worker", "Fail", request)
-                taken += 1
-            except _rpc.Refused as e:
-                kind = _STALE if e.kind == _rpc.STALE_LEASE else _REVOKED
-                self._refused(job, outcome, kind, e.message)
-            except errors.InvalidTask as e:
-                self._refused(job, outcome, _INVALID, e.message)
-            except errors.NotFound as e:
-                self._refused(job, outcome, _NOT_FOUND, e.message)
-            except errors.Unavailable:
-                # Resend what is left (the fenced resend of an applied answer is refused as
-                # stale, which the caller's retry treats as done).
-                del batch[:index]
-                self._count(taken)
-                raise
-            except errors.QraftError as e:
-                if outcome is None and _rpc.unimplemented(e):
-                    log.warning(
-                        "this cluster cannot take tasks back (no Release): unfinished tasks run "
-                        "again when their leases run out"
-                    )
-                    self._release = False
-                    continue
-                raise
         self._count(taken)
 
     def _refused(self, job: Job, outcome: Outcome | None, refusal: int, message: str) -> None:

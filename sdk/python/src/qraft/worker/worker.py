@@ -43,7 +43,6 @@ from .. import errors
 from .._config import Settings
 from .._transport import Kind, Transport
 from ..v1 import worker_pb2
-from . import _rpc
 from .answers import Answers
 from .execute import Executor, time_limit_error
 from .job import ABANDONED, RETRY, SUCCESS, Job, Outcome
@@ -417,14 +416,14 @@ class Worker:
             id=job.id, delivery=job.delivery, lease_ms=max(100, round(length * 1000))
         )
         try:
-            answer = _rpc.call(self.transport, "Worker", "Extend", request, kind=Kind.KEYED)
-        except _rpc.Refused as e:
-            if e.kind == _rpc.REVOKED:
-                self._stop_attempt(job, _REVOKED, None)
-            else:
-                self._stop_attempt(job, f"lease lost ({e.message}): attempt dropped", None)
-            return
+            answer = self.transport.call("Worker", "Extend", request, kind=Kind.KEYED)
         except errors.QraftError as e:
+            if e.refusal == "revoked":
+                self._stop_attempt(job, _REVOKED, None)
+                return
+            if e.refusal is not None:
+                self._stop_attempt(job, f"lease lost ({e.message}): attempt dropped", None)
+                return
             # The next extend may get through: two thirds of the lease are still in hand.
             log.debug("%s[%s] extend failed: %s", job.name, job.id, e)
             job.next_extend = now + min(length / 6, 5.0)
