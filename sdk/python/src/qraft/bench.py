@@ -10,6 +10,7 @@ Modes (``--modes``, default all):
 
 - ``delay``: ``.delay()`` from ``--threads`` threads, each task durable on a majority when the
   call returns; tasks/s and the latency of one call.
+- ``async``: ``delay_async`` from ``--coroutines`` coroutines on one event loop.
 - ``batch``: ``app.send_batch`` of all the tasks at once (1,000 per SubmitBatch).
 - ``drain``: ``--tasks`` no-op Python tasks waiting in a queue, then one ``qraft-worker -c
   --concurrency`` process drains them; tasks/s from its first finished task to its last.
@@ -22,6 +23,7 @@ The tasks go to queues of the run's own, so nothing else takes them.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -92,6 +94,31 @@ def bench_delay(task: Task, tasks: int, threads: int) -> Figure:
     samples = [s for lat in latencies for s in lat]
     return Figure(
         "delay", len(samples), f"{threads} threads", len(samples) / elapsed,
+        _percentile(samples, 0.5) * 1000, _percentile(samples, 0.99) * 1000,
+    )
+
+
+def bench_async(task: Task, tasks: int, coroutines: int) -> Figure:
+    queue = f"bench-async-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> tuple[list[float], float]:
+        await task.apply_async_async((0,), queue=queue)  # the channels are up
+        left = iter(range(tasks))
+        samples: list[float] = []
+
+        async def produce() -> None:
+            for i in left:
+                began = time.perf_counter()
+                await task.apply_async_async((i,), queue=queue)
+                samples.append(time.perf_counter() - began)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(produce() for _ in range(coroutines)))
+        return samples, time.perf_counter() - began
+
+    samples, elapsed = asyncio.run(run())
+    return Figure(
+        "async", len(samples), f"{coroutines} coroutines", len(samples) / elapsed,
         _percentile(samples, 0.5) * 1000, _percentile(samples, 0.99) * 1000,
     )
 
@@ -214,7 +241,7 @@ def _print(figures: list[Figure], as_json: bool) -> None:
         print(f"{f.mode:<10} {f.tasks:>7} {f.clients:<20} {f.tasks_per_s:>9.0f} {p50:>8} {p99:>8}")
 
 
-MODES = ("delay", "batch", "drain", "roundtrip")
+MODES = ("delay", "async", "batch", "drain", "roundtrip")
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -234,6 +261,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--batch-tasks", type=int, default=100_000, help="tasks of the batch mode (default 100000)")
     parser.add_argument("--roundtrips", type=int, default=1_000, help="round trips (default 1000)")
     parser.add_argument("--threads", type=int, default=16, help="producer threads of the delay mode (default 16)")
+    parser.add_argument("--coroutines", type=int, default=64, help="concurrent delay_async calls of the async mode (default 64)")
     parser.add_argument("--concurrency", "-c", type=int, default=16, help="the worker's -c (default 16)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
@@ -257,6 +285,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m qraft bench") -> 
                 print(f"bench: {mode} ...", file=sys.stderr)
                 if mode == "delay":
                     figures.append(bench_delay(task, args.tasks, args.threads))
+                elif mode == "async":
+                    figures.append(bench_async(task, args.tasks, args.coroutines))
                 elif mode == "batch":
                     figures.append(bench_batch(task, args.batch_tasks))
                 elif mode == "drain":
