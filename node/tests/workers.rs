@@ -209,23 +209,27 @@ async fn built_in_and_exec_handlers_run_retry_time_out_and_stop_when_revoked() {
         .await
         .expect("register");
     client.heartbeat("py-1", 1).await.expect("heartbeat");
-    let listed = client.list_workers().await.expect("list");
-    let remote = listed.workers.iter().find(|w| w.id == "py-1").expect("listed");
+    // Lists are served by whichever node the client asks, which may apply a moment after the
+    // leader answered the write.
+    let (remote, _) = wait_for("py-1 listed as active", Duration::from_secs(10), || async {
+        let listed = client.list_workers().await.ok()?;
+        listed
+            .workers
+            .into_iter()
+            .find(|w| w.id == "py-1" && w.active == 1)
+    })
+    .await;
     assert_eq!(
         (remote.kind.as_str(), remote.active, remote.node.as_str()),
         ("remote", 1, "laptop")
     );
     assert!(qraft(&addrs, &["workers"]).stdout.starts_with(b"ID"));
     client.leave("py-1").await.expect("leave");
-    assert!(
-        client
-            .list_workers()
-            .await
-            .expect("list")
-            .workers
-            .iter()
-            .all(|w| w.id != "py-1")
-    );
+    wait_for("py-1 gone from the list", Duration::from_secs(10), || async {
+        let listed = client.list_workers().await.ok()?;
+        listed.workers.iter().all(|w| w.id != "py-1").then_some(())
+    })
+    .await;
     assert!(
         client.heartbeat("ghost", 0).await.is_err(),
         "an unregistered heartbeat is refused"
