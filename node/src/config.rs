@@ -631,6 +631,32 @@ mod tests {
     }
 
     #[test]
+    fn tokens_without_tls_are_refused_unless_insecure() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[tokens]]\nname = \"web\"\nrole = \"producer\"\nsha256 = \"{}\"\n",
+                "ab".repeat(32)
+            ),
+        )
+        .expect("write");
+        let mut args = NodeArgs {
+            config: Some(path),
+            ..args("1@127.0.0.1:7071", 1)
+        };
+        let refused = error_of(&args);
+        assert!(
+            refused.contains("leave Raft open") && refused.contains("--insecure"),
+            "{refused}"
+        );
+        args.security.insecure = true;
+        let config = NodeConfig::load(&args).expect("accepted with --insecure");
+        assert!(config.security.insecure_exposed, "and warned about at start-up");
+    }
+
+    #[test]
     fn exec_handlers_must_name_a_runnable_program() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("node.toml");

@@ -44,7 +44,8 @@ pub struct Security {
     /// `None`: plain text.
     pub tls: Option<Tls>,
     pub policy: Policy,
-    /// Listening beyond loopback without protection was asked for; the node warns at start-up.
+    /// Listening beyond loopback without protection, or with tokens but an open Raft port, was
+    /// asked for (`--insecure`); the node warns at start-up.
     pub insecure_exposed: bool,
 }
 
@@ -71,6 +72,17 @@ impl Security {
         let insecure = args.insecure || file_insecure.unwrap_or(false);
         let protected = tls.is_some() && policy.has_tokens();
         let loopback = listen.ip().is_loopback();
+        // Tokens guard the client services, but only a node certificate tells a peer from
+        // anyone on the Raft service: without TLS, whoever reaches the port could propose
+        // commands or install a snapshot past every token.
+        if policy.has_tokens() && tls.is_none() && !insecure {
+            return Err(invalid(
+                "tokens without TLS protect the client calls but leave Raft open to anyone who \
+                 reaches the port (it can propose commands and install snapshots): configure [tls] \
+                 too (`qraft certs init DIR`), or pass --insecure to accept an open Raft port on a \
+                 trusted host",
+            ));
+        }
         if !loopback && !protected && !insecure {
             let missing = match (tls.is_some(), policy.has_tokens()) {
                 (false, false) => "TLS and tokens",
@@ -83,10 +95,11 @@ impl Security {
                  --insecure if this network is trusted"
             )));
         }
+        let open_raft = policy.has_tokens() && tls.is_none();
         Ok(Security {
             tls,
+            insecure_exposed: (!loopback && !protected) || open_raft,
             policy,
-            insecure_exposed: !loopback && !protected,
         })
     }
 }

@@ -2,7 +2,10 @@
 //! the program's stdin, its stdout is the result, a non-zero exit is a failure whose error is the
 //! tail of stderr. The program runs in its own process group, killed whole when the attempt is
 //! dropped (time limit, revoke, shutdown). Only declared programs ever run: the task chooses
-//! nothing but its input.
+//! nothing but its input. The program gets a cleared environment: the node's own variables
+//! (its tokens' files, cloud credentials...) reach it only if [`PASSED_ENV`] names them, plus the
+//! task's `QRAFT_TASK_*` variables. Its stderr is read to the end but only the tail is kept, so a
+//! program that floods it cannot fill the node's memory.
 
 use std::process::Stdio;
 
@@ -17,6 +20,11 @@ use crate::queue::validate::MAX_PAYLOAD_LIMIT;
 const MAX_OUTPUT: u64 = MAX_PAYLOAD_LIMIT as u64;
 /// How much of stderr's end is kept as the error.
 const STDERR_TAIL: usize = 4096;
+/// The node's environment variables a program sees (when the node has them): what programs
+/// need to find their tools, files and locale, and nothing that could be a secret.
+pub const PASSED_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+];
 
 #[derive(Clone, Debug)]
 pub struct ExecHandler {
@@ -55,6 +63,12 @@ impl Handler for ExecHandler {
                 .split_first()
                 .ok_or_else(|| TaskError::permanent("exec handler has no program"))?;
             let mut command = Command::new(program);
+            command.env_clear();
+            for name in PASSED_ENV {
+                if let Some(value) = std::env::var_os(name) {
+                    command.env(name, value);
+                }
+            }
             command
                 .args(fixed)
                 .env("QRAFT_TASK_ID", &task.id)
@@ -98,10 +112,7 @@ impl Handler for ExecHandler {
                     .await
                     .map(|_| out)
             };
-            let read_err = async {
-                let mut err = Vec::new();
-                stderr.read_to_end(&mut err).await.map(|_| err)
-            };
+            let read_err = read_tail(&mut stderr, STDERR_TAIL);
             let ((), out, err) = tokio::join!(feed, read_out, read_err);
             let status = child
                 .wait()
@@ -116,8 +127,7 @@ impl Handler for ExecHandler {
                 }
                 return Ok(out);
             }
-            let tail_start = err.len().saturating_sub(STDERR_TAIL);
-            let tail = String::from_utf8_lossy(&err[tail_start..]).trim().to_string();
+            let tail = String::from_utf8_lossy(&err).trim().to_string();
             let exit = match status.code() {
                 Some(code) => format!("exit code {code}"),
                 None => "killed by a signal".to_string(),
@@ -128,6 +138,24 @@ impl Handler for ExecHandler {
                 format!("{program}: {exit}: {tail}")
             }))
         })
+    }
+}
+
+/// Reads `from` to its end and returns its last `keep` bytes: the pipe is drained (a program
+/// blocked on a full stderr would never exit) while memory stays bounded.
+async fn read_tail(from: &mut (impl tokio::io::AsyncRead + Unpin), keep: usize) -> std::io::Result<Vec<u8>> {
+    let mut tail = Vec::with_capacity(2 * keep);
+    let mut chunk = vec![0u8; 8192];
+    loop {
+        let read = from.read(&mut chunk).await?;
+        if read == 0 {
+            let start = tail.len().saturating_sub(keep);
+            return Ok(tail.split_off(start));
+        }
+        tail.extend_from_slice(&chunk[..read]);
+        if tail.len() > 2 * keep {
+            tail.drain(..tail.len() - keep);
+        }
     }
 }
 
@@ -171,6 +199,32 @@ mod tests {
             error.message
         );
         assert!(!error.permanent);
+    }
+
+    #[tokio::test]
+    async fn a_program_sees_only_the_passed_environment() {
+        // cargo gives every test process these; a program the node starts must not see them.
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some(), "set by cargo test");
+        assert!(std::env::var_os("PATH").is_some());
+        let seen = sh("echo \"pkg=$CARGO_PKG_NAME path=${PATH:+set} task=$QRAFT_TASK_NAME\"")
+            .run(context(""))
+            .await
+            .expect("runs");
+        assert_eq!(String::from_utf8_lossy(&seen).trim(), "pkg= path=set task=shell");
+    }
+
+    #[tokio::test]
+    async fn a_flood_on_stderr_keeps_only_its_tail() {
+        let error = sh("head -c 20000000 /dev/zero | tr '\\0' x >&2; echo ' the cause' >&2; exit 1")
+            .run(context(""))
+            .await
+            .expect_err("fails");
+        assert!(error.message.ends_with("the cause"), "{:.80}", error.message);
+        assert!(
+            error.message.len() <= STDERR_TAIL + 64,
+            "{} bytes kept",
+            error.message.len()
+        );
     }
 
     #[tokio::test]
