@@ -34,6 +34,10 @@ pub enum NodeError {
     Serve(#[from] tonic::transport::Error),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error(
+        "Raft stopped on a fatal error, so this node can no longer write: {0}; fix the cause (disk full or failing?) and restart it"
+    )]
+    Fatal(String),
 }
 
 /// Runs the node with the built-in handlers and the config's `exec` handlers until `shutdown`
@@ -85,7 +89,7 @@ pub async fn run_with(
             listen = %config.listen,
             tls = config.security.tls.is_some(),
             tokens = config.security.policy.has_tokens(),
-            "INSECURE: listening beyond loopback without TLS and tokens (--insecure); anyone who can reach this port can submit work, purge queues and speak Raft"
+            "INSECURE (--insecure): without TLS and tokens anyone who can reach this port can speak Raft, and without tokens submit work and purge queues"
         );
     }
     let mut builder = tonic::transport::Server::builder();
@@ -177,8 +181,16 @@ pub async fn run_with(
     tokio::pin!(shutdown);
     let removed = wait_until_removed(&replica);
     tokio::pin!(removed);
+    let fatal = replica.fatal();
+    tokio::pin!(fatal);
     tokio::select! {
         () = &mut shutdown => {}
+        why = &mut fatal => {
+            tracing::error!(error = %why, "Raft stopped on a fatal error; exiting");
+            // Nothing can be handed back or over: stop serving and leave.
+            let _ = stop_serving_tx.send(());
+            return Err(NodeError::Fatal(why));
+        }
         () = &mut removed => {
             tracing::warn!("this node was removed from the cluster; its worker pool hands back its tasks and stops. Stop this process when convenient");
             if let Some(pool) = pool.take() {

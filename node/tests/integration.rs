@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod cluster;
 mod control;
+mod faults;
 mod flows;
 mod lifecycle;
 mod membership;

@@ -226,6 +226,21 @@ impl Replica {
         &self.contact
     }
 
+    /// Completes when Raft stops by itself on a fatal error (a failed fsync or disk write, a
+    /// full disk) and says why. Such a node can no longer write; the caller exits rather than
+    /// linger serving stale reads, so that a supervisor sees it.
+    pub async fn fatal(&self) -> String {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if let Err(fatal) = &metrics.borrow_watched().running_state {
+                return fatal.to_string();
+            }
+            if metrics.changed().await.is_err() {
+                return "Raft stopped".into();
+            }
+        }
+    }
+
     pub fn is_leader(&self) -> bool {
         self.raft.metrics().borrow_watched().state == ServerState::Leader
     }

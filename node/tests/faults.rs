@@ -1,0 +1,69 @@
+//! Faults of the machine under a node, not of the network: a disk that stops taking writes.
+//! A node that can no longer write must exit non-zero (so a supervisor sees it) instead of
+//! lingering, serving stale reads.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qraft_proto::{Client, pb};
+
+use crate::util::{QRAFT, free_port, wait_for};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_disk_refuses_writes_exits_non_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(dir.path().join("node.log")).expect("log");
+    // Files of this process may not grow past 4 MiB (`ulimit -f`): writes beyond fail with
+    // EFBIG, as on a failing or full disk. SIGXFSZ is ignored, so the write fails instead of
+    // killing the process; both settings are inherited through exec.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 8192; exec {QRAFT} node --id 1 --listen {addr} --peers 1@{addr} \
+         --data {} --no-worker",
+        dir.path().join("n1").display()
+    );
+    let mut node = Command::new("sh")
+        .args(["-c", &script])
+        .env("RUST_LOG", "info,openraft=warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start the node");
+    let client = Client::new([addr.as_str()])
+        .expect("client")
+        .with_timeout(Duration::from_secs(2));
+    wait_for("the node to lead", Duration::from_secs(20), || async {
+        let status = client.node_status(&addr).await.ok()?;
+        (status.role == pb::NodeRole::Leader as i32).then_some(())
+    })
+    .await;
+
+    tracing::info!("--- fill the WAL past the file size limit");
+    let started = Instant::now();
+    let mut accepted = 0;
+    let exit = loop {
+        if let Some(status) = node.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the node kept running after its disk refused writes ({accepted} tasks accepted)"
+        );
+        let spec = pb::TaskSpec {
+            name: "fill".into(),
+            args: vec![b'x'; 256 * 1024],
+            ..Default::default()
+        };
+        if client.submit(spec).await.is_ok() {
+            accepted += 1;
+        }
+    };
+    assert!(!exit.success(), "exit status {exit:?}");
+    assert!(accepted < 32, "{accepted} tasks of 256 KiB fit in 4 MiB files");
+    let text = std::fs::read_to_string(dir.path().join("node.log")).expect("log");
+    assert!(
+        text.contains("fatal error") && !text.contains("panicked"),
+        "the node says why it stopped: {text}"
+    );
+}
