@@ -16,6 +16,7 @@ use super::codec;
 use super::observer::LeaderContact;
 use super::proposer::Proposer;
 use super::read_index;
+use super::snapshot;
 use super::types::{Raft, SnapshotMeta, TypeConfig, Vote};
 use crate::queue::Command;
 
@@ -163,6 +164,17 @@ impl pb::raft_server::Raft for RaftRpcServer {
                 .await
                 .map_err(|e| Status::internal(format!("cannot store the snapshot: {e}")))?;
             tracing::info!(bytes = received, last_log_id = ?meta.last_log_id, "snapshot received");
+            // A damaged file is refused here, as a failed transfer the leader sends again,
+            // rather than handed to Raft, for which a failed install is fatal.
+            let check = path.clone();
+            let checked =
+                tokio::task::spawn_blocking(move || std::fs::File::open(check).and_then(snapshot::verify))
+                    .await
+                    .map_err(|e| Status::internal(format!("checking the snapshot: {e}")))?;
+            if let Err(e) = checked {
+                tracing::warn!(error = %e, "received snapshot refused");
+                return Err(Status::data_loss(format!("the snapshot arrived damaged: {e}")));
+            }
             let file = tokio::fs::File::open(&path)
                 .await
                 .map_err(|e| Status::internal(format!("cannot reopen the snapshot: {e}")))?;

@@ -4,9 +4,12 @@
 //! on its own thread, so apply never stops for it. The file is what travels to a follower, in
 //! chunks, byte for byte; the follower checks it whole before it replaces anything.
 //!
-//! Format, version 1: `QRAFTSNP`, version byte, `u32` length + encoded [`SnapshotMeta`], then
-//! records `tag u8, u32 key length, key, u32 value length, value`, then the end tag and the `u64`
-//! record count. Integers are big-endian.
+//! Format, version 2: `QRAFTSNP`, version byte, `u32` length + encoded [`SnapshotMeta`], then
+//! records `tag u8, u32 key length, key, u32 value length, value`, then the end tag, the `u64`
+//! record count, and the SHA-256 of every byte before it. Integers are big-endian. A file whose
+//! checksum does not match is refused before anything is installed, so a snapshot damaged on
+//! disk or on the way is found, not spread to the node that installs it. Version 1 (the same
+//! without the checksum) is still read.
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -14,13 +17,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rocksdb::{DB, IteratorMode, WriteBatch};
+use sha2::{Digest, Sha256};
 
 use super::codec;
-use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
+use super::storage::{CF_SM_DATA, CF_SM_META, cf, create_dir_durably, rocks_err};
 use super::types::SnapshotMeta;
 
 const MAGIC: &[u8; 8] = b"QRAFTSNP";
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 2;
+/// Files written before snapshots carried a checksum.
+const UNCHECKED_VERSION: u8 = 1;
 const TAG_SM_DATA: u8 = 1;
 const TAG_SM_META: u8 = 2;
 const TAG_END: u8 = 0xFF;
@@ -64,10 +70,10 @@ pub fn write_from_view(
             .transpose()?
             .unwrap_or_default(),
     };
-    fs::create_dir_all(dir)?;
+    create_dir_durably(dir)?;
     let tmp = dir.join(format!("building-{}.tmp", ulid::Ulid::new()));
     let result = (|| {
-        let mut out = BufWriter::new(File::create(&tmp)?);
+        let mut out = Hashing::new(BufWriter::new(File::create(&tmp)?));
         write_header(&mut out, &meta)?;
         let mut count = 0u64;
         for (tag, family) in [(TAG_SM_DATA, cf_data), (TAG_SM_META, cf_meta)] {
@@ -77,9 +83,10 @@ pub fn write_from_view(
                 count += 1;
             }
         }
-        out.write_all(&[TAG_END])?;
-        out.write_all(&count.to_be_bytes())?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        finish(out, count)?
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
@@ -90,7 +97,7 @@ pub fn write_from_view(
 
 /// Copies a received snapshot into `dir` as the current snapshot.
 pub fn store_copy(source: &mut File, dir: &Path, meta: &SnapshotMeta) -> Result<SnapshotFile, io::Error> {
-    fs::create_dir_all(dir)?;
+    create_dir_durably(dir)?;
     let tmp = dir.join(format!("received-{}.tmp", ulid::Ulid::new()));
     let result = (|| {
         let mut out = File::create(&tmp)?;
@@ -169,36 +176,103 @@ pub fn newest(dir: &Path) -> Result<Option<(SnapshotMeta, File)>, io::Error> {
         return Ok(None);
     };
     let mut reader = BufReader::new(File::open(&path)?);
-    let meta = read_header(&mut reader)?;
+    let (meta, _) = read_header(&mut reader)?;
     Ok(Some((meta, File::open(&path)?)))
 }
 
+/// Ends a snapshot: the end tag, the record count, and the checksum of all before it.
+fn finish<W: Write>(mut out: Hashing<W>, count: u64) -> Result<W, io::Error> {
+    out.write_all(&[TAG_END])?;
+    out.write_all(&count.to_be_bytes())?;
+    let (mut inner, digest) = out.finish();
+    inner.write_all(&digest)?;
+    Ok(inner)
+}
+
+/// Reads a whole snapshot file and checks it (its framing, record count and checksum) without
+/// keeping its records: what a node does with a received snapshot before handing it on.
+pub fn verify(file: File) -> Result<SnapshotMeta, io::Error> {
+    read_records(file, |_| {})
+}
+
 /// Reads and checks a whole snapshot file, returning its meta and records; nothing is changed
-/// until the file has proven complete.
+/// until the file has proven complete and intact.
 pub fn read_all(file: File) -> Result<(SnapshotMeta, Vec<Record>), io::Error> {
-    let mut reader = BufReader::new(file);
-    let meta = read_header(&mut reader)?;
     let mut records = Vec::new();
+    let meta = read_records(file, |record| records.push(record))?;
+    Ok((meta, records))
+}
+
+fn read_records(file: File, mut each: impl FnMut(Record)) -> Result<SnapshotMeta, io::Error> {
+    let mut reader = Hashing::new(BufReader::new(file));
+    let (meta, version) = read_header(&mut reader)?;
+    let mut found = 0u64;
     loop {
         let tag = read_u8(&mut reader)?;
         match tag {
             TAG_END => {
                 let count = read_u64(&mut reader)?;
-                if count != records.len() as u64 {
-                    return Err(invalid(format!(
-                        "snapshot says {count} records, found {}",
-                        records.len()
-                    )));
+                if count != found {
+                    return Err(invalid(format!("snapshot says {count} records, found {found}")));
                 }
-                return Ok((meta, records));
+                if version == UNCHECKED_VERSION {
+                    return Ok(meta);
+                }
+                let (mut rest, digest) = reader.finish();
+                let mut stored = [0u8; 32];
+                rest.read_exact(&mut stored)?;
+                if stored != digest {
+                    return Err(invalid("snapshot checksum mismatch: the file is damaged".into()));
+                }
+                return Ok(meta);
             }
             TAG_SM_DATA | TAG_SM_META => {
                 let key = read_block(&mut reader)?;
                 let value = read_block(&mut reader)?;
-                records.push((tag, key, value));
+                found += 1;
+                each((tag, key, value));
             }
             other => return Err(invalid(format!("unknown snapshot record tag {other}"))),
         }
+    }
+}
+
+/// A reader or writer that hashes every byte passing through it.
+struct Hashing<T> {
+    inner: T,
+    hasher: Sha256,
+}
+
+impl<T> Hashing<T> {
+    fn new(inner: T) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    fn finish(self) -> (T, [u8; 32]) {
+        (self.inner, self.hasher.finalize().into())
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.hasher.update(&buf[..read]);
+        Ok(read)
     }
 }
 
@@ -226,17 +300,18 @@ fn write_header(out: &mut impl Write, meta: &SnapshotMeta) -> Result<(), io::Err
     out.write_all(&encoded)
 }
 
-fn read_header(reader: &mut impl Read) -> Result<SnapshotMeta, io::Error> {
+/// The snapshot's meta and format version.
+fn read_header(reader: &mut impl Read) -> Result<(SnapshotMeta, u8), io::Error> {
     let mut magic = [0u8; 8];
     reader.read_exact(&mut magic)?;
     if &magic != MAGIC {
         return Err(invalid("not a qraft snapshot file".into()));
     }
     let version = read_u8(reader)?;
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != UNCHECKED_VERSION {
         return Err(invalid(format!("snapshot format {version} is not supported")));
     }
-    codec::decode(&read_block(reader)?)
+    Ok((codec::decode(&read_block(reader)?)?, version))
 }
 
 fn write_record(out: &mut impl Write, tag: u8, key: &[u8], value: &[u8]) -> Result<(), io::Error> {
@@ -293,14 +368,79 @@ mod tests {
         }
     }
 
-    /// An empty but complete snapshot covering `index`, published from a temp file.
-    fn publish_empty(dir: &Path, index: u64) -> SnapshotFile {
+    /// A complete snapshot covering `index` with `records`, published from a temp file.
+    fn publish_with(dir: &Path, index: u64, records: &[Record]) -> SnapshotFile {
         let tmp = dir.join(format!("test-{index}.tmp"));
-        let mut out = File::create(&tmp).expect("create");
+        let mut out = Hashing::new(File::create(&tmp).expect("create"));
         write_header(&mut out, &meta(index)).expect("header");
-        out.write_all(&[TAG_END]).expect("end");
-        out.write_all(&0u64.to_be_bytes()).expect("count");
+        for (tag, key, value) in records {
+            write_record(&mut out, *tag, key, value).expect("record");
+        }
+        finish(out, records.len() as u64).expect("end");
         publish(&tmp, dir, &meta(index)).expect("publish")
+    }
+
+    fn publish_empty(dir: &Path, index: u64) -> SnapshotFile {
+        publish_with(dir, index, &[])
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_refused_before_anything_is_installed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let records: Vec<Record> = (0..50u32)
+            .map(|i| {
+                (
+                    TAG_SM_DATA,
+                    i.to_be_bytes().to_vec(),
+                    format!("task record {i}").into_bytes(),
+                )
+            })
+            .collect();
+        let good = publish_with(dir.path(), 10, &records);
+        let (_, read) = read_all(File::open(&good.path).expect("open")).expect("intact");
+        assert_eq!(read, records);
+        assert_eq!(
+            verify(File::open(&good.path).expect("open")).expect("intact"),
+            meta(10)
+        );
+
+        // One flipped bit in the middle of a value keeps the framing intact: only the
+        // checksum can tell.
+        let mut bytes = fs::read(&good.path).expect("read");
+        let at = bytes
+            .windows(13)
+            .position(|w| w == b"task record 2")
+            .expect("a value in the file");
+        bytes[at + 5] ^= 0x01;
+        let damaged = dir.path().join("damaged.qsnap");
+        fs::write(&damaged, &bytes).expect("write");
+        for error in [
+            read_all(File::open(&damaged).expect("open")).map(|_| ()),
+            verify(File::open(&damaged).expect("open")).map(|_| ()),
+        ] {
+            let error = error.expect_err("refused");
+            assert!(error.to_string().contains("checksum"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_snapshot_written_before_checksums_is_still_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v1.qsnap");
+        let mut out = File::create(&path).expect("create");
+        out.write_all(MAGIC).expect("magic");
+        out.write_all(&[UNCHECKED_VERSION]).expect("version");
+        let encoded = codec::encode(&meta(7)).expect("meta");
+        write_len(&mut out, encoded.len()).expect("len");
+        out.write_all(&encoded).expect("meta");
+        write_record(&mut out, TAG_SM_META, b"k", b"v").expect("record");
+        out.write_all(&[TAG_END]).expect("end");
+        out.write_all(&1u64.to_be_bytes()).expect("count");
+        let (read_meta, records) = read_all(File::open(&path).expect("open")).expect("read");
+        assert_eq!(
+            (read_meta, records),
+            (meta(7), vec![(TAG_SM_META, b"k".to_vec(), b"v".to_vec())])
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rocksdb::{ColumnFamilyDescriptor, DB, Options};
+use rocksdb::{ColumnFamilyDescriptor, DB, DBRecoveryMode, Options};
 use serde::{Deserialize, Serialize};
 
 use super::codec;
@@ -62,13 +62,17 @@ pub struct Storage {
 impl Storage {
     /// Opens (or creates) the database under `dir` and checks that it belongs to `identity`.
     pub fn open(dir: &Path, identity: &Identity) -> Result<Storage, StorageError> {
-        std::fs::create_dir_all(dir).map_err(|error| StorageError::Create {
+        create_dir_durably(dir).map_err(|error| StorageError::Create {
             dir: dir.to_path_buf(),
             error,
         })?;
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
+        // A torn last record (a crash mid-write) is dropped as never written; damage anywhere
+        // before it refuses to open, instead of silently dropping every acknowledged write
+        // after it (RocksDB's default, point-in-time recovery).
+        options.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
         // One WAL for all column families: a durable write implies every earlier write is durable,
         // which is what lets the state machine skip its own fsync (see ARCHITECTURE.md).
         options.set_max_total_wal_size(256 * 1024 * 1024);
@@ -143,6 +147,26 @@ impl Storage {
     }
 }
 
+/// Creates `dir` (and its missing parents) and fsyncs each new directory's parent, so that the
+/// directory itself survives a power loss, not only the files later synced inside it.
+pub fn create_dir_durably(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(path) = at.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        missing.push(path);
+        at = path.parent();
+    }
+    std::fs::create_dir_all(dir)?;
+    for created in missing.into_iter().rev() {
+        let parent = created
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
 /// A column family handle; its absence means the database was not opened by [`Storage::open`].
 pub fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a rocksdb::ColumnFamily, io::Error> {
     db.cf_handle(name)
@@ -151,4 +175,72 @@ pub fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a rocksdb::ColumnFamily, io::E
 
 pub fn rocks_err(e: rocksdb::Error) -> io::Error {
     io::Error::other(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity {
+            cluster_name: "test".into(),
+            node_id: 1,
+        }
+    }
+
+    /// Copies a directory tree: what a crash leaves on disk is the files as they are.
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read dir") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy_tree(&entry.path(), &target);
+            } else if entry.file_name() != "LOCK" {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+
+    #[test]
+    fn a_wal_damaged_in_the_middle_refuses_to_open_instead_of_dropping_what_follows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let live = dir.path().join("live");
+        let storage = Storage::open(&live, &identity()).expect("open");
+        let cf = cf(&storage.db, CF_LOG).expect("cf");
+        for index in 0..200u64 {
+            storage
+                .db
+                .put_cf(cf, index.to_be_bytes(), vec![b'e'; 1000])
+                .expect("put");
+            storage.db.flush_wal(true).expect("sync");
+        }
+        // The node "crashes" here: its files are copied as they are, then one byte in the middle
+        // of the log of synced writes is damaged.
+        let crashed = dir.path().join("crashed");
+        copy_tree(&live, &crashed);
+        let wal = std::fs::read_dir(crashed.join("db"))
+            .expect("db dir")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|e| e == "log"))
+            .expect("a WAL file");
+        let mut bytes = std::fs::read(&wal).expect("read WAL");
+        assert!(bytes.len() > 100_000, "every write is still in the WAL");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xFF;
+        std::fs::write(&wal, bytes).expect("write WAL");
+        match Storage::open(&crashed, &identity()) {
+            Ok(_) => panic!("a WAL damaged before its last record must not open"),
+            Err(e) => assert!(e.to_string().to_lowercase().contains("corrupt"), "{e}"),
+        }
+    }
+
+    #[test]
+    fn new_directories_are_created_with_their_parents() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let deep = dir.path().join("a/b/c");
+        create_dir_durably(&deep).expect("create");
+        assert!(deep.is_dir());
+        create_dir_durably(&deep).expect("an existing directory is fine");
+    }
 }
