@@ -5,6 +5,7 @@ use tonic::Status;
 
 use super::{TaskDefaults, status};
 use crate::queue::limit::ConcurrencyLimit;
+use crate::queue::task::permille;
 use crate::queue::template::TaskTemplate;
 use crate::queue::validate::{self, DEFAULT_QUEUE, MAX_DURATION_MS};
 use crate::queue::{LeasedTask, RetryPolicy, SubmitTask, Task, TaskId, TaskOptions, TaskState};
@@ -123,21 +124,23 @@ pub fn submit_from_pb(
         .ok()
         .filter(|p| *p <= validate::MAX_PRIORITY)
         .ok_or_else(|| status::invalid(format!("priority {} is out of range 0..=9", spec.priority)))?;
-    let eta_ms = match (spec.countdown_ms, spec.eta_ms) {
-        (0, 0) => None,
+    // A countdown stays relative: apply resolves it against cluster time, so the clock of the
+    // node that received the submit does not matter.
+    let (eta_ms, countdown_ms) = match (spec.countdown_ms, spec.eta_ms) {
+        (0, 0) => (None, None),
         (countdown, 0) => {
             if countdown > MAX_DURATION_MS {
                 return Err(status::invalid(format!(
                     "countdown of {countdown} ms is too far ahead"
                 )));
             }
-            Some(now_ms.saturating_add(countdown))
+            (None, Some(countdown))
         }
         (0, eta) => {
             if eta > now_ms.saturating_add(MAX_DURATION_MS) {
                 return Err(status::invalid("eta is more than a year ahead"));
             }
-            Some(eta)
+            (Some(eta), None)
         }
         _ => return Err(status::invalid("give a countdown or an eta, not both")),
     };
@@ -165,6 +168,7 @@ pub fn submit_from_pb(
                 factor: retry_factor,
                 max_delay_ms: or_default(spec.retry_max_delay_ms, retry_defaults.max_delay_ms),
                 jitter: !spec.retry_no_jitter,
+                factor_permille: Some(permille(retry_factor)),
             },
             timeout_ms: (spec.timeout_ms > 0).then_some(spec.timeout_ms),
             result_ttl_ms: or_default(spec.result_ttl_ms, defaults.result_ttl_ms),
@@ -179,6 +183,7 @@ pub fn submit_from_pb(
             }),
         },
         eta_ms,
+        countdown_ms,
         expires_in_ms: (spec.expires_in_ms > 0).then_some(spec.expires_in_ms),
         idempotency_key: (!spec.idempotency_key.is_empty()).then_some(spec.idempotency_key),
         dedup_window_ms: defaults.dedup_window_ms,

@@ -124,8 +124,8 @@ pub enum DeadSelector {
     All,
 }
 
-/// A new task as the proposing node built it: already validated, id already assigned, relative
-/// times already turned into absolute ones by the proposer's clock where the client gave them.
+/// A new task as the proposing node built it: already validated, id already assigned; times
+/// the client gave relative (countdown, expiry) stay relative until apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitTask {
     pub id: TaskId,
@@ -138,6 +138,10 @@ pub struct SubmitTask {
     pub options: TaskOptions,
     /// Not runnable before this time.
     pub eta_ms: Option<u64>,
+    /// Not runnable before this long after it is accepted: resolved against cluster time in
+    /// apply, so the proposer's clock does not matter. At most one of this and `eta_ms`.
+    #[serde(default)]
+    pub countdown_ms: Option<u64>,
     /// Runnable only for this long after it is accepted (relative, so that the proposer's clock
     /// skew does not matter); unset means no expiry.
     pub expires_in_ms: Option<u64>,

@@ -141,13 +141,35 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// Delay before the first retry.
     pub initial_delay_ms: u64,
-    /// Each further retry waits this many times longer...
+    /// Each further retry waits this many times longer, as given (for display)...
     pub factor: f64,
     /// ...up to this.
     pub max_delay_ms: u64,
     /// Spread retries over [delay/2, delay], deterministically from the task id and attempt, so
     /// that tasks failing together do not retry together.
     pub jitter: bool,
+    /// The factor in thousandths, fixed when the task is accepted: apply computes delays with
+    /// integers only, because floating point may round differently from one build to another.
+    /// Unset in records written before it existed, which derive it from `factor`.
+    #[serde(default)]
+    pub factor_permille: Option<u32>,
+}
+
+impl RetryPolicy {
+    /// Thousandths of the growth factor, what [`crate::queue::retry::backoff_ms`] uses.
+    pub fn factor_permille(&self) -> u64 {
+        u64::from(self.factor_permille.unwrap_or_else(|| permille(self.factor)))
+    }
+}
+
+/// A growth factor (validated to 1..=100) in thousandths; done once, where a task is accepted.
+pub fn permille(factor: f64) -> u32 {
+    let thousandths = (factor * 1000.0).round();
+    if thousandths.is_finite() && thousandths >= 1000.0 {
+        (thousandths as u32).min(100_000)
+    } else {
+        1000
+    }
 }
 
 impl Default for RetryPolicy {
@@ -158,6 +180,7 @@ impl Default for RetryPolicy {
             factor: 2.0,
             max_delay_ms: 600_000,
             jitter: true,
+            factor_permille: Some(2_000),
         }
     }
 }

@@ -42,6 +42,7 @@ impl TaskTemplate {
             priority: self.priority,
             options: self.options.clone(),
             eta_ms: None,
+            countdown_ms: None,
             expires_in_ms: self.expires_in_ms,
             idempotency_key: None,
             dedup_window_ms: 0,

@@ -152,6 +152,12 @@ pub fn must_be_valid_submit(task: &SubmitTask, max_payload: usize) -> Result<(),
     if let Some(expires) = task.expires_in_ms {
         must_be_duration("expiry", expires, MAX_DURATION_MS)?;
     }
+    if let Some(countdown) = task.countdown_ms {
+        must_be_duration("countdown", countdown, MAX_DURATION_MS)?;
+        if task.eta_ms.is_some() {
+            return Err("give a countdown or an eta, not both".into());
+        }
+    }
     if let Some(key) = &task.idempotency_key
         && (key.is_empty() || key.len() > MAX_NAME_LEN)
     {

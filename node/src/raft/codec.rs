@@ -75,6 +75,7 @@ mod tests {
                     concurrency: None,
                 },
                 eta_ms: Some(5),
+                countdown_ms: None,
                 expires_in_ms: None,
                 idempotency_key: Some("key".into()),
                 dedup_window_ms: 10,

@@ -67,6 +67,7 @@ fn submit_entry(index: u64, names: &[&str]) -> (Entry, Vec<TaskId>) {
                     concurrency: None,
                 },
                 eta_ms: None,
+                countdown_ms: None,
                 expires_in_ms: None,
                 idempotency_key: None,
                 dedup_window_ms: 0,

@@ -27,7 +27,10 @@ impl QueueState {
             };
         }
         let now = self.meta.now_ms;
-        let scheduled = submit.eta_ms.is_some_and(|eta| eta > now);
+        let eta_ms = submit
+            .eta_ms
+            .or_else(|| submit.countdown_ms.map(|countdown| now.saturating_add(countdown)));
+        let scheduled = eta_ms.is_some_and(|eta| eta > now);
         let task = Task {
             id: submit.id,
             name: submit.name,
@@ -50,7 +53,7 @@ impl QueueState {
             lease: None,
             result: None,
             error: None,
-            eta_ms: submit.eta_ms,
+            eta_ms,
             expires_at_ms: submit.expires_in_ms.map(|d| now.saturating_add(d)),
             retry_at_ms: None,
             started_at_ms: None,

@@ -36,6 +36,7 @@ fn submit_with(name: &str, queue: &str, priority: u8, change: impl FnOnce(&mut S
         priority,
         options: options(),
         eta_ms: None,
+        countdown_ms: None,
         expires_in_ms: None,
         idempotency_key: None,
         dedup_window_ms: 0,
@@ -177,6 +178,20 @@ fn countdown_is_not_leased_early() {
     assert!(leased(state.apply(lease(&["q"], 1))).is_empty());
     at(&mut state, 10_000);
     assert_eq!(state_of(&state, id), Some(TaskState::Pending));
+    assert_eq!(leased(state.apply(lease(&["q"], 1))), vec![(id, 1)]);
+}
+
+#[test]
+fn a_countdown_runs_from_the_cluster_time_of_its_apply() {
+    let mut state = new_state();
+    // The proposer's clock is nowhere in the command: only the entry's stamp counts.
+    at(&mut state, 5_000);
+    let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.countdown_ms = Some(10_000))));
+    assert_eq!(state.task(&id).expect("task").eta_ms, Some(T0 + 15_000));
+    assert_eq!(state_of(&state, id), Some(TaskState::Scheduled));
+    at(&mut state, 14_999);
+    assert!(leased(state.apply(lease(&["q"], 1))).is_empty());
+    at(&mut state, 15_000);
     assert_eq!(leased(state.apply(lease(&["q"], 1))), vec![(id, 1)]);
 }
 
@@ -871,6 +886,7 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                     priority,
                     options,
                     eta_ms: eta.map(|e| now + u64::from(e)),
+                    countdown_ms: None,
                     expires_in_ms: expires.map(u64::from),
                     idempotency_key: key.map(|k| format!("k{k}")),
                     dedup_window_ms: 30_000,
