@@ -76,10 +76,15 @@ class Node:
 class Cluster:
     """``n`` nodes with the same ``--peers``; ``extra`` flags are given to every node."""
 
-    def __init__(self, n: int = 3, extra: list[str] | None = None, token: str | None = None) -> None:
+    def __init__(
+        self, n: int = 3, extra: list[str] | None = None, token: str | None = None,
+        ca: bytes | None = None,
+    ) -> None:
         self.binary = qraft_binary()
-        #: What this fixture presents to ask nodes for their status, on a cluster with tokens.
+        #: What this fixture presents to ask nodes for their status, on a cluster with tokens,
+        #: and the CA it trusts on a TLS cluster.
         self.metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self.ca = ca
         self.dir = Path(tempfile.mkdtemp(prefix="qraft-py-"))
         self.extra = list(extra or [])
         ports = free_ports(2 * n)
@@ -136,7 +141,12 @@ class Cluster:
         node = self.nodes[node_id]
         if node.process is None:
             return None
-        with grpc.insecure_channel(node.addr) as channel:
+        channel = (
+            grpc.secure_channel(node.addr, grpc.ssl_channel_credentials(root_certificates=self.ca))
+            if self.ca is not None
+            else grpc.insecure_channel(node.addr)
+        )
+        with channel:
             try:
                 return admin_pb2_grpc.AdminStub(channel).NodeStatus(
                     admin_pb2.NodeStatusRequest(), timeout=1.0, metadata=self.metadata
