@@ -13,6 +13,7 @@
 //! - [`limit`]: cluster-wide rate limits and per-key concurrency limits.
 //! - [`schedule`]: periodic schedules: when they fire, and the task each run submits.
 //! - [`template`]: a task without id or times, from which schedules and flows make tasks.
+//! - [`record`]: the kinds of record the state keeps, registered once for storage and restart.
 //! - [`flow`]: workflows (chain, group, chord) and how their parts are enqueued.
 
 pub mod answer;
@@ -20,6 +21,7 @@ pub mod command;
 pub mod event;
 pub mod flow;
 pub mod limit;
+pub mod record;
 pub mod retry;
 pub mod schedule;
 pub mod state;

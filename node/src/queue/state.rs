@@ -36,6 +36,7 @@ use super::command::{Command, Outcome};
 use super::event::Event;
 use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
+use super::record::{RecordId, RecordRef, Stored};
 use super::schedule::Schedule;
 use super::task::{Task, TaskId, TaskState};
 use super::worker::WorkerInfo;
@@ -73,36 +74,82 @@ pub struct QueueMeta {
     pub retired: BTreeSet<u64>,
 }
 
-/// The stored records other than tasks, for [`QueueState::restore`].
-#[derive(Debug, Default)]
-pub struct Records {
-    pub workers: Vec<WorkerInfo>,
-    /// Oldest first.
-    pub events: Vec<Event>,
-    pub limits: Vec<Limit>,
-    pub schedules: Vec<Schedule>,
-    pub flows: Vec<Flow>,
-}
-
 /// What the last applies changed, for the storage layer and for waiters.
 #[derive(Debug, Default)]
 pub struct Changes {
-    /// Tasks whose record must be written (or deleted, if gone).
-    pub tasks: BTreeSet<TaskId>,
+    /// Records to write, or to delete if the state no longer has them.
+    pub records: BTreeSet<RecordId>,
     /// Tasks that reached a final state.
     pub finished: Vec<TaskId>,
-    /// Workers whose record must be written (or deleted, if gone).
-    pub workers: BTreeSet<String>,
-    /// Events whose record must be written (or deleted, if dropped from the timeline).
-    pub events: BTreeSet<u64>,
     /// How long each attempt that ended ran, in ms of cluster time.
     pub run_times_ms: Vec<u64>,
-    /// Limits whose record must be written (or deleted, if gone).
-    pub limits: BTreeSet<LimitScope>,
-    /// Schedules whose record must be written (or deleted, if gone).
-    pub schedules: BTreeSet<String>,
-    /// Flows whose record must be written (or deleted, if gone).
-    pub flows: BTreeSet<FlowId>,
+}
+
+#[cfg(test)]
+impl Changes {
+    fn of<T>(&self, pick: impl Fn(&RecordId) -> Option<T>) -> Vec<T> {
+        self.records.iter().filter_map(pick).collect()
+    }
+
+    pub fn tasks(&self) -> Vec<TaskId> {
+        self.of(|r| {
+            if let RecordId::Task(id) = r {
+                Some(*id)
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn workers(&self) -> Vec<String> {
+        self.of(|r| {
+            if let RecordId::Worker(id) = r {
+                Some(id.clone())
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn events(&self) -> Vec<u64> {
+        self.of(|r| {
+            if let RecordId::Event(seq) = r {
+                Some(*seq)
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn limits(&self) -> Vec<LimitScope> {
+        self.of(|r| {
+            if let RecordId::Limit(scope) = r {
+                Some(scope.clone())
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn schedules(&self) -> Vec<String> {
+        self.of(|r| {
+            if let RecordId::Schedule(name) = r {
+                Some(name.clone())
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn flows(&self) -> Vec<FlowId> {
+        self.of(|r| {
+            if let RecordId::Flow(id) = r {
+                Some(*id)
+            } else {
+                None
+            }
+        })
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -124,73 +171,89 @@ pub struct QueueState {
     waiting: BTreeMap<String, BTreeMap<String, u64>>,
     /// Registered workers by id.
     workers: BTreeMap<String, WorkerInfo>,
-    changed_workers: BTreeSet<String>,
-    /// Changed since the last [`QueueState::take_changes`].
-    changed: BTreeSet<TaskId>,
+    /// Records changed since the last [`QueueState::take_changes`].
+    changed: BTreeSet<RecordId>,
     finished: Vec<TaskId>,
     /// The latest events, oldest first, with consecutive sequence numbers.
     events: VecDeque<Event>,
-    changed_events: BTreeSet<u64>,
     run_times_ms: Vec<u64>,
     /// Rate limits by what they count.
     limits: BTreeMap<LimitScope, Limit>,
-    changed_limits: BTreeSet<LimitScope>,
     /// Leased tasks per concurrency key.
     running_keys: BTreeMap<String, u32>,
     /// Schedules by name, and their next due times.
     schedules: BTreeMap<String, Schedule>,
     schedule_due: BTreeSet<(u64, String)>,
-    changed_schedules: BTreeSet<String>,
     /// Workflows by id; when finished ones expire; live idempotency keys of flows.
     flows: BTreeMap<FlowId, Flow>,
     flow_expiry: BTreeSet<(u64, FlowId)>,
     flow_keys: BTreeMap<String, FlowId>,
-    changed_flows: BTreeSet<FlowId>,
     /// Flow tasks that ended in the current command, for [`QueueState::advance_flows`].
     parts_ended: Vec<PartEnded>,
 }
 
 impl QueueState {
-    /// Rebuilds the state and its indexes from stored records; the tasks are streamed, since
-    /// they may be many.
-    pub fn restore(meta: QueueMeta, tasks: impl IntoIterator<Item = Task>, records: Records) -> Self {
+    /// Rebuilds the state and its indexes from stored records, streamed (tasks may be many);
+    /// events come in key order, oldest first.
+    pub fn restore(meta: QueueMeta, records: impl IntoIterator<Item = Stored>) -> Self {
         let mut state = QueueState {
             meta,
-            workers: records.workers.into_iter().map(|w| (w.id.clone(), w)).collect(),
-            events: records.events.into(),
-            limits: records.limits.into_iter().map(|l| (l.scope.clone(), l)).collect(),
-            schedule_due: records
-                .schedules
-                .iter()
-                .filter_map(|s| Some((s.next_due_ms?, s.spec.name.clone())))
-                .collect(),
-            schedules: records
-                .schedules
-                .into_iter()
-                .map(|s| (s.spec.name.clone(), s))
-                .collect(),
             ..QueueState::default()
         };
-        for flow in records.flows {
-            state.index_flow(&flow);
-            state.flows.insert(flow.id, flow);
-        }
-        for task in tasks {
-            state.index(&task);
-            state.hold_key(&task);
-            state.tasks.insert(task.id, Box::new(task));
+        for record in records {
+            match record {
+                Stored::Task(task) => {
+                    state.index(&task);
+                    state.hold_key(&task);
+                    state.tasks.insert(task.id, Box::new(task));
+                }
+                Stored::Worker(worker) => {
+                    state.workers.insert(worker.id.clone(), worker);
+                }
+                Stored::Event(event) => state.events.push_back(event),
+                Stored::Limit(limit) => {
+                    state.limits.insert(limit.scope.clone(), limit);
+                }
+                Stored::Schedule(schedule) => {
+                    if let Some(due) = schedule.next_due_ms {
+                        state.schedule_due.insert((due, schedule.spec.name.clone()));
+                    }
+                    state.schedules.insert(schedule.spec.name.clone(), schedule);
+                }
+                Stored::Flow(flow) => {
+                    state.index_flow(&flow);
+                    state.flows.insert(flow.id, flow);
+                }
+            }
         }
         state
     }
 
-    /// The records other than tasks, as [`QueueState::restore`] takes them.
-    pub fn records(&self) -> Records {
-        Records {
-            workers: self.workers.values().cloned().collect(),
-            events: self.events.iter().cloned().collect(),
-            limits: self.limits.values().cloned().collect(),
-            schedules: self.schedules.values().cloned().collect(),
-            flows: self.flows.values().cloned().collect(),
+    /// Every record, as a restore takes them: what a replica would read back from storage.
+    pub fn stored(&self) -> impl Iterator<Item = Stored> + '_ {
+        let workers = self.workers.values().cloned().map(Stored::Worker);
+        let events = self.events.iter().cloned().map(Stored::Event);
+        let limits = self.limits.values().cloned().map(Stored::Limit);
+        let schedules = self.schedules.values().cloned().map(Stored::Schedule);
+        let flows = self.flows.values().cloned().map(Stored::Flow);
+        let tasks = self.tasks.values().map(|t| Stored::Task(t.as_ref().clone()));
+        workers
+            .chain(events)
+            .chain(limits)
+            .chain(schedules)
+            .chain(flows)
+            .chain(tasks)
+    }
+
+    /// The record `id` names, as it is now; `None` once it is gone.
+    pub fn get_record(&self, id: &RecordId) -> Option<RecordRef<'_>> {
+        match id {
+            RecordId::Task(id) => self.task(id).map(RecordRef::Task),
+            RecordId::Worker(id) => self.worker(id).map(RecordRef::Worker),
+            RecordId::Event(seq) => self.event(*seq).map(RecordRef::Event),
+            RecordId::Limit(scope) => self.limit(scope).map(RecordRef::Limit),
+            RecordId::Schedule(name) => self.schedule(name).map(RecordRef::Schedule),
+            RecordId::Flow(id) => self.flow(id).map(RecordRef::Flow),
         }
     }
 
@@ -229,14 +292,9 @@ impl QueueState {
     /// its absence) and wakes whoever waits for the finished ones.
     pub fn take_changes(&mut self) -> Changes {
         Changes {
-            tasks: std::mem::take(&mut self.changed),
+            records: std::mem::take(&mut self.changed),
             finished: std::mem::take(&mut self.finished),
-            workers: std::mem::take(&mut self.changed_workers),
-            events: std::mem::take(&mut self.changed_events),
             run_times_ms: std::mem::take(&mut self.run_times_ms),
-            limits: std::mem::take(&mut self.changed_limits),
-            schedules: std::mem::take(&mut self.changed_schedules),
-            flows: std::mem::take(&mut self.changed_flows),
         }
     }
 
@@ -311,7 +369,7 @@ impl QueueState {
     /// Stores a new task (its id must be unused) and indexes it.
     fn add(&mut self, task: Task) {
         self.queue_totals(&task.queue).enqueued += 1;
-        self.changed.insert(task.id);
+        self.changed.insert(RecordId::Task(task.id));
         self.hold_key(&task);
         self.insert(Box::new(task), false);
     }
@@ -321,7 +379,7 @@ impl QueueState {
         if let Some(task) = self.tasks.remove(&id) {
             self.unindex(&task);
             self.release_key(&task);
-            self.changed.insert(id);
+            self.changed.insert(RecordId::Task(id));
             if let Some(flow) = task.flow.filter(|_| !task.state.is_final()) {
                 self.parts_ended.push(PartEnded::deleted(&task, flow));
             }
@@ -342,7 +400,7 @@ impl QueueState {
                 self.release_key(&task);
             }
             self.insert(task, before.is_final());
-            self.changed.insert(id);
+            self.changed.insert(RecordId::Task(id));
         }
     }
 

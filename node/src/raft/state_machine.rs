@@ -23,22 +23,13 @@ use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::metrics::Timings;
-use crate::queue::flow::{Flow, FlowId};
-use crate::queue::limit::{Limit, LimitScope};
-use crate::queue::schedule::Schedule;
-use crate::queue::state::Records;
-use crate::queue::{Event, QueueMeta, QueueState, Task, TaskId, WorkerInfo};
+use crate::queue::record::{self, Stored};
+use crate::queue::{QueueMeta, QueueState, TaskId};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
 
-const TASK_TAG: u8 = b't';
 /// Finishes a slow listener may fall behind by before it is told it missed some (16 bytes each).
 const FINISHED_BACKLOG: usize = 65_536;
-const WORKER_TAG: u8 = b'w';
-const EVENT_TAG: u8 = b'e';
-const LIMIT_TAG: u8 = b'l';
-const SCHEDULE_TAG: u8 = b's';
-const FLOW_TAG: u8 = b'f';
 
 /// What the rest of the node reads: the queue as of the last apply, that apply's index, the
 /// tasks that just finished (for callers waiting on them), and the newest event's number.
@@ -118,46 +109,6 @@ impl StateMachineStore {
     }
 }
 
-fn task_key(id: TaskId) -> [u8; 17] {
-    let mut key = [0u8; 17];
-    key[0] = TASK_TAG;
-    key[1..].copy_from_slice(&id.to_bytes());
-    key
-}
-
-fn worker_key(id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(1 + id.len());
-    key.push(WORKER_TAG);
-    key.extend_from_slice(id.as_bytes());
-    key
-}
-
-fn limit_key(scope: &LimitScope) -> Vec<u8> {
-    let mut key = vec![LIMIT_TAG];
-    key.extend_from_slice(scope.key().as_bytes());
-    key
-}
-
-fn schedule_key(name: &str) -> Vec<u8> {
-    let mut key = vec![SCHEDULE_TAG];
-    key.extend_from_slice(name.as_bytes());
-    key
-}
-
-fn flow_key(id: FlowId) -> [u8; 17] {
-    let mut key = [0u8; 17];
-    key[0] = FLOW_TAG;
-    key[1..].copy_from_slice(&id.to_bytes());
-    key
-}
-
-fn event_key(seq: u64) -> [u8; 9] {
-    let mut key = [0u8; 9];
-    key[0] = EVENT_TAG;
-    key[1..].copy_from_slice(&seq.to_be_bytes());
-    key
-}
-
 fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
     db.get_cf(cf(db, CF_SM_META)?, key)
         .map_err(rocks_err)?
@@ -167,35 +118,42 @@ fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Opti
 
 fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
-    let kept = Records {
-        workers: records::<WorkerInfo>(db, WORKER_TAG)?.collect::<Result<_, _>>()?,
-        // Keys are big-endian sequence numbers, so the events come oldest first.
-        events: records::<Event>(db, EVENT_TAG)?.collect::<Result<_, _>>()?,
-        limits: records::<Limit>(db, LIMIT_TAG)?.collect::<Result<_, _>>()?,
-        schedules: records::<Schedule>(db, SCHEDULE_TAG)?.collect::<Result<_, _>>()?,
-        flows: records::<Flow>(db, FLOW_TAG)?.collect::<Result<_, _>>()?,
-    };
     // Streamed straight into the state, so the records are never all held twice.
     let mut failure = None;
-    let tasks = records::<Task>(db, TASK_TAG)?.map_while(|task| match task {
-        Ok(task) => Some(task),
-        Err(e) => {
-            failure = Some(e);
-            None
+    let mut kinds = record::TAGS.into_iter().map(|tag| stored_records(db, tag));
+    let mut current: Option<Box<dyn Iterator<Item = Result<Stored, io::Error>>>> = None;
+    let records = std::iter::from_fn(|| {
+        loop {
+            if let Some(next) = current.as_mut().and_then(Iterator::next) {
+                return match next {
+                    Ok(stored) => Some(stored),
+                    Err(e) => {
+                        failure = Some(e);
+                        None
+                    }
+                };
+            }
+            match kinds.next()? {
+                Ok(iter) => current = Some(Box::new(iter)),
+                Err(e) => {
+                    failure = Some(e);
+                    return None;
+                }
+            }
         }
     });
-    let state = QueueState::restore(meta, tasks, kept);
+    let state = QueueState::restore(meta, records);
     match failure {
         Some(e) => Err(e),
         None => Ok(state),
     }
 }
 
-/// The decoded records of one kind, in key order.
-fn records<'a, T: serde::de::DeserializeOwned>(
-    db: &'a DB,
+/// The stored records of one kind (all keys starting with `tag`), decoded, in key order.
+fn stored_records(
+    db: &DB,
     tag: u8,
-) -> Result<impl Iterator<Item = Result<T, io::Error>> + 'a, io::Error> {
+) -> Result<impl Iterator<Item = Result<Stored, io::Error>> + '_, io::Error> {
     let start = [tag];
     let iter = db.iterator_cf(
         cf(db, CF_SM_DATA)?,
@@ -205,8 +163,23 @@ fn records<'a, T: serde::de::DeserializeOwned>(
         .take_while(move |item| item.as_ref().map_or(true, |(key, _)| key.first() == Some(&tag)))
         .map(|item| {
             item.map_err(rocks_err)
-                .and_then(|(_, value)| codec::decode::<T>(&value))
+                .and_then(|(key, value)| record::decode(&Codec, &key, &value))
         }))
+}
+
+/// The node's versioned encoding, as the record table decodes with it.
+struct Codec;
+
+impl record::Decode for Codec {
+    type Error = io::Error;
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, io::Error> {
+        codec::decode(bytes)
+    }
+
+    fn unknown(&self, message: String) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, message)
+    }
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachineStore {
@@ -255,40 +228,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 }
             }
             let changes = queue.take_changes();
-            for id in changes.tasks {
-                match queue.task(&id) {
-                    Some(task) => batch.put_cf(cf_data, task_key(id), codec::encode(task)?),
-                    None => batch.delete_cf(cf_data, task_key(id)),
-                }
-            }
-            for id in changes.workers {
-                match queue.worker(&id) {
-                    Some(worker) => batch.put_cf(cf_data, worker_key(&id), codec::encode(worker)?),
-                    None => batch.delete_cf(cf_data, worker_key(&id)),
-                }
-            }
-            for seq in changes.events {
-                match queue.event(seq) {
-                    Some(event) => batch.put_cf(cf_data, event_key(seq), codec::encode(event)?),
-                    None => batch.delete_cf(cf_data, event_key(seq)),
-                }
-            }
-            for scope in changes.limits {
-                match queue.limit(&scope) {
-                    Some(limit) => batch.put_cf(cf_data, limit_key(&scope), codec::encode(limit)?),
-                    None => batch.delete_cf(cf_data, limit_key(&scope)),
-                }
-            }
-            for name in changes.schedules {
-                match queue.schedule(&name) {
-                    Some(schedule) => batch.put_cf(cf_data, schedule_key(&name), codec::encode(schedule)?),
-                    None => batch.delete_cf(cf_data, schedule_key(&name)),
-                }
-            }
-            for id in changes.flows {
-                match queue.flow(&id) {
-                    Some(flow) => batch.put_cf(cf_data, flow_key(id), codec::encode(flow)?),
-                    None => batch.delete_cf(cf_data, flow_key(id)),
+            for id in &changes.records {
+                match queue.get_record(id) {
+                    Some(record) => batch.put_cf(cf_data, id.key(), codec::encode(&record)?),
+                    None => batch.delete_cf(cf_data, id.key()),
                 }
             }
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);

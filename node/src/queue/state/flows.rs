@@ -13,6 +13,7 @@ use crate::queue::flow::{
     self, Flow, FlowId, FlowRef, FlowSpec, FlowState, OnMemberFailure, Part, PartOutcome, PartStatus,
     SubmitFlow,
 };
+use crate::queue::record::RecordId;
 use crate::queue::task::{Task, TaskState};
 use crate::queue::validate;
 
@@ -248,7 +249,7 @@ impl QueueState {
         };
         if let Some(status) = self.flows.get_mut(&id).and_then(|flow| flow.part_mut(part)) {
             status.task = Some(task);
-            self.changed_flows.insert(id);
+            self.changed.insert(RecordId::Flow(id));
         }
         if let Outcome::Rejected(rejection) = outcome {
             self.parts_ended.push(PartEnded {
@@ -271,13 +272,13 @@ impl QueueState {
         if let Some(key) = &flow.idempotency_key {
             self.flow_keys.remove(key);
         }
-        self.changed_flows.insert(*id);
+        self.changed.insert(RecordId::Flow(*id));
         Some(flow)
     }
 
     pub(super) fn put_flow(&mut self, flow: Flow) {
         self.index_flow(&flow);
-        self.changed_flows.insert(flow.id);
+        self.changed.insert(RecordId::Flow(flow.id));
         self.flows.insert(flow.id, flow);
     }
 

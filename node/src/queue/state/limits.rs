@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use super::QueueState;
 use crate::queue::command::Outcome;
 use crate::queue::limit::{Limit, LimitScope, Rate};
+use crate::queue::record::RecordId;
 use crate::queue::task::Task;
 
 impl QueueState {
@@ -41,14 +42,14 @@ impl QueueState {
             .remove(&scope)
             .map(|limit| limit.starts)
             .unwrap_or_default();
-        self.changed_limits.insert(scope.clone());
+        self.changed.insert(RecordId::Limit(scope.clone()));
         self.limits.insert(scope.clone(), Limit { scope, rate, starts });
         Outcome::Done
     }
 
     pub(super) fn remove_limit(&mut self, scope: LimitScope) -> Outcome {
         let removed = self.limits.remove(&scope).is_some();
-        self.changed_limits.insert(scope);
+        self.changed.insert(RecordId::Limit(scope));
         Outcome::Count(u64::from(removed))
     }
 
@@ -84,7 +85,7 @@ impl QueueState {
         ] {
             if let Some(limit) = self.limits.get_mut(&scope) {
                 limit.record_start(now);
-                self.changed_limits.insert(scope);
+                self.changed.insert(RecordId::Limit(scope));
             }
         }
     }

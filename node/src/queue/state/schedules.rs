@@ -8,6 +8,7 @@
 
 use super::QueueState;
 use crate::queue::command::{Outcome, Rejection};
+use crate::queue::record::RecordId;
 use crate::queue::schedule::{self, Misfire, Schedule, ScheduleSpec, When};
 
 impl QueueState {
@@ -142,7 +143,7 @@ impl QueueState {
         if let Some(due) = schedule.next_due_ms {
             self.schedule_due.remove(&(due, name.to_string()));
         }
-        self.changed_schedules.insert(name.to_string());
+        self.changed.insert(RecordId::Schedule(name.to_string()));
         Some(schedule)
     }
 
@@ -151,7 +152,7 @@ impl QueueState {
         if let Some(due) = schedule.next_due_ms {
             self.schedule_due.insert((due, name.clone()));
         }
-        self.changed_schedules.insert(name.clone());
+        self.changed.insert(RecordId::Schedule(name.clone()));
         self.schedules.insert(name, schedule);
     }
 }

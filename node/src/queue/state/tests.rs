@@ -95,11 +95,8 @@ fn submit_stores_a_pending_task_at_cluster_time() {
     let task = state.task(&id).expect("stored");
     assert_eq!(task.state, TaskState::Pending);
     assert_eq!(task.created_at_ms, T0);
-    assert_eq!(
-        state.take_changes().tasks.into_iter().collect::<Vec<_>>(),
-        vec![id]
-    );
-    assert!(state.take_changes().tasks.is_empty());
+    assert_eq!(state.take_changes().tasks(), vec![id]);
+    assert!(state.take_changes().tasks().is_empty());
 }
 
 #[test]
@@ -717,10 +714,7 @@ fn workers_register_heartbeat_count_answers_and_leave() {
         Some((1, 0)),
         "history kept"
     );
-    assert_eq!(
-        state.take_changes().workers.into_iter().collect::<Vec<_>>(),
-        vec!["w1".to_string()]
-    );
+    assert_eq!(state.take_changes().workers(), vec!["w1".to_string()]);
     state.apply(Command::LeaveWorker { id: "w1".into() });
     assert_eq!(state.workers().count(), 0);
 }
@@ -1037,7 +1031,7 @@ proptest! {
             prop_assert_eq!(from_a, from_b);
         }
         prop_assert!(a.same_as(&b));
-        let restored = QueueState::restore(a.meta().clone(), a.tasks().cloned(), a.records());
+        let restored = QueueState::restore(a.meta().clone(), a.stored());
         prop_assert!(restored.same_as(&a), "restore differs from the live state");
         for k in 0..3 {
             let running = a.running_with_key(&format!("c{k}"));

@@ -1,6 +1,7 @@
 //! The timeline: events made in apply, what the leader observes of the cluster, and the
 //! per-queue totals that rates are computed from.
 
+use crate::queue::record::RecordId;
 use serde::{Deserialize, Serialize};
 
 use super::{QueueState, by_queue};
@@ -62,10 +63,10 @@ impl QueueState {
             at_ms: self.meta.now_ms,
             kind,
         });
-        self.changed_events.insert(seq);
+        self.changed.insert(RecordId::Event(seq));
         while self.events.len() > EVENT_CAPACITY {
             if let Some(dropped) = self.events.pop_front() {
-                self.changed_events.insert(dropped.seq);
+                self.changed.insert(RecordId::Event(dropped.seq));
             }
         }
     }

@@ -3,6 +3,7 @@
 use super::QueueState;
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::event::EventKind;
+use crate::queue::record::RecordId;
 use crate::queue::worker::{WORKER_TTL_MS, WorkerInfo, WorkerRegistration};
 
 impl QueueState {
@@ -37,7 +38,7 @@ impl QueueState {
                 node: worker.node.clone(),
             });
         }
-        self.changed_workers.insert(worker.id.clone());
+        self.changed.insert(RecordId::Worker(worker.id.clone()));
         self.workers.insert(worker.id.clone(), worker);
         Outcome::Done
     }
@@ -48,7 +49,7 @@ impl QueueState {
             Some(worker) => {
                 worker.active = active;
                 worker.last_seen_ms = now;
-                self.changed_workers.insert(id.to_string());
+                self.changed.insert(RecordId::Worker(id.to_string()));
                 Outcome::Done
             }
             None => Outcome::Rejected(Rejection::Invalid(format!(
@@ -59,7 +60,7 @@ impl QueueState {
 
     pub(super) fn leave_worker(&mut self, id: &str) -> Outcome {
         if let Some(gone) = self.workers.remove(id) {
-            self.changed_workers.insert(gone.id.clone());
+            self.changed.insert(RecordId::Worker(gone.id.clone()));
             self.record(EventKind::WorkerLeft {
                 worker: gone.id,
                 node: gone.node,
@@ -88,7 +89,7 @@ impl QueueState {
             .collect();
         for id in silent {
             if let Some(gone) = self.workers.remove(&id) {
-                self.changed_workers.insert(id);
+                self.changed.insert(RecordId::Worker(id));
                 self.record(EventKind::WorkerLeft {
                     worker: gone.id,
                     node: gone.node,
@@ -108,7 +109,7 @@ impl QueueState {
                 info.failed += 1;
             }
             info.last_seen_ms = now;
-            self.changed_workers.insert(worker);
+            self.changed.insert(RecordId::Worker(worker));
         }
     }
 }

@@ -259,7 +259,7 @@ fn a_flow_submit_is_idempotent_and_finished_flows_expire() {
     assert_eq!(state.next_due_ms(), Some(T0 + 60_000), "results kept for the TTL");
     at(&mut state, 60_000);
     assert!(state.flow(&id).is_none());
-    assert!(state.take_changes().flows.contains(&id));
+    assert!(state.take_changes().flows().contains(&id));
 }
 
 #[test]

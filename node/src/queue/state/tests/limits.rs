@@ -123,10 +123,7 @@ fn limits_can_be_changed_and_removed() {
         Outcome::Count(0)
     );
     assert_eq!(leased(state.apply(lease(&["q"], 10))).len(), 2);
-    assert_eq!(
-        state.take_changes().limits.into_iter().collect::<Vec<_>>(),
-        vec![scope]
-    );
+    assert_eq!(state.take_changes().limits(), vec![scope]);
     let invalid = state.apply(Command::SetLimit {
         scope: LimitScope::Task("t".into()),
         rate: Rate {

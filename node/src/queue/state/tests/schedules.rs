@@ -148,10 +148,7 @@ fn replacing_keeps_the_history_and_removing_stops_it() {
     );
     at(&mut state, 10_000);
     assert_eq!(runs(&state).len(), 3);
-    assert_eq!(
-        state.take_changes().schedules.into_iter().collect::<Vec<_>>(),
-        vec!["s".to_string()]
-    );
+    assert_eq!(state.take_changes().schedules(), vec!["s".to_string()]);
 }
 
 #[test]

@@ -196,8 +196,8 @@ fn the_timeline_keeps_the_latest_events_and_says_which_records_to_drop() {
     assert_eq!(state.event(6).map(|e| e.seq), Some(6));
     let changes = state.take_changes();
     // Every event ever made is written or deleted: the first five were both, in one batch.
-    assert_eq!(changes.events.len() as u64, total);
-    assert!((1..=5).all(|seq| changes.events.contains(&seq) && state.event(seq).is_none()));
+    assert_eq!(changes.events().len() as u64, total);
+    assert!((1..=5).all(|seq| changes.events().contains(&seq) && state.event(seq).is_none()));
 }
 
 #[test]
@@ -232,7 +232,7 @@ fn a_silent_worker_times_out_and_a_heartbeat_keeps_one() {
         ["chatty"]
     );
     assert!(
-        state.take_changes().workers.contains("quiet"),
+        state.take_changes().workers().contains(&"quiet".to_string()),
         "the record is deleted"
     );
     assert!(kinds(&state).contains(&EventKind::WorkerLeft {
