@@ -6,6 +6,7 @@
 //! - [`command`]: what a client asks for ([`Command`]) and what it gets back ([`Outcome`]).
 //! - [`state`]: [`QueueState`], which applies commands at a leader-stamped time.
 //! - [`retry`]: backoff delays with deterministic jitter.
+//! - [`dedup`]: idempotency keys, held for their whole window.
 //! - [`validate`]: input limits checked before anything is proposed.
 //! - [`answer`]: the limits every worker's ack and fail are held to.
 //! - [`worker`]: the replicated registry of workers.
@@ -18,6 +19,7 @@
 
 pub mod answer;
 pub mod command;
+pub mod dedup;
 pub mod event;
 pub mod flow;
 pub mod limit;

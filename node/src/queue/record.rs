@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::dedup::HeldKey;
 use super::event::Event;
 use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
@@ -21,9 +22,11 @@ pub const EVENT: u8 = b'e';
 pub const LIMIT: u8 = b'l';
 pub const SCHEDULE: u8 = b's';
 pub const FLOW: u8 = b'f';
+pub const KEY: u8 = b'k';
 
-/// Every tag, in the order a restart reads them.
-pub const TAGS: [u8; 6] = [WORKER, EVENT, LIMIT, SCHEDULE, FLOW, TASK];
+/// Every tag, in the order a restart reads them (tasks last: a task restored from before key
+/// records existed looks for its key among those already read).
+pub const TAGS: [u8; 7] = [WORKER, EVENT, LIMIT, SCHEDULE, FLOW, KEY, TASK];
 
 /// A record that changed: its record must be written, or deleted if the state no longer has it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,6 +37,7 @@ pub enum RecordId {
     Limit(LimitScope),
     Schedule(String),
     Flow(FlowId),
+    Key(String),
 }
 
 impl RecordId {
@@ -47,6 +51,7 @@ impl RecordId {
             RecordId::Limit(scope) => (LIMIT, scope.key().into_bytes()),
             RecordId::Schedule(name) => (SCHEDULE, name.as_bytes().to_vec()),
             RecordId::Flow(id) => (FLOW, id.to_bytes().to_vec()),
+            RecordId::Key(key) => (KEY, key.as_bytes().to_vec()),
         };
         let mut key = Vec::with_capacity(1 + own.len());
         key.push(tag);
@@ -65,6 +70,7 @@ pub enum RecordRef<'a> {
     Limit(&'a Limit),
     Schedule(&'a Schedule),
     Flow(&'a Flow),
+    Key(&'a HeldKey),
 }
 
 /// A record read back from storage.
@@ -76,6 +82,7 @@ pub enum Stored {
     Limit(Limit),
     Schedule(Schedule),
     Flow(Flow),
+    Key(HeldKey),
 }
 
 /// Decodes a stored value whose kind its key's tag says; the decoding itself (the storage's
@@ -96,6 +103,7 @@ pub fn decode<D: Decode>(decoder: &D, key: &[u8], value: &[u8]) -> Result<Stored
         Some(LIMIT) => decoder.decode(value).map(Stored::Limit),
         Some(SCHEDULE) => decoder.decode(value).map(Stored::Schedule),
         Some(FLOW) => decoder.decode(value).map(Stored::Flow),
+        Some(KEY) => decoder.decode(value).map(Stored::Key),
         other => Err(decoder.unknown(format!("a stored record with unknown tag {other:?}"))),
     }
 }

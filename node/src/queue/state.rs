@@ -1,11 +1,12 @@
 //! [`QueueState`]: every task and the indexes over them, changed only by [`QueueState::apply`].
 //!
 //! Apply is deterministic: it reads nothing but the command and the leader-stamped time, and it
-//! iterates only ordered maps. The records are authoritative; the indexes (ready queues, timers,
-//! idempotency keys, counters) are derived from them and rebuilt by [`QueueState::restore`].
+//! iterates only ordered maps. The records are authoritative (see `queue::record`); the indexes
+//! (ready queues, timers, counters) are derived from them and rebuilt by [`QueueState::restore`].
 //! Every change of a task goes through [`QueueState::replace`], which keeps the indexes in step.
 //!
-//! - `submit`: accepting tasks, idempotency.
+//! - `submit`: accepting tasks.
+//! - `keys`: idempotency keys, held for their whole window.
 //! - `leasing`: lease, ack, fail, extend.
 //! - `clock`: what happens by itself as time passes.
 //! - `admin`: revoke, pause/resume, purge, dead letters.
@@ -19,6 +20,7 @@
 mod admin;
 mod clock;
 mod flows;
+mod keys;
 mod leasing;
 mod limits;
 mod read;
@@ -33,6 +35,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, Outcome};
+use super::dedup::HeldKey;
 use super::event::Event;
 use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
@@ -150,6 +153,16 @@ impl Changes {
             }
         })
     }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.of(|r| {
+            if let RecordId::Key(key) = r {
+                Some(key.clone())
+            } else {
+                None
+            }
+        })
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -162,8 +175,9 @@ pub struct QueueState {
     ready: BTreeMap<String, BTreeMap<(Reverse<u8>, u64), TaskId>>,
     /// When each task next changes by itself.
     timers: BTreeSet<(u64, TaskId)>,
-    /// Live idempotency keys.
-    keys: BTreeMap<String, TaskId>,
+    /// Idempotency keys within their window, and when each window closes.
+    keys: BTreeMap<String, HeldKey>,
+    key_expiry: BTreeSet<(u64, String)>,
     /// Tasks per queue and state.
     counts: BTreeMap<String, [u64; 8]>,
     /// Waiting tasks (pending, scheduled, retrying) per queue and task name: which names a
@@ -204,9 +218,10 @@ impl QueueState {
             match record {
                 Stored::Task(task) => {
                     state.index(&task);
-                    state.hold_key(&task);
+                    state.hold_legacy_key(&task);
                     state.tasks.insert(task.id, Box::new(task));
                 }
+                Stored::Key(held) => state.hold(held),
                 Stored::Worker(worker) => {
                     state.workers.insert(worker.id.clone(), worker);
                 }
@@ -236,12 +251,14 @@ impl QueueState {
         let limits = self.limits.values().cloned().map(Stored::Limit);
         let schedules = self.schedules.values().cloned().map(Stored::Schedule);
         let flows = self.flows.values().cloned().map(Stored::Flow);
+        let keys = self.keys.values().cloned().map(Stored::Key);
         let tasks = self.tasks.values().map(|t| Stored::Task(t.as_ref().clone()));
         workers
             .chain(events)
             .chain(limits)
             .chain(schedules)
             .chain(flows)
+            .chain(keys)
             .chain(tasks)
     }
 
@@ -254,6 +271,7 @@ impl QueueState {
             RecordId::Limit(scope) => self.limit(scope).map(RecordRef::Limit),
             RecordId::Schedule(name) => self.schedule(name).map(RecordRef::Schedule),
             RecordId::Flow(id) => self.flow(id).map(RecordRef::Flow),
+            RecordId::Key(key) => self.keys.get(key).map(RecordRef::Key),
         }
     }
 
@@ -317,6 +335,7 @@ impl QueueState {
         self.expire_workers();
         self.fire_due_schedules();
         self.expire_flows();
+        self.expire_keys();
         self.advance_flows();
     }
 
@@ -370,7 +389,6 @@ impl QueueState {
     fn add(&mut self, task: Task) {
         self.queue_totals(&task.queue).enqueued += 1;
         self.changed.insert(RecordId::Task(task.id));
-        self.hold_key(&task);
         self.insert(Box::new(task), false);
     }
 
@@ -378,7 +396,7 @@ impl QueueState {
     fn delete(&mut self, id: TaskId) {
         if let Some(task) = self.tasks.remove(&id) {
             self.unindex(&task);
-            self.release_key(&task);
+            self.outlive_key(&task);
             self.changed.insert(RecordId::Task(id));
             if let Some(flow) = task.flow.filter(|_| !task.state.is_final()) {
                 self.parts_ended.push(PartEnded::deleted(&task, flow));
@@ -395,9 +413,6 @@ impl QueueState {
             change(&mut task);
             if task.state != before {
                 self.count_transition(&task, before);
-            }
-            if task.dedup_until_ms.is_none_or(|until| until <= self.meta.now_ms) {
-                self.release_key(&task);
             }
             self.insert(task, before.is_final());
             self.changed.insert(RecordId::Task(id));
@@ -471,24 +486,6 @@ impl QueueState {
         }
     }
 
-    /// Idempotency keys are indexed apart from the rest: a task holds its key from submit until
-    /// its window closes or it is deleted, not through every change in between.
-    fn hold_key(&mut self, task: &Task) {
-        if let (Some(key), Some(until)) = (&task.idempotency_key, task.dedup_until_ms)
-            && until > self.meta.now_ms
-        {
-            self.keys.insert(key.clone(), task.id);
-        }
-    }
-
-    fn release_key(&mut self, task: &Task) {
-        if let Some(key) = &task.idempotency_key
-            && self.keys.get(key) == Some(&task.id)
-        {
-            self.keys.remove(key);
-        }
-    }
-
     /// Records, meta and every index: what two replicas must agree on, and what a restore must
     /// rebuild exactly.
     pub fn same_as(&self, other: &QueueState) -> bool {
@@ -497,6 +494,7 @@ impl QueueState {
             && self.ready == other.ready
             && self.timers == other.timers
             && self.keys == other.keys
+            && self.key_expiry == other.key_expiry
             && self.counts == other.counts
             && self.waiting == other.waiting
             && self.workers == other.workers

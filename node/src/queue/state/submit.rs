@@ -2,6 +2,7 @@
 
 use super::QueueState;
 use crate::queue::command::{Outcome, Rejection, SubmitTask};
+use crate::queue::dedup::fingerprint;
 use crate::queue::task::{Task, TaskState};
 use crate::queue::validate;
 
@@ -12,21 +13,22 @@ impl QueueState {
         if let Err(reason) = validate::must_be_valid_submit(&submit, usize::MAX) {
             return Outcome::Rejected(Rejection::Invalid(reason));
         }
-        let existing = self.tasks.get(&submit.id).or_else(|| {
-            let key = submit.idempotency_key.as_ref()?;
-            let id = self.keys.get(key)?;
-            self.tasks
-                .get(id)
-                .filter(|t| t.dedup_until_ms.is_some_and(|until| until > self.meta.now_ms))
-        });
-        if let Some(existing) = existing {
+        if let Some(existing) = self.tasks.get(&submit.id) {
+            // The same command applied twice (a proposer's resend).
             return Outcome::Submitted {
                 id: existing.id,
                 state: existing.state,
                 duplicate: true,
             };
         }
+        if let Some(answer) = self.answer_for_held_key(&submit) {
+            return answer;
+        }
         let now = self.meta.now_ms;
+        let key = submit
+            .idempotency_key
+            .clone()
+            .map(|key| (key, fingerprint(&submit.name, &submit.queue, &submit.args)));
         let eta_ms = submit
             .eta_ms
             .or_else(|| submit.countdown_ms.map(|countdown| now.saturating_add(countdown)));
@@ -58,10 +60,8 @@ impl QueueState {
             retry_at_ms: None,
             started_at_ms: None,
             finished_at_ms: None,
-            dedup_until_ms: submit
-                .idempotency_key
-                .as_ref()
-                .map(|_| now.saturating_add(submit.dedup_window_ms)),
+            // The key's window is kept by the held key, which outlives the task.
+            dedup_until_ms: None,
             idempotency_key: submit.idempotency_key,
             flow: submit.flow,
         };
@@ -71,6 +71,9 @@ impl QueueState {
             state: task.state,
             duplicate: false,
         };
+        if let Some((key, fingerprint)) = key {
+            self.hold_new_key(key, task.id, fingerprint, submit.dedup_window_ms);
+        }
         self.add(task);
         // An expiry of zero, say: settle now rather than at the next tick.
         self.settle_due();

@@ -1047,6 +1047,7 @@ proptest! {
 }
 
 mod flows;
+mod keys;
 mod limits;
 mod schedules;
 mod timeline;
