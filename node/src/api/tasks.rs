@@ -119,7 +119,20 @@ impl pb::tasks_server::Tasks for TasksService {
             .map_err(|e| status::from_propose_error(&e))?;
         let results = outcomes
             .into_iter()
-            .map(Self::submit_response)
+            .enumerate()
+            .map(|(i, outcome)| {
+                Self::submit_response(outcome).map_err(|refused| {
+                    // Refused in apply (a key reused for another task, say): the batch's other
+                    // tasks are stored, and a resend of them with their keys finds them.
+                    Status::new(
+                        refused.code(),
+                        format!(
+                            "task {i} of the batch: {} (the others were stored)",
+                            refused.message()
+                        ),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, Status>>()?;
         Ok(Response::new(pb::SubmitBatchResponse { results }))
     }
