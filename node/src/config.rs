@@ -49,6 +49,11 @@ pub struct NodeArgs {
     /// node asks to be added (a learner that catches up, then a voter). Its --id must be new.
     #[arg(long, env = "QRAFT_JOIN", value_name = "HOST:PORT")]
     pub join: Option<String>,
+    /// This node lost its data (a wiped disk, a new machine) but keeps its id: rebuild it from
+    /// the cluster. It votes again only once it has caught up. Without this flag such a node
+    /// refuses to start; joining under a new id (--join) is the other way back.
+    #[arg(long, env = "QRAFT_REBUILD")]
+    pub rebuild: bool,
     /// Directory for this node's database and snapshots [default: ./data/n<ID>].
     #[arg(long, env = "QRAFT_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -189,6 +194,8 @@ pub struct NodeConfig {
     pub peers: BTreeMap<u64, String>,
     /// A node of the running cluster to ask to be added through.
     pub join: Option<String>,
+    /// The operator says this node lost its data and is to be rebuilt under its id.
+    pub rebuild: bool,
     pub data_dir: PathBuf,
     pub raft: RaftSettings,
     pub tasks: TaskDefaults,
@@ -434,6 +441,7 @@ impl NodeConfig {
             metrics_listen,
             peers,
             join,
+            rebuild: args.rebuild,
             data_dir,
             raft: RaftSettings {
                 cluster_name,

@@ -141,16 +141,15 @@ pub async fn run_with(
         let peers = config.peers.clone();
         let join = config.join.clone();
         let advertise = config.advertise.clone();
+        let rebuild = config.rebuild;
         tokio::spawn(async move {
-            let result = match &join {
+            match &join {
                 Some(via) => replica.join(via, &advertise).await,
-                None => replica.bootstrap(&peers).await,
-            };
-            if let Err(e) = result {
-                tracing::error!(error = %e, "could not become a member of the cluster");
+                None => replica.bootstrap(&peers, rebuild).await,
             }
         })
     };
+    let mut bootstrap = Some(bootstrap);
 
     let ticker = crate::raft::ticker::start(replica.clone());
     let observer = crate::raft::observer::start(replica.clone());
@@ -183,20 +182,37 @@ pub async fn run_with(
     tokio::pin!(removed);
     let fatal = replica.fatal();
     tokio::pin!(fatal);
-    tokio::select! {
-        () = &mut shutdown => {}
-        why = &mut fatal => {
-            tracing::error!(error = %why, "Raft stopped on a fatal error; exiting");
-            // Nothing can be handed back or over: stop serving and leave.
-            let _ = stop_serving_tx.send(());
-            return Err(NodeError::Fatal(why));
-        }
-        () = &mut removed => {
-            tracing::warn!("this node was removed from the cluster; its worker pool hands back its tasks and stops. Stop this process when convenient");
-            if let Some(pool) = pool.take() {
-                pool.shutdown().await;
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            why = &mut fatal => {
+                tracing::error!(error = %why, "Raft stopped on a fatal error; exiting");
+                // Nothing can be handed back or over: stop serving and leave.
+                let _ = stop_serving_tx.send(());
+                return Err(NodeError::Fatal(why));
             }
-            shutdown.await;
+            joined = async { bootstrap.as_mut().expect("polled only while running").await }, if bootstrap.is_some() => {
+                bootstrap = None;
+                let failed = match joined {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(e)) => e,
+                    Err(e) => ReplicaError::Raft(format!("the bootstrap task failed: {e}")),
+                };
+                tracing::error!(error = %failed, "could not become a member of the cluster");
+                if let Some(pool) = pool.take() {
+                    pool.shutdown().await;
+                }
+                let _ = stop_serving_tx.send(());
+                return Err(NodeError::Replica(failed));
+            }
+            () = &mut removed => {
+                tracing::warn!("this node was removed from the cluster; its worker pool hands back its tasks and stops. Stop this process when convenient");
+                if let Some(pool) = pool.take() {
+                    pool.shutdown().await;
+                }
+                shutdown.await;
+                break;
+            }
         }
     }
     tracing::info!("shutting down");
@@ -208,7 +224,9 @@ pub async fn run_with(
     if let Some(metrics) = metrics {
         metrics.abort();
     }
-    bootstrap.abort();
+    if let Some(bootstrap) = bootstrap {
+        bootstrap.abort();
+    }
     replica.shutdown().await;
     let _ = stop_serving_tx.send(());
     match tokio::time::timeout(Duration::from_secs(5), server).await {

@@ -15,6 +15,7 @@
 //! - [`observer`]: the leader records elections and unreachable members for the timeline.
 //! - [`membership`]: adding and removing nodes, with catch-up and quorum checks.
 //! - [`bootstrap`]: forming the cluster on first start, or joining an existing one.
+//! - [`vote_guard`]: a node that lost its data neither serves Raft nor votes until it is safe.
 //! - [`replica`]: [`Replica`], the face of all of the above.
 
 pub mod bootstrap;
@@ -34,6 +35,7 @@ pub mod storage;
 pub mod syncer;
 pub mod ticker;
 pub mod types;
+pub mod vote_guard;
 
 pub use membership::{Added, MembershipError, MembershipView, Standing};
 pub use proposer::ProposeError;

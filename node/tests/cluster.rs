@@ -1,5 +1,6 @@
 //! The cluster core, end to end on three real processes: election, forwarding, failover,
-//! catch-up, whole-cluster restart, and rebuilding a wiped node from a snapshot.
+//! catch-up, whole-cluster restart, and a wiped node: refused as it was, rebuilt from a snapshot
+//! with --rebuild.
 
 use std::time::{Duration, Instant};
 
@@ -134,11 +135,25 @@ async fn three_node_cluster_survives_failover_restarts_and_a_wiped_node() {
     )
     .await;
 
-    tracing::info!("--- wipe a follower's data; it comes back from a snapshot");
+    tracing::info!("--- wipe a follower's data: it refuses to come back empty under its id");
     let wiped = *all.iter().find(|id| **id != leader).expect("a follower");
     cluster.kill_node(wiped);
     cluster.wipe_node(wiped);
     cluster.start_node(wiped);
+    let exit = cluster.wait_for_exit(wiped, Duration::from_secs(30));
+    assert!(
+        !exit.success(),
+        "a node that lost its data must not start as it was: {exit:?}"
+    );
+    let log = std::fs::read_to_string(&cluster.nodes[&wiped].log).expect("log");
+    assert!(
+        log.contains("its data was lost") && log.contains("--rebuild") && log.contains("--join"),
+        "the refusal says how to come back: {log}"
+    );
+
+    tracing::info!("--- with --rebuild it comes back from a snapshot, voting only once caught up");
+    cluster.wipe_node(wiped);
+    cluster.start_node_with(wiped, &["--rebuild"]);
     let target = cluster.status(leader).await.expect("leader status").applied_index;
     let (rebuilt, _) = wait_for(
         &format!("wiped node {wiped} to catch up to {target}"),
@@ -201,5 +216,24 @@ async fn sigterm_on_the_leader_hands_over_and_exits_cleanly() {
     for id in &survivors {
         must_have_tasks(&cluster, *id, &acknowledged).await;
     }
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_starts_late_joins_the_cluster_its_peers_formed() {
+    let mut cluster = TestCluster::prepare(3, &[]);
+    cluster.start_node(1);
+    cluster.start_node(2);
+    let leader = cluster.wait_for_leader(&[1, 2], ELECTION).await;
+    let acknowledged = submit_many(&cluster, &[1, 2], 5, "phase.before-3").await;
+
+    tracing::info!("--- node 3 starts for the first time after the others formed the cluster");
+    cluster.start_node(3);
+    let target = cluster.status(leader).await.expect("leader status").applied_index;
+    wait_for("node 3 to catch up", Duration::from_secs(30), || async {
+        cluster.status(3).await.filter(|s| s.applied_index >= target)
+    })
+    .await;
+    must_have_tasks(&cluster, 3, &acknowledged).await;
     cluster.must_not_have_panicked();
 }

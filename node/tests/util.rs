@@ -54,6 +54,16 @@ pub struct TestCluster {
 impl TestCluster {
     /// Starts `n` nodes with the same `--peers` and the given extra flags.
     pub fn start(n: u64, extra_args: &[&str]) -> TestCluster {
+        let mut cluster = TestCluster::prepare(n, extra_args);
+        let ids: Vec<u64> = cluster.nodes.keys().copied().collect();
+        for id in ids {
+            cluster.start_node(id);
+        }
+        cluster
+    }
+
+    /// `n` nodes with the same `--peers`, none started yet.
+    pub fn prepare(n: u64, extra_args: &[&str]) -> TestCluster {
         let dir = tempfile::Builder::new()
             .prefix("qraft-test-")
             .tempdir()
@@ -79,18 +89,13 @@ impl TestCluster {
             .map(|(id, node)| format!("{id}@{}", node.addr))
             .collect::<Vec<_>>()
             .join(",");
-        let mut cluster = TestCluster {
+        TestCluster {
             dir,
             nodes,
             credentials: Credentials::default(),
             peers,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
-        };
-        let ids: Vec<u64> = cluster.nodes.keys().copied().collect();
-        for id in ids {
-            cluster.start_node(id);
         }
-        cluster
     }
 
     /// Starts a new node `id` that joins the running cluster through node `via`.
@@ -110,8 +115,14 @@ impl TestCluster {
     }
 
     pub fn start_node(&mut self, id: u64) {
+        self.start_node_with(id, &[]);
+    }
+
+    /// Starts node `id` with `more` flags on top of the cluster's own, this once.
+    pub fn start_node_with(&mut self, id: u64, more: &[&str]) {
         let peers = self.peers.clone();
-        let extra = self.extra_args.clone();
+        let mut extra = self.extra_args.clone();
+        extra.extend(more.iter().map(|s| s.to_string()));
         let node = self.nodes.get_mut(&id).expect("known node");
         let (membership_flag, membership) = match &node.join {
             Some(via) => ("--join", via.clone()),
@@ -144,6 +155,25 @@ impl TestCluster {
             .spawn()
             .expect("spawn qraft node");
         node.child = Some(child);
+    }
+
+    /// Waits for node `id` to exit by itself; returns how it exited.
+    pub fn wait_for_exit(&mut self, id: u64, limit: Duration) -> std::process::ExitStatus {
+        let node = self.nodes.get_mut(&id).expect("known node");
+        let mut child = node.child.take().expect("node is running");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for node") {
+                return status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node {id} did not exit within {limit:?}");
+            }
+            // Polling a child's exit; the deadline above decides.
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `kill -9`: no chance to flush or hand over anything.

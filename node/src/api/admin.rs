@@ -78,10 +78,12 @@ impl pb::admin_server::Admin for AdminService {
         _request: Request<pb::NodeStatusRequest>,
     ) -> Result<Response<pb::NodeStatus>, Status> {
         let status = self.replica.status();
-        let (task_count, unreachable) = {
+        let (task_count, unreachable, active_members) = {
             let queue = self.replica.shared().queue();
-            let unreachable = queue.meta().unreachable.iter().copied().collect();
-            (queue.task_count() as u64, unreachable)
+            let meta = queue.meta();
+            let unreachable = meta.unreachable.iter().copied().collect();
+            let active = meta.active.iter().copied().collect();
+            (queue.task_count() as u64, unreachable, active)
         };
         Ok(Response::new(pb::NodeStatus {
             id: status.id,
@@ -112,6 +114,7 @@ impl pb::admin_server::Admin for AdminService {
                 .collect(),
             unreachable,
             membership_changing: self.replica.membership().changing,
+            active_members,
         }))
     }
 

@@ -89,6 +89,10 @@ pub enum Observation {
         addr: String,
         change: MemberChange,
     },
+    /// The leader saw `node` hold part of the log for the first time. From then on the node may
+    /// have counted toward a quorum, so it must never come back with empty data under its id
+    /// as if nothing had happened (see `raft/bootstrap.rs`).
+    Active { node: u64 },
 }
 
 /// A step of a membership change, as the timeline shows it.

@@ -75,6 +75,10 @@ pub struct QueueMeta {
     /// old id and an empty log could replay an old membership and elect a second leader.
     #[serde(default)]
     pub retired: BTreeSet<u64>,
+    /// Ids of members a leader has seen hold part of the log: such a node may have counted
+    /// toward a quorum, and must not rejoin with empty data as if it were new.
+    #[serde(default)]
+    pub active: BTreeSet<u64>,
 }
 
 /// What the last applies changed, for the storage layer and for waiters.

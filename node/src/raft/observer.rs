@@ -102,6 +102,21 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
                     Err(e) => tracing::debug!(error = %e, "election not recorded yet"),
                 }
             }
+            // Every member that holds part of the log (this leader, and each follower it has
+            // matched), recorded once, before anything could be lost with its data.
+            let active = replica.shared().queue().meta().active.clone();
+            let matched = metrics.replication.clone().unwrap_or_default();
+            let holding = std::iter::once(replica.id())
+                .chain(matched.iter().filter(|(_, at)| at.is_some()).map(|(id, _)| *id));
+            for node in holding.filter(|id| !active.contains(id)).collect::<BTreeSet<_>>() {
+                match replica
+                    .propose_one(Command::Observe(Observation::Active { node }))
+                    .await
+                {
+                    Ok(_) => tracing::debug!(node, "member recorded as holding the log"),
+                    Err(e) => tracing::debug!(error = %e, "active member not recorded yet"),
+                }
+            }
             // Right after an election nobody has answered yet: wait before judging anyone.
             if won.since.elapsed() < unreachable_after {
                 continue;

@@ -23,6 +23,7 @@ use super::state_machine::{SharedState, StateMachineStore};
 use super::storage::Storage;
 use super::syncer::Syncer;
 use super::types::{NodeId, Raft, TypeConfig};
+use super::vote_guard::VoteGuard;
 use crate::metrics::Timings;
 use crate::queue::{Command, Outcome};
 
@@ -108,6 +109,8 @@ pub enum ReplicaError {
     Settings(String),
     #[error("raft: {0}")]
     Raft(String),
+    #[error("{0}")]
+    LostState(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +137,8 @@ pub struct Replica {
     timings: Timings,
     /// Shared with the RPC server, which touches it on every AppendEntries.
     contact: Arc<LeaderContact>,
+    /// Shared with the RPC server: closed, or withholding votes, after a start without data.
+    guard: Arc<VoteGuard>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -165,10 +170,10 @@ impl Replica {
             // transport's message limit.
             max_payload_entries: 64,
             install_snapshot_timeout: 10_000,
-            // A follower whose data directory was wiped comes back with an empty log. Without
-            // this the leader panics on seeing the follower's log go backwards; with it, the
-            // leader starts that follower over (by snapshot when the log is purged).
-            allow_log_reversion: Some(true),
+            // A follower whose log went backwards lost what it acknowledged: never accepted
+            // silently. A node that lost its data comes back only through bootstrap, which
+            // refuses it or, with --rebuild, has the leader allow that one reversion.
+            allow_log_reversion: Some(false),
             ..Config::default()
         };
         let config = Arc::new(
@@ -188,6 +193,13 @@ impl Replica {
             .map_err(|e| ReplicaError::Raft(e.to_string()))?;
         let proposer = Proposer::start(raft.clone(), id, network.clone());
         compaction::start(raft.clone(), shared.clone(), settings.snapshot_every);
+        // A node with Raft state serves Raft at once; one without waits for bootstrap to say
+        // whether it is new or lost its data.
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| ReplicaError::Raft(e.to_string()))?;
+        let guard = Arc::new(VoteGuard::load(storage.clone(), initialized)?);
         Ok(Replica {
             id,
             raft,
@@ -198,6 +210,7 @@ impl Replica {
             storage,
             timings,
             contact: Arc::default(),
+            guard,
         })
     }
 
@@ -224,6 +237,14 @@ impl Replica {
 
     pub(super) fn leader_contact(&self) -> &LeaderContact {
         &self.contact
+    }
+
+    pub(super) fn vote_guard(&self) -> &VoteGuard {
+        &self.guard
+    }
+
+    pub(super) fn network(&self) -> &PeerNetwork {
+        &self.network
     }
 
     /// Completes when Raft stops by itself on a fatal error (a failed fsync or disk write, a
@@ -253,6 +274,8 @@ impl Replica {
             self.settings.cluster_name.clone(),
             self.storage.snapshot_dir(),
             self.contact.clone(),
+            self.guard.clone(),
+            self.shared.applied(),
         ))
         .max_decoding_message_size(MAX_RAFT_MESSAGE)
         .max_encoding_message_size(MAX_RAFT_MESSAGE)

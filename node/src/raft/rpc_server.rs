@@ -17,7 +17,8 @@ use super::observer::LeaderContact;
 use super::proposer::Proposer;
 use super::read_index;
 use super::snapshot;
-use super::types::{Raft, SnapshotMeta, TypeConfig, Vote};
+use super::types::{NodeId, Raft, SnapshotMeta, TypeConfig, Vote};
+use super::vote_guard::VoteGuard;
 use crate::queue::Command;
 
 pub struct RaftRpcServer {
@@ -26,6 +27,8 @@ pub struct RaftRpcServer {
     cluster_name: String,
     snapshot_dir: PathBuf,
     leader_contact: Arc<LeaderContact>,
+    guard: Arc<VoteGuard>,
+    applied: tokio::sync::watch::Receiver<u64>,
 }
 
 impl RaftRpcServer {
@@ -35,6 +38,8 @@ impl RaftRpcServer {
         cluster_name: String,
         snapshot_dir: PathBuf,
         leader_contact: Arc<LeaderContact>,
+        guard: Arc<VoteGuard>,
+        applied: tokio::sync::watch::Receiver<u64>,
     ) -> Self {
         RaftRpcServer {
             raft,
@@ -42,7 +47,36 @@ impl RaftRpcServer {
             cluster_name,
             snapshot_dir,
             leader_contact,
+            guard,
+            applied,
         }
+    }
+
+    /// Refuses Raft traffic while a node that started without data waits for bootstrap: an
+    /// AppendEntries answered with an empty log would look, to the leader, like a follower whose
+    /// log went backwards.
+    fn must_be_open(&self) -> Result<(), Status> {
+        if self.guard.is_open() {
+            Ok(())
+        } else {
+            Err(Status::unavailable(
+                "this node is starting without data; it serves Raft once bootstrap has decided how it rejoins",
+            ))
+        }
+    }
+
+    /// Refuses to vote while a node that lost its data catches up: its empty log would let a
+    /// candidate without the entries it once acknowledged win.
+    fn must_be_voting(&self) -> Result<(), Status> {
+        self.must_be_open()?;
+        let applied = *self.applied.borrow();
+        if self.guard.may_vote(applied) {
+            return Ok(());
+        }
+        Err(Status::unavailable(format!(
+            "this node is catching up after losing its data and votes again once it has applied index {} (it has {applied})",
+            self.guard.withheld_until().unwrap_or_default()
+        )))
     }
 
     /// Refuses traffic from a node of another cluster before it can touch Raft state.
@@ -81,11 +115,13 @@ fn reply<T: Serialize, E: std::fmt::Display>(
 #[tonic::async_trait]
 impl pb::raft_server::Raft for RaftRpcServer {
     async fn vote(&self, request: Request<pb::RaftPayload>) -> Result<Response<pb::RaftPayload>, Status> {
+        self.must_be_voting()?;
         let rpc: VoteRequest<TypeConfig> = self.decode(request)?;
         reply(self.raft.vote(rpc).await)
     }
 
     async fn pre_vote(&self, request: Request<pb::RaftPayload>) -> Result<Response<pb::RaftPayload>, Status> {
+        self.must_be_voting()?;
         let rpc: VoteRequest<TypeConfig> = self.decode(request)?;
         reply(self.raft.pre_vote(rpc).await)
     }
@@ -94,6 +130,7 @@ impl pb::raft_server::Raft for RaftRpcServer {
         &self,
         request: Request<pb::RaftPayload>,
     ) -> Result<Response<pb::RaftPayload>, Status> {
+        self.must_be_open()?;
         let rpc: AppendEntriesRequest<TypeConfig> = self.decode(request)?;
         self.leader_contact.touch();
         reply(self.raft.append_entries(rpc).await)
@@ -103,6 +140,7 @@ impl pb::raft_server::Raft for RaftRpcServer {
         &self,
         request: Request<pb::RaftPayload>,
     ) -> Result<Response<pb::RaftPayload>, Status> {
+        self.must_be_voting()?;
         let rpc: TransferLeaderRequest<TypeConfig> = self.decode(request)?;
         reply(self.raft.handle_transfer_leader(rpc).await)
     }
@@ -122,11 +160,33 @@ impl pb::raft_server::Raft for RaftRpcServer {
         reply(read_index::read_index(&self.raft).await)
     }
 
+    /// A node rebuilding its data under its old id asks the leader to replicate to it from the
+    /// start, as its log going back to empty is expected this once.
+    async fn allow_revert(
+        &self,
+        request: Request<pb::RaftPayload>,
+    ) -> Result<Response<pb::RaftPayload>, Status> {
+        let node: NodeId = self.decode(request)?;
+        let result = match self.raft.trigger().allow_next_revert(&node, true).await {
+            Ok(Ok(())) => {
+                tracing::warn!(
+                    node,
+                    "a node rebuilds its lost data from the cluster: replicating to it from the start"
+                );
+                Ok(())
+            }
+            Ok(Err(refused)) => Err(refused.to_string()),
+            Err(fatal) => Err(fatal.to_string()),
+        };
+        reply(result)
+    }
+
     async fn install_snapshot(
         &self,
         request: Request<Streaming<pb::SnapshotChunk>>,
     ) -> Result<Response<pb::RaftPayload>, Status> {
         self.must_be_same_cluster(&request)?;
+        self.must_be_open()?;
         let mut stream = request.into_inner();
         let first = stream
             .next()

@@ -23,6 +23,8 @@ const COLUMN_FAMILIES: [&str; 4] = [CF_LOG, CF_RAFT_META, CF_SM_DATA, CF_SM_META
 const IDENTITY_KEY: &[u8] = b"identity";
 /// Present once the node was started with `--join`: it must never form a cluster of its own.
 const JOINING_KEY: &[u8] = b"joining";
+/// The log index a node that started without its data must apply before it votes again.
+const WITHHOLD_VOTES_KEY: &[u8] = b"withhold_votes_until";
 
 /// Who a data directory belongs to; written on first start, checked on every start after.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +112,37 @@ impl Storage {
     pub fn is_joining(&self) -> io::Result<bool> {
         let cf = cf(&self.db, CF_RAFT_META)?;
         Ok(self.db.get_cf(cf, JOINING_KEY).map_err(rocks_err)?.is_some())
+    }
+
+    /// Records, durably, that this node votes again only once it has applied `index`: a
+    /// restart half-way must not let it vote with a log that lacks what it once acknowledged.
+    pub fn withhold_votes_until(&self, index: u64) -> io::Result<()> {
+        let cf = cf(&self.db, CF_RAFT_META)?;
+        self.db
+            .put_cf(cf, WITHHOLD_VOTES_KEY, index.to_be_bytes())
+            .and_then(|()| self.db.flush_wal(true))
+            .map_err(rocks_err)
+    }
+
+    /// The index this node must apply before it votes, if it is still catching up.
+    pub fn votes_withheld_until(&self) -> io::Result<Option<u64>> {
+        let cf = cf(&self.db, CF_RAFT_META)?;
+        let Some(bytes) = self.db.get_cf(cf, WITHHOLD_VOTES_KEY).map_err(rocks_err)? else {
+            return Ok(None);
+        };
+        let bytes: [u8; 8] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad withheld-votes record"))?;
+        Ok(Some(u64::from_be_bytes(bytes)))
+    }
+
+    pub fn stop_withholding_votes(&self) -> io::Result<()> {
+        let cf = cf(&self.db, CF_RAFT_META)?;
+        self.db
+            .delete_cf(cf, WITHHOLD_VOTES_KEY)
+            .and_then(|()| self.db.flush_wal(true))
+            .map_err(rocks_err)
     }
 
     fn must_match_identity(&self, wanted: &Identity) -> Result<(), StorageError> {

@@ -111,6 +111,9 @@ impl QueueState {
                 }
                 self.record(EventKind::Membership { node, addr, change });
             }
+            Observation::Active { node } => {
+                self.meta.active.insert(node);
+            }
         }
         Outcome::Done
     }
