@@ -15,6 +15,9 @@ pub use self::security::{Security, SecurityArgs};
 use crate::api::TaskDefaults;
 use crate::auth::TokenEntry;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
+
+/// Free space on the data disk below which growing writes are refused.
+const DEFAULT_MIN_FREE_DISK: u64 = 128 * 1024 * 1024;
 use crate::raft::RaftSettings;
 use crate::worker::PoolSettings;
 
@@ -77,6 +80,11 @@ pub struct NodeArgs {
     /// [default: 1048576, at most 16777216].
     #[arg(long, env = "QRAFT_MAX_PAYLOAD_BYTES")]
     pub max_payload_bytes: Option<usize>,
+    /// Below this much free space (bytes) on the data disk, new tasks, flows and schedules are
+    /// refused (RESOURCE_EXHAUSTED) while answers still drain the queues; 0 turns it off
+    /// [default: 134217728, 128 MiB].
+    #[arg(long, env = "QRAFT_MIN_FREE_DISK_BYTES")]
+    pub min_free_disk_bytes: Option<u64>,
     /// How long finished tasks and their results are kept, e.g. 24h, 30m [default: 24h].
     #[arg(long, env = "QRAFT_RESULT_TTL", value_parser = parse_duration_ms, value_name = "DURATION")]
     pub result_ttl: Option<u64>,
@@ -155,6 +163,7 @@ struct FileRaft {
 #[serde(deny_unknown_fields)]
 struct FileLimits {
     max_payload_bytes: Option<usize>,
+    min_free_disk_bytes: Option<u64>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -451,6 +460,10 @@ impl NodeConfig {
                 snapshot_every,
                 keep_logs,
                 tls: security.tls.clone(),
+                min_free_disk_bytes: args
+                    .min_free_disk_bytes
+                    .or(file.limits.min_free_disk_bytes)
+                    .unwrap_or(DEFAULT_MIN_FREE_DISK),
             },
             tasks: TaskDefaults {
                 max_payload_bytes,
@@ -733,7 +746,7 @@ mod tests {
                     "keep_logs",
                 ],
             ),
-            ("limits", &["max_payload_bytes"]),
+            ("limits", &["max_payload_bytes", "min_free_disk_bytes"]),
             ("defaults", &["result_ttl", "dedup_window", "delivery_limit"]),
             (
                 "worker",

@@ -5,6 +5,7 @@
 //! - [`codec`]: the versioned encoding of everything on disk and on the wire.
 //! - [`storage`]: the RocksDB instance, its column families and the node identity check.
 //! - [`syncer`]: group commit: one fsync for every pending append.
+//! - [`disk`]: the free-space watermark below which growing writes are refused.
 //! - [`log_store`]: the Raft log and vote.
 //! - [`state_machine`]: applies entries to the queue and persists what changed.
 //! - [`snapshot`]: point-in-time snapshot files; [`compaction`]: when to build one.
@@ -21,6 +22,7 @@
 pub mod bootstrap;
 pub mod codec;
 pub mod compaction;
+pub mod disk;
 pub mod log_store;
 pub mod membership;
 pub mod network;

@@ -67,3 +67,32 @@ async fn a_node_whose_disk_refuses_writes_exits_non_zero() {
         "the node says why it stopped: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn below_the_free_disk_watermark_new_tasks_are_refused_and_the_rest_goes_on() {
+    // A watermark no disk meets: every node is "full".
+    let cluster = crate::util::TestCluster::start(3, &["--min-free-disk-bytes", "18000000000000000000"]);
+    let leader = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(20)).await;
+    let client = cluster.client(&[leader]);
+    let refused = client
+        .submit(pb::TaskSpec {
+            name: "fill".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    let message = refused.to_string();
+    assert!(
+        message.contains("watermark") && message.contains("--min-free-disk-bytes"),
+        "the refusal says which limit and what to do: {message}"
+    );
+    assert!(
+        client.list_queues(true).await.is_ok(),
+        "reads and other calls go on"
+    );
+    client
+        .pause_queue("default")
+        .await
+        .expect("writes that add nothing go on");
+    cluster.must_not_have_panicked();
+}

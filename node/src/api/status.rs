@@ -10,7 +10,10 @@ use crate::queue::Rejection;
 use crate::raft::{MembershipError, ProposeError, TransferError};
 
 pub fn from_propose_error(error: &ProposeError) -> Status {
-    let mut status = Status::unavailable(error.to_string());
+    let mut status = match error {
+        ProposeError::DiskFull { .. } => Status::resource_exhausted(error.to_string()),
+        _ => Status::unavailable(error.to_string()),
+    };
     if error.not_applied() {
         status
             .metadata_mut()

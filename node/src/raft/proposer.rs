@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::codec;
+use super::disk::DiskGuard;
 use super::network::PeerNetwork;
 use super::types::{NodeId, Proposal, Raft};
 use crate::queue::{Command, Outcome};
@@ -48,11 +49,27 @@ pub enum ProposeError {
     /// The node is shutting down; nothing was proposed.
     #[error("this node is shutting down")]
     ShuttingDown,
+    /// The disk of `node` is below the free-space watermark: writes that would grow the state
+    /// are refused until space is freed.
+    #[error(
+        "node {node} has {} MiB free on its data disk, below the watermark of {} MiB \
+         (--min-free-disk-bytes): free space, or drain queues, before sending more tasks",
+        free_bytes / (1024 * 1024),
+        min_free_bytes / (1024 * 1024)
+    )]
+    DiskFull {
+        node: u64,
+        free_bytes: u64,
+        min_free_bytes: u64,
+    },
 }
 
 impl ProposeError {
     pub fn not_applied(&self) -> bool {
-        matches!(self, ProposeError::NoLeader { .. } | ProposeError::ShuttingDown)
+        matches!(
+            self,
+            ProposeError::NoLeader { .. } | ProposeError::ShuttingDown | ProposeError::DiskFull { .. }
+        )
     }
 }
 
@@ -63,10 +80,13 @@ type Reply = oneshot::Sender<Result<Vec<Outcome>, ProposeError>>;
 pub struct Proposer {
     queue: mpsc::Sender<(Vec<Command>, Reply)>,
     writer: Arc<Writer>,
+    /// Checked on the node a write arrives at and on the leader it is forwarded to: both disks
+    /// must hold what the write adds.
+    disk: DiskGuard,
 }
 
 impl Proposer {
-    pub fn start(raft: Raft, node_id: NodeId, network: PeerNetwork) -> Proposer {
+    pub fn start(raft: Raft, node_id: NodeId, network: PeerNetwork, disk: DiskGuard) -> Proposer {
         let (tx, rx) = mpsc::channel(4096);
         let writer = Arc::new(Writer {
             raft,
@@ -74,11 +94,16 @@ impl Proposer {
             network,
         });
         tokio::spawn(batch_loop(rx, writer.clone()));
-        Proposer { queue: tx, writer }
+        Proposer {
+            queue: tx,
+            writer,
+            disk,
+        }
     }
 
     /// Proposes `commands` (batched with whatever else is waiting) and returns their outcomes.
     pub async fn propose(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        self.disk.must_have_room(&commands)?;
         let (tx, rx) = oneshot::channel();
         self.queue
             .send((commands, tx))
@@ -89,6 +114,7 @@ impl Proposer {
 
     /// Proposes a batch forwarded by a follower, on this node only (never forwarded again).
     pub async fn propose_forwarded(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        self.disk.must_have_room(&commands)?;
         self.writer.write_local(commands).await
     }
 }

@@ -13,6 +13,7 @@ use openraft::{Config, Instant as _, ServerState, SnapshotPolicy};
 use qraft_proto::pb::raft_server::RaftServer;
 
 use super::compaction;
+use super::disk::DiskGuard;
 use super::log_store::LogStore;
 use super::network::{MAX_RAFT_MESSAGE, PeerNetwork};
 use super::observer::LeaderContact;
@@ -41,6 +42,8 @@ pub struct RaftSettings {
     pub keep_logs: u64,
     /// TLS towards peers (this node's certificate, the cluster's CA); `None`: plain text.
     pub tls: Option<qraft_proto::Tls>,
+    /// Writes that grow the state are refused below this much free space on the data disk.
+    pub min_free_disk_bytes: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +194,8 @@ impl Replica {
         let raft = Raft::new(id, config, network.clone(), log_store, state_machine)
             .await
             .map_err(|e| ReplicaError::Raft(e.to_string()))?;
-        let proposer = Proposer::start(raft.clone(), id, network.clone());
+        let disk = DiskGuard::new(storage.dir.clone(), id, settings.min_free_disk_bytes);
+        let proposer = Proposer::start(raft.clone(), id, network.clone(), disk);
         compaction::start(raft.clone(), shared.clone(), settings.snapshot_every);
         // A node with Raft state serves Raft at once; one without waits for bootstrap to say
         // whether it is new or lost its data.
