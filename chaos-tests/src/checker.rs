@@ -34,7 +34,7 @@ use serde::Serialize;
 
 use crate::history::Entry;
 
-pub use cluster::{Drain, NodePanic, SplitTerm};
+pub use cluster::{Convergence, Drain, NodePanic, SplitTerm};
 pub use executions::{AckConflict, AckProblem, AckSeen, Duplicate, Duplicates};
 pub use failover::{Failover, FailoverStats};
 pub use flows::{FlowFindings, LostFlow, UnexpectedStep, WrongFlow};
@@ -86,6 +86,8 @@ pub struct Verdict {
     pub panics: Capped<NodePanic>,
     /// Whether the cluster was healthy and drained after healing.
     pub drain: Drain,
+    /// Whether every replica held the same state after the drain.
+    pub convergence: Convergence,
     /// One per leader-losing fault, in time order.
     pub failovers: Vec<Failover>,
     /// Over the failovers that did recover; `None` when none did.
@@ -206,6 +208,7 @@ pub fn check(entries: &[Entry]) -> Verdict {
         ack_conflicts: executions.ack_conflicts,
         panics: cluster.panics,
         drain: cluster.drain,
+        convergence: cluster.convergence,
         failovers: failover.failovers,
         failover_stats: failover.stats,
         flows,
@@ -246,6 +249,9 @@ fn violations(verdict: &Verdict) -> Vec<String> {
         .describe_into("panic", &mut out, NodePanic::describe);
     verdict.flows.describe_into(&mut out);
     if let Some(problem) = verdict.drain.problem() {
+        out.push(problem);
+    }
+    if let Some(problem) = verdict.convergence.problem() {
         out.push(problem);
     }
     out.extend(

@@ -85,6 +85,9 @@ pub enum Entry {
         healthy: bool,
         detail: String,
     },
+    /// After the drain, whether every node's replica held the same state (`detail`: the first
+    /// difference, or why they could not be compared).
+    Converged { t: Millis, same: bool, detail: String },
     /// A node's log showed a panic.
     Panic { node: u64, line: String },
     /// A flow producer sends a workflow (`kind` chord or chain) under idempotency key `key`.

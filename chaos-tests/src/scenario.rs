@@ -3,6 +3,7 @@
 //!
 //! - `finals`: reading what the cluster holds at the end into the history.
 
+mod converge;
 mod finals;
 
 use std::collections::BTreeSet;
@@ -167,12 +168,23 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     })
     .await
     .map_err(|missing| format!("not drained within {} s: {missing}", DRAIN_DEADLINE.as_secs()));
+    let healthy = drained.is_ok();
     history.record(&Entry::Drained {
         t: history.now(),
-        healthy: drained.is_ok(),
+        healthy,
         detail: drained.err().unwrap_or_else(|| "healthy and drained".into()),
     });
     finals::record(&cluster, &history, schedule_stopped_at_ms).await;
+    if healthy {
+        let compared = converge::check(&cluster).await;
+        history.record(&Entry::Converged {
+            t: history.now(),
+            same: compared.is_ok(),
+            detail: compared
+                .err()
+                .unwrap_or_else(|| "every replica holds the same state".into()),
+        });
+    }
     for (node, task_id, attempt, micros) in cluster.executions() {
         history.record(&Entry::Executed {
             t: history.since_start(micros / 1_000),

@@ -74,12 +74,37 @@ impl Drain {
     }
 }
 
+/// Whether the replicas held the same state after the drain, from the last `Converged` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Convergence {
+    /// Not compared (the run did not drain, or predates the check).
+    #[default]
+    NotChecked,
+    Same,
+    Differ {
+        detail: String,
+    },
+}
+
+impl Convergence {
+    pub(super) fn problem(&self) -> Option<String> {
+        match self {
+            Convergence::Differ { detail } => Some(format!(
+                "convergence: the replicas differ after the drain: {detail}"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// The cluster side of a verdict.
 #[derive(Debug, Default)]
 pub(super) struct ClusterFindings {
     pub split_terms: Capped<SplitTerm>,
     pub panics: Capped<NodePanic>,
     pub drain: Drain,
+    pub convergence: Convergence,
 }
 
 pub(super) fn check(entries: &[Entry]) -> ClusterFindings {
@@ -112,6 +137,15 @@ pub(super) fn check(entries: &[Entry]) -> ClusterFindings {
                 found.drain = Drain::Unhealthy {
                     t: *t,
                     detail: detail.clone(),
+                };
+            }
+            Entry::Converged { same, detail, .. } => {
+                found.convergence = if *same {
+                    Convergence::Same
+                } else {
+                    Convergence::Differ {
+                        detail: detail.clone(),
+                    }
                 };
             }
             _ => {}

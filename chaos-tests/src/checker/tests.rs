@@ -324,3 +324,27 @@ fn the_verdict_does_not_depend_on_the_order_of_entries() {
     reordered.reverse();
     assert_eq!(check(&history), check(&reordered));
 }
+
+#[test]
+fn replicas_that_differ_after_the_drain_are_a_violation() {
+    let same = with(
+        clean(),
+        [Entry::Converged {
+            t: 95_000,
+            same: true,
+            detail: "every replica holds the same state".into(),
+        }],
+    );
+    assert!(check(&same).ok(), "{:?}", check(&same).violations);
+    let differ = with(
+        clean(),
+        [Entry::Converged {
+            t: 95_000,
+            same: false,
+            detail: "at applied index 812, node 3 holds what another does not: task t1 state=5".into(),
+        }],
+    );
+    let verdict = check(&differ);
+    assert!(!verdict.ok());
+    must_mention(&verdict, "convergence: the replicas differ after the drain");
+}

@@ -52,7 +52,7 @@ fn grows(command: &Command) -> bool {
 /// Bytes available to this (unprivileged) process on the filesystem holding `dir`.
 fn free_bytes(dir: &std::path::Path) -> Option<u64> {
     let stats = nix::sys::statvfs::statvfs(dir).ok()?;
-    Some(u64::from(stats.blocks_available()).saturating_mul(u64::from(stats.fragment_size())))
+    Some(stats.blocks_available().saturating_mul(stats.fragment_size()))
 }
 
 #[cfg(test)]
