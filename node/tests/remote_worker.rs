@@ -103,10 +103,14 @@ async fn a_remote_worker_long_polls_and_answers_in_batches_through_followers() {
     tracing::info!("--- an idle long poll answers empty after its wait, having written nothing");
     // The leader's own notes (every member holding the log) are written by now, so the log
     // is quiet but for what the poll itself would propose.
-    wait_for("every member recorded as active", Duration::from_secs(10), || async {
-        let status = cluster.status(leader).await?;
-        (status.active_members.len() == 3).then_some(())
-    })
+    wait_for(
+        "every member recorded as active",
+        Duration::from_secs(10),
+        || async {
+            let status = cluster.status(leader).await?;
+            (status.active_members.len() == 3).then_some(())
+        },
+    )
     .await;
     let applied_before = cluster.status(leader).await.expect("status").applied_index;
     let started = Instant::now();
