@@ -91,10 +91,13 @@ def test_an_idempotency_key_returns_the_first_task(app: Qraft) -> None:
 
     key = f"order-{queue}"
     first = once.apply_async((1,), idempotency_key=key)
-    second = once.apply_async((2,), idempotency_key=key)
+    second = once.apply_async((1,), idempotency_key=key)
     assert second == first and second.duplicate and not first.duplicate
     assert json.loads(stored(app, first.id).args)["args"] == [1]
     assert stored(app, first.id).idempotency_key == key
+    # The same key for other arguments is another task: refused, not silently the first one.
+    with pytest.raises(qraft.InvalidTask):
+        once.apply_async((2,), idempotency_key=key)
 
 
 def test_a_concurrency_key_runs_one_task_at_a_time(app: Qraft) -> None:
