@@ -4,6 +4,7 @@
 //! - [`raft`]: consensus and storage: openraft on RocksDB, behind [`raft::Replica`].
 //! - [`api`]: the gRPC services clients call, and the one place errors become statuses.
 //! - [`auth`]: tokens, roles and node certificates, checked before any service.
+//! - [`clock`]: time, and which clock each part may use (apply: only the leader's stamps).
 //! - [`worker`]: the node's worker pool and task handlers.
 //! - [`config`]: node settings: defaults, TOML file, `QRAFT_*` environment, flags.
 //! - [`metrics`]: the Prometheus endpoint.
@@ -13,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod metrics;
 pub mod node;

@@ -14,12 +14,14 @@
 //! - [`read_index`]: linearizable reads on any node (the leader's read index).
 //! - [`ticker`]: the leader's periodic tick, proposed when some task is due.
 //! - [`observer`]: the leader records elections and unreachable members for the timeline.
+//! - [`clock_check`]: the leader checks its wall clock against its voters'.
 //! - [`membership`]: adding and removing nodes, with catch-up and quorum checks.
 //! - [`bootstrap`]: forming the cluster on first start, or joining an existing one.
 //! - [`vote_guard`]: a node that lost its data neither serves Raft nor votes until it is safe.
 //! - [`replica`]: [`Replica`], the face of all of the above.
 
 pub mod bootstrap;
+pub mod clock_check;
 pub mod codec;
 pub mod compaction;
 pub mod disk;

@@ -96,3 +96,80 @@ async fn below_the_free_disk_watermark_new_tasks_are_refused_and_the_rest_goes_o
         .expect("writes that add nothing go on");
     cluster.must_not_have_panicked();
 }
+
+/// libfaketime, which scripts/setup.sh installs (Debian's `faketime`).
+fn libfaketime() -> String {
+    let candidates = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "/usr/lib/faketime/libfaketimeMT.so.1",
+    ];
+    candidates
+        .iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .map(|path| path.to_string())
+        .unwrap_or_else(|| panic!("libfaketime is missing: run scripts/setup.sh (it installs faketime)"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_clock_jumps_ahead_neither_drags_cluster_time_nor_keeps_leading() {
+    let mut cluster = crate::util::TestCluster::prepare(3, &[]);
+    let lib = libfaketime();
+    for id in 1..=3u64 {
+        // Each node's wall clock is shifted by what its file says; monotonic time is real.
+        let file = cluster.dir.path().join(format!("n{id}.clock"));
+        std::fs::write(&file, "+0").expect("clock file");
+        cluster.node_env.insert(
+            id,
+            vec![
+                ("LD_PRELOAD".into(), lib.clone()),
+                ("FAKETIME_TIMESTAMP_FILE".into(), file.display().to_string()),
+                ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+                ("FAKETIME_NO_CACHE".into(), "1".into()),
+            ],
+        );
+        cluster.start_node(id);
+    }
+    let client = cluster.client(&[1, 2, 3]);
+    client
+        .submit(crate::util::spec("builtin.noop"))
+        .await
+        .expect("submit");
+    // A settled leader: it has recorded every member as holding the log.
+    let (leader, _) = wait_for("a settled leader", Duration::from_secs(20), || async {
+        let id = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(5)).await;
+        let status = cluster.status(id).await?;
+        (status.active_members.len() == 3).then_some(id)
+    })
+    .await;
+
+    tracing::info!("--- the leader's wall clock steps ten minutes ahead");
+    std::fs::write(cluster.dir.path().join(format!("n{leader}.clock")), "+600").expect("step");
+    let (new_leader, _) = wait_for("another node to lead", Duration::from_secs(30), || async {
+        let id = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(5)).await;
+        (id != leader).then_some(id)
+    })
+    .await;
+
+    let log = std::fs::read_to_string(&cluster.nodes[&leader].log).expect("log");
+    assert!(
+        log.contains("far from its voters'"),
+        "node {leader} handed leadership to node {new_leader} because of its clock"
+    );
+    tracing::info!("--- cluster time went on at the pace of real time, not ten minutes ahead");
+    client
+        .submit(crate::util::spec("builtin.noop"))
+        .await
+        .expect("submit under the new leader");
+    let cluster_ms = client.list_workers().await.expect("workers").now_ms;
+    let real_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as u64;
+    assert!(
+        cluster_ms < real_ms + 30_000,
+        "cluster time is {} s ahead of real time after node {leader}'s clock jumped (node {new_leader} leads now)",
+        (cluster_ms - real_ms) / 1000
+    );
+    cluster.must_not_have_panicked();
+}

@@ -49,6 +49,8 @@ pub struct TestCluster {
     pub credentials: Credentials,
     peers: String,
     extra_args: Vec<String>,
+    /// Environment variables for one node's process, e.g. a fake clock.
+    pub node_env: BTreeMap<u64, Vec<(String, String)>>,
 }
 
 impl TestCluster {
@@ -95,6 +97,7 @@ impl TestCluster {
             credentials: Credentials::default(),
             peers,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            node_env: BTreeMap::new(),
         }
     }
 
@@ -123,6 +126,7 @@ impl TestCluster {
         let peers = self.peers.clone();
         let mut extra = self.extra_args.clone();
         extra.extend(more.iter().map(|s| s.to_string()));
+        let env = self.node_env.get(&id).cloned().unwrap_or_default();
         let node = self.nodes.get_mut(&id).expect("known node");
         let (membership_flag, membership) = match &node.join {
             Some(via) => ("--join", via.clone()),
@@ -149,6 +153,7 @@ impl TestCluster {
             .args(&extra)
             .env("RUST_LOG", "info,openraft=warn")
             .env("QRAFT_METRICS_LISTEN", &node.metrics)
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log)

@@ -78,13 +78,14 @@ impl pb::admin_server::Admin for AdminService {
         _request: Request<pb::NodeStatusRequest>,
     ) -> Result<Response<pb::NodeStatus>, Status> {
         let status = self.replica.status();
-        let (task_count, unreachable, active_members) = {
+        let (task_count, unreachable, active_members, cluster_ms) = {
             let queue = self.replica.shared().queue();
             let meta = queue.meta();
             let unreachable = meta.unreachable.iter().copied().collect();
             let active = meta.active.iter().copied().collect();
-            (queue.task_count() as u64, unreachable, active)
+            (queue.task_count() as u64, unreachable, active, meta.now_ms)
         };
+        let wall_ms = crate::clock::wall_ms();
         Ok(Response::new(pb::NodeStatus {
             id: status.id,
             addr: self.advertise.clone(),
@@ -115,6 +116,8 @@ impl pb::admin_server::Admin for AdminService {
             unreachable,
             membership_changing: self.replica.membership().changing,
             active_members,
+            wall_ms,
+            clock_skew_ms: crate::clock::skew_ms(wall_ms, cluster_ms),
         }))
     }
 

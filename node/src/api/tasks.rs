@@ -10,10 +10,10 @@ use super::listing::{fit_in_reply, list_limit};
 use super::watch::{FinishedStream, finished_stream};
 use super::{TaskDefaults, convert, linearizable, propose_one, status, unexpected};
 use crate::auth::Caller;
+use crate::clock::wall_ms as now_ms;
 use crate::queue::validate::MAX_BATCH;
 use crate::queue::{Command, Outcome, SubmitTask, TaskFilter, TaskId};
 use crate::raft::Replica;
-use crate::raft::proposer::now_ms;
 
 const DEFAULT_WAIT: Duration = Duration::from_secs(30);
 const MAX_WAIT: Duration = Duration::from_secs(600);

@@ -60,6 +60,14 @@ impl Collector for NodeCollector {
         for (name, help, value) in raft_gauges {
             gauge(&mut encoder, name, help, value)?;
         }
+        let cluster_ms = self.replica.shared().queue().now_ms();
+        let skew = encoder.encode_descriptor(
+            "clock_skew_ms",
+            "This node's wall clock minus the cluster time it has applied (ms); large values mean a clock is off, or the node is behind",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(crate::clock::skew_ms(crate::clock::wall_ms(), cluster_ms)).encode(skew)?;
         let mut lag = encoder.encode_descriptor(
             "raft_peer_lag",
             "Entries each peer is behind this leader's log (only the leader reports it)",

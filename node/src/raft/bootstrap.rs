@@ -132,7 +132,7 @@ impl Replica {
 
     /// How this node calls its peers' client services: with its node certificate, which the
     /// peers admit like an admin.
-    fn as_peer(&self) -> Credentials {
+    pub(super) fn as_peer(&self) -> Credentials {
         Credentials {
             tls: self.settings().tls.clone(),
             token: None,

@@ -13,12 +13,15 @@ use openraft::{Instant as _, ServerState};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::clock_check::{self, Verdict};
 use super::replica::Replica;
 use super::types::NodeId;
 use crate::queue::{Command, Observation};
 
 /// How often the observer looks: the resolution of election and reachability events.
 const INTERVAL: Duration = Duration::from_millis(100);
+/// How often a leader checks its wall clock against its voters' (and at once in a new term).
+const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// When this node last heard from a leader (any AppendEntries, heartbeats included): where an
 /// election's leaderless time starts.
@@ -50,6 +53,7 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
         let mut campaign_since: Option<Instant> = None;
         let mut leading: Option<Won> = None;
         let mut recorded_term = 0;
+        let mut clock_checked: Option<(u64, Instant)> = None;
         let mut interval = tokio::time::interval(INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -88,6 +92,21 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
             let Some(won) = &leading else {
                 continue;
             };
+            if clock_checked.is_none_or(|(term, at)| term != won.term || at.elapsed() >= CLOCK_CHECK_EVERY) {
+                clock_checked = Some((won.term, Instant::now()));
+                match clock_check::check(&replica).await {
+                    Verdict::Agree => replica.leader_clock().confirm(won.term),
+                    Verdict::Disagree { skew_ms } => {
+                        tracing::error!(
+                            skew_ms,
+                            "this node's wall clock is far from its voters': handing leadership over"
+                        );
+                        let _ = replica.transfer_leader(None).await;
+                        continue;
+                    }
+                    Verdict::Unknown => {}
+                }
+            }
             if recorded_term < won.term {
                 let observation = Observation::LeaderElected {
                     node: replica.id(),

@@ -6,7 +6,7 @@
 //! stamps and proposes it. Every caller gets its own outcomes back, in order.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
@@ -16,7 +16,9 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use super::codec;
 use super::disk::DiskGuard;
 use super::network::PeerNetwork;
+use super::state_machine::SharedState;
 use super::types::{NodeId, Proposal, Raft};
+use crate::clock::LeaderClock;
 use crate::queue::{Command, Outcome};
 
 /// Most commands in one log entry.
@@ -86,12 +88,21 @@ pub struct Proposer {
 }
 
 impl Proposer {
-    pub fn start(raft: Raft, node_id: NodeId, network: PeerNetwork, disk: DiskGuard) -> Proposer {
+    pub fn start(
+        raft: Raft,
+        node_id: NodeId,
+        network: PeerNetwork,
+        disk: DiskGuard,
+        clock: Arc<LeaderClock>,
+        shared: Arc<SharedState>,
+    ) -> Proposer {
         let (tx, rx) = mpsc::channel(4096);
         let writer = Arc::new(Writer {
             raft,
             node_id,
             network,
+            clock,
+            shared,
         });
         tokio::spawn(batch_loop(rx, writer.clone()));
         Proposer {
@@ -206,6 +217,10 @@ struct Writer {
     raft: Raft,
     node_id: NodeId,
     network: PeerNetwork,
+    /// What this node stamps entries with when it leads.
+    clock: Arc<LeaderClock>,
+    /// The cluster time this node has applied: stamps never go below it.
+    shared: Arc<SharedState>,
 }
 
 impl Writer {
@@ -258,8 +273,10 @@ impl Writer {
 
     /// Stamps the batch with this node's clock and proposes it; only the leader succeeds.
     async fn write_local(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        let term = self.raft.metrics().borrow_watched().current_term;
+        let cluster_ms = self.shared.queue().now_ms();
         let proposal = Proposal {
-            stamped_at_ms: now_ms(),
+            stamped_at_ms: self.clock.stamp(term, cluster_ms),
             commands,
         };
         match self.raft.client_write(proposal).await {
@@ -355,10 +372,4 @@ fn is_connect_failure(status: &tonic::Status) -> bool {
         source = error.source();
     }
     status.message().contains("tcp connect error") || status.message().contains("Connection refused")
-}
-
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

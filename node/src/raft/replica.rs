@@ -25,6 +25,7 @@ use super::storage::Storage;
 use super::syncer::Syncer;
 use super::types::{NodeId, Raft, TypeConfig};
 use super::vote_guard::VoteGuard;
+use crate::clock::LeaderClock;
 use crate::metrics::Timings;
 use crate::queue::{Command, Outcome};
 
@@ -142,6 +143,8 @@ pub struct Replica {
     contact: Arc<LeaderContact>,
     /// Shared with the RPC server: closed, or withholding votes, after a start without data.
     guard: Arc<VoteGuard>,
+    /// Shared with the proposer, which stamps entries with it; the observer confirms it.
+    clock: Arc<LeaderClock>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -195,7 +198,15 @@ impl Replica {
             .await
             .map_err(|e| ReplicaError::Raft(e.to_string()))?;
         let disk = DiskGuard::new(storage.dir.clone(), id, settings.min_free_disk_bytes);
-        let proposer = Proposer::start(raft.clone(), id, network.clone(), disk);
+        let clock = Arc::new(LeaderClock::default());
+        let proposer = Proposer::start(
+            raft.clone(),
+            id,
+            network.clone(),
+            disk,
+            clock.clone(),
+            shared.clone(),
+        );
         compaction::start(raft.clone(), shared.clone(), settings.snapshot_every);
         // A node with Raft state serves Raft at once; one without waits for bootstrap to say
         // whether it is new or lost its data.
@@ -215,6 +226,7 @@ impl Replica {
             timings,
             contact: Arc::default(),
             guard,
+            clock,
         })
     }
 
@@ -245,6 +257,16 @@ impl Replica {
 
     pub(super) fn vote_guard(&self) -> &VoteGuard {
         &self.guard
+    }
+
+    pub(super) fn leader_clock(&self) -> &LeaderClock {
+        &self.clock
+    }
+
+    /// What the next entry would be stamped with if this node led now.
+    pub(super) fn leader_time(&self) -> u64 {
+        let term = self.raft.metrics().borrow_watched().current_term;
+        self.clock.peek(term, self.shared.queue().now_ms())
     }
 
     pub(super) fn network(&self) -> &PeerNetwork {

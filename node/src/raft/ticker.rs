@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::proposer::now_ms;
 use super::replica::Replica;
 use crate::queue::Command;
 
@@ -23,7 +22,7 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
                 continue;
             }
             let due = replica.shared().queue().next_due_ms();
-            if due.is_some_and(|due| due <= now_ms())
+            if due.is_some_and(|due| due <= replica.leader_time())
                 && let Err(e) = replica.propose_one(Command::Tick).await
             {
                 tracing::debug!(error = %e, "tick not proposed");

@@ -69,7 +69,7 @@ pub fn spec_from_pb(spec: pb::ScheduleSpec, defaults: &TaskDefaults) -> Result<S
         },
     };
     // The anchor of an interval is set in apply; any time works for the check.
-    schedule::must_be_valid(&spec, crate::raft::proposer::now_ms()).map_err(status::invalid)?;
+    schedule::must_be_valid(&spec, crate::clock::wall_ms()).map_err(status::invalid)?;
     Ok(spec)
 }
 

@@ -1,0 +1,194 @@
+//! Time, and which clock each part of the node may use.
+//!
+//! - **Apply** reads only the leader's stamp on each entry (cluster time, `QueueState::now_ms`),
+//!   never a clock of its own.
+//! - **The leader** stamps entries with a [`LeaderClock`]: its monotonic clock, pulled toward its
+//!   wall clock by at most a tenth of the time that passes, and jumping forward to the wall
+//!   clock once per term only after its peers have confirmed that clock (`raft/observer.rs`). A
+//!   wall clock stepped by minutes (NTP, a resumed VM) neither drags cluster time with it nor
+//!   stops it, and a leader whose clock disagrees with its peers' hands leadership over.
+//! - **Everything else** (the CLI, the API checking an eta a client gave, the metrics) uses
+//!   [`wall_ms`].
+
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The wall clock, in ms since the Unix epoch.
+pub fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A wall clock against cluster time, signed, in ms; 0 before the cluster stamped anything.
+pub fn skew_ms(wall_ms: u64, cluster_ms: u64) -> i64 {
+    if cluster_ms == 0 {
+        return 0;
+    }
+    i64::try_from(i128::from(wall_ms) - i128::from(cluster_ms)).unwrap_or(i64::MAX)
+}
+
+/// How fast a leader's stamps may drift toward its wall clock: in thousandths of the time that
+/// passes (100: at most 10% faster or slower than real time).
+pub const MAX_SLEW_PERMILLE: u64 = 100;
+/// How far a leader's wall clock may be from its peers' before it refuses to lead.
+pub const MAX_SKEW_MS: u64 = 10_000;
+/// A confirmed wall clock this far ahead of the stamps is caught up with at once (the cluster
+/// was idle or down), not slewed toward.
+const CATCH_UP_MS: u64 = 1_000;
+
+/// The clock a leader stamps entries with.
+#[derive(Debug, Default)]
+pub struct LeaderClock {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The term the rest belongs to; a new term starts afresh from cluster time.
+    term: u64,
+    /// The last stamp given, and when.
+    anchor: Option<(Instant, u64)>,
+    /// The peers confirmed this node's wall clock in this term.
+    confirmed: bool,
+    /// The next stamp may jump to the wall clock: only the first one after the confirmation, so
+    /// a clock stepped later in the term is slewed toward, never followed.
+    may_catch_up: bool,
+}
+
+impl LeaderClock {
+    /// The stamp for the next entry in `term`; `cluster_ms` is the cluster time this node has
+    /// applied. Never below it, never below an earlier stamp.
+    pub fn stamp(&self, term: u64, cluster_ms: u64) -> u64 {
+        self.read(term, cluster_ms, Instant::now(), wall_ms(), true)
+    }
+
+    /// The stamp an entry would get now, without giving one: what due timers are compared with.
+    pub fn peek(&self, term: u64, cluster_ms: u64) -> u64 {
+        self.read(term, cluster_ms, Instant::now(), wall_ms(), false)
+    }
+
+    /// The peers agree with this node's wall clock in `term`: stamps may follow it from now on.
+    pub fn confirm(&self, term: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.term == term && !state.confirmed {
+            state.confirmed = true;
+            state.may_catch_up = true;
+        }
+    }
+
+    fn read(&self, term: u64, cluster_ms: u64, now: Instant, wall: u64, give: bool) -> u64 {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.term != term {
+            *state = State {
+                term,
+                ..State::default()
+            };
+        }
+        // A cluster that never stamped anything starts from the wall clock; otherwise a new term
+        // goes on from where the last leader left cluster time.
+        let start = if cluster_ms == 0 { wall } else { cluster_ms };
+        let (at, base) = state.anchor.unwrap_or((now, start));
+        let elapsed = u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX);
+        let monotonic = base.saturating_add(elapsed);
+        let mut stamp = monotonic;
+        if state.confirmed {
+            if state.may_catch_up && wall > monotonic.saturating_add(CATCH_UP_MS) {
+                stamp = wall;
+            } else {
+                let bound = elapsed.saturating_mul(MAX_SLEW_PERMILLE) / 1000;
+                stamp = wall.clamp(monotonic.saturating_sub(bound), monotonic.saturating_add(bound));
+            }
+        }
+        let stamp = stamp.max(cluster_ms).max(base);
+        if give {
+            state.anchor = Some((now, stamp));
+            if state.confirmed {
+                state.may_catch_up = false;
+            }
+        }
+        stamp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    /// Stamps every `step` of monotonic time while the wall clock reads `wall(i)`.
+    fn stamps(clock: &LeaderClock, start: Instant, step: u64, n: u64, wall: impl Fn(u64) -> u64) -> Vec<u64> {
+        (1..=n)
+            .map(|i| {
+                let now = start + Duration::from_millis(i * step);
+                clock.read(1, T0, now, wall(i * step), true)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wall_clock_jumping_ahead_pulls_stamps_by_a_tenth_at_most() {
+        let clock = LeaderClock::default();
+        let start = Instant::now();
+        assert_eq!(clock.read(1, T0, start, T0, true), T0);
+        clock.confirm(1);
+        assert_eq!(
+            clock.read(1, T0, start, T0, true),
+            T0,
+            "confirmed on time: nothing to catch up"
+        );
+        clock.confirm(1);
+        // Then the wall clock steps ten minutes ahead and stays there.
+        let out = stamps(&clock, start, 1_000, 10, |t| T0 + t + 600_000);
+        assert_eq!(out[0], T0 + 1_100);
+        for pair in out.windows(2) {
+            assert_eq!(pair[1] - pair[0], 1_100, "10% faster, not ten minutes: {pair:?}");
+        }
+    }
+
+    #[test]
+    fn a_wall_clock_going_back_neither_stops_nor_reverses_stamps() {
+        let clock = LeaderClock::default();
+        let start = Instant::now();
+        clock.read(1, T0, start, T0, true);
+        clock.confirm(1);
+        clock.read(1, T0, start, T0, true);
+        let out = stamps(&clock, start, 1_000, 10, |t| T0 + t - 600_000);
+        for pair in out.windows(2) {
+            let step = pair[1] - pair[0];
+            assert!(
+                (900..=1_000).contains(&step),
+                "at most 10% slower, never still: {pair:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unconfirmed_clock_runs_on_monotonic_time_only() {
+        let clock = LeaderClock::default();
+        let start = Instant::now();
+        clock.read(1, T0, start, T0 + 3_600_000, true);
+        let out = stamps(&clock, start, 500, 4, |t| T0 + 3_600_000 + t);
+        assert_eq!(out, vec![T0 + 500, T0 + 1_000, T0 + 1_500, T0 + 2_000]);
+        tracing::info!("--- once the peers confirm it, a cluster that was down catches up at once");
+        clock.confirm(1);
+        let now = start + Duration::from_millis(2_500);
+        assert_eq!(clock.read(1, T0, now, T0 + 3_602_500, true), T0 + 3_602_500);
+    }
+
+    #[test]
+    fn a_new_term_starts_from_cluster_time_and_a_fresh_cluster_from_the_wall() {
+        let clock = LeaderClock::default();
+        let start = Instant::now();
+        assert_eq!(clock.read(1, 0, start, T0, true), T0, "nothing stamped yet");
+        clock.confirm(1);
+        assert_eq!(
+            clock.read(2, T0 + 42, start, T0 + 9_000_000, true),
+            T0 + 42,
+            "unconfirmed in term 2"
+        );
+    }
+}

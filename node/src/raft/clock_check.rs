@@ -1,0 +1,95 @@
+//! A leader checks its wall clock against its voters': stamps may follow that clock only once
+//! a majority of voters (itself included) read within [`MAX_SKEW_MS`] of it, and a leader whose
+//! clock a majority reads far from theirs hands leadership over (a node far off the cluster's
+//! time refuses to lead).
+
+use std::time::Duration;
+
+use super::replica::Replica;
+use crate::clock::{MAX_SKEW_MS, wall_ms};
+
+/// What the voters' clocks said of this node's.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A majority of voters agrees with this clock.
+    Agree,
+    /// A majority of voters reads this clock far from theirs: by about `skew_ms` (median).
+    Disagree { skew_ms: i64 },
+    /// Too few voters answered to tell.
+    Unknown,
+}
+
+/// Asks every other voter for its wall clock (the middle of each call stands for the moment it
+/// answered) and judges this node's.
+pub async fn check(replica: &Replica) -> Verdict {
+    let status = replica.status();
+    let voters: Vec<_> = status.members.iter().filter(|m| m.voter).collect();
+    let others: Vec<String> = voters
+        .iter()
+        .filter(|m| m.id != replica.id())
+        .map(|m| m.addr.clone())
+        .collect();
+    let mut offsets = vec![0i64];
+    if !others.is_empty() {
+        let Ok(client) = qraft_proto::Client::with_credentials(others.iter(), &replica.as_peer()) else {
+            return Verdict::Unknown;
+        };
+        let client = client.with_timeout(Duration::from_millis(500));
+        for addr in &others {
+            let before = wall_ms();
+            let Ok(peer) = client.node_status(addr).await else {
+                continue;
+            };
+            let middle = before + wall_ms().saturating_sub(before) / 2;
+            if peer.wall_ms > 0 {
+                offsets
+                    .push(i64::try_from(i128::from(middle) - i128::from(peer.wall_ms)).unwrap_or(i64::MAX));
+            }
+        }
+    }
+    judge(&offsets, voters.len())
+}
+
+/// `offsets`: this clock minus each answering voter's (0 for itself).
+fn judge(offsets: &[i64], voters: usize) -> Verdict {
+    let majority = voters / 2 + 1;
+    let limit = i64::try_from(MAX_SKEW_MS).unwrap_or(i64::MAX);
+    let agree = offsets.iter().filter(|o| o.abs() <= limit).count();
+    if agree >= majority {
+        return Verdict::Agree;
+    }
+    // Only a majority of voters against this clock shows this clock is the odd one out.
+    if offsets.len() - agree >= majority {
+        let mut sorted = offsets.to_vec();
+        sorted.sort_unstable();
+        return Verdict::Disagree {
+            skew_ms: sorted[sorted.len() / 2],
+        };
+    }
+    Verdict::Unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_majority_decides() {
+        assert_eq!(judge(&[0], 1), Verdict::Agree, "a single node agrees with itself");
+        assert_eq!(judge(&[0, 40, -120], 3), Verdict::Agree);
+        assert_eq!(
+            judge(&[0, 600_000, 600_100], 3),
+            Verdict::Disagree { skew_ms: 600_000 }
+        );
+        assert_eq!(
+            judge(&[0, 600_000], 3),
+            Verdict::Unknown,
+            "one voter against one: cannot tell"
+        );
+        assert_eq!(
+            judge(&[0, 30, 600_000, 600_000, 600_000], 5),
+            Verdict::Disagree { skew_ms: 600_000 }
+        );
+        assert_eq!(judge(&[0], 3), Verdict::Unknown, "nobody else answered");
+    }
+}
