@@ -3,8 +3,8 @@
 //! - **Apply** reads only the leader's stamp on each entry (cluster time, `QueueState::now_ms`),
 //!   never a clock of its own.
 //! - **The leader** stamps entries with a [`LeaderClock`]: its monotonic clock, pulled toward its
-//!   wall clock by at most a tenth of the time that passes, and jumping forward to the wall
-//!   clock once per term only after its peers have confirmed that clock (`raft/observer.rs`). A
+//!   wall clock by at most a tenth of the time that passes, and catching up with the wall clock
+//!   once per term, right after its peers have confirmed that clock (`raft/observer.rs`). A
 //!   wall clock stepped by minutes (NTP, a resumed VM) neither drags cluster time with it nor
 //!   stops it, and a leader whose clock disagrees with its peers' hands leadership over.
 //! - **Everything else** (the CLI, the API checking an eta a client gave, the metrics) uses
@@ -33,9 +33,6 @@ pub fn skew_ms(wall_ms: u64, cluster_ms: u64) -> i64 {
 pub const MAX_SLEW_PERMILLE: u64 = 100;
 /// How far a leader's wall clock may be from its peers' before it refuses to lead.
 pub const MAX_SKEW_MS: u64 = 10_000;
-/// A confirmed wall clock this far ahead of the stamps is caught up with at once (the cluster
-/// was idle or down), not slewed toward.
-const CATCH_UP_MS: u64 = 1_000;
 
 /// The clock a leader stamps entries with.
 #[derive(Debug, Default)]
@@ -54,6 +51,10 @@ struct State {
     /// The next stamp may jump to the wall clock: only the first one after the confirmation, so
     /// a clock stepped later in the term is slewed toward, never followed.
     may_catch_up: bool,
+    /// The highest cluster time this node has applied, and when it first saw it (kept across
+    /// terms): a new term goes on from there by the monotonic time since, so the time the
+    /// cluster spent electing a leader is not lost before the peers confirm the wall clock.
+    seen: Option<(u64, Instant)>,
 }
 
 impl LeaderClock {
@@ -68,6 +69,12 @@ impl LeaderClock {
         self.read(term, cluster_ms, Instant::now(), wall_ms(), false)
     }
 
+    /// This node has applied cluster time `cluster_ms` (every node calls this as it applies).
+    pub fn observe(&self, cluster_ms: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.observe(cluster_ms, Instant::now());
+    }
+
     /// The peers agree with this node's wall clock in `term`: stamps may follow it from now on.
     pub fn confirm(&self, term: u64) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -79,21 +86,29 @@ impl LeaderClock {
 
     fn read(&self, term: u64, cluster_ms: u64, now: Instant, wall: u64, give: bool) -> u64 {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.observe(cluster_ms, now);
         if state.term != term {
             *state = State {
                 term,
+                seen: state.seen,
                 ..State::default()
             };
         }
         // A cluster that never stamped anything starts from the wall clock; otherwise a new term
-        // goes on from where the last leader left cluster time.
-        let start = if cluster_ms == 0 { wall } else { cluster_ms };
+        // goes on from the last cluster time this node saw, by the monotonic time since.
+        let start = match state.seen {
+            _ if cluster_ms == 0 => wall,
+            Some((seen_ms, at)) => seen_ms.saturating_add(since_ms(at, now)),
+            None => cluster_ms,
+        };
         let (at, base) = state.anchor.unwrap_or((now, start));
-        let elapsed = u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX);
+        let elapsed = since_ms(at, now);
         let monotonic = base.saturating_add(elapsed);
         let mut stamp = monotonic;
         if state.confirmed {
-            if state.may_catch_up && wall > monotonic.saturating_add(CATCH_UP_MS) {
+            // Right after the peers confirmed the wall clock, stamps catch up with it at once:
+            // the time the cluster spent without a leader (or down) is not lost for good.
+            if state.may_catch_up && wall > monotonic {
                 stamp = wall;
             } else {
                 let bound = elapsed.saturating_mul(MAX_SLEW_PERMILLE) / 1000;
@@ -109,6 +124,18 @@ impl LeaderClock {
         }
         stamp
     }
+}
+
+impl State {
+    fn observe(&mut self, cluster_ms: u64, now: Instant) {
+        if cluster_ms > 0 && self.seen.is_none_or(|(seen_ms, _)| cluster_ms > seen_ms) {
+            self.seen = Some((cluster_ms, now));
+        }
+    }
+}
+
+fn since_ms(at: Instant, now: Instant) -> u64 {
+    u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -189,6 +216,22 @@ mod tests {
             clock.read(2, T0 + 42, start, T0 + 9_000_000, true),
             T0 + 42,
             "unconfirmed in term 2"
+        );
+    }
+
+    #[test]
+    fn a_new_term_goes_on_from_the_last_cluster_time_seen_by_the_time_since() {
+        let clock = LeaderClock::default();
+        let start = Instant::now();
+        clock.observe(T0);
+        tracing::info!(
+            "--- the old leader died; this node wins an election 1.2 s later, its wall clock far off"
+        );
+        let now = start + Duration::from_millis(1_200);
+        let stamp = clock.read(7, T0, now, T0 + 9_000_000, true);
+        assert!(
+            (T0 + 1_100..=T0 + 1_200).contains(&stamp),
+            "the election's time counted, not the wall clock: {stamp}"
         );
     }
 }

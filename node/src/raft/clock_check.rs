@@ -19,8 +19,8 @@ pub enum Verdict {
     Unknown,
 }
 
-/// Asks every other voter for its wall clock (the middle of each call stands for the moment it
-/// answered) and judges this node's.
+/// Asks every other voter for its wall clock, all at once (the middle of each call stands for
+/// the moment it answered), and judges this node's.
 pub async fn check(replica: &Replica) -> Verdict {
     let status = replica.status();
     let voters: Vec<_> = status.members.iter().filter(|m| m.voter).collect();
@@ -35,17 +35,17 @@ pub async fn check(replica: &Replica) -> Verdict {
             return Verdict::Unknown;
         };
         let client = client.with_timeout(Duration::from_millis(500));
-        for addr in &others {
-            let before = wall_ms();
-            let Ok(peer) = client.node_status(addr).await else {
-                continue;
-            };
-            let middle = before + wall_ms().saturating_sub(before) / 2;
-            if peer.wall_ms > 0 {
-                offsets
-                    .push(i64::try_from(i128::from(middle) - i128::from(peer.wall_ms)).unwrap_or(i64::MAX));
+        let asks = others.iter().map(|addr| {
+            let client = &client;
+            async move {
+                let before = wall_ms();
+                let peer = client.node_status(addr).await.ok()?;
+                let middle = before + wall_ms().saturating_sub(before) / 2;
+                (peer.wall_ms > 0)
+                    .then(|| i64::try_from(i128::from(middle) - i128::from(peer.wall_ms)).unwrap_or(i64::MAX))
             }
-        }
+        });
+        offsets.extend(futures::future::join_all(asks).await.into_iter().flatten());
     }
     judge(&offsets, voters.len())
 }

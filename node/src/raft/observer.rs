@@ -22,6 +22,8 @@ use crate::queue::{Command, Observation};
 const INTERVAL: Duration = Duration::from_millis(100);
 /// How often a leader checks its wall clock against its voters' (and at once in a new term).
 const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(5);
+/// How soon a check that too few voters answered is tried again.
+const CLOCK_RECHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// When this node last heard from a leader (any AppendEntries, heartbeats included): where an
 /// election's leaderless time starts.
@@ -53,11 +55,12 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
         let mut campaign_since: Option<Instant> = None;
         let mut leading: Option<Won> = None;
         let mut recorded_term = 0;
-        let mut clock_checked: Option<(u64, Instant)> = None;
+        let mut clock_checked: Option<(u64, Instant, Duration)> = None;
         let mut interval = tokio::time::interval(INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            replica.leader_clock().observe(replica.shared().queue().now_ms());
             let metrics = replica.raft().metrics().borrow_watched().clone();
             match metrics.state {
                 ServerState::Leader => {}
@@ -92,8 +95,8 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
             let Some(won) = &leading else {
                 continue;
             };
-            if clock_checked.is_none_or(|(term, at)| term != won.term || at.elapsed() >= CLOCK_CHECK_EVERY) {
-                clock_checked = Some((won.term, Instant::now()));
+            if clock_checked.is_none_or(|(term, at, every)| term != won.term || at.elapsed() >= every) {
+                clock_checked = Some((won.term, Instant::now(), CLOCK_CHECK_EVERY));
                 match clock_check::check(&replica).await {
                     Verdict::Agree => replica.leader_clock().confirm(won.term),
                     Verdict::Disagree { skew_ms } => {
@@ -104,7 +107,7 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
                         let _ = replica.transfer_leader(None).await;
                         continue;
                     }
-                    Verdict::Unknown => {}
+                    Verdict::Unknown => clock_checked = Some((won.term, Instant::now(), CLOCK_RECHECK_EVERY)),
                 }
             }
             if recorded_term < won.term {
