@@ -57,6 +57,10 @@ pub struct NodeArgs {
     /// refuses to start; joining under a new id (--join) is the other way back.
     #[arg(long, env = "QRAFT_REBUILD")]
     pub rebuild: bool,
+    /// Test-only canary: acknowledge writes without syncing the WAL, so a power loss loses
+    /// them. qraft-chaos uses it to show its power-loss scenario catches a missing fsync.
+    #[arg(long, hide = true)]
+    pub unsafe_skip_wal_sync: bool,
     /// Directory for this node's database and snapshots [default: ./data/n<ID>].
     #[arg(long, env = "QRAFT_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -464,6 +468,7 @@ impl NodeConfig {
                     .min_free_disk_bytes
                     .or(file.limits.min_free_disk_bytes)
                     .unwrap_or(DEFAULT_MIN_FREE_DISK),
+                skip_wal_sync: args.unsafe_skip_wal_sync,
             },
             tasks: TaskDefaults {
                 max_payload_bytes,

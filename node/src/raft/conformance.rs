@@ -25,7 +25,7 @@ fn open(dir: &std::path::Path) -> Result<(LogStore, StateMachineStore), std::io:
     };
     let storage = Storage::open(dir, &identity).map_err(std::io::Error::other)?;
     let timings = crate::metrics::Timings::default();
-    let syncer = Syncer::start(&storage.db, 1, timings.fsync.clone())?;
+    let syncer = Syncer::start(&storage.db, 1, timings.fsync.clone(), true)?;
     let log = LogStore::new(storage.db.clone(), syncer)?;
     let sm = StateMachineStore::open(storage.db.clone(), storage.snapshot_dir(), timings)?;
     Ok((log, sm))

@@ -45,6 +45,8 @@ pub struct RaftSettings {
     pub tls: Option<qraft_proto::Tls>,
     /// Writes that grow the state are refused below this much free space on the data disk.
     pub min_free_disk_bytes: u64,
+    /// The chaos suite's canary: appends are acknowledged without a WAL sync.
+    pub skip_wal_sync: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,7 +190,12 @@ impl Replica {
                 .map_err(|e| ReplicaError::Settings(e.to_string()))?,
         );
         let timings = Timings::default();
-        let syncer = Syncer::start(&storage.db, id, timings.fsync.clone())?;
+        if settings.skip_wal_sync {
+            tracing::warn!(
+                "--unsafe-skip-wal-sync: writes are acknowledged before they are durable (a test canary)"
+            );
+        }
+        let syncer = Syncer::start(&storage.db, id, timings.fsync.clone(), !settings.skip_wal_sync)?;
         let log_store = LogStore::new(storage.db.clone(), syncer)?;
         let state_machine =
             StateMachineStore::open(storage.db.clone(), storage.snapshot_dir(), timings.clone())?;

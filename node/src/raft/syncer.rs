@@ -29,14 +29,20 @@ pub struct Syncer {
 }
 
 impl Syncer {
-    /// Starts the thread; each sync's duration goes to `fsync_seconds`.
-    pub fn start(db: &Arc<DB>, node_id: u64, fsync_seconds: Histogram) -> Result<Syncer, io::Error> {
+    /// Starts the thread; each sync's duration goes to `fsync_seconds`. Without `fsync` (the
+    /// chaos suite's canary only) the WAL goes to the page cache and no further.
+    pub fn start(
+        db: &Arc<DB>,
+        node_id: u64,
+        fsync_seconds: Histogram,
+        fsync: bool,
+    ) -> Result<Syncer, io::Error> {
         let (tx, rx) = mpsc::channel::<Waiter>();
         // A weak handle: the syncer must not keep the database open after the stores close it.
         let db = Arc::downgrade(db);
         std::thread::Builder::new()
             .name(format!("qraft-syncer-{node_id}"))
-            .spawn(move || run(&db, &rx, &fsync_seconds))?;
+            .spawn(move || run(&db, &rx, &fsync_seconds, fsync))?;
         Ok(Syncer { tx })
     }
 
@@ -55,14 +61,14 @@ impl Syncer {
     }
 }
 
-fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Waiter>, fsync_seconds: &Histogram) {
+fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Waiter>, fsync_seconds: &Histogram, fsync: bool) {
     while let Ok(first) = rx.recv() {
         let mut waiters = vec![first];
         waiters.extend(rx.try_iter());
         let result = match db.upgrade() {
             Some(db) => {
                 let started = Instant::now();
-                let synced = db.flush_wal(true).map_err(|e| e.to_string());
+                let synced = db.flush_wal(fsync).map_err(|e| e.to_string());
                 fsync_seconds.observe(started.elapsed().as_secs_f64());
                 synced
             }
