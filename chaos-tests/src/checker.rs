@@ -88,6 +88,8 @@ pub struct Verdict {
     pub drain: Drain,
     /// Whether every replica held the same state after the drain.
     pub convergence: Convergence,
+    /// What nemeses saw go wrong.
+    pub problems: Vec<String>,
     /// One per leader-losing fault, in time order.
     pub failovers: Vec<Failover>,
     /// Over the failovers that did recover; `None` when none did.
@@ -209,6 +211,7 @@ pub fn check(entries: &[Entry]) -> Verdict {
         panics: cluster.panics,
         drain: cluster.drain,
         convergence: cluster.convergence,
+        problems: cluster.problems,
         failovers: failover.failovers,
         failover_stats: failover.stats,
         flows,
@@ -254,6 +257,7 @@ fn violations(verdict: &Verdict) -> Vec<String> {
     if let Some(problem) = verdict.convergence.problem() {
         out.push(problem);
     }
+    out.extend(verdict.problems.iter().cloned());
     out.extend(
         verdict
             .failovers

@@ -3,7 +3,11 @@
 //!
 //! - `net`: namespaces, the bridge and iptables.
 //! - `security`: plain, or TLS with certificates and a token made for the run.
+//! - `disks`: data directories on lazy disks that lose unsynced writes, fill up or fail.
+//! - `clocks`: wall clocks that nemeses move.
 
+pub mod clocks;
+pub mod disks;
 pub mod net;
 pub mod security;
 
@@ -16,6 +20,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use qraft_proto::{Client, RetryPolicy, pb};
 
+use self::clocks::Clocks;
+use self::disks::Disks;
 use self::net::Net;
 use self::security::Security;
 
@@ -60,6 +66,23 @@ pub struct Cluster {
     /// `Some` in namespace mode; dropped after the processes.
     net: Option<Net>,
     security: Security,
+    /// `Some` when the nodes' data lives on lazy disks; unmounted after the processes stop.
+    disks: Option<Disks>,
+    /// `Some` when the nodes' wall clocks can be moved.
+    clocks: Option<Clocks>,
+    /// Nodes start with `--unsafe-skip-wal-sync`: the canary the power-loss nemesis must catch.
+    skip_wal_sync: bool,
+}
+
+/// What the nodes' machines are like, beyond the network.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Machines {
+    /// Data directories on lazy disks (power loss, full and failing disks).
+    pub lazy_disks: bool,
+    /// Wall clocks behind libfaketime.
+    pub fake_clocks: bool,
+    /// The canary: nodes acknowledge writes without syncing the WAL.
+    pub skip_wal_sync: bool,
 }
 
 /// `n` distinct free loopback ports, all held until the last is picked: a port released at once
@@ -77,7 +100,14 @@ fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
 impl Cluster {
     /// Starts `n` nodes in `dir`; with `net`, each in its namespace; with `tls`, speaking TLS
     /// with certificates made for the run and requiring a token.
-    pub fn start(qraft: &Path, dir: &Path, n: usize, net: Option<Net>, tls: bool) -> anyhow::Result<Cluster> {
+    pub fn start(
+        qraft: &Path,
+        dir: &Path,
+        n: usize,
+        net: Option<Net>,
+        tls: bool,
+        machines: Machines,
+    ) -> anyhow::Result<Cluster> {
         let mut nodes = Vec::new();
         let ports = if net.is_none() { free_ports(n)? } else { Vec::new() };
         let addrs: Vec<String> = (1..=n)
@@ -101,7 +131,7 @@ impl Cluster {
                 raft_id: id as u64,
                 join: None,
                 addr,
-                data: dir.join(format!("n{id}")),
+                data: disks::data_dir(dir, id),
                 config: dir.join(format!("n{id}.toml")),
                 log: dir.join(format!("n{id}.log")),
                 exec_log: dir.join(format!("exec-n{id}.log")),
@@ -124,6 +154,17 @@ impl Cluster {
             nodes,
             net,
             security,
+            disks: if machines.lazy_disks {
+                Some(Disks::mount(dir, n)?)
+            } else {
+                None
+            },
+            clocks: if machines.fake_clocks {
+                Some(Clocks::new(dir, n)?)
+            } else {
+                None
+            },
+            skip_wal_sync: machines.skip_wal_sync,
         };
         for id in 1..=n {
             cluster.start_node(id)?;
@@ -152,6 +193,14 @@ impl Cluster {
         self.net.as_ref()
     }
 
+    pub fn disks(&self) -> Option<&Disks> {
+        self.disks.as_ref()
+    }
+
+    pub fn clocks(&self) -> Option<&Clocks> {
+        self.clocks.as_ref()
+    }
+
     /// A client for the harness's own calls; its retries give up within 5 s, so no wait on the
     /// cluster runs much past its own limit.
     pub fn client(&self) -> anyhow::Result<Client> {
@@ -175,9 +224,20 @@ impl Cluster {
     }
 
     pub fn start_node(&mut self, id: usize) -> anyhow::Result<()> {
+        self.start_node_with(id, &[])
+    }
+
+    /// Starts the node in slot `id` with `more` flags, this once.
+    pub fn start_node_with(&mut self, id: usize, more: &[&str]) -> anyhow::Result<()> {
         let qraft = self.qraft.clone();
         let peers = self.peers.clone();
         let namespace = self.net.as_ref().map(|net| net.namespace(id));
+        let clock_env = self
+            .clocks
+            .as_ref()
+            .map(|clocks| clocks.env(id))
+            .unwrap_or_default();
+        let skip_wal_sync = self.skip_wal_sync;
         let node = self.node(id);
         if node.child.is_some() {
             return Ok(());
@@ -212,6 +272,9 @@ impl Cluster {
             .arg(&node.config)
             .arg("--data")
             .arg(&node.data)
+            .args(more)
+            .args(skip_wal_sync.then_some("--unsafe-skip-wal-sync"))
+            .envs(clock_env)
             .env("RUST_LOG", "info,openraft=warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -244,15 +307,36 @@ impl Cluster {
         let raft_id = self.next_raft_id;
         self.next_raft_id += 1;
         let via = self.addr(via);
+        empty(&self.node(id).data)?;
         let node = self.node(id);
-        if node.data.exists() {
-            std::fs::remove_dir_all(&node.data)
-                .with_context(|| format!("cannot wipe {}", node.data.display()))?;
-        }
         node.raft_id = raft_id;
         node.join = Some(via);
         self.start_node(id)?;
         Ok(raft_id)
+    }
+
+    /// Deletes the data directory of the (stopped) node in slot `id`: a wiped disk.
+    pub fn wipe(&mut self, id: usize) -> anyhow::Result<()> {
+        self.kill(id);
+        empty(&self.node(id).data)
+    }
+
+    /// Waits up to `limit` for the node in slot `id` to exit by itself; `None` if it still runs.
+    pub async fn wait_exit(&mut self, id: usize, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        loop {
+            let node = self.node(id);
+            let child = node.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                node.child = None;
+                return Some(status);
+            }
+            if started.elapsed() > limit {
+                return None;
+            }
+            // Polling a child's exit; the deadline above decides.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// `kill -9`: no flush, no handover.
@@ -310,6 +394,9 @@ impl Cluster {
 
     /// Undoes every fault: paused nodes continue, stopped ones start, the network is whole.
     pub fn heal(&mut self) -> anyhow::Result<()> {
+        if let Some(disks) = &self.disks {
+            disks.repair();
+        }
         for id in 1..=self.size() {
             if self.nodes[id - 1].paused {
                 self.resume(id);
@@ -320,6 +407,9 @@ impl Cluster {
         }
         if let Some(net) = &self.net {
             net.heal()?;
+        }
+        if let Some(clocks) = &self.clocks {
+            clocks.reset()?;
         }
         Ok(())
     }
@@ -395,6 +485,23 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Deletes everything in `dir` but `dir` itself, which may be a mount point.
+fn empty(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.with_context(|| format!("cannot wipe {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The node's config: its pool runs the chaos task, recording each execution with its attempt

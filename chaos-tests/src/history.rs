@@ -90,6 +90,8 @@ pub enum Entry {
     Converged { t: Millis, same: bool, detail: String },
     /// A node's log showed a panic.
     Panic { node: u64, line: String },
+    /// Something a nemesis saw go wrong that the history shows nowhere else.
+    Problem { t: Millis, detail: String },
     /// A flow producer sends a workflow (`kind` chord or chain) under idempotency key `key`.
     FlowInvoke { t: Millis, key: String, kind: String },
     /// The flow submit was acknowledged: the flow is durable on a majority.

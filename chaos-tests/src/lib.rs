@@ -7,6 +7,7 @@
 //! - [`cluster`]: the `qraft node` processes, on loopback or in network namespaces (`net`).
 //! - [`workload`]: producers, remote workers and the leader sampler.
 //! - [`nemesis`]: the faults.
+//! - [`lazyfs`]: a FUSE filesystem that loses unsynced writes on a power cut, fills up, fails.
 //! - [`history`]: the JSONL history every part writes and the checker reads.
 //! - [`checker`]: the verdict on a history.
 //! - [`report`]: the per-scenario table and JSON.
@@ -15,6 +16,7 @@
 pub mod checker;
 pub mod cluster;
 pub mod history;
+pub mod lazyfs;
 pub mod nemesis;
 pub mod report;
 pub mod run;

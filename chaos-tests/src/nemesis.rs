@@ -1,5 +1,13 @@
 //! Faults. A nemesis strikes, holds the fault for a while, and undoes it, writing `Fault` and
 //! `Heal` into the history; the scenario runner strikes again and again for the run's length.
+//!
+//! The faults of real machines have a file each: `amnesia` (a wiped disk), `power` (power
+//! loss), `disk` (full and failing disks), `clock` (stepped wall clocks).
+
+mod amnesia;
+mod clock;
+mod disk;
+mod power;
 
 use std::time::Duration;
 
@@ -18,6 +26,8 @@ const HOLD: Duration = Duration::from_secs(2);
 const STOP_LIMIT: Duration = Duration::from_secs(20);
 /// How long a membership step (a removal, a new node's catching up) may take.
 const CHANGE_LIMIT: Duration = Duration::from_secs(30);
+/// How long a node that lost its data, or its disk, may take to exit.
+const EXIT_LIMIT: Duration = Duration::from_secs(20);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nemesis {
@@ -33,10 +43,14 @@ pub enum Nemesis {
     KillExecuting,
     KillMinority,
     Membership,
+    Amnesia,
+    PowerLoss,
+    Disk,
+    Clock,
 }
 
 impl Nemesis {
-    pub const ALL: [Nemesis; 12] = [
+    pub const ALL: [Nemesis; 16] = [
         Nemesis::KillLeader,
         Nemesis::KillRandom,
         Nemesis::PauseLeader,
@@ -49,6 +63,10 @@ impl Nemesis {
         Nemesis::KillExecuting,
         Nemesis::KillMinority,
         Nemesis::Membership,
+        Nemesis::Amnesia,
+        Nemesis::PowerLoss,
+        Nemesis::Disk,
+        Nemesis::Clock,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +83,10 @@ impl Nemesis {
             Nemesis::KillExecuting => "kill-executing",
             Nemesis::KillMinority => "kill-minority",
             Nemesis::Membership => "membership",
+            Nemesis::Amnesia => "amnesia",
+            Nemesis::PowerLoss => "power-loss",
+            Nemesis::Disk => "disk",
+            Nemesis::Clock => "clock",
         }
     }
 
@@ -86,6 +108,16 @@ impl Nemesis {
             Nemesis::Membership => {
                 "remove a random node (the leader too), wipe it, and add a new node with a new id in its place"
             }
+            Nemesis::Amnesia => {
+                "wipe a follower and restart it under its id (it must refuse), then with --rebuild, and kill -9 the leader while it catches up"
+            }
+            Nemesis::PowerLoss => {
+                "cut the power to one node, a minority or every node: kill -9 and drop every write not yet fsynced"
+            }
+            Nemesis::Disk => "fill a node's disk, or make its writes fail: it must exit; then repair it",
+            Nemesis::Clock => {
+                "step the leader's wall clock minutes ahead, then the next leader's minutes back"
+            }
         }
     }
 
@@ -101,12 +133,23 @@ impl Nemesis {
         )
     }
 
-    /// One fault, held, then undone.
+    /// Data directories on lazy disks (FUSE): only for the faults of disks.
+    pub fn needs_lazy_disks(self) -> bool {
+        matches!(self, Nemesis::PowerLoss | Nemesis::Disk)
+    }
+
+    /// Wall clocks behind libfaketime.
+    pub fn needs_fake_clocks(self) -> bool {
+        self == Nemesis::Clock
+    }
+
+    /// One fault, held, then undone; `round` counts the strikes before it in the run.
     pub async fn strike(
         self,
         cluster: &mut Cluster,
         client: &Client,
         history: &Recorder,
+        round: usize,
     ) -> anyhow::Result<()> {
         let leader = cluster.leader(client).await;
         // Recorded once the fault is in force (iptables rules take a few ms to install), so
@@ -200,6 +243,10 @@ impl Nemesis {
                 let slot = rand::rng().random_range(1..=n);
                 replace(cluster, client, history, slot, fault).await?;
             }
+            Nemesis::Amnesia => amnesia::strike(cluster, history, leader, &fault).await?,
+            Nemesis::PowerLoss => power::strike(cluster, history, leader, round, &fault).await?,
+            Nemesis::Disk => disk::strike(cluster, history, leader, &fault).await?,
+            Nemesis::Clock => clock::strike(cluster, client, history, leader, &fault).await?,
             Nemesis::KillAll => {
                 for id in 1..=n {
                     cluster.kill(id);
@@ -271,6 +318,30 @@ async fn busy_node(cluster: &Cluster, client: &Client) -> Option<usize> {
         })
         .collect();
     busy.choose(&mut rand::rng()).copied()
+}
+
+/// Node `id` must exit non-zero by itself within [`EXIT_LIMIT`]; if it does not, it is killed
+/// and `should_have` (why it should have exited) recorded as a problem.
+async fn must_exit(cluster: &mut Cluster, history: &Recorder, id: usize, should_have: String) {
+    match cluster.wait_exit(id, EXIT_LIMIT).await {
+        Some(status) if !status.success() => {}
+        other => {
+            cluster.kill(id);
+            problem(
+                history,
+                format!("{should_have}, but did not exit non-zero ({other:?})"),
+            );
+        }
+    }
+}
+
+/// Records what a nemesis saw go wrong that the history shows nowhere else.
+fn problem(history: &Recorder, detail: String) {
+    tracing::error!("{detail}");
+    history.record(&Entry::Problem {
+        t: history.now(),
+        detail,
+    });
 }
 
 /// Waits (up to 20 s) until node `id` answers and knows a leader: a rolling restart moves on

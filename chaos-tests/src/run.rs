@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cluster::net;
+use crate::cluster::{disks, net};
 use crate::report::{ScenarioResult, table, write_json};
 use crate::scenario::{self, Scenario, Settings};
 use crate::workload::PRODUCER_RATE;
@@ -45,6 +45,10 @@ pub struct Args {
     /// Secure the cluster: TLS between everyone (certificates made for the run) and tokens.
     #[arg(long)]
     pub tls: bool,
+    /// The canary: nodes acknowledge writes without syncing their WAL, so `power-loss` must
+    /// find acknowledged tasks lost (the run fails). Shows the suite can see a missing fsync.
+    #[arg(long)]
+    pub canary_skip_wal_sync: bool,
     /// List the scenarios and exit.
     #[arg(long)]
     pub list: bool,
@@ -58,6 +62,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         for nemesis in crate::nemesis::Nemesis::ALL {
             let network = if nemesis.needs_network() {
                 " (needs namespaces)"
+            } else if nemesis.needs_lazy_disks() {
+                " (on FUSE lazy disks)"
+            } else if nemesis.needs_fake_clocks() {
+                " (clocks behind libfaketime)"
             } else {
                 ""
             };
@@ -136,6 +144,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         scenarios.retain(|s| !s.needs_network());
     }
+    if scenarios.iter().any(Scenario::needs_lazy_disks)
+        && let Err(why) = disks::available()
+    {
+        let why = format!("lazy disks (FUSE) cannot be mounted here ({why})");
+        anyhow::ensure!(all, "{why}: cannot run scenarios that cut power or fail disks");
+        println!("qraft-chaos: {why}; skipping power-loss and disk");
+        scenarios.retain(|s| !s.needs_lazy_disks());
+    }
     let out = match args.out {
         Some(dir) => dir,
         None => tempfile::Builder::new().prefix("qraft-chaos-").tempdir()?.keep(),
@@ -150,6 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         remote_workers: args.remote_workers,
         namespaces,
         tls: args.tls,
+        skip_wal_sync: args.canary_skip_wal_sync,
     };
     println!(
         "qraft-chaos: {} scenario(s), {} nodes {}{}, {} each; output in {}",

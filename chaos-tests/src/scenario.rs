@@ -16,7 +16,7 @@ use rand::seq::IndexedRandom;
 
 use crate::checker::check;
 use crate::cluster::net::Net;
-use crate::cluster::{Cluster, FLOW_QUEUE, QUEUE};
+use crate::cluster::{Cluster, FLOW_QUEUE, Machines, QUEUE};
 use crate::history::{Entry, Millis, Recorder};
 use crate::nemesis::Nemesis;
 use crate::report::ScenarioResult;
@@ -69,6 +69,19 @@ impl Scenario {
     pub fn needs_network(&self) -> bool {
         self.nemeses.iter().any(|n| n.needs_network())
     }
+
+    pub fn needs_lazy_disks(&self) -> bool {
+        self.nemeses.iter().any(|n| n.needs_lazy_disks())
+    }
+
+    /// The machines the nemeses need: lazy disks, movable clocks.
+    fn machines(&self, skip_wal_sync: bool) -> Machines {
+        Machines {
+            lazy_disks: self.nemeses.iter().any(|n| n.needs_lazy_disks()),
+            fake_clocks: self.nemeses.iter().any(|n| n.needs_fake_clocks()),
+            skip_wal_sync,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -83,6 +96,8 @@ pub struct Settings {
     pub namespaces: bool,
     /// Nodes speak TLS and require a token.
     pub tls: bool,
+    /// The canary: nodes acknowledge writes without syncing the WAL (the run should fail).
+    pub skip_wal_sync: bool,
 }
 
 pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<ScenarioResult> {
@@ -94,7 +109,8 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
     } else {
         None
     };
-    let mut cluster = Cluster::start(&settings.qraft, &dir, settings.nodes, net, settings.tls)?;
+    let machines = scenario.machines(settings.skip_wal_sync);
+    let mut cluster = Cluster::start(&settings.qraft, &dir, settings.nodes, net, settings.tls, machines)?;
     let client = cluster.client()?;
     poll(Duration::from_secs(30), Duration::from_millis(100), || async {
         cluster
@@ -129,6 +145,7 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
         settings.remote_workers,
         &history,
     )?;
+    let mut round = 0;
     while started.elapsed() + QUIET < settings.duration {
         tokio::time::sleep(QUIET).await;
         let nemesis = *scenario
@@ -136,7 +153,8 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
             .choose(&mut rand::rng())
             .context("a scenario has at least one nemesis")?;
         tracing::info!(nemesis = nemesis.name(), "strike");
-        nemesis.strike(&mut cluster, &client, &history).await?;
+        nemesis.strike(&mut cluster, &client, &history, round).await?;
+        round += 1;
     }
     cluster.heal()?;
     let healed_at = history.now();

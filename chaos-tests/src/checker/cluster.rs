@@ -103,6 +103,8 @@ impl Convergence {
 pub(super) struct ClusterFindings {
     pub split_terms: Capped<SplitTerm>,
     pub panics: Capped<NodePanic>,
+    /// What nemeses saw go wrong (a node that should have refused to start, say).
+    pub problems: Vec<String>,
     pub drain: Drain,
     pub convergence: Convergence,
 }
@@ -115,6 +117,7 @@ pub(super) fn check(entries: &[Entry]) -> ClusterFindings {
             Entry::Leader { node, term, .. } => {
                 leaders.entry(*term).or_default().insert(*node);
             }
+            Entry::Problem { detail, .. } => found.problems.push(detail.clone()),
             Entry::Panic { node, line } => found.panics.push(NodePanic {
                 node: *node,
                 line: line.clone(),

@@ -348,3 +348,17 @@ fn replicas_that_differ_after_the_drain_are_a_violation() {
     assert!(!verdict.ok());
     must_mention(&verdict, "convergence: the replicas differ after the drain");
 }
+
+#[test]
+fn a_problem_a_nemesis_saw_fails_the_run() {
+    let seen = with(
+        clean(),
+        [Entry::Problem {
+            t: 40_000,
+            detail: "disk: n2's disk was full, but did not exit non-zero (None)".into(),
+        }],
+    );
+    let verdict = check(&seen);
+    assert!(!verdict.ok());
+    must_mention(&verdict, "n2's disk was full, but did not exit non-zero");
+}
