@@ -174,6 +174,12 @@ async fn three_node_cluster_survives_failover_restarts_and_a_wiped_node() {
     must_have_tasks(&cluster, wiped, &acknowledged).await;
     // Submits of unknown outcome during the failover may have landed too: at least, not exactly.
     assert!(rebuilt.task_count as usize >= acknowledged.len());
+    let client = cluster.client(&[wiped]);
+    crate::util::wait_for_event(&client, &cluster.addr(wiped), "the rebuild", |kind| match kind {
+        qraft_proto::pb::event::Kind::LogReverted(r) if r.node == wiped => Some(()),
+        _ => None,
+    })
+    .await;
 
     cluster.must_not_have_panicked();
 }

@@ -156,6 +156,20 @@ async fn a_leader_whose_clock_jumps_ahead_neither_drags_cluster_time_nor_keeps_l
         log.contains("far from its voters'"),
         "node {leader} handed leadership to node {new_leader} because of its clock"
     );
+    let skew = crate::util::wait_for_event(
+        &client,
+        &cluster.addr(new_leader),
+        "the skew",
+        |kind| match kind {
+            qraft_proto::pb::event::Kind::Clock(skew) if skew.node == leader => Some(*skew),
+            _ => None,
+        },
+    )
+    .await;
+    assert!(
+        skew.skew_ms > 500_000 && !skew.in_step,
+        "node {leader}'s clock is ten minutes ahead: {skew:?}"
+    );
     tracing::info!("--- cluster time went on at the pace of real time, not ten minutes ahead");
     client
         .submit(crate::util::spec("builtin.noop"))

@@ -302,6 +302,35 @@ where
     }
 }
 
+/// Watches the timeline of the node at `addr` from the start until an event of the kind
+/// `wanted` picks shows up (at most 20 s); returns it.
+pub async fn wait_for_event<T>(
+    client: &qraft_proto::Client,
+    addr: &str,
+    what: &str,
+    wanted: impl Fn(&pb::event::Kind) -> Option<T>,
+) -> T {
+    let mut stream = client.watch_events(addr, 0).await.expect("event stream");
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(batch) = stream.message().await.expect("event stream") {
+            if let Some(found) = batch
+                .events
+                .iter()
+                .filter_map(|e| e.kind.as_ref())
+                .find_map(&wanted)
+            {
+                return Some(found);
+            }
+        }
+        None
+    })
+    .await;
+    found
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no event for {what}"))
+}
+
 pub fn spec(name: &str) -> pb::TaskSpec {
     pb::TaskSpec {
         name: name.to_string(),

@@ -313,6 +313,17 @@ pub enum EventKind {
         addr: Option<String>,
         change: MemberChange,
     },
+    /// A voter's wall clock went far off the others' (or came back in step).
+    ClockSkew {
+        node: u64,
+        /// Its clock minus the others' (ms).
+        skew_ms: i64,
+        in_step: bool,
+    },
+    /// A node that lost its data is rebuilt from the start on its operator's word.
+    LogReverted {
+        node: u64,
+    },
     /// A kind this console does not know (a newer server); shown, not dropped.
     Unknown,
 }

@@ -121,6 +121,16 @@ pub fn event_to_pb(event: &Event) -> pb::Event {
             }
             .into(),
         }),
+        EventKind::ClockSkew {
+            node,
+            skew_ms,
+            in_step,
+        } => Kind::Clock(pb::ClockSkew {
+            node: *node,
+            skew_ms: *skew_ms,
+            in_step: *in_step,
+        }),
+        EventKind::LogReverted { node } => Kind::LogReverted(pb::LogReverted { node: *node }),
     };
     pb::Event {
         seq: event.seq,

@@ -119,6 +119,20 @@ impl Collector for NodeCollector {
                 ConstCounter::new(value).encode(totals.encode_family(&labels)?)?;
             }
         }
+        let reversions = encoder.encode_descriptor(
+            "log_reversions",
+            "Times a member's log went back to empty because its operator rebuilt it (--rebuild); replicated, so the same on every node",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(queue.meta().log_reversions).encode(reversions)?;
+        let skewed = encoder.encode_descriptor(
+            "clock_skewed_members",
+            "Voters whose wall clock the leader last read more than 10 s off the others'",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(queue.meta().clock_skewed.len() as i64).encode(skewed)?;
         let workers = queue.workers().count() as u64;
         let busy: u64 = queue.workers().map(|w| u64::from(w.active)).sum();
         let unreachable = queue.meta().unreachable.len() as u64;

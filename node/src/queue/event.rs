@@ -64,6 +64,17 @@ pub enum EventKind {
         addr: String,
         change: MemberChange,
     },
+    /// `node`'s wall clock read `skew_ms` off the others' (`in_step`: back within
+    /// [`crate::clock::MAX_SKEW_MS`]).
+    ClockSkew {
+        node: u64,
+        skew_ms: i64,
+        in_step: bool,
+    },
+    /// `node` lost its data and is rebuilt from the start on its operator's word.
+    LogReverted {
+        node: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +104,12 @@ pub enum Observation {
     /// have counted toward a quorum, so it must never come back with empty data under its id
     /// as if nothing had happened (see `raft/bootstrap.rs`).
     Active { node: u64 },
+    /// The leader read `node`'s wall clock `skew_ms` off the others' (its own, when a majority
+    /// reads it far off).
+    ClockSkew { node: u64, skew_ms: i64 },
+    /// The leader replicates to `node` from the start: it lost its data and its operator said
+    /// `--rebuild`.
+    LogReverted { node: u64 },
 }
 
 /// A step of a membership change, as the timeline shows it.

@@ -79,6 +79,12 @@ pub struct QueueMeta {
     /// toward a quorum, and must not rejoin with empty data as if it were new.
     #[serde(default)]
     pub active: BTreeSet<u64>,
+    /// Members whose wall clock the leader last read far off the others'.
+    #[serde(default)]
+    pub clock_skewed: BTreeSet<u64>,
+    /// Times a member's log went back to empty on its operator's `--rebuild`.
+    #[serde(default)]
+    pub log_reversions: u64,
 }
 
 /// What the last applies changed, for the storage layer and for waiters.

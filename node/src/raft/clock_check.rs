@@ -19,35 +19,60 @@ pub enum Verdict {
     Unknown,
 }
 
+/// What the check found.
+#[derive(Debug)]
+pub struct Reading {
+    pub verdict: Verdict,
+    /// Each other voter that answered: its wall clock minus this node's (ms).
+    pub voters: Vec<(u64, i64)>,
+}
+
 /// Asks every other voter for its wall clock, all at once (the middle of each call stands for
 /// the moment it answered), and judges this node's.
-pub async fn check(replica: &Replica) -> Verdict {
+pub async fn check(replica: &Replica) -> Reading {
     let status = replica.status();
     let voters: Vec<_> = status.members.iter().filter(|m| m.voter).collect();
-    let others: Vec<String> = voters
+    let others: Vec<(u64, String)> = voters
         .iter()
         .filter(|m| m.id != replica.id())
-        .map(|m| m.addr.clone())
+        .map(|m| (m.id, m.addr.clone()))
         .collect();
-    let mut offsets = vec![0i64];
+    let mut answers = Vec::new();
     if !others.is_empty() {
-        let Ok(client) = qraft_proto::Client::with_credentials(others.iter(), &replica.as_peer()) else {
-            return Verdict::Unknown;
+        let Ok(client) =
+            qraft_proto::Client::with_credentials(others.iter().map(|(_, addr)| addr), &replica.as_peer())
+        else {
+            return Reading {
+                verdict: Verdict::Unknown,
+                voters: Vec::new(),
+            };
         };
         let client = client.with_timeout(Duration::from_millis(500));
-        let asks = others.iter().map(|addr| {
+        let asks = others.iter().map(|(id, addr)| {
             let client = &client;
             async move {
                 let before = wall_ms();
                 let peer = client.node_status(addr).await.ok()?;
                 let middle = before + wall_ms().saturating_sub(before) / 2;
-                (peer.wall_ms > 0)
-                    .then(|| i64::try_from(i128::from(middle) - i128::from(peer.wall_ms)).unwrap_or(i64::MAX))
+                (peer.wall_ms > 0).then(|| {
+                    let offset =
+                        i64::try_from(i128::from(middle) - i128::from(peer.wall_ms)).unwrap_or(i64::MAX);
+                    (*id, offset)
+                })
             }
         });
-        offsets.extend(futures::future::join_all(asks).await.into_iter().flatten());
+        answers.extend(futures::future::join_all(asks).await.into_iter().flatten());
     }
-    judge(&offsets, voters.len())
+    let offsets: Vec<i64> = std::iter::once(0)
+        .chain(answers.iter().map(|(_, o)| *o))
+        .collect();
+    Reading {
+        verdict: judge(&offsets, voters.len()),
+        voters: answers
+            .into_iter()
+            .map(|(id, offset)| (id, offset.saturating_neg()))
+            .collect(),
+    }
 }
 
 /// `offsets`: this clock minus each answering voter's (0 for itself).

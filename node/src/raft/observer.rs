@@ -97,13 +97,19 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
             };
             if clock_checked.is_none_or(|(term, at, every)| term != won.term || at.elapsed() >= every) {
                 clock_checked = Some((won.term, Instant::now(), CLOCK_CHECK_EVERY));
-                match clock_check::check(&replica).await {
-                    Verdict::Agree => replica.leader_clock().confirm(won.term),
+                let reading = clock_check::check(&replica).await;
+                match reading.verdict {
+                    Verdict::Agree => {
+                        replica.leader_clock().confirm(won.term);
+                        let voters = reading.voters.iter().copied().chain([(replica.id(), 0)]);
+                        record_skews(&replica, voters).await;
+                    }
                     Verdict::Disagree { skew_ms } => {
                         tracing::error!(
                             skew_ms,
                             "this node's wall clock is far from its voters': handing leadership over"
                         );
+                        record_skews(&replica, [(replica.id(), skew_ms)]).await;
                         let _ = replica.transfer_leader(None).await;
                         continue;
                     }
@@ -169,4 +175,23 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Writes down each voter whose clock (`(node, skew_ms)`) went far off, or back in step, since
+/// the log last said.
+async fn record_skews(replica: &Replica, voters: impl IntoIterator<Item = (u64, i64)>) {
+    let skewed = replica.shared().queue().meta().clock_skewed.clone();
+    for (node, skew_ms) in voters {
+        let far = skew_ms.unsigned_abs() > crate::clock::MAX_SKEW_MS;
+        if far == skewed.contains(&node) {
+            continue;
+        }
+        if far {
+            tracing::warn!(node, skew_ms, "a voter's wall clock is far from the others'");
+        }
+        let observation = Observation::ClockSkew { node, skew_ms };
+        if let Err(e) = replica.propose_one(Command::Observe(observation)).await {
+            tracing::debug!(error = %e, "clock skew not recorded yet");
+        }
+    }
 }

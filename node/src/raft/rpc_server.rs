@@ -19,7 +19,7 @@ use super::read_index;
 use super::snapshot;
 use super::types::{NodeId, Raft, SnapshotMeta, TypeConfig, Vote};
 use super::vote_guard::VoteGuard;
-use crate::queue::Command;
+use crate::queue::{Command, Observation};
 
 pub struct RaftRpcServer {
     raft: Raft,
@@ -173,6 +173,10 @@ impl pb::raft_server::Raft for RaftRpcServer {
                     node,
                     "a node rebuilds its lost data from the cluster: replicating to it from the start"
                 );
+                let reverted = Command::Observe(Observation::LogReverted { node });
+                if let Err(e) = self.proposer.propose(vec![reverted]).await {
+                    tracing::warn!(node, error = %e, "the log reversion is not on the timeline");
+                }
                 Ok(())
             }
             Ok(Err(refused)) => Err(refused.to_string()),

@@ -49,6 +49,24 @@ pub fn event_text(kind: &EventKind) -> String {
         ),
         EventKind::Queue { queue, action, count } => queue_event_text(queue.as_deref(), *action, *count),
         EventKind::Membership { node, addr, change } => membership_text(*node, addr.as_deref(), *change),
+        EventKind::ClockSkew {
+            node,
+            skew_ms,
+            in_step,
+        } => {
+            if *in_step {
+                format!("node {node}'s clock is back in step")
+            } else {
+                format!(
+                    "node {node}'s clock is {} {} the others'",
+                    duration_ms(skew_ms.unsigned_abs()),
+                    if *skew_ms > 0 { "ahead of" } else { "behind" }
+                )
+            }
+        }
+        EventKind::LogReverted { node } => {
+            format!("node {node} lost its data: rebuilt from the start (--rebuild)")
+        }
         EventKind::Unknown => "an event this console does not know".into(),
     }
 }
@@ -186,6 +204,28 @@ mod tests {
         assert_eq!(
             event_text(&queue(QueueAction::DeadPurged, 1)),
             "purged 1 dead letter in queue emails"
+        );
+    }
+
+    #[test]
+    fn clock_and_rebuild_lines() {
+        let skew = |skew_ms, in_step| EventKind::ClockSkew {
+            node: 2,
+            skew_ms,
+            in_step,
+        };
+        assert_eq!(
+            event_text(&skew(180_400, false)),
+            "node 2's clock is 3m 00s ahead of the others'"
+        );
+        assert_eq!(
+            event_text(&skew(-12_000, false)),
+            "node 2's clock is 12 s behind the others'"
+        );
+        assert_eq!(event_text(&skew(40, true)), "node 2's clock is back in step");
+        assert_eq!(
+            event_text(&EventKind::LogReverted { node: 3 }),
+            "node 3 lost its data: rebuilt from the start (--rebuild)"
         );
     }
 

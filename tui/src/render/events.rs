@@ -51,7 +51,8 @@ fn style(event: &EventView) -> Style {
         EventKind::LeaderElected { .. } => OK,
         EventKind::Membership { .. } => CHANGE,
         EventKind::Reachability { reachable: false, .. } | EventKind::TaskFailed { dead: true, .. } => ERROR,
-        EventKind::Reachability { reachable: true, .. } => OK,
+        EventKind::Reachability { reachable: true, .. } | EventKind::ClockSkew { in_step: true, .. } => OK,
+        EventKind::ClockSkew { in_step: false, .. } | EventKind::LogReverted { .. } => WARN,
         EventKind::TaskFailed { dead: false, .. } => WARN,
         EventKind::Worker { .. } | EventKind::Queue { .. } | EventKind::Unknown => Style::new(),
     }

@@ -114,6 +114,25 @@ impl QueueState {
             Observation::Active { node } => {
                 self.meta.active.insert(node);
             }
+            Observation::ClockSkew { node, skew_ms } => {
+                let in_step = skew_ms.unsigned_abs() <= crate::clock::MAX_SKEW_MS;
+                let changed = if in_step {
+                    self.meta.clock_skewed.remove(&node)
+                } else {
+                    self.meta.clock_skewed.insert(node)
+                };
+                if changed {
+                    self.record(EventKind::ClockSkew {
+                        node,
+                        skew_ms,
+                        in_step,
+                    });
+                }
+            }
+            Observation::LogReverted { node } => {
+                self.meta.log_reversions += 1;
+                self.record(EventKind::LogReverted { node });
+            }
         }
         Outcome::Done
     }

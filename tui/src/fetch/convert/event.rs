@@ -58,6 +58,12 @@ pub fn event(event: pb::Event) -> EventView {
                 change: kind,
             }
         }
+        Some(Kind::Clock(skew)) => EventKind::ClockSkew {
+            node: skew.node,
+            skew_ms: skew.skew_ms,
+            in_step: skew.in_step,
+        },
+        Some(Kind::LogReverted(reverted)) => EventKind::LogReverted { node: reverted.node },
         None => EventKind::Unknown,
     };
     EventView {

@@ -74,6 +74,41 @@ fn reachability_is_recorded_only_when_it_changes() {
 }
 
 #[test]
+fn a_clock_far_off_and_back_is_recorded_once_each_way() {
+    let mut state = new_state();
+    let skew = |node, skew_ms| Command::Observe(Observation::ClockSkew { node, skew_ms });
+    state.apply(skew(3, 900));
+    state.apply(skew(3, 180_000));
+    state.apply(skew(3, 175_000));
+    assert!(state.meta().clock_skewed.contains(&3));
+    state.apply(skew(3, -20));
+    assert!(state.meta().clock_skewed.is_empty());
+    assert_eq!(
+        kinds(&state),
+        vec![
+            EventKind::ClockSkew {
+                node: 3,
+                skew_ms: 180_000,
+                in_step: false
+            },
+            EventKind::ClockSkew {
+                node: 3,
+                skew_ms: -20,
+                in_step: true
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_rebuilt_log_is_counted_and_on_the_timeline() {
+    let mut state = new_state();
+    state.apply(Command::Observe(Observation::LogReverted { node: 2 }));
+    assert_eq!(state.meta().log_reversions, 1);
+    assert_eq!(kinds(&state), vec![EventKind::LogReverted { node: 2 }]);
+}
+
+#[test]
 fn failures_count_and_make_events_and_successes_only_count() {
     let mut state = new_state();
     let ok = submitted(state.apply(submit("t", "q", 0)));

@@ -318,6 +318,22 @@ class MembershipChange(_message.Message):
     change: MemberChangeKind
     def __init__(self, node: _Optional[int] = ..., addr: _Optional[str] = ..., change: _Optional[_Union[MemberChangeKind, str]] = ...) -> None: ...
 
+class ClockSkew(_message.Message):
+    __slots__ = ("node", "skew_ms", "in_step")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SKEW_MS_FIELD_NUMBER: _ClassVar[int]
+    IN_STEP_FIELD_NUMBER: _ClassVar[int]
+    node: int
+    skew_ms: int
+    in_step: bool
+    def __init__(self, node: _Optional[int] = ..., skew_ms: _Optional[int] = ..., in_step: bool = ...) -> None: ...
+
+class LogReverted(_message.Message):
+    __slots__ = ("node",)
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    node: int
+    def __init__(self, node: _Optional[int] = ...) -> None: ...
+
 class QueueChange(_message.Message):
     __slots__ = ("queue", "action", "count")
     QUEUE_FIELD_NUMBER: _ClassVar[int]
@@ -329,7 +345,7 @@ class QueueChange(_message.Message):
     def __init__(self, queue: _Optional[str] = ..., action: _Optional[_Union[QueueAction, str]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("seq", "at_ms", "leader_elected", "node", "worker", "task_failed", "queue", "membership")
+    __slots__ = ("seq", "at_ms", "leader_elected", "node", "worker", "task_failed", "queue", "membership", "clock", "log_reverted")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     LEADER_ELECTED_FIELD_NUMBER: _ClassVar[int]
@@ -338,6 +354,8 @@ class Event(_message.Message):
     TASK_FAILED_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     MEMBERSHIP_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    LOG_REVERTED_FIELD_NUMBER: _ClassVar[int]
     seq: int
     at_ms: int
     leader_elected: LeaderElected
@@ -346,7 +364,9 @@ class Event(_message.Message):
     task_failed: TaskFailed
     queue: QueueChange
     membership: MembershipChange
-    def __init__(self, seq: _Optional[int] = ..., at_ms: _Optional[int] = ..., leader_elected: _Optional[_Union[LeaderElected, _Mapping]] = ..., node: _Optional[_Union[NodeReachability, _Mapping]] = ..., worker: _Optional[_Union[WorkerChange, _Mapping]] = ..., task_failed: _Optional[_Union[TaskFailed, _Mapping]] = ..., queue: _Optional[_Union[QueueChange, _Mapping]] = ..., membership: _Optional[_Union[MembershipChange, _Mapping]] = ...) -> None: ...
+    clock: ClockSkew
+    log_reverted: LogReverted
+    def __init__(self, seq: _Optional[int] = ..., at_ms: _Optional[int] = ..., leader_elected: _Optional[_Union[LeaderElected, _Mapping]] = ..., node: _Optional[_Union[NodeReachability, _Mapping]] = ..., worker: _Optional[_Union[WorkerChange, _Mapping]] = ..., task_failed: _Optional[_Union[TaskFailed, _Mapping]] = ..., queue: _Optional[_Union[QueueChange, _Mapping]] = ..., membership: _Optional[_Union[MembershipChange, _Mapping]] = ..., clock: _Optional[_Union[ClockSkew, _Mapping]] = ..., log_reverted: _Optional[_Union[LogReverted, _Mapping]] = ...) -> None: ...
 
 class Events(_message.Message):
     __slots__ = ("events",)
