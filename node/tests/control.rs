@@ -95,6 +95,51 @@ async fn a_schedule_fires_each_due_time_once_through_a_leader_kill() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cron_schedule_fires_on_the_leaders_plan_and_again_after_a_resume() {
+    let cluster = TestCluster::start(3, &["--no-worker"]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let cli = Cli::of(&cluster);
+    cli.json(&[
+        "schedule",
+        "add",
+        "paris",
+        "--cron",
+        "* * * * * *",
+        "--tz",
+        "Europe/Paris",
+        "--task",
+        "tock",
+        "--queue",
+        "beat",
+    ]);
+    let client = cluster.client(&[1, 2, 3]);
+    wait_for("three cron runs", Duration::from_secs(10), || async {
+        (runs(&client, "tock").await.len() >= 3).then_some(())
+    })
+    .await;
+    cli.json(&["schedule", "pause", "paris"]);
+    let before = runs(&client, "tock").await.len();
+    cli.json(&["schedule", "resume", "paris"]);
+    wait_for("a run after the resume", Duration::from_secs(10), || async {
+        (runs(&client, "tock").await.len() > before).then_some(())
+    })
+    .await;
+    let dues: Vec<u64> = runs(&client, "tock")
+        .await
+        .into_iter()
+        .map(|(due, _)| due)
+        .collect();
+    assert!(
+        dues.iter().all(|due| due % 1_000 == 0),
+        "cron due times are whole seconds: {dues:?}"
+    );
+    let distinct: BTreeSet<u64> = dues.iter().copied().collect();
+    assert_eq!(distinct.len(), dues.len(), "a due time ran twice: {dues:?}");
+    assert!(schedule(&client, "paris").await.next_run_ms > 0, "planned again");
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misfires_after_a_whole_cluster_stop_follow_the_policy() {
     let mut cluster = TestCluster::start(3, &["--no-worker"]);
     cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::event::Observation;
 use super::flow::{FlowId, FlowRef, SubmitFlow};
 use super::limit::{LimitScope, Rate};
-use super::schedule::{Schedule, ScheduleSpec};
+use super::schedule::{Firing, PlannedFrom, Schedule, ScheduleSpec};
 use super::task::{TaskId, TaskOptions, TaskState};
 use super::worker::WorkerRegistration;
 
@@ -114,6 +114,13 @@ pub enum Command {
     },
     /// Starts a workflow: stores it and enqueues its first tasks.
     SubmitFlow(Box<SubmitFlow>),
+    /// The leader's plan for a cron schedule (see `schedule.rs`): the runs of the due times that
+    /// came and the next due time, taken only if the schedule still stands at `from`.
+    FireSchedule {
+        name: String,
+        from: PlannedFrom,
+        firing: Firing,
+    },
 }
 
 /// Which dead letters a command applies to.

@@ -1,8 +1,11 @@
 //! Periodic schedules (Celery beat, replicated): a task template and when to submit it.
 //!
-//! Due times are a pure function of the schedule and cluster time, so every replica computes the
-//! same ones; a schedule remembers the next due time it has not fired yet, which makes every due
-//! time fire once, in the apply of the first log entry stamped at or after it.
+//! A schedule remembers the next due time it has not fired yet, which makes every due time fire
+//! once. `every` due times are integer arithmetic on cluster time, so apply computes them and
+//! fires them in the apply of the first log entry stamped at or after them. Cron due times
+//! depend on libraries (cron rules, the time-zone database), which two builds could read
+//! differently: the leader computes them ([`Schedule::plan`]) and the log carries them
+//! (`Command::FireSchedule`), so apply never computes one and every replica fires the same runs.
 
 use std::fmt;
 use std::str::FromStr;
@@ -84,9 +87,86 @@ pub struct Schedule {
     pub runs: u64,
     pub missed: u64,
     pub created_at_ms: u64,
+    /// A cron schedule whose due times after this instant the leader has not planned yet (just
+    /// added or resumed): `next_due_ms` is `None` until it has.
+    #[serde(default)]
+    pub unplanned_after_ms: Option<u64>,
+}
+
+/// What a leader's plan for a cron schedule starts from; apply takes the plan only if the
+/// schedule still stands there, so a resent or stale plan fires nothing twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlannedFrom {
+    /// The planned due time `0`, come.
+    Due(u64),
+    /// Nothing planned after this instant yet.
+    After(u64),
+}
+
+/// The due times of one firing, computed at some `now`: the runs to submit (due times, oldest
+/// first), the due times missed for good, and the next due time after `now`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Firing {
+    pub runs: Vec<u64>,
+    pub missed: u64,
+    pub next_due_ms: Option<u64>,
+}
+
+impl ScheduleSpec {
+    /// Every due time from `first_due` to `now`, as the misfire policy says: those within the
+    /// grace period run, older ones run (the latest `limit`) or are missed.
+    pub fn firing(&self, first_due: u64, now: u64) -> Firing {
+        let when = &self.when;
+        let late_before = now.saturating_sub(self.grace_ms).max(first_due);
+        let catch_up = match self.misfire {
+            Misfire::Skip => 0,
+            Misfire::CatchUp { limit } => u64::from(limit),
+        };
+        let (late, late_count) = when.due_between(first_due, late_before.saturating_sub(1), catch_up);
+        let (on_time, on_time_count) = when.due_between(late_before, now, u64::from(MAX_CATCH_UP));
+        let missed = late_count - late.len() as u64 + (on_time_count - on_time.len() as u64);
+        Firing {
+            // Oldest first, so run numbers follow due times.
+            runs: late.into_iter().rev().chain(on_time.into_iter().rev()).collect(),
+            missed,
+            next_due_ms: when.next_after(now),
+        }
+    }
 }
 
 impl Schedule {
+    /// Where a cron schedule's planning stands; `None` for other schedules and paused ones.
+    pub fn planned_from(&self) -> Option<PlannedFrom> {
+        if self.paused || !self.spec.when.is_cron() {
+            return None;
+        }
+        match (self.unplanned_after_ms, self.next_due_ms) {
+            (Some(after), _) => Some(PlannedFrom::After(after)),
+            (None, Some(due)) => Some(PlannedFrom::Due(due)),
+            (None, None) => None,
+        }
+    }
+
+    /// The leader's plan for a cron schedule at `now` (its clock): the firing of every due time
+    /// that has come, and the next one. `None` when nothing is to be planned yet.
+    pub fn plan(&self, now: u64) -> Option<(PlannedFrom, Firing)> {
+        let from = self.planned_from()?;
+        let first_due = match from {
+            PlannedFrom::Due(due) if due <= now => Some(due),
+            PlannedFrom::Due(_) => return None,
+            PlannedFrom::After(after) => self.spec.when.next_after(after),
+        };
+        let firing = match first_due {
+            Some(first) if first <= now => self.spec.firing(first, now),
+            next => Firing {
+                runs: Vec::new(),
+                missed: 0,
+                next_due_ms: next,
+            },
+        };
+        Some((from, firing))
+    }
+
     /// The id of run number `run` (counted from 0), submitted at `now`.
     pub fn task_id(&self, run: u64, now: u64) -> TaskId {
         TaskId(ulid::Ulid::from_parts(
@@ -97,6 +177,10 @@ impl Schedule {
 }
 
 impl When {
+    pub fn is_cron(&self) -> bool {
+        matches!(self, When::Cron { .. })
+    }
+
     /// The first due time strictly after `after_ms`, if any.
     pub fn next_after(&self, after_ms: u64) -> Option<u64> {
         Timing::of(self).ok()?.next_after(after_ms)
@@ -207,26 +291,31 @@ pub fn parse_cron(expr: &str, time_zone: &str) -> Result<(cron::Schedule, Tz), S
     Ok((schedule, zone))
 }
 
-/// Checks a schedule before it is proposed, and again in apply.
+/// Checks a schedule before it is proposed: everything [`must_be_well_formed`] checks, and that
+/// a cron expression parses and fires again.
 pub fn must_be_valid(spec: &ScheduleSpec, now_ms: u64) -> Result<(), String> {
+    if let When::Cron { expr, time_zone } = &spec.when {
+        parse_cron(expr, time_zone)?;
+        if spec.when.next_after(now_ms).is_none() {
+            return Err(format!("cron {expr:?} never fires again"));
+        }
+    }
+    must_be_well_formed(spec)
+}
+
+/// What apply checks of a schedule: nothing that depends on a library's reading of cron rules
+/// or time zones (the proposing node checked those).
+pub fn must_be_well_formed(spec: &ScheduleSpec) -> Result<(), String> {
     validate::must_be_name("schedule name", &spec.name)?;
     // Checked as the runs will be: with the schedule's own headers added.
     let run = run_submit(&spec.template, TaskId(ulid::Ulid::nil()), &spec.name, u64::MAX);
     validate::must_be_valid_submit(&run, usize::MAX)?;
-    match &spec.when {
-        When::Cron { expr, time_zone } => {
-            parse_cron(expr, time_zone)?;
-            if spec.when.next_after(now_ms).is_none() {
-                return Err(format!("cron {expr:?} never fires again"));
-            }
-        }
-        When::Every { interval_ms, .. } => {
-            if !(MIN_INTERVAL_MS..=MAX_DURATION_MS).contains(interval_ms) {
-                return Err(format!(
-                    "an interval of {interval_ms} ms is out of range {MIN_INTERVAL_MS} ms..=1 year"
-                ));
-            }
-        }
+    if let When::Every { interval_ms, .. } = &spec.when
+        && !(MIN_INTERVAL_MS..=MAX_DURATION_MS).contains(interval_ms)
+    {
+        return Err(format!(
+            "an interval of {interval_ms} ms is out of range {MIN_INTERVAL_MS} ms..=1 year"
+        ));
     }
     if let Misfire::CatchUp { limit } = spec.misfire
         && !(1..=MAX_CATCH_UP).contains(&limit)

@@ -240,7 +240,8 @@ impl QueueState {
                     state.limits.insert(limit.scope.clone(), limit);
                 }
                 Stored::Schedule(schedule) => {
-                    if let Some(due) = schedule.next_due_ms {
+                    // Cron due times wait for the leader's plan, not for apply.
+                    if let Some(due) = schedule.next_due_ms.filter(|_| !schedule.spec.when.is_cron()) {
                         state.schedule_due.insert((due, schedule.spec.name.clone()));
                     }
                     state.schedules.insert(schedule.spec.name.clone(), schedule);
@@ -391,6 +392,7 @@ impl QueueState {
             Command::RemoveSchedule { name } => self.remove_schedule(&name),
             Command::PauseSchedule { name } => self.set_schedule_paused(&name, true),
             Command::ResumeSchedule { name } => self.set_schedule_paused(&name, false),
+            Command::FireSchedule { name, from, firing } => self.fire_planned(&name, from, firing),
             Command::SubmitFlow(submit) => self.submit_flow(*submit),
         }
     }

@@ -124,7 +124,16 @@ pub fn schedule_to_pb(schedule: &Schedule) -> pb::Schedule {
             grace_ms: spec.grace_ms,
         }),
         paused: schedule.paused,
-        next_run_ms: schedule.next_due_ms.unwrap_or_default(),
+        // A cron schedule just added or resumed waits a tick for the leader's plan: shown as
+        // what that plan will say.
+        next_run_ms: schedule
+            .next_due_ms
+            .or_else(|| {
+                schedule
+                    .unplanned_after_ms
+                    .and_then(|after| spec.when.next_after(after))
+            })
+            .unwrap_or_default(),
         last_run_ms: schedule.last_run_ms.unwrap_or_default(),
         last_task_id: schedule.last_task.map(|id| id.to_string()).unwrap_or_default(),
         runs: schedule.runs,

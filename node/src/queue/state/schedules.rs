@@ -1,15 +1,17 @@
 //! Periodic schedules: add, remove, pause, and firing as cluster time passes.
 //!
-//! Firing happens in [`QueueState::advance_clock`], in the apply of the first entry stamped at or
-//! after a due time (the leader's ticker proposes one when nothing else is written). The schedule
-//! then moves its next due time past the entry's stamp, so no due time fires twice, whichever
-//! leader stamped it and however often the cluster restarted; a due time more than the grace
-//! period late is a misfire, handled by the schedule's policy.
+//! An `every` schedule fires in [`QueueState::advance_clock`], in the apply of the first entry
+//! stamped at or after a due time (the leader's ticker proposes one when nothing else is
+//! written). A cron schedule fires in the apply of the leader's plan (`FireSchedule`), taken
+//! only if the schedule still stands where the plan started. Either way the schedule then moves
+//! its next due time past the firing, so no due time fires twice, whichever leader stamped it
+//! and however often the cluster restarted; a due time more than the grace period late is a
+//! misfire, handled by the schedule's policy.
 
 use super::QueueState;
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::record::RecordId;
-use crate::queue::schedule::{self, Misfire, Schedule, ScheduleSpec, When};
+use crate::queue::schedule::{self, Firing, PlannedFrom, Schedule, ScheduleSpec, When};
 
 impl QueueState {
     pub fn schedules(&self) -> impl Iterator<Item = &Schedule> {
@@ -44,13 +46,15 @@ impl QueueState {
                 _ => now,
             };
         }
-        if let Err(reason) = schedule::must_be_valid(&spec, now) {
+        if let Err(reason) = schedule::must_be_well_formed(&spec) {
             return Outcome::Rejected(Rejection::Invalid(reason));
         }
         let previous = self.take_schedule(&spec.name);
         let paused = previous.as_ref().is_some_and(|p| p.paused);
+        let cron = spec.when.is_cron();
         let schedule = Schedule {
-            next_due_ms: (!paused).then(|| spec.when.next_after(now)).flatten(),
+            next_due_ms: (!paused && !cron).then(|| spec.when.next_after(now)).flatten(),
+            unplanned_after_ms: (!paused && cron).then_some(now),
             seed,
             paused,
             last_run_ms: previous.as_ref().and_then(|p| p.last_run_ms),
@@ -78,12 +82,13 @@ impl QueueState {
             return Outcome::Rejected(Rejection::NoSchedule(name.to_string()));
         };
         if schedule.paused != paused {
+            let now = self.meta.now_ms;
+            let cron = schedule.spec.when.is_cron();
             schedule.paused = paused;
-            schedule.next_due_ms = if paused {
-                None
-            } else {
-                schedule.spec.when.next_after(self.meta.now_ms)
-            };
+            schedule.next_due_ms = (!paused && !cron)
+                .then(|| schedule.spec.when.next_after(now))
+                .flatten();
+            schedule.unplanned_after_ms = (!paused && cron).then_some(now);
         }
         self.put_schedule(schedule.clone());
         Outcome::Schedule {
@@ -92,7 +97,22 @@ impl QueueState {
         }
     }
 
-    /// Fires every schedule whose next due time has come.
+    /// Takes the leader's plan for cron schedule `name`, if the schedule still stands at `from`
+    /// (a resent or stale plan changes nothing).
+    pub(super) fn fire_planned(&mut self, name: &str, from: PlannedFrom, firing: Firing) -> Outcome {
+        if self.schedules.get(name).and_then(Schedule::planned_from) != Some(from) {
+            return Outcome::Done;
+        }
+        if let Some(mut schedule) = self.take_schedule(name) {
+            schedule.unplanned_after_ms = None;
+            let fired = self.submit_runs(schedule, firing);
+            self.put_schedule(fired);
+        }
+        Outcome::Done
+    }
+
+    /// Fires every `every` schedule whose next due time has come (cron ones wait for the
+    /// leader's plan, and are not in `schedule_due`).
     pub(super) fn fire_due_schedules(&mut self) {
         let now = self.meta.now_ms;
         while let Some((due, name)) = self.schedule_due.first().cloned() {
@@ -108,20 +128,16 @@ impl QueueState {
 
     /// Submits the runs of every due time from `first_due` to now, as the misfire policy says, and
     /// moves the schedule past now.
-    fn fire(&mut self, mut schedule: Schedule, first_due: u64) -> Schedule {
+    fn fire(&mut self, schedule: Schedule, first_due: u64) -> Schedule {
+        let firing = schedule.spec.firing(first_due, self.meta.now_ms);
+        self.submit_runs(schedule, firing)
+    }
+
+    /// Submits the runs of `firing` and moves the schedule to its next due time.
+    fn submit_runs(&mut self, mut schedule: Schedule, firing: Firing) -> Schedule {
         let now = self.meta.now_ms;
-        let when = &schedule.spec.when;
-        let late_before = now.saturating_sub(schedule.spec.grace_ms).max(first_due);
-        let catch_up = match schedule.spec.misfire {
-            Misfire::Skip => 0,
-            Misfire::CatchUp { limit } => u64::from(limit),
-        };
-        let (late, late_count) = when.due_between(first_due, late_before.saturating_sub(1), catch_up);
-        let max_on_time = u64::from(schedule::MAX_CATCH_UP);
-        let (on_time, on_time_count) = when.due_between(late_before, now, max_on_time);
-        schedule.missed += late_count - late.len() as u64 + (on_time_count - on_time.len() as u64);
-        // Oldest first, so run numbers follow due times.
-        for due in late.into_iter().rev().chain(on_time.into_iter().rev()) {
+        schedule.missed += firing.missed;
+        for due in firing.runs {
             let id = schedule.task_id(schedule.runs, now);
             let submit = schedule::run_submit(&schedule.spec.template, id, &schedule.spec.name, due);
             match self.submit(submit) {
@@ -134,7 +150,7 @@ impl QueueState {
                 _ => schedule.missed += 1,
             }
         }
-        schedule.next_due_ms = schedule.spec.when.next_after(now);
+        schedule.next_due_ms = firing.next_due_ms;
         schedule
     }
 
@@ -149,7 +165,7 @@ impl QueueState {
 
     fn put_schedule(&mut self, schedule: Schedule) {
         let name = schedule.spec.name.clone();
-        if let Some(due) = schedule.next_due_ms {
+        if let Some(due) = schedule.next_due_ms.filter(|_| !schedule.spec.when.is_cron()) {
             self.schedule_due.insert((due, name.clone()));
         }
         self.changed.insert(RecordId::Schedule(name.clone()));

@@ -164,17 +164,72 @@ fn the_same_interval_added_again_keeps_its_due_times() {
     assert_eq!(runs(&state), vec![1_000, 2_000, 3_000]);
 }
 
-#[test]
-fn cron_fires_on_its_seconds() {
-    let mut state = new_state();
-    let cron = When::Cron {
+fn every_5s_cron() -> When {
+    When::Cron {
         expr: "*/5 * * * * *".into(),
         time_zone: "UTC".into(),
-    };
-    add(&mut state, spec("c", cron, Misfire::Skip, 10_000));
-    at(&mut state, 12_000);
+    }
+}
+
+/// What the leader's ticker does: plans every cron schedule due (or unplanned) at cluster time.
+fn plan_crons(state: &mut QueueState) {
+    let now = state.now_ms();
+    let plans: Vec<Command> = state
+        .schedules()
+        .filter_map(|s| {
+            let (from, firing) = s.plan(now)?;
+            Some(Command::FireSchedule {
+                name: s.spec.name.clone(),
+                from,
+                firing,
+            })
+        })
+        .collect();
+    for plan in plans {
+        state.apply(plan);
+    }
+}
+
+#[test]
+fn cron_fires_on_its_seconds_as_the_leader_plans_them() {
+    let mut state = new_state();
+    add(&mut state, spec("c", every_5s_cron(), Misfire::Skip, 10_000));
+    plan_crons(&mut state);
     // T0 is on a multiple of 5 s.
+    assert_eq!(state.schedule("c").and_then(|s| s.next_due_ms), Some(T0 + 5_000));
+    at(&mut state, 12_000);
+    assert!(runs(&state).is_empty(), "apply never computes a cron due time");
+    plan_crons(&mut state);
     assert_eq!(runs(&state), vec![5_000, 10_000]);
+    assert_eq!(state.schedule("c").and_then(|s| s.next_due_ms), Some(T0 + 15_000));
+}
+
+#[test]
+fn a_cron_plan_resent_or_stale_fires_nothing_twice() {
+    let mut state = new_state();
+    add(&mut state, spec("c", every_5s_cron(), Misfire::Skip, 10_000));
+    plan_crons(&mut state);
+    at(&mut state, 6_000);
+    let schedule = state.schedule("c").expect("added").clone();
+    let (from, firing) = schedule.plan(state.now_ms()).expect("due");
+    let plan = Command::FireSchedule {
+        name: "c".into(),
+        from,
+        firing,
+    };
+    state.apply(plan.clone());
+    state.apply(plan);
+    assert_eq!(runs(&state), vec![5_000]);
+    tracing::info!("--- paused meanwhile: a plan made before the pause is dropped");
+    state.apply(Command::PauseSchedule { name: "c".into() });
+    at(&mut state, 11_000);
+    let (from, firing) = schedule.plan(state.now_ms()).expect("as the old leader saw it");
+    state.apply(Command::FireSchedule {
+        name: "c".into(),
+        from,
+        firing,
+    });
+    assert_eq!(runs(&state), vec![5_000]);
 }
 
 #[test]
@@ -184,8 +239,11 @@ fn an_invalid_schedule_is_rejected_as_a_value() {
         expr: "every tuesday".into(),
         time_zone: String::new(),
     };
+    // Cron rules are library data: the proposing node checks them, apply does not.
+    let error = crate::queue::schedule::must_be_valid(&spec("s", bad_cron, Misfire::Skip, 0), T0)
+        .expect_err("not cron");
+    assert!(error.contains("cron"), "{error}");
     for spec in [
-        spec("s", bad_cron, Misfire::Skip, 0),
         spec("s", every(10), Misfire::Skip, 0),
         spec("s", every(1_000), Misfire::CatchUp { limit: 0 }, 0),
         spec("bad name", every(1_000), Misfire::Skip, 0),
