@@ -44,7 +44,9 @@ pub struct LeaderClock {
 struct State {
     /// The term the rest belongs to; a new term starts afresh from cluster time.
     term: u64,
-    /// The last stamp given, and when.
+    /// The last stamp given, in µs, and when: kept finer than the ms stamps so that stamps given
+    /// every millisecond or so lose nothing to rounding, and the slew toward the wall clock
+    /// (a tenth of the time since the last stamp) is not rounded away to nothing.
     anchor: Option<(Instant, u64)>,
     /// The peers confirmed this node's wall clock in this term.
     confirmed: bool,
@@ -101,9 +103,10 @@ impl LeaderClock {
             Some((seen_ms, at)) => seen_ms.saturating_add(since_ms(at, now)),
             None => cluster_ms,
         };
-        let (at, base) = state.anchor.unwrap_or((now, start));
-        let elapsed = since_ms(at, now);
+        let (at, base) = state.anchor.unwrap_or((now, us(start)));
+        let elapsed = since_us(at, now);
         let monotonic = base.saturating_add(elapsed);
+        let wall = us(wall);
         let mut stamp = monotonic;
         if state.confirmed {
             // Right after the peers confirmed the wall clock, stamps catch up with it at once:
@@ -115,14 +118,14 @@ impl LeaderClock {
                 stamp = wall.clamp(monotonic.saturating_sub(bound), monotonic.saturating_add(bound));
             }
         }
-        let stamp = stamp.max(cluster_ms).max(base);
+        let stamp = stamp.max(us(cluster_ms)).max(base);
         if give {
             state.anchor = Some((now, stamp));
             if state.confirmed {
                 state.may_catch_up = false;
             }
         }
-        stamp
+        stamp / 1000
     }
 }
 
@@ -136,6 +139,14 @@ impl State {
 
 fn since_ms(at: Instant, now: Instant) -> u64 {
     u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
+}
+
+fn since_us(at: Instant, now: Instant) -> u64 {
+    u64::try_from(now.saturating_duration_since(at).as_micros()).unwrap_or(u64::MAX)
+}
+
+fn us(ms: u64) -> u64 {
+    ms.saturating_mul(1000)
 }
 
 #[cfg(test)]
@@ -232,6 +243,38 @@ mod tests {
         assert!(
             (T0 + 1_100..=T0 + 1_200).contains(&stamp),
             "the election's time counted, not the wall clock: {stamp}"
+        );
+    }
+
+    #[test]
+    fn stamps_given_every_millisecond_and_a_half_keep_real_time() {
+        tracing::info!("--- sub-millisecond remainders add up instead of being dropped at each stamp");
+        let clock = LeaderClock::default();
+        let start = Instant::now();
+        clock.read(1, T0, start, T0, true);
+        let step = Duration::from_micros(1_500);
+        let mut last = 0;
+        for i in 1..=6_000u32 {
+            last = clock.read(1, T0, start + step * i, T0, true);
+        }
+        assert_eq!(
+            last,
+            T0 + 9_000,
+            "unconfirmed: 6,000 stamps 1.5 ms apart span 9 s"
+        );
+        tracing::info!("--- confirmed, with the wall clock 2 s ahead: slewed toward it, 10% at most");
+        clock.confirm(1);
+        let base = start + step * 6_000;
+        clock.read(1, T0, base, T0 + 9_000, true);
+        let mut out = 0;
+        for i in 1..=6_000u32 {
+            let wall = T0 + 11_000 + u64::from(i) * 3 / 2;
+            out = clock.read(1, T0, base + step * i, wall, true);
+        }
+        assert_eq!(
+            out,
+            T0 + 9_000 + 9_000 + 900,
+            "9 s of stamps, 10% faster than real time"
         );
     }
 }

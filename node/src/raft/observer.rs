@@ -100,6 +100,7 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
                 let reading = clock_check::check(&replica).await;
                 match reading.verdict {
                     Verdict::Agree => {
+                        tracing::debug!(term = won.term, "the voters confirmed this node's wall clock");
                         replica.leader_clock().confirm(won.term);
                         let voters = reading.voters.iter().copied().chain([(replica.id(), 0)]);
                         record_skews(&replica, voters).await;
@@ -113,7 +114,13 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
                         let _ = replica.transfer_leader(None).await;
                         continue;
                     }
-                    Verdict::Unknown => clock_checked = Some((won.term, Instant::now(), CLOCK_RECHECK_EVERY)),
+                    Verdict::Unknown => {
+                        tracing::info!(
+                            answered = reading.voters.len(),
+                            "too few voters told their wall clock; stamps follow the monotonic clock for now"
+                        );
+                        clock_checked = Some((won.term, Instant::now(), CLOCK_RECHECK_EVERY));
+                    }
                 }
             }
             if recorded_term < won.term {
