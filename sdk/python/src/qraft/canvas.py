@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -269,16 +270,17 @@ def _submit_flow_plan(spec: flows_pb2.FlowSpec) -> Plan[flows_pb2.SubmitFlowResp
     return (yield Call("Flows", "SubmitFlow", request, Kind.KEYED))  # type: ignore[no-any-return]
 
 
-class _Flow:
+class _Flow(ABC):
     """What chain, group and chord share: build a ``FlowSpec``, submit it, wrap the answer."""
 
     app: Qraft
     _result_class: type[FlowResult] = FlowResult
 
+    @abstractmethod
     def _flow_spec(
         self, args: tuple[Any, ...], kwargs: Mapping[str, Any] | None, options: TaskOptions
     ) -> flows_pb2.FlowSpec:
-        raise NotImplementedError
+        """The flow as the server takes it, with the caller's first args and options."""
 
     def _prepare(
         self,
