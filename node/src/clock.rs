@@ -3,10 +3,11 @@
 //! - **Apply** reads only the leader's stamp on each entry (cluster time, `QueueState::now_ms`),
 //!   never a clock of its own.
 //! - **The leader** stamps entries with a [`LeaderClock`]: its monotonic clock, pulled toward its
-//!   wall clock by at most a tenth of the time that passes, and catching up with the wall clock
-//!   once per term, right after its peers have confirmed that clock (`raft/observer.rs`). A
-//!   wall clock stepped by minutes (NTP, a resumed VM) neither drags cluster time with it nor
-//!   stops it, and a leader whose clock disagrees with its peers' hands leadership over.
+//!   wall clock by at most a tenth of the time that passes (while the two are within
+//!   [`MAX_SKEW_MS`]), and catching up with the wall clock once per term, right after its peers
+//!   have confirmed that clock (`raft/observer.rs`). A wall clock stepped by minutes (NTP, a
+//!   resumed VM) neither drags cluster time with it nor slows or stops it, and a leader whose
+//!   clock disagrees with its peers' hands leadership over.
 //! - **Everything else** (the CLI, the API checking an eta a client gave, the metrics) uses
 //!   [`wall_ms`].
 
@@ -113,10 +114,14 @@ impl LeaderClock {
             // the time the cluster spent without a leader (or down) is not lost for good.
             if state.may_catch_up && wall > monotonic {
                 stamp = wall;
-            } else {
+            } else if wall.abs_diff(monotonic) <= us(MAX_SKEW_MS) {
                 let bound = elapsed.saturating_mul(MAX_SLEW_PERMILLE) / 1000;
                 stamp = wall.clamp(monotonic.saturating_sub(bound), monotonic.saturating_add(bound));
             }
+            // A wall clock further than that from the stamps was stepped since the peers
+            // confirmed it (the next clock check will say whether this node may go on leading):
+            // it is not followed, not even slowly, or cluster time would run a tenth fast or
+            // slow for as long as the step lasts.
         }
         let stamp = stamp.max(us(cluster_ms)).max(base);
         if give {
@@ -168,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn a_wall_clock_jumping_ahead_pulls_stamps_by_a_tenth_at_most() {
+    fn a_wall_clock_drifting_ahead_pulls_stamps_by_a_tenth_at_most() {
         let clock = LeaderClock::default();
         let start = Instant::now();
         assert_eq!(clock.read(1, T0, start, T0, true), T0);
@@ -179,11 +184,28 @@ mod tests {
             "confirmed on time: nothing to catch up"
         );
         clock.confirm(1);
-        // Then the wall clock steps ten minutes ahead and stays there.
-        let out = stamps(&clock, start, 1_000, 10, |t| T0 + t + 600_000);
+        // Then the wall clock runs five seconds ahead.
+        let out = stamps(&clock, start, 1_000, 10, |t| T0 + t + 5_000);
         assert_eq!(out[0], T0 + 1_100);
         for pair in out.windows(2) {
-            assert_eq!(pair[1] - pair[0], 1_100, "10% faster, not ten minutes: {pair:?}");
+            assert_eq!(pair[1] - pair[0], 1_100, "10% faster, not five seconds: {pair:?}");
+        }
+    }
+
+    #[test]
+    fn a_wall_clock_stepped_by_minutes_is_not_followed_at_all() {
+        for step in [600_000, -600_000] {
+            let clock = LeaderClock::default();
+            let start = Instant::now();
+            clock.read(1, T0, start, T0, true);
+            clock.confirm(1);
+            clock.read(1, T0, start, T0, true);
+            let out = stamps(&clock, start, 1_000, 10, |t| T0.saturating_add_signed(step) + t);
+            let expected: Vec<u64> = (1..=10).map(|i| T0 + i * 1_000).collect();
+            assert_eq!(
+                out, expected,
+                "a step of {step} ms: real time, neither faster nor slower"
+            );
         }
     }
 

@@ -1,7 +1,7 @@
 //! A leader checks its wall clock against its voters': stamps may follow that clock only once
 //! a majority of voters (itself included) read within [`MAX_SKEW_MS`] of it, and a leader whose
-//! clock a majority reads far from theirs hands leadership over (a node far off the cluster's
-//! time refuses to lead).
+//! clock a majority of voters, agreeing among themselves, reads far from theirs hands leadership
+//! over (a node far off the cluster's time refuses to lead).
 
 use std::time::Duration;
 
@@ -78,18 +78,21 @@ pub async fn check(replica: &Replica) -> Reading {
 /// `offsets`: this clock minus each answering voter's (0 for itself).
 fn judge(offsets: &[i64], voters: usize) -> Verdict {
     let majority = voters / 2 + 1;
-    let limit = i64::try_from(MAX_SKEW_MS).unwrap_or(i64::MAX);
-    let agree = offsets.iter().filter(|o| o.abs() <= limit).count();
+    let limit = MAX_SKEW_MS;
+    let agree = offsets.iter().filter(|o| o.unsigned_abs() <= limit).count();
     if agree >= majority {
         return Verdict::Agree;
     }
-    // Only a majority of voters against this clock shows this clock is the odd one out.
-    if offsets.len() - agree >= majority {
-        let mut sorted = offsets.to_vec();
-        sorted.sort_unstable();
-        return Verdict::Disagree {
-            skew_ms: sorted[sorted.len() / 2],
-        };
+    // This clock is the odd one out only if a majority of voters agree among themselves on a
+    // time far from it. Voters that merely disagree with it, and with each other too (two
+    // clocks stepped opposite ways), show nothing: were the one clock in the middle to give up
+    // leading, every node would, and leadership would churn for as long as the clocks are off.
+    let mut sorted = offsets.to_vec();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    let around = sorted.iter().filter(|o| o.abs_diff(median) <= limit).count();
+    if around >= majority && median.unsigned_abs() > limit {
+        return Verdict::Disagree { skew_ms: median };
     }
     Verdict::Unknown
 }
@@ -116,5 +119,15 @@ mod tests {
             Verdict::Disagree { skew_ms: 600_000 }
         );
         assert_eq!(judge(&[0], 3), Verdict::Unknown, "nobody else answered");
+        assert_eq!(
+            judge(&[0, 120_000, -600_000], 3),
+            Verdict::Unknown,
+            "the two others are far from this clock but also from each other: it may be the right one"
+        );
+        assert_eq!(
+            judge(&[0, -120_000, -720_000], 3),
+            Verdict::Unknown,
+            "nor can a clock that is off tell it is, when the others disagree too"
+        );
     }
 }

@@ -27,7 +27,12 @@ fn open(dir: &std::path::Path) -> Result<(LogStore, StateMachineStore), std::io:
     let timings = crate::metrics::Timings::default();
     let syncer = Syncer::start(&storage.db, 1, timings.fsync.clone(), true)?;
     let log = LogStore::new(storage.db.clone(), syncer)?;
-    let sm = StateMachineStore::open(storage.db.clone(), storage.snapshot_dir(), timings)?;
+    let sm = StateMachineStore::open(
+        storage.db.clone(),
+        storage.snapshot_dir(),
+        timings,
+        Default::default(),
+    )?;
     Ok((log, sm))
 }
 

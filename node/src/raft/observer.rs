@@ -60,7 +60,6 @@ pub fn start(replica: Replica) -> JoinHandle<()> {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            replica.leader_clock().observe(replica.shared().queue().now_ms());
             let metrics = replica.raft().metrics().borrow_watched().clone();
             match metrics.state {
                 ServerState::Leader => {}

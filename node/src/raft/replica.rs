@@ -197,15 +197,19 @@ impl Replica {
         }
         let syncer = Syncer::start(&storage.db, id, timings.fsync.clone(), !settings.skip_wal_sync)?;
         let log_store = LogStore::new(storage.db.clone(), syncer)?;
-        let state_machine =
-            StateMachineStore::open(storage.db.clone(), storage.snapshot_dir(), timings.clone())?;
+        let clock = Arc::new(LeaderClock::default());
+        let state_machine = StateMachineStore::open(
+            storage.db.clone(),
+            storage.snapshot_dir(),
+            timings.clone(),
+            clock.clone(),
+        )?;
         let shared = state_machine.shared();
         let network = PeerNetwork::new(&settings.cluster_name, settings.tls.clone())?;
         let raft = Raft::new(id, config, network.clone(), log_store, state_machine)
             .await
             .map_err(|e| ReplicaError::Raft(e.to_string()))?;
         let disk = DiskGuard::new(storage.dir.clone(), id, settings.min_free_disk_bytes);
-        let clock = Arc::new(LeaderClock::default());
         let proposer = Proposer::start(
             raft.clone(),
             id,

@@ -22,6 +22,7 @@ use super::codec;
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::clock::LeaderClock;
 use crate::metrics::Timings;
 use crate::queue::record::{self, Stored};
 use crate::queue::{QueueMeta, QueueState, TaskId};
@@ -77,6 +78,9 @@ pub struct StateMachineStore {
     shared: Arc<SharedState>,
     snapshot_dir: PathBuf,
     timings: Timings,
+    /// Told the cluster time of every apply as it happens, so that a term this node may lead
+    /// later goes on from the newest time it saw, counted from when it saw it.
+    clock: Arc<LeaderClock>,
 }
 
 impl StateMachineStore {
@@ -85,8 +89,10 @@ impl StateMachineStore {
         db: Arc<DB>,
         snapshot_dir: PathBuf,
         timings: Timings,
+        clock: Arc<LeaderClock>,
     ) -> Result<StateMachineStore, io::Error> {
         let state = load_queue(&db)?;
+        clock.observe(state.now_ms());
         let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
         let (applied_tx, _) = watch::channel(applied);
         let (finished_tx, _) = broadcast::channel(FINISHED_BACKLOG);
@@ -101,6 +107,7 @@ impl StateMachineStore {
             }),
             snapshot_dir,
             timings,
+            clock,
         })
     }
 
@@ -237,6 +244,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);
             finished = changes.finished;
             last_event = queue.meta().last_event_seq;
+            self.clock.observe(queue.now_ms());
             for ran_ms in changes.run_times_ms {
                 self.timings.task_run.observe(ran_ms as f64 / 1000.0);
             }
@@ -288,6 +296,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         })
         .await
         .map_err(io::Error::other)??;
+        self.clock.observe(state.now_ms());
         self.shared.replace(state);
         self.shared
             .applied
