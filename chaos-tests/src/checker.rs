@@ -18,6 +18,7 @@
 //! - `failover`: the time from each leader loss to the next acknowledged submit.
 //! - `flows`: workflows (acknowledged, finished, right results, parts enqueued once).
 //! - `schedule`: the harness's schedule (each due time fired once).
+//! - `timing`: countdowns and expiries kept to the harness's clock, the limited queue moving.
 
 mod cluster;
 mod executions;
@@ -27,6 +28,7 @@ mod schedule;
 mod submits;
 #[cfg(test)]
 mod tests;
+mod timing;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,7 @@ pub use failover::{Failover, FailoverStats};
 pub use flows::{FlowFindings, LostFlow, UnexpectedStep, WrongFlow};
 pub use schedule::ScheduleFindings;
 pub use submits::{FailedApplied, KeyConflict, Lost, Recovered, Unexpected};
+pub use timing::{EARLY_TOLERANCE_MS, Early, MAX_STALL_MS, Stall, TimingFindings};
 
 /// How many findings of each kind a verdict keeps in full. The counts stay exact; past this the
 /// details add nothing a reader would go through, and a broken run would bloat the report.
@@ -96,6 +99,8 @@ pub struct Verdict {
     pub failover_stats: Option<FailoverStats>,
     /// Workflows and the schedule.
     pub flows: FlowFindings,
+    /// Countdowns, expiries and the limited queue against the harness's clock.
+    pub timing: TimingFindings,
     /// One line per problem; empty when the run passed.
     pub violations: Vec<String>,
 }
@@ -192,6 +197,7 @@ pub fn check(entries: &[Entry]) -> Verdict {
     let cluster = cluster::check(entries);
     let failover = failover::check(entries);
     let flows = flows::check(entries);
+    let timing = timing::check(entries);
 
     let mut verdict = Verdict {
         operations: submits.operations,
@@ -215,6 +221,7 @@ pub fn check(entries: &[Entry]) -> Verdict {
         failovers: failover.failovers,
         failover_stats: failover.stats,
         flows,
+        timing,
         violations: Vec::new(),
     };
     verdict.violations = violations(&verdict);
@@ -251,6 +258,7 @@ fn violations(verdict: &Verdict) -> Vec<String> {
         .panics
         .describe_into("panic", &mut out, NodePanic::describe);
     verdict.flows.describe_into(&mut out);
+    verdict.timing.describe_into(&mut out);
     if let Some(problem) = verdict.drain.problem() {
         out.push(problem);
     }

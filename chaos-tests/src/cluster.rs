@@ -35,6 +35,11 @@ pub const QUEUE: &str = "chaos";
 pub const STEP: &str = "chaos.step";
 /// Flows and scheduled runs have a queue of their own, so the producers' tasks are checked alone.
 pub const FLOW_QUEUE: &str = "chaos-flows";
+/// A queue with a rate limit, served by the nodes' pools: it must keep moving whatever the
+/// clocks do.
+pub const LIMITED_QUEUE: &str = "chaos-limited";
+/// A queue nobody serves: its tasks can only expire, on time.
+pub const EXPIRING_QUEUE: &str = "chaos-expiring";
 /// gRPC port of every node in namespace mode (each has its own address).
 const NS_PORT: u16 = 7000;
 
@@ -520,7 +525,7 @@ snapshot_every = 300
 keep_logs = 50
 
 [worker]
-queues = ["{QUEUE}", "{FLOW_QUEUE}"]
+queues = ["{QUEUE}", "{FLOW_QUEUE}", "{LIMITED_QUEUE}"]
 concurrency = 8
 
 [tasks."{TASK}"]

@@ -21,6 +21,9 @@ pub enum Entry {
         key: String,
         /// The node the client tried first.
         node: String,
+        /// What the task asks of time; absent for a task to run at once.
+        #[serde(default, skip_serializing_if = "Timing::is_now")]
+        timing: Timing,
     },
     /// The submit was acknowledged: the task is durable on a majority.
     Ok {
@@ -69,6 +72,8 @@ pub enum Entry {
     },
     /// Every fault is undone: processes resumed or restarted, network healed.
     Heal { t: Millis },
+    /// The harness saw the task EXPIRED for the first time (it polls the queue nobody serves).
+    SeenExpired { t: Millis, task_id: String },
     /// A node reported itself leader of `term` (sampled from its status).
     Leader { t: Millis, node: u64, term: u64 },
     /// A task as the cluster held it after the final drain.
@@ -134,6 +139,36 @@ pub enum Entry {
         runs: u64,
         missed: u64,
     },
+}
+
+/// What a submitted task asks of time, which decides where it goes and how it must end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Timing {
+    /// Runs as soon as a worker is free.
+    #[default]
+    Now,
+    /// Must not run before `countdown_ms` after it was sent.
+    Countdown { countdown_ms: u64 },
+    /// Sent to the queue nobody serves: must end EXPIRED, and not before `expires_in_ms` after
+    /// it was sent.
+    Expiring { expires_in_ms: u64 },
+    /// Sent to the rate-limited queue: must keep running however the clocks jump.
+    Limited,
+}
+
+impl Timing {
+    pub fn is_now(&self) -> bool {
+        *self == Timing::Now
+    }
+
+    /// The final state that proves the task was not lost.
+    pub fn final_state(&self) -> &'static str {
+        match self {
+            Timing::Expiring { .. } => "EXPIRED",
+            _ => "SUCCESS",
+        }
+    }
 }
 
 /// One part of a flow at the end: its task, if it was enqueued, and that task's state.

@@ -35,13 +35,15 @@ enum Align {
 }
 
 /// LOST and UNEXPECTED count tasks and flows together; FLOWS is the acknowledged flows and RUNS
-/// the schedule's due times that fired (each exactly once, or the run fails).
-const COLUMNS: [(&str, Align); 15] = [
+/// the schedule's due times that fired (each exactly once, or the run fails); STALL the longest
+/// the rate-limited queue stood still while a task of it waited.
+const COLUMNS: [(&str, Align); 16] = [
     ("SCENARIO", Align::Left),
     ("OPS", Align::Right),
     ("ACKED", Align::Right),
     ("FLOWS", Align::Right),
     ("RUNS", Align::Right),
+    ("STALL ms", Align::Right),
     ("LOST", Align::Right),
     ("UNEXPECTED", Align::Right),
     ("DUPLICATED", Align::Right),
@@ -105,6 +107,7 @@ fn row(result: &ScenarioResult) -> Vec<String> {
             .schedule
             .as_ref()
             .map_or("-".to_owned(), |schedule| schedule.fired.to_string()),
+        verdict.timing.longest_stall_ms.to_string(),
         (verdict.lost.count + verdict.flows.lost.count).to_string(),
         (verdict.unexpected.count + verdict.flows.unexpected.count).to_string(),
         duplicated(verdict),

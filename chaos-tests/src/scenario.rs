@@ -16,12 +16,12 @@ use rand::seq::IndexedRandom;
 
 use crate::checker::check;
 use crate::cluster::net::Net;
-use crate::cluster::{Cluster, FLOW_QUEUE, Machines, QUEUE};
+use crate::cluster::{Cluster, EXPIRING_QUEUE, FLOW_QUEUE, LIMITED_QUEUE, Machines, QUEUE};
 use crate::history::{Entry, Millis, Recorder};
 use crate::nemesis::Nemesis;
 use crate::report::ScenarioResult;
 use crate::wait::poll;
-use crate::workload::{Workload, flows};
+use crate::workload::{Workload, flows, timed};
 
 pub use self::finals::MAX_TASKS;
 
@@ -136,6 +136,11 @@ pub async fn run(scenario: &Scenario, settings: &Settings) -> anyhow::Result<Sce
         t: history.now(),
         name: flows::SCHEDULE.into(),
     });
+    poll(Duration::from_secs(30), Duration::from_millis(200), || async {
+        timed::set_limit(&client).await.map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot set the limited queue's rate: {e}"))?;
     let started = tokio::time::Instant::now();
     // Dropped (and so stopped) on any early return below.
     let workload = Workload::start(
@@ -270,7 +275,13 @@ async fn drained(cluster: &Cluster, client: &Client) -> Result<(), String> {
             behind.id, behind.applied_index, leader.committed_index
         ));
     }
-    for queue in [QUEUE, FLOW_QUEUE] {
+    let ends = [
+        (QUEUE, pb::TaskState::Success),
+        (FLOW_QUEUE, pb::TaskState::Success),
+        (LIMITED_QUEUE, pb::TaskState::Success),
+        (EXPIRING_QUEUE, pb::TaskState::Expired),
+    ];
+    for (queue, end) in ends {
         let listed = client
             .list_tasks(finals::listing(queue))
             .await
@@ -278,13 +289,12 @@ async fn drained(cluster: &Cluster, client: &Client) -> Result<(), String> {
         if listed.truncated {
             return Err(format!("the tasks of queue {queue} do not fit in one list reply"));
         }
-        let unfinished = listed
-            .tasks
-            .iter()
-            .filter(|t| t.state != pb::TaskState::Success as i32)
-            .count();
+        let unfinished = listed.tasks.iter().filter(|t| t.state != end as i32).count();
         if unfinished > 0 {
-            return Err(format!("{unfinished} tasks of queue {queue} not finished"));
+            return Err(format!(
+                "{unfinished} tasks of queue {queue} not {}",
+                end.as_str_name()
+            ));
         }
     }
     let listed = client

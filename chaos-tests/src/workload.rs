@@ -4,8 +4,11 @@
 //! sampler that records which node says it leads which term. Everything goes into the history.
 //!
 //! - `flows`: chords and chains, and the schedule that fires through the whole run.
+//! - `timed`: countdowns, expiring tasks and a rate-limited queue, which a stepped clock would
+//!   run early, expire early or stall.
 
 pub mod flows;
+pub mod timed;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +18,7 @@ use qraft_proto::{Client, ClientError, Credentials, RetryPolicy, pb};
 use tokio::task::JoinHandle;
 
 use crate::cluster::{QUEUE, TASK};
-use crate::history::{Entry, Recorder};
+use crate::history::{Entry, Recorder, Timing};
 
 /// Submits per second per producer: enough to see a failover to the millisecond, few enough
 /// that a run's tasks fit one final listing.
@@ -67,13 +70,37 @@ impl Workload {
             let client = Client::with_credentials(&rotated, credentials)?
                 .with_timeout(Duration::from_secs(1))
                 .with_retry(call_policy());
-            tasks.push(tokio::spawn(produce(
+            let producer = Producer {
                 process,
+                rate: PRODUCER_RATE,
+                timing: |_| Timing::Now,
+            };
+            tasks.push(tokio::spawn(produce(
+                producer,
                 client,
                 history.clone(),
                 stop.clone(),
             )));
         }
+        let timed = Producer {
+            process: producers,
+            rate: timed::TIMED_RATE,
+            timing: timed::timing,
+        };
+        let client = Client::with_credentials(addrs, credentials)?
+            .with_timeout(Duration::from_secs(1))
+            .with_retry(call_policy());
+        tasks.push(tokio::spawn(produce(
+            timed,
+            client.clone(),
+            history.clone(),
+            stop.clone(),
+        )));
+        tasks.push(tokio::spawn(timed::watch_expired(
+            client,
+            history.clone(),
+            stop.clone(),
+        )));
         for n in 0..remote_workers {
             let client = Client::with_credentials(addrs, credentials)?
                 .with_timeout(Duration::from_secs(1))
@@ -111,8 +138,8 @@ impl Workload {
     }
 }
 
-fn spec(key: &str) -> pb::TaskSpec {
-    pb::TaskSpec {
+fn spec(key: &str, timing: Timing) -> pb::TaskSpec {
+    let mut spec = pb::TaskSpec {
         name: TASK.into(),
         queue: QUEUE.into(),
         args: format!(r#"{{"key":"{key}"}}"#).into_bytes(),
@@ -122,21 +149,36 @@ fn spec(key: &str) -> pb::TaskSpec {
         max_retries: 10,
         retry_delay_ms: 200,
         ..Default::default()
-    }
+    };
+    timed::shape(&mut spec, timing);
+    spec
 }
 
-/// Submits `p<process>-<n>` for n = 0, 1, ...; a key whose outcome is unknown is sent again
+/// A producer's number, pace, and what its `n`th task asks of time.
+struct Producer {
+    process: u64,
+    /// Submits per second.
+    rate: u64,
+    timing: fn(u64) -> Timing,
+}
+
+/// Submits `p<process>-<n>` for n = 1, 2, ...; a key whose outcome is unknown is sent again
 /// (same key, so it cannot be stored twice) until it is answered or the run ends.
-async fn produce(process: u64, client: Client, history: Recorder, stop: Arc<AtomicBool>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(1_000 / PRODUCER_RATE));
+async fn produce(producer: Producer, client: Client, history: Recorder, stop: Arc<AtomicBool>) {
+    let Producer {
+        process,
+        rate,
+        timing,
+    } = producer;
+    let mut tick = tokio::time::interval(Duration::from_millis(1_000 / rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n = 0;
-    let mut pending: Option<String> = None;
+    let mut pending: Option<(String, Timing)> = None;
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
-        let key = pending.take().unwrap_or_else(|| {
+        let (key, timing) = pending.take().unwrap_or_else(|| {
             n += 1;
-            format!("p{process}-{n}")
+            (format!("p{process}-{n}"), timing(n))
         });
         let node = client
             .leader_hint()
@@ -147,8 +189,9 @@ async fn produce(process: u64, client: Client, history: Recorder, stop: Arc<Atom
             process,
             key: key.clone(),
             node,
+            timing,
         });
-        let answer = client.submit(spec(&key)).await;
+        let answer = client.submit(spec(&key, timing)).await;
         let t = history.now();
         match answer {
             Ok(response) => history.record(&Entry::Ok {
@@ -170,7 +213,7 @@ async fn produce(process: u64, client: Client, history: Recorder, stop: Arc<Atom
                     key: key.clone(),
                     error: error.to_string(),
                 });
-                pending = Some(key);
+                pending = Some((key, timing));
             }
         }
     }

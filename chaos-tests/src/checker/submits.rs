@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{Capped, FinalTask, SUCCESS};
-use crate::history::{Entry, Millis};
+use super::{Capped, FinalTask};
+use crate::history::{Entry, Millis, Timing};
 
-/// An acknowledged task that did not end in SUCCESS.
+/// An acknowledged task that did not end as it must (SUCCESS, or EXPIRED if it could only expire).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Lost {
     pub key: String,
@@ -139,6 +139,8 @@ struct KeyHistory<'a> {
     oks: Vec<(Millis, &'a str)>,
     fails: usize,
     unknowns: usize,
+    /// What the key's task asked of time, which decides the state it must end in.
+    timing: Timing,
 }
 
 /// What a producer can know about a key.
@@ -181,7 +183,11 @@ fn key_histories(entries: &[Entry]) -> BTreeMap<&str, KeyHistory<'_>> {
     let mut keys: BTreeMap<&str, KeyHistory> = BTreeMap::new();
     for entry in entries {
         match entry {
-            Entry::Invoke { key, .. } => keys.entry(key).or_default().invokes += 1,
+            Entry::Invoke { key, timing, .. } => {
+                let history = keys.entry(key).or_default();
+                history.invokes += 1;
+                history.timing = *timing;
+            }
             Entry::Ok { t, key, task_id, .. } => keys.entry(key).or_default().oks.push((*t, task_id)),
             Entry::Fail { key, .. } => keys.entry(key).or_default().fails += 1,
             Entry::Unknown { key, .. } => keys.entry(key).or_default().unknowns += 1,
@@ -228,7 +234,7 @@ pub(super) fn check(entries: &[Entry]) -> SubmitFindings {
                         task_id: (*task_id).to_owned(),
                         final_state: task.state.to_owned(),
                     };
-                    if task.state != SUCCESS {
+                    if task.state != history.timing.final_state() {
                         found.unfinished.push(recovered.clone());
                     }
                     found.recovered.push(recovered);
@@ -241,11 +247,12 @@ pub(super) fn check(entries: &[Entry]) -> SubmitFindings {
     found
 }
 
-/// Each task acknowledged for `key` must be SUCCESS at the end.
+/// Each task acknowledged for `key` must end as its timing says: SUCCESS, or EXPIRED for a task
+/// of the queue nobody serves.
 fn find_lost(key: &str, history: &KeyHistory, finals: &BTreeMap<&str, FinalTask>, lost: &mut Capped<Lost>) {
     for (task_id, acked_at) in history.acknowledged_tasks() {
         let final_state = finals.get(task_id).map(|task| task.state);
-        if final_state != Some(SUCCESS) {
+        if final_state != Some(history.timing.final_state()) {
             lost.push(Lost {
                 key: key.to_owned(),
                 task_id: task_id.to_owned(),

@@ -1,10 +1,11 @@
 //! Hand-made histories, each showing that one check can fail and that a clean run passes.
 
 use super::*;
-use crate::history::Millis;
+use crate::history::{Millis, Timing};
 
 mod cluster;
 mod flows;
+mod timing;
 
 fn invoke(t: Millis, key: &str) -> Entry {
     Entry::Invoke {
@@ -12,10 +13,11 @@ fn invoke(t: Millis, key: &str) -> Entry {
         process: 0,
         key: key.into(),
         node: "n1".into(),
+        timing: Timing::Now,
     }
 }
 
-fn ok(t: Millis, key: &str, task_id: &str) -> Entry {
+pub(super) fn ok(t: Millis, key: &str, task_id: &str) -> Entry {
     Entry::Ok {
         t,
         process: 0,
@@ -61,7 +63,7 @@ fn acked(t: Millis, task_id: &str, worker: &str, delivery: u32, accepted: bool) 
     }
 }
 
-fn final_task(task_id: &str, key: &str, state: &str, attempts: u32) -> Entry {
+pub(super) fn final_task(task_id: &str, key: &str, state: &str, attempts: u32) -> Entry {
     Entry::Final {
         task_id: task_id.into(),
         key: key.into(),

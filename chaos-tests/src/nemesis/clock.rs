@@ -12,6 +12,10 @@ use crate::history::{Entry, Recorder};
 
 /// Longer than a leader's clock check (every 5 s), so a leader far off gives up leading.
 const HOLD: Duration = Duration::from_secs(7);
+/// A clock held back longer than the limited queue may stand still
+/// ([`crate::checker::MAX_STALL_MS`]): were cluster time to stop while a leader's clock
+/// is behind, the checker would see the stall.
+const HOLD_BEHIND: Duration = Duration::from_secs(20);
 
 pub(super) async fn strike(
     cluster: &mut Cluster,
@@ -36,7 +40,7 @@ pub(super) async fn strike(
             format!("n{next}'s clock {behind:+} s (it leads now)"),
             false,
         ));
-        tokio::time::sleep(HOLD).await;
+        tokio::time::sleep(HOLD_BEHIND).await;
     }
     if let Some(clocks) = cluster.clocks() {
         clocks.reset()?;

@@ -30,6 +30,7 @@ fn passing() -> ScenarioResult {
         task_id: "t9".into(),
         final_state: "SUCCESS".into(),
     });
+    verdict.timing.longest_stall_ms = 2_400;
     ScenarioResult {
         scenario: "kill-leader".into(),
         nodes: 3,
@@ -88,6 +89,7 @@ fn the_table_has_a_row_per_scenario_and_the_violations_of_the_failing_ones() {
             "1150",
             "40",
             "58",
+            "2400",
             "0",
             "0",
             "0",
@@ -111,6 +113,7 @@ fn the_table_has_a_row_per_scenario_and_the_violations_of_the_failing_ones() {
             "30",
             "0",
             "-",
+            "0",
             "2",
             "0",
             "0",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use qraft_proto::{Client, RetryPolicy, pb};
 
-use crate::cluster::{Cluster, FLOW_QUEUE, QUEUE};
+use crate::cluster::{Cluster, EXPIRING_QUEUE, FLOW_QUEUE, LIMITED_QUEUE, QUEUE};
 use crate::history::{Entry, FinalPart, Recorder, StepOwner};
 use crate::workload::flows::SCHEDULE;
 
@@ -62,19 +62,21 @@ pub async fn record(cluster: &Cluster, history: &Recorder, schedule_stopped_at_m
             return;
         }
     };
-    match client.list_tasks(listing(QUEUE)).await {
-        Ok(listed) => {
-            warn_if_truncated(listed.truncated, "tasks");
-            for task in listed.tasks {
-                history.record(&Entry::Final {
-                    key: task.idempotency_key,
-                    task_id: task.id,
-                    state: state_name(task.state),
-                    attempts: task.attempts,
-                });
+    for queue in [QUEUE, LIMITED_QUEUE, EXPIRING_QUEUE] {
+        match client.list_tasks(listing(queue)).await {
+            Ok(listed) => {
+                warn_if_truncated(listed.truncated, "tasks");
+                for task in listed.tasks {
+                    history.record(&Entry::Final {
+                        key: task.idempotency_key,
+                        task_id: task.id,
+                        state: state_name(task.state),
+                        attempts: task.attempts,
+                    });
+                }
             }
+            Err(e) => tracing::error!(error = %e, queue, "cannot read the final tasks"),
         }
-        Err(e) => tracing::error!(error = %e, "cannot read the final tasks"),
     }
     match client.list_tasks(listing(FLOW_QUEUE)).await {
         Ok(listed) => {
