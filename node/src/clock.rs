@@ -99,10 +99,20 @@ impl LeaderClock {
         }
         // A cluster that never stamped anything starts from the wall clock; otherwise a new term
         // goes on from the last cluster time this node saw, by the monotonic time since.
-        let start = match state.seen {
+        let estimate = match state.seen {
             _ if cluster_ms == 0 => wall,
             Some((seen_ms, at)) => seen_ms.saturating_add(since_ms(at, now)),
             None => cluster_ms,
+        };
+        // That estimate only ever lags real time: an entry is seen after it was stamped, and
+        // after a failover the old leader's last entries are applied only once this node leads.
+        // A wall clock a little ahead of it is the better start (the clock check that follows
+        // confirms it, or hands leadership over); were stamps to start behind and catch up at
+        // the check, the countdowns stamped in between would run early by the lag.
+        let start = if wall >= estimate && wall - estimate <= MAX_SKEW_MS {
+            wall
+        } else {
+            estimate
         };
         let (at, base) = state.anchor.unwrap_or((now, us(start)));
         let elapsed = since_us(at, now);
@@ -265,6 +275,22 @@ mod tests {
         assert!(
             (T0 + 1_100..=T0 + 1_200).contains(&stamp),
             "the election's time counted, not the wall clock: {stamp}"
+        );
+    }
+
+    #[test]
+    fn a_new_term_starts_from_a_wall_clock_a_little_ahead_of_the_time_seen() {
+        let clock = LeaderClock::default();
+        let start = Instant::now();
+        clock.observe(T0);
+        tracing::info!(
+            "--- the old leader's last entry was applied only after this node won, 1.1 s after it was stamped"
+        );
+        let now = start + Duration::from_millis(10);
+        assert_eq!(
+            clock.read(7, T0, now, T0 + 1_110, true),
+            T0 + 1_110,
+            "the wall clock, not the lagging estimate"
         );
     }
 
