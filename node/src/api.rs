@@ -59,25 +59,18 @@ impl Default for TaskDefaults {
     }
 }
 
-/// Proposes one command and returns its outcome, with a rejection turned into a status.
+/// [`ops::propose_one`](crate::ops::propose_one), its error as a status.
 pub async fn propose_one(replica: &Replica, command: Command) -> Result<Outcome, Status> {
-    match replica
-        .propose_one(command)
+    crate::ops::propose_one(replica, command)
         .await
-        .map_err(|e| status::from_propose_error(&e))?
-    {
-        Outcome::Rejected(rejection) => Err(status::from_rejection(&rejection)),
-        other => Ok(other),
-    }
+        .map_err(status::from_op_error)
 }
 
-/// Confirms leadership with a quorum (redirecting the client to the leader when this node is
-/// not it), so that a read after this sees every write acknowledged before it.
+/// [`ops::linearizable`](crate::ops::linearizable), its error as a status.
 pub async fn linearizable(replica: &Replica) -> Result<(), Status> {
-    replica
-        .ensure_linearizable()
+    crate::ops::linearizable(replica)
         .await
-        .map_err(|e| status::from_propose_error(&e))
+        .map_err(status::from_op_error)
 }
 
 /// An outcome of the wrong kind for its command: a bug, reported rather than hidden.

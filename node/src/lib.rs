@@ -2,7 +2,9 @@
 //!
 //! - [`queue`]: the task queue as plain, deterministic Rust (no Raft, no gRPC).
 //! - [`raft`]: consensus and storage: openraft on RocksDB, behind [`raft::Replica`].
-//! - [`api`]: the gRPC services clients call, and the one place errors become statuses.
+//! - [`ops`]: what a client may ask of a node, in queue types: the one implementation behind
+//!   both edges.
+//! - [`api`]: the gRPC edge: services, protobuf, and the one place errors become statuses.
 //! - [`auth`]: tokens, roles and node certificates, checked before any service.
 //! - [`clock`]: time, and which clock each part may use (apply: only the leader's stamps).
 //! - [`worker`]: the node's worker pool and task handlers.
@@ -18,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod metrics;
 pub mod node;
+pub mod ops;
 pub mod queue;
 pub mod raft;
 pub mod worker;

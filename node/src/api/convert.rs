@@ -4,11 +4,9 @@ use qraft_proto::pb;
 use tonic::Status;
 
 use super::{TaskDefaults, status};
-use crate::queue::limit::ConcurrencyLimit;
-use crate::queue::task::permille;
+use crate::ops::TaskInput;
 use crate::queue::template::TaskTemplate;
-use crate::queue::validate::{self, DEFAULT_QUEUE, MAX_DURATION_MS};
-use crate::queue::{LeasedTask, RetryPolicy, SubmitTask, Task, TaskId, TaskOptions, TaskState};
+use crate::queue::{LeasedTask, SubmitTask, Task, TaskId, TaskState};
 
 pub fn state_to_pb(state: TaskState) -> pb::TaskState {
     match state {
@@ -109,86 +107,41 @@ pub fn parse_id(id: &str) -> Result<TaskId, Status> {
     id.parse().map_err(status::invalid)
 }
 
-fn or_default(value: u64, default: u64) -> u64 {
-    if value == 0 { default } else { value }
+/// A client's task as proto3 sends it: a zero or empty field is "not given".
+pub fn task_input_from_pb(spec: pb::TaskSpec) -> TaskInput {
+    let given = |ms: u64| (ms > 0).then_some(ms);
+    let text = |s: String| (!s.is_empty()).then_some(s);
+    TaskInput {
+        name: spec.name,
+        queue: text(spec.queue),
+        args: spec.args,
+        headers: spec.headers.into_iter().collect(),
+        priority: Some(spec.priority),
+        countdown_ms: given(spec.countdown_ms),
+        eta_ms: given(spec.eta_ms),
+        expires_in_ms: given(spec.expires_in_ms),
+        max_retries: Some(spec.max_retries),
+        retry_delay_ms: given(spec.retry_delay_ms),
+        retry_factor: (spec.retry_factor != 0.0).then_some(spec.retry_factor),
+        retry_max_delay_ms: given(spec.retry_max_delay_ms),
+        retry_jitter: Some(!spec.retry_no_jitter),
+        timeout_ms: given(spec.timeout_ms),
+        idempotency_key: text(spec.idempotency_key),
+        result_ttl_ms: given(spec.result_ttl_ms),
+        delivery_limit: (spec.delivery_limit > 0).then_some(spec.delivery_limit),
+        concurrency_key: text(spec.concurrency_key),
+        concurrency_limit: (spec.concurrency_limit > 0).then_some(spec.concurrency_limit),
+    }
 }
 
 /// Checks a client's task, fills in defaults and gives it an id, before anything is proposed.
-/// `now_ms` (this node's clock) turns a countdown into an eta.
+/// `now_ms` (this node's clock) bounds an eta.
 pub fn submit_from_pb(
     spec: pb::TaskSpec,
     defaults: &TaskDefaults,
     now_ms: u64,
 ) -> Result<SubmitTask, Status> {
-    let priority = u8::try_from(spec.priority)
-        .ok()
-        .filter(|p| *p <= validate::MAX_PRIORITY)
-        .ok_or_else(|| status::invalid(format!("priority {} is out of range 0..=9", spec.priority)))?;
-    // A countdown stays relative: apply resolves it against cluster time, so the clock of the
-    // node that received the submit does not matter.
-    let (eta_ms, countdown_ms) = match (spec.countdown_ms, spec.eta_ms) {
-        (0, 0) => (None, None),
-        (countdown, 0) => {
-            if countdown > MAX_DURATION_MS {
-                return Err(status::invalid(format!(
-                    "countdown of {countdown} ms is too far ahead"
-                )));
-            }
-            (None, Some(countdown))
-        }
-        (0, eta) => {
-            if eta > now_ms.saturating_add(MAX_DURATION_MS) {
-                return Err(status::invalid("eta is more than a year ahead"));
-            }
-            (Some(eta), None)
-        }
-        _ => return Err(status::invalid("give a countdown or an eta, not both")),
-    };
-    let retry_defaults = RetryPolicy::default();
-    let retry_factor = if spec.retry_factor == 0.0 {
-        retry_defaults.factor
-    } else {
-        spec.retry_factor
-    };
-    let task = SubmitTask {
-        id: TaskId::generate(),
-        name: spec.name,
-        queue: if spec.queue.is_empty() {
-            DEFAULT_QUEUE.to_string()
-        } else {
-            spec.queue
-        },
-        args: spec.args,
-        headers: spec.headers.into_iter().collect(),
-        priority,
-        options: TaskOptions {
-            retry: RetryPolicy {
-                max_retries: spec.max_retries,
-                initial_delay_ms: or_default(spec.retry_delay_ms, retry_defaults.initial_delay_ms),
-                factor: retry_factor,
-                max_delay_ms: or_default(spec.retry_max_delay_ms, retry_defaults.max_delay_ms),
-                jitter: !spec.retry_no_jitter,
-                factor_permille: Some(permille(retry_factor)),
-            },
-            timeout_ms: (spec.timeout_ms > 0).then_some(spec.timeout_ms),
-            result_ttl_ms: or_default(spec.result_ttl_ms, defaults.result_ttl_ms),
-            delivery_limit: if spec.delivery_limit == 0 {
-                defaults.delivery_limit
-            } else {
-                spec.delivery_limit
-            },
-            concurrency: (!spec.concurrency_key.is_empty()).then(|| ConcurrencyLimit {
-                key: spec.concurrency_key,
-                max: spec.concurrency_limit.max(1),
-            }),
-        },
-        eta_ms,
-        countdown_ms,
-        expires_in_ms: (spec.expires_in_ms > 0).then_some(spec.expires_in_ms),
-        idempotency_key: (!spec.idempotency_key.is_empty()).then_some(spec.idempotency_key),
-        dedup_window_ms: defaults.dedup_window_ms,
-        flow: None,
-    };
-    validate::must_be_valid_submit(&task, defaults.max_payload_bytes).map_err(status::invalid)?;
-    Ok(task)
+    task_input_from_pb(spec)
+        .prepare(defaults, now_ms)
+        .map_err(status::from_op_error)
 }

@@ -6,8 +6,21 @@ use qraft_proto::metadata;
 use tonic::Status;
 use tonic::metadata::MetadataValue;
 
+use crate::ops::OpError;
 use crate::queue::Rejection;
 use crate::raft::{MembershipError, ProposeError, TransferError};
+
+pub fn from_op_error(error: OpError) -> Status {
+    match error {
+        OpError::Invalid(message) | OpError::TooLarge(message) => Status::invalid_argument(message),
+        OpError::NotFound(message) => Status::not_found(message),
+        OpError::Forbidden(message) => Status::permission_denied(message),
+        OpError::Rejected(rejection) => from_rejection(&rejection),
+        OpError::Propose(error) => from_propose_error(&error),
+        OpError::ShuttingDown => Status::unavailable(error.to_string()),
+        OpError::Internal(message) => Status::internal(message),
+    }
+}
 
 pub fn from_propose_error(error: &ProposeError) -> Status {
     let mut status = match error {

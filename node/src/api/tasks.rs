@@ -1,22 +1,19 @@
-//! `qraft.v1.Tasks`: submit, read, wait for, revoke and list tasks.
+//! `qraft.v1.Tasks`: submit, read, wait for, revoke and list tasks, on [`crate::ops::tasks`].
 
 use std::time::Duration;
 
 use qraft_proto::pb;
-use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use super::listing::{fit_in_reply, list_limit};
 use super::watch::{FinishedStream, finished_stream};
-use super::{TaskDefaults, convert, linearizable, propose_one, status, unexpected};
+use super::{TaskDefaults, convert, status};
 use crate::auth::Caller;
-use crate::clock::wall_ms as now_ms;
-use crate::queue::validate::MAX_BATCH;
-use crate::queue::{Command, Outcome, SubmitTask, TaskFilter, TaskId};
+use crate::ops::tasks::{self, DEFAULT_WAIT, Submitted};
+use crate::queue::TaskFilter;
 use crate::raft::Replica;
 
-const DEFAULT_WAIT: Duration = Duration::from_secs(30);
-const MAX_WAIT: Duration = Duration::from_secs(600);
+pub use crate::ops::tasks::SUBMITTED_BY;
 
 pub struct TasksService {
     replica: Replica,
@@ -27,46 +24,22 @@ impl TasksService {
     pub fn new(replica: Replica, defaults: TaskDefaults) -> Self {
         TasksService { replica, defaults }
     }
-
-    fn submit_response(outcome: Outcome) -> Result<pb::SubmitResponse, Status> {
-        match outcome {
-            Outcome::Submitted { id, state, duplicate } => Ok(pb::SubmitResponse {
-                id: id.to_string(),
-                state: convert::state_to_pb(state).into(),
-                duplicate,
-            }),
-            Outcome::Rejected(rejection) => Err(status::from_rejection(&rejection)),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    fn task(&self, id: &TaskId) -> Result<pb::Task, Status> {
-        let shared = self.replica.shared();
-        let queue = shared.queue();
-        queue
-            .task(id)
-            .map(convert::task_to_pb)
-            .ok_or_else(|| Status::not_found(format!("no task {id}")))
-    }
 }
 
-/// The header marking who submitted a task, when a producer token did: the one that may revoke it.
-pub const SUBMITTED_BY: &str = "qraft-submitted-by";
-
-/// The producer token's name behind a request, if one made it.
-fn submitter<T>(request: &Request<T>) -> Option<String> {
+/// Who made a request; `Anyone` when no auth layer ran (tests).
+fn caller<T>(request: &Request<T>) -> Caller {
     request
         .extensions()
         .get::<Caller>()
-        .and_then(Caller::producer_name)
-        .map(str::to_owned)
+        .cloned()
+        .unwrap_or(Caller::Anyone)
 }
 
-fn mark_submitter(submit: &mut SubmitTask, producer: Option<&str>) {
-    if let Some(producer) = producer {
-        submit
-            .headers
-            .insert(SUBMITTED_BY.to_owned(), producer.to_owned());
+fn submit_response(submitted: Submitted) -> pb::SubmitResponse {
+    pb::SubmitResponse {
+        id: submitted.id.to_string(),
+        state: convert::state_to_pb(submitted.state).into(),
+        duplicate: submitted.duplicate,
     }
 }
 
@@ -76,65 +49,35 @@ impl pb::tasks_server::Tasks for TasksService {
         &self,
         request: Request<pb::SubmitRequest>,
     ) -> Result<Response<pb::SubmitResponse>, Status> {
-        let producer = submitter(&request);
+        let caller = caller(&request);
         let spec = request
             .into_inner()
             .task
             .ok_or_else(|| status::invalid("submit needs a task"))?;
-        let mut submit = convert::submit_from_pb(spec, &self.defaults, now_ms())?;
-        mark_submitter(&mut submit, producer.as_deref());
-        let outcome = propose_one(&self.replica, Command::Submit(submit)).await?;
-        Ok(Response::new(Self::submit_response(outcome)?))
+        let input = convert::task_input_from_pb(spec);
+        let submitted = tasks::submit(&self.replica, &self.defaults, &caller, input)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(submit_response(submitted)))
     }
 
     async fn submit_batch(
         &self,
         request: Request<pb::SubmitBatchRequest>,
     ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
-        let producer = submitter(&request);
-        let specs = request.into_inner().tasks;
-        if specs.is_empty() || specs.len() > MAX_BATCH {
-            return Err(status::invalid(format!(
-                "a batch holds 1..={MAX_BATCH} tasks, not {}",
-                specs.len()
-            )));
-        }
-        let now = now_ms();
-        let commands = specs
+        let caller = caller(&request);
+        let inputs = request
+            .into_inner()
+            .tasks
             .into_iter()
-            .enumerate()
-            .map(|(i, spec)| {
-                convert::submit_from_pb(spec, &self.defaults, now)
-                    .map(|mut submit| {
-                        mark_submitter(&mut submit, producer.as_deref());
-                        Command::Submit(submit)
-                    })
-                    .map_err(|e| status::invalid(format!("task {i} of the batch: {}", e.message())))
-            })
-            .collect::<Result<Vec<_>, Status>>()?;
-        let outcomes = self
-            .replica
-            .propose(commands)
+            .map(convert::task_input_from_pb)
+            .collect();
+        let submitted = tasks::submit_batch(&self.replica, &self.defaults, &caller, inputs)
             .await
-            .map_err(|e| status::from_propose_error(&e))?;
-        let results = outcomes
-            .into_iter()
-            .enumerate()
-            .map(|(i, outcome)| {
-                Self::submit_response(outcome).map_err(|refused| {
-                    // Refused in apply (a key reused for another task, say): the batch's other
-                    // tasks are stored, and a resend of them with their keys finds them.
-                    Status::new(
-                        refused.code(),
-                        format!(
-                            "task {i} of the batch: {} (the others were stored)",
-                            refused.message()
-                        ),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, Status>>()?;
-        Ok(Response::new(pb::SubmitBatchResponse { results }))
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::SubmitBatchResponse {
+            results: submitted.into_iter().map(submit_response).collect(),
+        }))
     }
 
     async fn get_task(
@@ -143,81 +86,43 @@ impl pb::tasks_server::Tasks for TasksService {
     ) -> Result<Response<pb::GetTaskResponse>, Status> {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
-        if request.linearizable {
-            linearizable(&self.replica).await?;
-        }
-        let applied_index = *self.replica.shared().applied().borrow();
+        let (task, applied_index) = tasks::get(&self.replica, &id, request.linearizable)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::GetTaskResponse {
-            task: Some(self.task(&id)?),
+            task: Some(convert::task_to_pb(&task)),
             applied_index,
         }))
     }
 
-    /// Served by notification: subscribes to finished tasks before looking, so a finish between
-    /// the look and the wait is not missed.
     async fn wait(&self, request: Request<pb::WaitRequest>) -> Result<Response<pb::WaitResponse>, Status> {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
         let limit = match request.timeout_ms {
             0 => DEFAULT_WAIT,
-            ms => Duration::from_millis(ms).min(MAX_WAIT),
+            ms => Duration::from_millis(ms),
         };
-        // Read-your-writes: a wait right after a submit must find the task, even if this
-        // replica has not applied the submit yet. Served by the leader (or redirected to it).
-        linearizable(&self.replica).await?;
-        let mut finished = self.replica.shared().finished();
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let task = self.task(&id)?;
-            let state = convert::state_from_pb(task.state)?;
-            if state.is_some_and(|s| s.is_final()) {
-                return Ok(Response::new(pb::WaitResponse {
-                    task: Some(task),
-                    finished: true,
-                }));
-            }
-            loop {
-                match tokio::time::timeout_at(deadline, finished.recv()).await {
-                    Err(_) => {
-                        return Ok(Response::new(pb::WaitResponse {
-                            task: Some(task),
-                            finished: false,
-                        }));
-                    }
-                    Ok(Ok(done)) if done != id => continue,
-                    // Ours finished, or we lagged and may have missed it: look again.
-                    Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => break,
-                    Ok(Err(RecvError::Closed)) => {
-                        return Err(Status::unavailable("this node is shutting down"));
-                    }
-                }
-            }
-        }
+        let (task, finished) = tasks::wait(&self.replica, &id, limit)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::WaitResponse {
+            task: Some(convert::task_to_pb(&task)),
+            finished,
+        }))
     }
 
     async fn revoke(
         &self,
         request: Request<pb::RevokeRequest>,
     ) -> Result<Response<pb::RevokeResponse>, Status> {
-        let producer = submitter(&request);
+        let caller = caller(&request);
         let id = convert::parse_id(&request.into_inner().id)?;
-        if let Some(producer) = producer {
-            // A producer may revoke only what it submitted: read the mark where it is current.
-            linearizable(&self.replica).await?;
-            let owner = self.task(&id)?.headers.get(SUBMITTED_BY).cloned();
-            if owner.as_deref() != Some(producer.as_str()) {
-                tracing::warn!(producer, task = %id, "refused: revoke of another's task");
-                return Err(Status::permission_denied(format!(
-                    "token {producer:?} may revoke only the tasks it submitted"
-                )));
-            }
-        }
-        match propose_one(&self.replica, Command::Revoke { id }).await? {
-            Outcome::Updated { state, .. } => Ok(Response::new(pb::RevokeResponse {
-                state: convert::state_to_pb(state).into(),
-            })),
-            other => Err(unexpected(&other)),
-        }
+        let state = tasks::revoke(&self.replica, &caller, id)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::RevokeResponse {
+            state: convert::state_to_pb(state).into(),
+        }))
     }
 
     type WatchFinishedStream = FinishedStream;
@@ -246,18 +151,15 @@ impl pb::tasks_server::Tasks for TasksService {
     }
 }
 
-/// The tasks matching `filter`, from this replica; with `linearizable`, after the leader has
-/// confirmed it still leads.
+/// The tasks matching `filter`, as much of them as fits one reply.
 pub async fn read_tasks(
     replica: &Replica,
     linearizable: bool,
     filter: &TaskFilter,
 ) -> Result<Response<pb::ListTasksResponse>, Status> {
-    if linearizable {
-        super::linearizable(replica).await?;
-    }
-    let shared = replica.shared();
-    let queue = shared.queue();
-    let (tasks, truncated) = fit_in_reply(queue.list(filter).into_iter().map(convert::task_to_pb));
+    let listed = tasks::list(replica, linearizable, filter)
+        .await
+        .map_err(status::from_op_error)?;
+    let (tasks, truncated) = fit_in_reply(listed.iter().map(convert::task_to_pb));
     Ok(Response::new(pb::ListTasksResponse { tasks, truncated }))
 }

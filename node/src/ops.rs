@@ -1,0 +1,32 @@
+//! What a client may ask of a node, in the queue's own types: the one implementation behind both
+//! edges, gRPC (`api/`, protobuf) and HTTP (`http/`, JSON). Defaults are filled in and input is
+//! checked here, so the two edges cannot disagree.
+//!
+//! - [`task_input`]: a task as a client describes it (`None` is "the default", `Some(0)` zero),
+//!   checked and completed into a [`SubmitTask`](crate::queue::SubmitTask).
+//! - [`tasks`]: submit one or a batch, read, wait for, revoke and list tasks.
+//! - [`error`]: [`OpError`], which each edge turns into its own status.
+
+pub mod error;
+pub mod task_input;
+pub mod tasks;
+
+pub use error::OpError;
+pub use task_input::TaskInput;
+
+use crate::queue::{Command, Outcome};
+use crate::raft::Replica;
+
+/// Proposes one command and returns its outcome, a rejection turned into an error.
+pub async fn propose_one(replica: &Replica, command: Command) -> Result<Outcome, OpError> {
+    match replica.propose_one(command).await? {
+        Outcome::Rejected(rejection) => Err(OpError::Rejected(rejection)),
+        other => Ok(other),
+    }
+}
+
+/// Confirms leadership with a quorum (redirecting the client to the leader when this node is
+/// not it), so that a read after this sees every write acknowledged before it.
+pub async fn linearizable(replica: &Replica) -> Result<(), OpError> {
+    Ok(replica.ensure_linearizable().await?)
+}
