@@ -11,7 +11,7 @@ use serde::Deserialize;
 mod security;
 
 use self::security::FileTls;
-pub use self::security::{Security, SecurityArgs};
+pub use self::security::{Listens, Security, SecurityArgs};
 use crate::api::TaskDefaults;
 use crate::auth::TokenEntry;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
@@ -36,7 +36,13 @@ pub struct NodeArgs {
     /// Address peers and clients reach this node at [default: this node's address in --peers].
     #[arg(long, env = "QRAFT_ADVERTISE", value_name = "HOST:PORT")]
     pub advertise: Option<String>,
-    /// Serve Prometheus metrics at http://HOST:PORT/metrics [default: off].
+    /// Serve the HTTP/JSON API (and Prometheus metrics at /metrics) at HOST:PORT, under the
+    /// same TLS and tokens as gRPC [default: off].
+    #[arg(long, env = "QRAFT_HTTP_LISTEN", value_name = "HOST:PORT")]
+    pub http_listen: Option<String>,
+    /// Serve Prometheus metrics alone at http://HOST:PORT/metrics, in plain text and without
+    /// tokens (so loopback only, unless --insecure); /metrics on --http-listen is the secure
+    /// way [default: off].
     #[arg(long, env = "QRAFT_METRICS_LISTEN", value_name = "HOST:PORT")]
     pub metrics_listen: Option<String>,
     /// Every voter of the initial cluster, this node included: `ID@HOST:PORT,...`. Start every
@@ -131,6 +137,7 @@ struct FileConfig {
     id: Option<u64>,
     listen: Option<String>,
     advertise: Option<String>,
+    http_listen: Option<String>,
     metrics_listen: Option<String>,
     peers: Option<Vec<String>>,
     join: Option<String>,
@@ -201,7 +208,9 @@ pub struct NodeConfig {
     pub id: u64,
     pub listen: SocketAddr,
     pub advertise: String,
-    /// Where `/metrics` is served; `None`: nowhere.
+    /// Where the HTTP/JSON API (and `/metrics`) is served; `None`: nowhere.
+    pub http_listen: Option<SocketAddr>,
+    /// Where `/metrics` alone is served, plain and open; `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
     /// The initial voters; empty when joining.
     pub peers: BTreeMap<u64, String>,
@@ -290,6 +299,19 @@ impl NodeConfig {
         if metrics_listen == Some(listen) {
             return Err(invalid(
                 "--metrics-listen must differ from --listen: metrics are served over HTTP/1 on a port of their own",
+            ));
+        }
+        let http_listen = match args.http_listen.clone().or(file.http_listen) {
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                invalid(format!(
+                    "--http-listen {text:?} is not an IP:PORT address, e.g. 127.0.0.1:8071"
+                ))
+            })?),
+            None => None,
+        };
+        if http_listen.is_some() && (http_listen == Some(listen) || http_listen == metrics_listen) {
+            return Err(invalid(
+                "--http-listen must differ from --listen and --metrics-listen: each is a port of its own",
             ));
         }
         let join = args.join.clone().or(file.join);
@@ -441,7 +463,12 @@ impl NodeConfig {
             must_be_runnable(program).map_err(|e| invalid(format!("[tasks.\"{name}\"]: {e}")))?;
             exec.insert(name, task.exec);
         }
-        let security = Security::load(&args.security, file.tls, &file.tokens, file.insecure, listen)?;
+        let listens = Listens {
+            grpc: listen,
+            http: http_listen,
+            metrics: metrics_listen,
+        };
+        let security = Security::load(&args.security, file.tls, &file.tokens, file.insecure, &listens)?;
         let data_dir = args
             .data
             .clone()
@@ -451,6 +478,7 @@ impl NodeConfig {
             id,
             listen,
             advertise,
+            http_listen,
             metrics_listen,
             peers,
             join,
@@ -683,6 +711,30 @@ mod tests {
     }
 
     #[test]
+    fn the_http_and_metrics_ports_fall_under_the_same_rule_as_grpc() {
+        let on = |http: &str, metrics: Option<&str>| NodeArgs {
+            http_listen: Some(http.to_owned()),
+            metrics_listen: metrics.map(str::to_owned),
+            ..args("1@127.0.0.1:7071", 1)
+        };
+        let config = NodeConfig::load(&on("127.0.0.1:8071", None)).expect("loopback is fine");
+        assert_eq!(config.http_listen, Some("127.0.0.1:8071".parse().expect("addr")));
+        let refused = error_of(&on("0.0.0.0:8071", None));
+        assert!(
+            refused.contains("HTTP API on 0.0.0.0:8071 without TLS and tokens"),
+            "{refused}"
+        );
+        let refused = error_of(&on("127.0.0.1:8071", Some("0.0.0.0:9071")));
+        assert!(refused.contains("scrape /metrics on --http-listen"), "{refused}");
+        let refused = error_of(&on("127.0.0.1:7071", None));
+        assert!(refused.contains("--http-listen must differ"), "{refused}");
+        let mut insecure = on("0.0.0.0:8071", Some("0.0.0.0:9071"));
+        insecure.security.insecure = true;
+        let config = NodeConfig::load(&insecure).expect("accepted with --insecure");
+        assert!(config.security.insecure_exposed, "and warned about at start-up");
+    }
+
+    #[test]
     fn exec_handlers_must_name_a_runnable_program() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("node.toml");
@@ -733,6 +785,7 @@ mod tests {
             "listen",
             "advertise",
             "metrics_listen",
+            "http_listen",
             "peers",
             "join",
             "data",

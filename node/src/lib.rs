@@ -5,6 +5,7 @@
 //! - [`ops`]: what a client may ask of a node, in queue types: the one implementation behind
 //!   both edges.
 //! - [`api`]: the gRPC edge: services, protobuf, and the one place errors become statuses.
+//! - [`http`]: the HTTP/JSON edge: routes, JSON, problem+json errors, its own accept loop.
 //! - [`auth`]: tokens, roles and node certificates, checked before any service.
 //! - [`clock`]: time, and which clock each part may use (apply: only the leader's stamps).
 //! - [`worker`]: the node's worker pool and task handlers.
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod http;
 pub mod metrics;
 pub mod node;
 pub mod ops;

@@ -44,7 +44,7 @@ impl Default for Timings {
 }
 
 /// Every metric this node exports.
-fn registry(replica: Replica) -> Registry {
+pub fn registry(replica: Replica) -> Registry {
     let mut registry = Registry::with_prefix("qraft");
     let timings = replica.timings().clone();
     registry.register_with_unit(

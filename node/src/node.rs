@@ -164,6 +164,24 @@ pub async fn run_with(
         ),
         None => None,
     };
+    let http = match config.http_listen {
+        Some(listen) => {
+            let router = crate::http::router(
+                replica.clone(),
+                config.tasks.clone(),
+                config.security.policy.clone(),
+            );
+            Some(
+                crate::http::start(listen, config.security.tls.as_ref(), router)
+                    .await
+                    .map_err(|reason| NodeError::Listen {
+                        addr: listen,
+                        reason: format!("HTTP API: {reason}"),
+                    })?,
+            )
+        }
+        None => None,
+    };
     let pool = config.worker.clone().map(|settings| {
         WorkerPool::start(
             replica.clone(),
@@ -228,6 +246,9 @@ pub async fn run_with(
         bootstrap.abort();
     }
     replica.shutdown().await;
+    if let Some(http) = http {
+        http.stop().await;
+    }
     let _ = stop_serving_tx.send(());
     match tokio::time::timeout(Duration::from_secs(5), server).await {
         Ok(Ok(result)) => result?,

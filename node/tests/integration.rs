@@ -6,6 +6,7 @@ mod cluster;
 mod control;
 mod faults;
 mod flows;
+mod http;
 mod lifecycle;
 mod membership;
 mod observability;

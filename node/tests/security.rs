@@ -50,14 +50,23 @@ fn token(role: &str) -> Token {
     }
 }
 
-struct Secured {
-    cluster: TestCluster,
-    certs: PathBuf,
+pub struct Secured {
+    pub cluster: TestCluster,
+    pub certs: PathBuf,
     tokens: Vec<(String, Token)>,
 }
 
 impl Secured {
-    fn start() -> Secured {
+    /// The token of `who` (`viewer`, `producer`, `producer-2`, `worker`, `admin`).
+    pub fn token_of(&self, who: &str) -> String {
+        self.tokens
+            .iter()
+            .find(|(name, _)| name == who)
+            .map(|(_, t)| t.token.clone())
+            .unwrap_or_else(|| panic!("no token {who}"))
+    }
+
+    pub fn start() -> Secured {
         let dir = tempfile::tempdir().expect("tempdir").keep();
         let certs = certs(&dir.join("certs"));
         let tokens: Vec<(String, Token)> = ["viewer", "producer", "worker", "admin"]

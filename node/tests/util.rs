@@ -35,6 +35,8 @@ pub struct TestNode {
     pub addr: String,
     /// Where the node serves `/metrics`.
     pub metrics: String,
+    /// Where the node serves the HTTP/JSON API.
+    pub http: String,
     pub data: PathBuf,
     pub log: PathBuf,
     /// Started with `--join` this address instead of `--peers`.
@@ -70,14 +72,15 @@ impl TestCluster {
             .prefix("qraft-test-")
             .tempdir()
             .expect("tempdir");
-        // Two per node: gRPC, then metrics.
-        let ports = free_ports(2 * n as usize);
+        // Three per node: gRPC, metrics, HTTP.
+        let ports = free_ports(3 * n as usize);
         let nodes: BTreeMap<u64, TestNode> = (1..=n)
             .map(|id| {
-                let first = 2 * (id as usize - 1);
+                let first = 3 * (id as usize - 1);
                 let node = TestNode {
                     addr: format!("127.0.0.1:{}", ports[first]),
                     metrics: format!("127.0.0.1:{}", ports[first + 1]),
+                    http: format!("127.0.0.1:{}", ports[first + 2]),
                     data: dir.path().join(format!("n{id}")),
                     log: dir.path().join(format!("n{id}.log")),
                     join: None,
@@ -104,10 +107,11 @@ impl TestCluster {
     /// Starts a new node `id` that joins the running cluster through node `via`.
     pub fn start_joining_node(&mut self, id: u64, via: u64) {
         assert!(!self.nodes.contains_key(&id), "node {id} exists already");
-        let ports = free_ports(2);
+        let ports = free_ports(3);
         let node = TestNode {
             addr: format!("127.0.0.1:{}", ports[0]),
             metrics: format!("127.0.0.1:{}", ports[1]),
+            http: format!("127.0.0.1:{}", ports[2]),
             data: self.dir.path().join(format!("n{id}")),
             log: self.dir.path().join(format!("n{id}.log")),
             join: Some(self.addr(via)),
@@ -153,6 +157,7 @@ impl TestCluster {
             .args(&extra)
             .env("RUST_LOG", "info,openraft=warn")
             .env("QRAFT_METRICS_LISTEN", &node.metrics)
+            .env("QRAFT_HTTP_LISTEN", &node.http)
             .envs(env)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))

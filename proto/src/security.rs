@@ -49,10 +49,8 @@ impl TlsFiles {
                 "a certificate and key were given without --ca: name the CA that signed the cluster's certificates".into(),
             )
         })?;
-        let identity = match (&self.cert, &self.key) {
-            (Some(cert), Some(key)) => {
-                Some(Identity::from_pem(read(cert, "certificate")?, read(key, "key")?))
-            }
+        let own = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Some((read(cert, "certificate")?, read(key, "key")?)),
             (None, None) => None,
             _ => {
                 return Err(SecurityError::Invalid(
@@ -69,7 +67,8 @@ impl TlsFiles {
         }
         Ok(Some(Tls {
             ca: Certificate::from_pem(ca_pem),
-            identity,
+            identity: own.as_ref().map(|(cert, key)| Identity::from_pem(cert, key)),
+            own_pem: own,
         }))
     }
 }
@@ -87,9 +86,18 @@ fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, SecurityError> {
 pub struct Tls {
     ca: Certificate,
     identity: Option<Identity>,
+    /// The certificate chain and key of `identity` as PEM, for servers other than tonic's.
+    own_pem: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Tls {
+    /// This side's certificate chain and private key, as PEM.
+    pub fn own_pem(&self) -> Option<(&[u8], &[u8])> {
+        self.own_pem
+            .as_ref()
+            .map(|(cert, key)| (cert.as_slice(), key.as_slice()))
+    }
+
     pub fn has_identity(&self) -> bool {
         self.identity.is_some()
     }

@@ -200,6 +200,15 @@ impl Policy {
                 Ok(Caller::Anyone)
             };
         }
+        self.admit_token(need, path, token)
+    }
+
+    /// Decides a client call that needs `need` (`what` names it in a refusal) by its token
+    /// alone: the HTTP API, where every route mirrors a gRPC method and no peer calls.
+    pub fn admit_token(&self, need: Need, what: &str, token: Option<&str>) -> Result<Caller, Refusal> {
+        if need == Need::Peer {
+            return Err(Refusal::Denied(format!("{what} is for peer nodes only")));
+        }
         if self.tokens.is_empty() {
             return Ok(Caller::Anyone);
         }
@@ -217,7 +226,7 @@ impl Policy {
             })
         } else {
             Err(Refusal::Denied(format!(
-                "token {name:?} has role {role}, which may not call {path}"
+                "token {name:?} has role {role}, which may not call {what}"
             )))
         }
     }

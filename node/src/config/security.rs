@@ -38,6 +38,14 @@ pub struct FileTls {
     key: Option<PathBuf>,
 }
 
+/// Every address a node listens on, each checked against the rule above.
+#[derive(Clone, Copy, Debug)]
+pub struct Listens {
+    pub grpc: SocketAddr,
+    pub http: Option<SocketAddr>,
+    pub metrics: Option<SocketAddr>,
+}
+
 /// A node's validated security settings.
 #[derive(Clone, Debug)]
 pub struct Security {
@@ -55,7 +63,7 @@ impl Security {
         file_tls: FileTls,
         tokens: &[TokenEntry],
         file_insecure: Option<bool>,
-        listen: SocketAddr,
+        listens: &Listens,
     ) -> Result<Security, ConfigError> {
         let files = TlsFiles {
             ca: args.tls_ca.clone().or(file_tls.ca),
@@ -71,6 +79,7 @@ impl Security {
         let policy = Policy::new(tokens, tls.is_some()).map_err(|e| invalid(format!("[[tokens]]: {e}")))?;
         let insecure = args.insecure || file_insecure.unwrap_or(false);
         let protected = tls.is_some() && policy.has_tokens();
+        let listen = listens.grpc;
         let loopback = listen.ip().is_loopback();
         // Tokens guard the client services, but only a node certificate tells a peer from
         // anyone on the Raft service: without TLS, whoever reaches the port could propose
@@ -95,10 +104,30 @@ impl Security {
                  --insecure if this network is trusted"
             )));
         }
+        if let Some(http) = listens.http.filter(|http| !http.ip().is_loopback())
+            && !protected
+            && !insecure
+        {
+            return Err(invalid(format!(
+                "refusing to serve the HTTP API on {http} without TLS and tokens: configure [tls] \
+                 and [[tokens]] (they cover HTTP too), listen on 127.0.0.1, or pass --insecure if \
+                 this network is trusted"
+            )));
+        }
+        // The metrics port speaks plain HTTP and asks for no token, whatever the node's TLS.
+        let open_metrics = listens.metrics.is_some_and(|metrics| !metrics.ip().is_loopback());
+        if open_metrics && !insecure {
+            return Err(invalid(format!(
+                "refusing to serve metrics on {} in the clear and without tokens: scrape /metrics \
+                 on --http-listen instead (TLS and tokens), listen on 127.0.0.1, or pass --insecure",
+                listens.metrics.map(|m| m.to_string()).unwrap_or_default()
+            )));
+        }
+        let open_http = listens.http.is_some_and(|http| !http.ip().is_loopback()) && !protected;
         let open_raft = policy.has_tokens() && tls.is_none();
         Ok(Security {
             tls,
-            insecure_exposed: (!loopback && !protected) || open_raft,
+            insecure_exposed: (!loopback && !protected) || open_raft || open_http || open_metrics,
             policy,
         })
     }

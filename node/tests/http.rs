@@ -1,0 +1,482 @@
+//! The HTTP/JSON API on real clusters: submit, wait, read, list and revoke over HTTP from any
+//! node; errors as problem+json; tokens and roles as on gRPC, over HTTPS; slow clients cut off.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+use crate::util::{TestCluster, wait_for};
+
+/// One answer: status, headers, body.
+struct Reply {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A problem+json answer with `status`, whose detail is returned.
+    fn problem(&self, status: u16) -> String {
+        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        let problem = self.json();
+        assert_eq!(problem["status"], status);
+        problem["detail"].as_str().expect("a detail").to_owned()
+    }
+}
+
+/// A minimal HTTP/1.1 client: one connection per request, optionally over TLS.
+#[derive(Clone, Default)]
+struct Http {
+    tls: Option<TlsConnector>,
+    token: Option<String>,
+}
+
+impl Http {
+    fn with_token(&self, token: &str) -> Http {
+        Http {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    async fn send(
+        &self,
+        addr: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr);
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .expect("request");
+        let response = match &self.tls {
+            None => {
+                let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+                tokio::spawn(connection);
+                sender.send_request(request).await.expect("send")
+            }
+            Some(connector) => {
+                let name = ServerName::try_from("localhost").expect("name");
+                let stream = connector.connect(name, stream).await.expect("TLS handshake");
+                let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+                tokio::spawn(connection);
+                sender.send_request(request).await.expect("send")
+            }
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, addr: &str, path: &str) -> Reply {
+        self.send(addr, "GET", path, &[], None).await
+    }
+
+    async fn post(&self, addr: &str, path: &str, body: &Value) -> Reply {
+        self.post_with(addr, path, &[], body).await
+    }
+
+    async fn post_with(&self, addr: &str, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.send(addr, "POST", path, &all, Some(body.to_string().into_bytes()))
+            .await
+    }
+}
+
+async fn leader_and_follower(cluster: &TestCluster) -> (String, String) {
+    let leader = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let follower = [1, 2, 3]
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("a follower");
+    (
+        cluster.nodes[&leader].http.clone(),
+        cluster.nodes[&follower].http.clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_are_submitted_awaited_read_listed_and_revoked_over_http_on_any_node() {
+    let cluster = TestCluster::start(3, &[]);
+    let (leader, follower) = leader_and_follower(&cluster).await;
+    let http = Http::default();
+
+    tracing::info!("--- a follower takes the submit; the key makes a resend return the same task");
+    let task = json!({"name": "builtin.echo", "args": {"hello": "http"}});
+    let first = http
+        .post_with(&follower, "/v1/tasks", &[("idempotency-key", "order-1")], &task)
+        .await;
+    assert_eq!(first.status, 201, "{}", String::from_utf8_lossy(&first.body));
+    let id = first.json()["id"].as_str().expect("id").to_owned();
+    assert_eq!(first.header("location"), Some(format!("/v1/tasks/{id}").as_str()));
+    let again = http
+        .post_with(&leader, "/v1/tasks", &[("idempotency-key", "order-1")], &task)
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json()["id"], id.as_str());
+
+    tracing::info!("--- a long poll on the other node returns the result");
+    let done = http.get(&leader, &format!("/v1/tasks/{id}?wait=20s")).await;
+    assert_eq!(done.status, 200);
+    let done = done.json();
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    assert_eq!(done["finished"], true);
+    assert_eq!(done["result"], json!({"hello": "http"}));
+    assert_eq!(done["idempotency_key"], "order-1");
+
+    tracing::info!("--- every node reads it; a list filters it");
+    for node in cluster.nodes.values() {
+        let read = http.get(&node.http, &format!("/v1/tasks/{id}")).await;
+        assert_eq!(read.status, 200);
+        assert!(read.header("x-qraft-applied-index").is_some());
+    }
+    let listed = http
+        .get(&follower, "/v1/tasks?state=SUCCESS&linearizable=true")
+        .await
+        .json();
+    assert!(
+        listed["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .any(|t| t["id"] == id.as_str()),
+        "{listed}"
+    );
+
+    tracing::info!("--- a batch under one key; zero means zero; a countdown task is revoked before it runs");
+    let batch = json!({"tasks": [
+        {"name": "builtin.echo", "args": [1]},
+        {"name": "builtin.echo", "args": [2], "countdown_ms": 600000, "retry_delay_ms": 0},
+    ]});
+    let submitted = http
+        .post_with(
+            &leader,
+            "/v1/tasks/batch",
+            &[("idempotency-key", "batch-7")],
+            &batch,
+        )
+        .await;
+    assert_eq!(
+        submitted.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&submitted.body)
+    );
+    let results = submitted.json()["results"].as_array().expect("results").clone();
+    assert_eq!(results.len(), 2);
+    let later = results[1]["id"].as_str().expect("id").to_owned();
+    let scheduled = http.get(&follower, &format!("/v1/tasks/{later}")).await.json();
+    assert_eq!(scheduled["state"], "SCHEDULED");
+    assert_eq!(scheduled["idempotency_key"], "batch-7:1");
+    let revoked = http
+        .post(&follower, &format!("/v1/tasks/{later}/revoke"), &json!({}))
+        .await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(revoked.json()["state"], "REVOKED");
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_problems_that_say_what_to_fix_and_never_a_server_error() {
+    let cluster = TestCluster::start(1, &["--max-payload-bytes", "1000"]);
+    cluster.wait_for_leader(&[1], Duration::from_secs(15)).await;
+    let node = cluster.nodes[&1].http.clone();
+    let http = Http::default();
+    let task = |extra: Value| {
+        let mut task = json!({"name": "builtin.echo"});
+        task.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        task
+    };
+
+    let cases: Vec<(&str, Reply, u16, &str)> = vec![
+        (
+            "unknown field",
+            http.post(&node, "/v1/tasks", &task(json!({"argz": 1}))).await,
+            400,
+            "unknown field `argz`",
+        ),
+        (
+            "wrong type",
+            http.post(&node, "/v1/tasks", &task(json!({"priority": "high"})))
+                .await,
+            400,
+            "priority: invalid type",
+        ),
+        (
+            "priority out of range",
+            http.post(&node, "/v1/tasks", &task(json!({"priority": 12})))
+                .await,
+            400,
+            "out of range 0..=9",
+        ),
+        (
+            "an eta in seconds",
+            http.post(&node, "/v1/tasks", &task(json!({"eta_ms": 1_800_000_000})))
+                .await,
+            400,
+            "was it given in seconds?",
+        ),
+        (
+            "an eta that is not RFC 3339",
+            http.post(&node, "/v1/tasks", &task(json!({"eta": "tomorrow"})))
+                .await,
+            400,
+            "RFC 3339",
+        ),
+        (
+            "args over the node's limit",
+            http.post(&node, "/v1/tasks", &task(json!({"args": "x".repeat(2000)})))
+                .await,
+            413,
+            "the limit is 1000 bytes",
+        ),
+        (
+            "a bad task id",
+            http.get(&node, "/v1/tasks/not-an-id").await,
+            400,
+            "is not a task id",
+        ),
+        (
+            "a task that does not exist",
+            http.get(&node, "/v1/tasks/01M8VFJ5E3Y01ZPT8MMW2X5GH7").await,
+            404,
+            "no task",
+        ),
+        (
+            "a wait too long",
+            http.get(&node, "/v1/tasks/01M8VFJ5E3Y01ZPT8MMW2X5GH7?wait=2h")
+                .await,
+            400,
+            "longer than the 600 s",
+        ),
+        (
+            "an unknown query parameter",
+            http.get(&node, "/v1/tasks?colour=red").await,
+            400,
+            "unknown field `colour`",
+        ),
+        (
+            "an unknown route",
+            http.get(&node, "/v2/everything").await,
+            404,
+            "under /v1",
+        ),
+        (
+            "a method the route does not take",
+            http.send(&node, "DELETE", "/v1/tasks", &[], None).await,
+            405,
+            "does not take that method",
+        ),
+        (
+            "an empty batch",
+            http.post(&node, "/v1/tasks/batch", &json!({"tasks": []})).await,
+            400,
+            "a batch holds 1..=1000 tasks",
+        ),
+    ];
+    for (what, reply, status, needle) in cases {
+        let detail = reply.problem(status);
+        assert!(
+            detail.contains(needle),
+            "{what}: {detail:?} does not say {needle:?}"
+        );
+    }
+
+    tracing::info!("--- not JSON, no content type, a body over the route's cap");
+    let broken = http
+        .send(
+            &node,
+            "POST",
+            "/v1/tasks",
+            &[("content-type", "application/json")],
+            Some(b"{\"name\":".to_vec()),
+        )
+        .await;
+    assert!(broken.problem(400).contains("not JSON"));
+    let untyped = http
+        .send(&node, "POST", "/v1/tasks", &[], Some(b"{}".to_vec()))
+        .await;
+    assert!(untyped.problem(415).contains("Content-Type: application/json"));
+    let huge = json!({"name": "builtin.echo", "args": "y".repeat(6 * 1024 * 1024)});
+    let refused = http.post(&node, "/v1/tasks", &huge).await;
+    refused.problem(413);
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let cluster = TestCluster::start(1, &[]);
+    cluster.wait_for_leader(&[1], Duration::from_secs(15)).await;
+    let mut stream = TcpStream::connect(&cluster.nodes[&1].http)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: appl")
+        .await
+        .expect("write");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the node kept a half-sent request open for 30 s");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(9),
+        "closed after {took:?}, before the 10 s header deadline"
+    );
+    let answer = String::from_utf8_lossy(&rest);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    tracing::info!("--- and the node still serves");
+    let reply = Http::default().get(&cluster.nodes[&1].http, "/v1/tasks").await;
+    assert_eq!(reply.status, 200);
+}
+
+/// A TLS client trusting the cluster's CA.
+fn tls_client(ca: &std::path::Path) -> TlsConnector {
+    let mut roots = RootCertStore::empty();
+    for cert in tokio_rustls::rustls::pki_types::CertificateDer::pem_file_iter(ca).expect("CA file") {
+        roots.add(cert.expect("CA cert")).expect("add CA");
+    }
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_role_gets_exactly_its_routes_over_https() {
+    let secured = crate::security::Secured::start();
+    let cluster = &secured.cluster;
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(20)).await;
+    let node = cluster.nodes[&1].http.clone();
+    let https = Http {
+        tls: Some(tls_client(&secured.certs.join("ca.pem"))),
+        token: None,
+    };
+    let as_role = |role: &str| https.with_token(&secured.token_of(role));
+
+    tracing::info!("--- no token, an unknown token");
+    let anonymous = https.get(&node, "/v1/tasks").await;
+    assert!(anonymous.problem(401).contains("Authorization: Bearer"));
+    assert!(anonymous.header("www-authenticate").is_some());
+    https
+        .with_token("not-a-token")
+        .get(&node, "/v1/tasks")
+        .await
+        .problem(401);
+
+    tracing::info!("--- each role: submit, read, metrics");
+    let task = json!({"name": "builtin.echo", "args": 1});
+    let (submitted, _) = wait_for("a producer's submit over HTTPS", Duration::from_secs(15), || {
+        let producer = as_role("producer");
+        let task = task.clone();
+        let node = node.clone();
+        async move {
+            let reply = producer.post(&node, "/v1/tasks", &task).await;
+            (reply.status == 201).then(|| reply.json())
+        }
+    })
+    .await;
+    let id = submitted["id"].as_str().expect("id").to_owned();
+    let expected = [
+        // role, may submit, may read, may scrape metrics
+        ("viewer", false, true, true),
+        ("producer", true, true, true),
+        ("worker", false, false, false),
+        ("admin", true, true, true),
+    ];
+    for (role, submit, read, metrics) in expected {
+        let client = as_role(role);
+        let posted = client.post(&node, "/v1/tasks", &task).await;
+        assert_eq!(posted.status == 201, submit, "{role} submit: {}", posted.status);
+        if !submit {
+            assert!(posted.problem(403).contains(&format!("role {role}")));
+        }
+        let got = client.get(&node, &format!("/v1/tasks/{id}")).await;
+        assert_eq!(got.status == 200, read, "{role} read: {}", got.status);
+        let scraped = client.get(&node, "/metrics").await;
+        assert_eq!(
+            scraped.status == 200,
+            metrics,
+            "{role} metrics: {}",
+            scraped.status
+        );
+    }
+
+    tracing::info!("--- a producer revokes only its own tasks");
+    let other = as_role("producer-2")
+        .post(&node, &format!("/v1/tasks/{id}/revoke"), &json!({}))
+        .await;
+    assert!(other.problem(403).contains("only the tasks it submitted"));
+    let own = as_role("producer")
+        .post(&node, &format!("/v1/tasks/{id}/revoke"), &json!({}))
+        .await;
+    assert_eq!(own.status, 200, "{}", String::from_utf8_lossy(&own.body));
+
+    tracing::info!("--- plain HTTP to the TLS port gets nothing");
+    let mut plain = TcpStream::connect(&node).await.expect("connect");
+    plain
+        .write_all(b"GET /v1/tasks HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(15), plain.read_to_end(&mut answer)).await;
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"));
+    cluster.must_not_have_panicked();
+}
