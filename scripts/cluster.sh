@@ -9,7 +9,8 @@
 #   scripts/cluster.sh start ID    start node ID again with its data
 #   scripts/cluster.sh restart ID  stop, then start node ID
 #
-# Node N serves gRPC on BASE+N-1 and Prometheus metrics on BASE+2000+N-1 (/metrics).
+# Node N serves gRPC on BASE+N-1, the HTTP/JSON API on BASE+1000+N-1 (/v1, /metrics) and
+# Prometheus metrics alone on BASE+2000+N-1 (/metrics).
 # Settings: QRAFT_CLUSTER_DIR (default ./.qraft-cluster: pid files, logs, data),
 # QRAFT_BASE_PORT (default 7071), QRAFT_BIN (default: the release build, else the debug build);
 # other QRAFT_* variables (e.g. QRAFT_WORKER_QUEUES) reach the nodes as their settings.
@@ -31,6 +32,7 @@ qraft_bin() {
 node_count() { cat "$dir/nodes" 2>/dev/null || echo 3; }
 addr_of() { echo "127.0.0.1:$((base_port + $1 - 1))"; }
 metrics_addr_of() { echo "127.0.0.1:$((base_port + 2000 + $1 - 1))"; }
+http_addr_of() { echo "127.0.0.1:$((base_port + 1000 + $1 - 1))"; }
 pid_of() { cat "$dir/n$1.pid" 2>/dev/null || true; }
 running() { local pid; pid="$(pid_of "$1")"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
@@ -54,9 +56,10 @@ start_node() {
     bin="$(qraft_bin)"
     mkdir -p "$dir"
     nohup "$bin" node --id "$id" --listen "$(addr_of "$id")" --peers "$(peers)" --data "$dir/n$id" \
-        --metrics-listen "$(metrics_addr_of "$id")" >>"$dir/n$id.log" 2>&1 </dev/null &
+        --metrics-listen "$(metrics_addr_of "$id")" --http-listen "$(http_addr_of "$id")" \
+        >>"$dir/n$id.log" 2>&1 </dev/null &
     echo $! >"$dir/n$id.pid"
-    echo "node $id started: $(addr_of "$id"), metrics http://$(metrics_addr_of "$id")/metrics, pid $!, log $dir/n$id.log"
+    echo "node $id started: $(addr_of "$id"), HTTP http://$(http_addr_of "$id")/v1, metrics http://$(metrics_addr_of "$id")/metrics, pid $!, log $dir/n$id.log"
 }
 
 stop_node() {

@@ -17,7 +17,8 @@ pub struct DevArgs {
     /// How many nodes to start.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=9))]
     pub nodes: u64,
-    /// Port of node 1; node N listens on BASE_PORT + N - 1.
+    /// Port of node 1; node N listens on BASE_PORT + N - 1 (gRPC) and BASE_PORT + 1000 + N - 1
+    /// (the HTTP/JSON API).
     #[arg(long, default_value_t = 7071)]
     pub base_port: u16,
     /// Keep data here (and reuse it next time) instead of a temporary directory removed on exit.
@@ -29,15 +30,19 @@ pub struct DevArgs {
     pub tls: bool,
 }
 
+/// Node N serves HTTP this far above its gRPC port.
+const HTTP_OFFSET: u64 = 1000;
+
 struct DevNode {
     id: u64,
     addr: String,
+    http: String,
     child: Child,
     log: PathBuf,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
-    let last_port = u64::from(args.base_port) + args.nodes - 1;
+    let last_port = u64::from(args.base_port) + HTTP_OFFSET + args.nodes - 1;
     if args.base_port == 0 || last_port > u64::from(u16::MAX) {
         bail!(
             "--base-port {} leaves no room for {} nodes",
@@ -48,7 +53,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     let addrs: Vec<(u64, String)> = (1..=args.nodes)
         .map(|id| (id, format!("127.0.0.1:{}", u64::from(args.base_port) + id - 1)))
         .collect();
-    for (_, addr) in &addrs {
+    let http_of = |id: u64| format!("127.0.0.1:{}", u64::from(args.base_port) + HTTP_OFFSET + id - 1);
+    let http_addrs: Vec<String> = (1..=args.nodes).map(http_of).collect();
+    for addr in addrs.iter().map(|(_, addr)| addr).chain(&http_addrs) {
         std::net::TcpListener::bind(addr)
             .with_context(|| format!("port of {addr} is in use; stop what uses it or pass --base-port"))?;
     }
@@ -72,7 +79,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         match spawn_node(
             &exe,
             *id,
-            addr,
+            (addr, &http_of(*id)),
             &peers,
             &data,
             secure.as_ref().map(|s| s.config.as_path()),
@@ -107,7 +114,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         }
     }
     for node in &nodes {
-        println!("  node {}  {}  log {}", node.id, node.addr, node.log.display());
+        println!(
+            "  node {}  {}  HTTP {}  log {}",
+            node.id,
+            node.addr,
+            node.http,
+            node.log.display()
+        );
     }
     println!(
         "  data {}{}",
@@ -129,6 +142,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
     println!("  qraft status");
     println!("  qraft submit mail.send --args '{{\"to\":\"ada@example.com\"}}'");
     println!("  qraft task <ID>");
+    let (scheme, curl_flags) = if secure.is_some() {
+        (
+            "https",
+            " --cacert \"$QRAFT_CA\" -H \"Authorization: Bearer $QRAFT_TOKEN\"",
+        )
+    } else {
+        ("http", "")
+    };
+    println!(
+        "  curl{curl_flags} -X POST {scheme}://{}/v1/tasks -H 'Content-Type: application/json' -d '{{\"name\":\"builtin.echo\",\"args\":{{\"hi\":1}}}}'",
+        http_addrs[0]
+    );
     if u64::from(args.base_port) != 7071 || args.nodes != 3 {
         println!("  (with --cluster {cluster}, or export QRAFT_CLUSTER={cluster})");
     }
@@ -205,7 +230,7 @@ fn secure(data: &Path) -> anyhow::Result<Secure> {
 fn spawn_node(
     exe: &Path,
     id: u64,
-    addr: &str,
+    (addr, http): (&str, &str),
     peers: &str,
     data: &Path,
     config: Option<&Path>,
@@ -219,6 +244,7 @@ fn spawn_node(
     let child = Command::new(exe)
         .arg("node")
         .args(["--id", &id.to_string(), "--listen", addr, "--peers", peers])
+        .args(["--http-listen", http])
         .arg("--data")
         .arg(data.join(format!("n{id}")))
         .args(
@@ -236,6 +262,7 @@ fn spawn_node(
     Ok(DevNode {
         id,
         addr: addr.to_string(),
+        http: http.to_string(),
         child,
         log,
     })
