@@ -67,7 +67,37 @@ impl Http {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let stream = TcpStream::connect(addr).await.expect("connect");
+        self.try_send(addr, method, path, headers, body)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
+    }
+
+    /// A request that may fail (a node killed, a connection cut), within 5 s.
+    async fn try_send(
+        &self,
+        addr: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, String> {
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            self.exchange(addr, method, path, headers, body),
+        )
+        .await
+        .map_err(|_| "no answer within 5 s".to_owned())?
+    }
+
+    async fn exchange(
+        &self,
+        addr: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, String> {
+        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(path)
@@ -81,22 +111,23 @@ impl Http {
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .expect("request");
+        let error = |e: hyper::Error| e.to_string();
         let response = match &self.tls {
             None => {
                 let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                     .await
-                    .expect("handshake");
+                    .map_err(error)?;
                 tokio::spawn(connection);
-                sender.send_request(request).await.expect("send")
+                sender.send_request(request).await.map_err(error)?
             }
             Some(connector) => {
                 let name = ServerName::try_from("localhost").expect("name");
-                let stream = connector.connect(name, stream).await.expect("TLS handshake");
+                let stream = connector.connect(name, stream).await.map_err(|e| e.to_string())?;
                 let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                     .await
-                    .expect("handshake");
+                    .map_err(error)?;
                 tokio::spawn(connection);
-                sender.send_request(request).await.expect("send")
+                sender.send_request(request).await.map_err(error)?
             }
         };
         let status = response.status().as_u16();
@@ -105,14 +136,14 @@ impl Http {
             .into_body()
             .collect()
             .await
-            .expect("body")
+            .map_err(error)?
             .to_bytes()
             .to_vec();
-        Reply {
+        Ok(Reply {
             status,
             headers,
             body,
-        }
+        })
     }
 
     async fn get(&self, addr: &str, path: &str) -> Reply {
@@ -478,5 +509,104 @@ async fn each_role_gets_exactly_its_routes_over_https() {
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(15), plain.read_to_end(&mut answer)).await;
     assert!(!String::from_utf8_lossy(&answer).contains("200 OK"));
+    cluster.must_not_have_panicked();
+}
+
+/// Submits `key` until some node acknowledges it, trying the nodes in turn from `first`; a 503
+/// (nothing stored, or an unknown outcome) or a node that does not answer is simply resent the
+/// same key elsewhere. Returns the task id the acknowledgement named.
+async fn submit_until_acknowledged(http: &Http, nodes: &[String], first: usize, key: &str) -> String {
+    let task = json!({"name": "load.task", "queue": "http-load", "args": {"key": key}});
+    let body = task.to_string().into_bytes();
+    let headers = [("content-type", "application/json"), ("idempotency-key", key)];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for attempt in 0.. {
+        assert!(tokio::time::Instant::now() < deadline, "{key} never acknowledged");
+        let node = &nodes[(first + attempt) % nodes.len()];
+        match http
+            .try_send(node, "POST", "/v1/tasks", &headers, Some(body.clone()))
+            .await
+        {
+            Ok(reply) if reply.status == 201 || reply.status == 200 => {
+                return reply.json()["id"].as_str().expect("id").to_owned();
+            }
+            Ok(reply) if reply.status == 503 => {}
+            Ok(reply) => panic!("{key}: {} {}", reply.status, String::from_utf8_lossy(&reply.body)),
+            // Refused or cut off: that node is down; the next one answers.
+            Err(_) => {}
+        }
+        // Every node tried: give an election a moment before going round again.
+        if attempt % nodes.len() == nodes.len() - 1 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    unreachable!("the loop returns or panics")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leader_killed_amid_a_thousand_keyed_http_submits_loses_none_and_doubles_none() {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const PRODUCERS: usize = 8;
+    const EACH: usize = 125;
+    let mut cluster = TestCluster::start(3, &[]);
+    let leader = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let nodes: Vec<String> = cluster.nodes.values().map(|node| node.http.clone()).collect();
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let nodes = nodes.clone();
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                let http = Http::default();
+                let mut answers = Vec::new();
+                for n in 0..EACH {
+                    let key = format!("p{p}-{n}");
+                    let id = submit_until_acknowledged(&http, &nodes, p + n, &key).await;
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                    answers.push((key, id));
+                }
+                answers
+            })
+        })
+        .collect();
+    let reached = |count: usize| {
+        let acknowledged = acknowledged.clone();
+        move || {
+            let acknowledged = acknowledged.clone();
+            async move { (acknowledged.load(Ordering::Relaxed) >= count).then_some(()) }
+        }
+    };
+    wait_for("300 acknowledged submits", Duration::from_secs(60), reached(300)).await;
+    tracing::info!(leader, "--- kill -9 the leader");
+    cluster.kill_node(leader);
+    wait_for("700 acknowledged submits", Duration::from_secs(60), reached(700)).await;
+    cluster.start_node(leader);
+    let mut told: BTreeMap<String, String> = BTreeMap::new();
+    for producer in producers {
+        told.extend(producer.await.expect("producer"));
+    }
+    assert_eq!(told.len(), PRODUCERS * EACH);
+
+    tracing::info!("--- the cluster holds exactly one task per key: the one its client was told");
+    let listed = cluster
+        .client(&[1, 2, 3])
+        .list_tasks(qraft_proto::pb::ListTasksRequest {
+            queue: "http-load".into(),
+            limit: 10_000,
+            linearizable: true,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    let mut held: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for task in listed.tasks {
+        held.entry(task.idempotency_key).or_default().push(task.id);
+    }
+    assert_eq!(held.len(), PRODUCERS * EACH, "a task for every key");
+    for (key, id) in &told {
+        assert_eq!(held.get(key), Some(&vec![id.clone()]), "{key}");
+    }
     cluster.must_not_have_panicked();
 }
