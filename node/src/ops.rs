@@ -5,11 +5,13 @@
 //! - [`task_input`]: a task as a client describes it (`None` is "the default", `Some(0)` zero),
 //!   checked and completed into a [`SubmitTask`](crate::queue::SubmitTask).
 //! - [`tasks`]: submit one or a batch, read, wait for, revoke and list tasks.
+//! - [`worker`]: the lease protocol of remote workers.
 //! - [`error`]: [`OpError`], which each edge turns into its own status.
 
 pub mod error;
 pub mod task_input;
 pub mod tasks;
+pub mod worker;
 
 pub use error::OpError;
 pub use task_input::TaskInput;

@@ -1,15 +1,12 @@
-//! `qraft.v1.Worker`: the lease protocol any worker speaks.
-
-use std::time::Duration;
+//! `qraft.v1.Worker`: the lease protocol any worker speaks, on [`crate::ops::worker`].
 
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
-use super::{TaskDefaults, convert, propose_one, status, unexpected};
-use crate::queue::validate::{self, MAX_BATCH, MAX_DURATION_MS, MAX_LEASE_WAIT_MS};
-use crate::queue::{
-    Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId, WorkerKind, WorkerRegistration, answer,
-};
+use super::{TaskDefaults, convert, status};
+use crate::ops::worker::{self, Answer, LeaseInput};
+use crate::queue::validate::MAX_BATCH;
+use crate::queue::{Outcome, Rejection, TaskState, WorkerKind, WorkerRegistration};
 use crate::raft::Replica;
 
 pub struct WorkerService {
@@ -22,88 +19,36 @@ impl WorkerService {
         WorkerService { replica, defaults }
     }
 
-    fn lease_ms(&self, requested: u64) -> Result<u64, Status> {
-        let lease_ms = if requested == 0 {
-            self.defaults.lease_ms
-        } else {
-            requested
-        };
-        validate::must_be_lease_ms(lease_ms).map_err(status::invalid)?;
-        Ok(lease_ms)
+    fn answered(state: TaskState) -> Response<pb::AnswerResponse> {
+        Response::new(pb::AnswerResponse {
+            state: convert::state_to_pb(state).into(),
+        })
     }
+}
 
-    fn answer(outcome: Outcome) -> Result<Response<pb::AnswerResponse>, Status> {
-        match outcome {
-            Outcome::Updated { state, .. } => Ok(Response::new(pb::AnswerResponse {
-                state: convert::state_to_pb(state).into(),
-            })),
-            other => Err(unexpected(&other)),
-        }
+/// A failure as proto3 sends it.
+fn failure(failure: pb::Failure) -> Answer {
+    Answer::Fail {
+        error: failure.error,
+        retry: !failure.no_retry,
+        retry_in_ms: failure.retry_in_ms,
     }
+}
 
-    /// An ack or fail as every worker's is held to it (see `queue::answer`).
-    fn within_limits(&self, command: Command) -> Command {
-        answer::within_limits(command, self.defaults.max_payload_bytes)
-    }
-
-    fn fail_command(&self, id: TaskId, delivery: u32, failure: pb::Failure) -> Result<Command, String> {
-        if let Some(ms) = failure.retry_in_ms {
-            validate::must_be_duration("retry_in_ms", ms, MAX_DURATION_MS)?;
-        }
-        Ok(self.within_limits(Command::Fail {
-            id,
-            delivery,
-            error: failure.error,
-            retry: !failure.no_retry,
-            retry_in_ms: failure.retry_in_ms,
-        }))
-    }
-
-    /// The command one answer of a batch stands for, or why it is invalid.
-    fn answer_command(&self, answer: pb::Answer) -> Result<Command, String> {
-        let id = convert::parse_id(&answer.id).map_err(|s| s.message().to_owned())?;
-        let delivery = answer.delivery;
-        match answer.outcome {
-            Some(pb::answer::Outcome::Result(result)) => {
-                Ok(self.within_limits(Command::Ack { id, delivery, result }))
-            }
-            Some(pb::answer::Outcome::Failure(failure)) => self.fail_command(id, delivery, failure),
-            Some(pb::answer::Outcome::Release(pb::HandBack {})) => Ok(Command::Release { id, delivery }),
-            None => Err(format!(
+/// What one answer of a batch says, or why it is invalid.
+fn batch_answer(answer: pb::Answer) -> Result<(crate::queue::TaskId, u32, Answer), String> {
+    let id = convert::parse_id(&answer.id).map_err(|s| s.message().to_owned())?;
+    let said = match answer.outcome {
+        Some(pb::answer::Outcome::Result(result)) => Answer::Ack { result },
+        Some(pb::answer::Outcome::Failure(f)) => failure(f),
+        Some(pb::answer::Outcome::Release(pb::HandBack {})) => Answer::Release,
+        None => {
+            return Err(format!(
                 "the answer for task {id} says neither result, failure nor release"
-            )),
+            ));
         }
-    }
-
-    /// Waits (up to `wait`) until this replica shows work for the lease, then proposes it; a
-    /// lease that another worker beat to the work waits for the next change. Proposing only
-    /// when there is work keeps an idle long poll from writing to the log.
-    async fn lease_with_wait(&self, lease: LeaseRequest, wait: Duration) -> Result<Vec<LeasedTask>, Status> {
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut applied = self.replica.shared().applied();
-        loop {
-            let runnable = wait.is_zero()
-                || self
-                    .replica
-                    .shared()
-                    .queue()
-                    .has_ready(&lease.queues, &lease.names);
-            if runnable {
-                let tasks = match propose_one(&self.replica, Command::Lease(lease.clone())).await? {
-                    Outcome::Leased(tasks) => tasks,
-                    other => return Err(unexpected(&other)),
-                };
-                if !tasks.is_empty() || tokio::time::Instant::now() >= deadline {
-                    return Ok(tasks);
-                }
-            }
-            match tokio::time::timeout_at(deadline, applied.changed()).await {
-                Err(_) => return Ok(Vec::new()),
-                Ok(Err(_)) => return Err(Status::unavailable("this node is shutting down")),
-                Ok(Ok(())) => {}
-            }
-        }
-    }
+    };
+    Ok((id, answer.delivery, said))
 }
 
 /// One answer's outcome, as a batch reports it.
@@ -150,8 +95,9 @@ impl pb::worker_server::Worker for WorkerService {
             names: request.names,
             concurrency: request.concurrency,
         };
-        validate::must_be_valid_registration(&registration).map_err(status::invalid)?;
-        propose_one(&self.replica, Command::RegisterWorker(registration)).await?;
+        worker::register(&self.replica, registration)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::WorkerResponse {}))
     }
 
@@ -160,12 +106,9 @@ impl pb::worker_server::Worker for WorkerService {
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::WorkerResponse>, Status> {
         let request = request.into_inner();
-        validate::must_be_name("worker id", &request.worker_id).map_err(status::invalid)?;
-        let command = Command::WorkerHeartbeat {
-            id: request.worker_id,
-            active: request.active,
-        };
-        propose_one(&self.replica, command).await?;
+        worker::heartbeat(&self.replica, request.worker_id, request.active)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::WorkerResponse {}))
     }
 
@@ -173,31 +116,25 @@ impl pb::worker_server::Worker for WorkerService {
         &self,
         request: Request<pb::LeaveRequest>,
     ) -> Result<Response<pb::WorkerResponse>, Status> {
-        let id = request.into_inner().worker_id;
-        validate::must_be_name("worker id", &id).map_err(status::invalid)?;
-        propose_one(&self.replica, Command::LeaveWorker { id }).await?;
+        worker::leave(&self.replica, request.into_inner().worker_id)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::WorkerResponse {}))
     }
 
     async fn lease(&self, request: Request<pb::LeaseRequest>) -> Result<Response<pb::LeaseResponse>, Status> {
         let request = request.into_inner();
-        let lease = LeaseRequest {
+        let input = LeaseInput {
             worker: request.worker_id,
             queues: request.queues,
             names: request.names,
             max: request.max,
-            lease_ms: self.lease_ms(request.lease_ms)?,
+            lease_ms: (request.lease_ms > 0).then_some(request.lease_ms),
+            wait_ms: request.wait_ms,
         };
-        validate::must_be_valid_lease(&lease).map_err(status::invalid)?;
-        if request.wait_ms > MAX_LEASE_WAIT_MS {
-            return Err(status::invalid(format!(
-                "a lease waits at most {MAX_LEASE_WAIT_MS} ms for work, not {}",
-                request.wait_ms
-            )));
-        }
-        let tasks = self
-            .lease_with_wait(lease, Duration::from_millis(request.wait_ms))
-            .await?;
+        let tasks = worker::lease(&self.replica, &self.defaults, input)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::LeaseResponse {
             tasks: tasks.into_iter().map(convert::leased_to_pb).collect(),
         }))
@@ -206,26 +143,27 @@ impl pb::worker_server::Worker for WorkerService {
     async fn ack(&self, request: Request<pb::AckRequest>) -> Result<Response<pb::AnswerResponse>, Status> {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
-        let command = self.within_limits(Command::Ack {
-            id,
-            delivery: request.delivery,
+        let answer = Answer::Ack {
             result: request.result,
-        });
-        Self::answer(propose_one(&self.replica, command).await?)
+        };
+        worker::answer(&self.replica, &self.defaults, id, request.delivery, answer)
+            .await
+            .map(Self::answered)
+            .map_err(status::from_op_error)
     }
 
     async fn fail(&self, request: Request<pb::FailRequest>) -> Result<Response<pb::AnswerResponse>, Status> {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
-        let failure = pb::Failure {
+        let answer = failure(pb::Failure {
             error: request.error,
             no_retry: request.no_retry,
             retry_in_ms: request.retry_in_ms,
-        };
-        let command = self
-            .fail_command(id, request.delivery, failure)
-            .map_err(status::invalid)?;
-        Self::answer(propose_one(&self.replica, command).await?)
+        });
+        worker::answer(&self.replica, &self.defaults, id, request.delivery, answer)
+            .await
+            .map(Self::answered)
+            .map_err(status::from_op_error)
     }
 
     async fn release(
@@ -234,11 +172,16 @@ impl pb::worker_server::Worker for WorkerService {
     ) -> Result<Response<pb::AnswerResponse>, Status> {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
-        let command = Command::Release {
+        worker::answer(
+            &self.replica,
+            &self.defaults,
             id,
-            delivery: request.delivery,
-        };
-        Self::answer(propose_one(&self.replica, command).await?)
+            request.delivery,
+            Answer::Release,
+        )
+        .await
+        .map(Self::answered)
+        .map_err(status::from_op_error)
     }
 
     async fn answer_batch(
@@ -256,7 +199,10 @@ impl pb::worker_server::Worker for WorkerService {
         let mut commands = Vec::with_capacity(answers.len());
         let mut slots = Vec::with_capacity(answers.len());
         for (slot, answer) in answers.into_iter().enumerate() {
-            match self.answer_command(answer) {
+            let command = batch_answer(answer).and_then(|(id, delivery, said)| {
+                worker::answer_command(&self.defaults, id, delivery, said).map_err(|e| e.to_string())
+            });
+            match command {
                 Ok(command) => {
                     commands.push(command);
                     slots.push(slot);
@@ -293,14 +239,10 @@ impl pb::worker_server::Worker for WorkerService {
     ) -> Result<Response<pb::ExtendResponse>, Status> {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
-        let command = Command::Extend {
-            id,
-            delivery: request.delivery,
-            lease_ms: self.lease_ms(request.lease_ms)?,
-        };
-        match propose_one(&self.replica, command).await? {
-            Outcome::Extended { deadline_ms, .. } => Ok(Response::new(pb::ExtendResponse { deadline_ms })),
-            other => Err(unexpected(&other)),
-        }
+        let lease_ms = (request.lease_ms > 0).then_some(request.lease_ms);
+        let deadline_ms = worker::extend(&self.replica, &self.defaults, id, request.delivery, lease_ms)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::ExtendResponse { deadline_ms }))
     }
 }

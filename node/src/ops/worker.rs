@@ -1,0 +1,183 @@
+//! The lease protocol any worker speaks: register, heartbeat, lease (with a long poll), extend,
+//! answer (ack, fail, release), leave. Every answer is held to the limits every worker's is
+//! (`queue::answer`).
+
+use std::time::Duration;
+
+use super::{OpError, propose_one};
+use crate::api::TaskDefaults;
+use crate::queue::validate::{self, MAX_DURATION_MS, MAX_LEASE_WAIT_MS};
+use crate::queue::{
+    Command, LeaseRequest, LeasedTask, Outcome, TaskId, TaskState, WorkerKind, WorkerRegistration, answer,
+};
+use crate::raft::Replica;
+
+/// A worker asking for tasks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeaseInput {
+    pub worker: String,
+    pub queues: Vec<String>,
+    /// Task names it runs; empty: any.
+    pub names: Vec<String>,
+    pub max: u32,
+    /// The node's default lease when `None`.
+    pub lease_ms: Option<u64>,
+    /// How long to wait for work when there is none (long poll); zero answers at once.
+    pub wait_ms: u64,
+}
+
+/// A worker's answer for one delivery of a task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Ack {
+        result: Vec<u8>,
+    },
+    Fail {
+        error: String,
+        retry: bool,
+        retry_in_ms: Option<u64>,
+    },
+    /// Handed back unrun (the worker is stopping): the attempt does not count.
+    Release,
+}
+
+pub async fn register(replica: &Replica, mut registration: WorkerRegistration) -> Result<(), OpError> {
+    registration.kind = WorkerKind::Remote;
+    validate::must_be_valid_registration(&registration).map_err(OpError::Invalid)?;
+    propose_one(replica, Command::RegisterWorker(registration)).await?;
+    Ok(())
+}
+
+pub async fn heartbeat(replica: &Replica, id: String, active: u32) -> Result<(), OpError> {
+    validate::must_be_name("worker id", &id).map_err(OpError::Invalid)?;
+    propose_one(replica, Command::WorkerHeartbeat { id, active }).await?;
+    Ok(())
+}
+
+pub async fn leave(replica: &Replica, id: String) -> Result<(), OpError> {
+    validate::must_be_name("worker id", &id).map_err(OpError::Invalid)?;
+    propose_one(replica, Command::LeaveWorker { id }).await?;
+    Ok(())
+}
+
+fn lease_ms(defaults: &TaskDefaults, requested: Option<u64>) -> Result<u64, OpError> {
+    let lease_ms = requested.unwrap_or(defaults.lease_ms);
+    validate::must_be_lease_ms(lease_ms).map_err(OpError::Invalid)?;
+    Ok(lease_ms)
+}
+
+/// Up to `max` tasks, waiting up to `wait_ms` for work when there is none.
+pub async fn lease(
+    replica: &Replica,
+    defaults: &TaskDefaults,
+    input: LeaseInput,
+) -> Result<Vec<LeasedTask>, OpError> {
+    let lease = LeaseRequest {
+        worker: input.worker,
+        queues: input.queues,
+        names: input.names,
+        max: input.max,
+        lease_ms: lease_ms(defaults, input.lease_ms)?,
+    };
+    validate::must_be_valid_lease(&lease).map_err(OpError::Invalid)?;
+    if input.wait_ms > MAX_LEASE_WAIT_MS {
+        return Err(OpError::Invalid(format!(
+            "a lease waits at most {MAX_LEASE_WAIT_MS} ms for work, not {}",
+            input.wait_ms
+        )));
+    }
+    lease_with_wait(replica, lease, Duration::from_millis(input.wait_ms)).await
+}
+
+/// Waits (up to `wait`) until this replica shows work for the lease, then proposes it; a lease
+/// that another worker beat to the work waits for the next change. Proposing only when there
+/// is work keeps an idle long poll from writing to the log.
+async fn lease_with_wait(
+    replica: &Replica,
+    lease: LeaseRequest,
+    wait: Duration,
+) -> Result<Vec<LeasedTask>, OpError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut applied = replica.shared().applied();
+    loop {
+        let runnable = wait.is_zero() || replica.shared().queue().has_ready(&lease.queues, &lease.names);
+        if runnable {
+            let tasks = match propose_one(replica, Command::Lease(lease.clone())).await? {
+                Outcome::Leased(tasks) => tasks,
+                other => return Err(OpError::unexpected(&other)),
+            };
+            if !tasks.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(tasks);
+            }
+        }
+        match tokio::time::timeout_at(deadline, applied.changed()).await {
+            Err(_) => return Ok(Vec::new()),
+            Ok(Err(_)) => return Err(OpError::ShuttingDown),
+            Ok(Ok(())) => {}
+        }
+    }
+}
+
+/// The command an answer stands for, held to the limits every worker's answer is.
+pub fn answer_command(
+    defaults: &TaskDefaults,
+    id: TaskId,
+    delivery: u32,
+    answer: Answer,
+) -> Result<Command, OpError> {
+    let command = match answer {
+        Answer::Ack { result } => Command::Ack { id, delivery, result },
+        Answer::Fail {
+            error,
+            retry,
+            retry_in_ms,
+        } => {
+            if let Some(ms) = retry_in_ms {
+                validate::must_be_duration("retry_in_ms", ms, MAX_DURATION_MS).map_err(OpError::Invalid)?;
+            }
+            Command::Fail {
+                id,
+                delivery,
+                error,
+                retry,
+                retry_in_ms,
+            }
+        }
+        Answer::Release => Command::Release { id, delivery },
+    };
+    Ok(answer::within_limits(command, defaults.max_payload_bytes))
+}
+
+/// Answers one delivery; the task's state after it.
+pub async fn answer(
+    replica: &Replica,
+    defaults: &TaskDefaults,
+    id: TaskId,
+    delivery: u32,
+    answer: Answer,
+) -> Result<TaskState, OpError> {
+    let command = answer_command(defaults, id, delivery, answer)?;
+    match propose_one(replica, command).await? {
+        Outcome::Updated { state, .. } => Ok(state),
+        other => Err(OpError::unexpected(&other)),
+    }
+}
+
+/// Extends a lease; the new deadline (cluster time, Unix ms).
+pub async fn extend(
+    replica: &Replica,
+    defaults: &TaskDefaults,
+    id: TaskId,
+    delivery: u32,
+    requested_ms: Option<u64>,
+) -> Result<u64, OpError> {
+    let command = Command::Extend {
+        id,
+        delivery,
+        lease_ms: lease_ms(defaults, requested_ms)?,
+    };
+    match propose_one(replica, command).await? {
+        Outcome::Extended { deadline_ms, .. } => Ok(deadline_ms),
+        other => Err(OpError::unexpected(&other)),
+    }
+}
