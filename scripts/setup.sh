@@ -18,6 +18,9 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # The chaos suite cuts links between network namespaces with iptables (and ip from iproute2).
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+# The HTTP example worker (examples/http/worker.sh), which a test runs, is curl and jq.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 # Tests move one node's wall clock with libfaketime (LD_PRELOAD), as a stepped clock would.
 ls /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 \
     || need+=(faketime)

@@ -3,6 +3,7 @@
 //!
 //! - [`json`]: the JSON shapes, in and out.
 //! - [`tasks`]: the routes under `/v1/tasks`.
+//! - [`worker`]: the lease protocol under `/v1/worker`.
 //! - [`problem`]: errors as RFC 9457 problem+json.
 //! - [`extract`]: bodies, query parameters and headers, with problems for rejections.
 //! - [`auth`]: tokens and roles, each route as the gRPC method it mirrors.
@@ -16,6 +17,7 @@ pub mod problem;
 pub mod server;
 pub mod tasks;
 mod tls;
+pub mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,6 +83,38 @@ pub fn router(replica: Replica, defaults: TaskDefaults, policy: Policy) -> Route
         .route(
             "/v1/tasks/{id}/revoke",
             guard(post(tasks::revoke), "/qraft.v1.Tasks/Revoke"),
+        )
+        .route(
+            "/v1/worker/register",
+            guard(post(worker::register), "/qraft.v1.Worker/Register"),
+        )
+        .route(
+            "/v1/worker/heartbeat",
+            guard(post(worker::heartbeat), "/qraft.v1.Worker/Heartbeat"),
+        )
+        .route(
+            "/v1/worker/leave",
+            guard(post(worker::leave), "/qraft.v1.Worker/Leave"),
+        )
+        .route(
+            "/v1/worker/lease",
+            guard(post(worker::lease), "/qraft.v1.Worker/Lease"),
+        )
+        .route(
+            "/v1/worker/ack",
+            guard(post(worker::ack).layer(one_task), "/qraft.v1.Worker/Ack"),
+        )
+        .route(
+            "/v1/worker/fail",
+            guard(post(worker::fail).layer(one_task), "/qraft.v1.Worker/Fail"),
+        )
+        .route(
+            "/v1/worker/release",
+            guard(post(worker::release), "/qraft.v1.Worker/Release"),
+        )
+        .route(
+            "/v1/worker/extend",
+            guard(post(worker::extend), "/qraft.v1.Worker/Extend"),
         )
         .route(
             "/metrics",

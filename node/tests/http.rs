@@ -490,6 +490,18 @@ async fn each_role_gets_exactly_its_routes_over_https() {
         );
     }
 
+    tracing::info!("--- the worker protocol is for workers (and admins) only");
+    let register = json!({"worker_id": "w-https", "queues": ["q"]});
+    for (role, allowed) in [
+        ("viewer", false),
+        ("producer", false),
+        ("worker", true),
+        ("admin", true),
+    ] {
+        let reply = as_role(role).post(&node, "/v1/worker/register", &register).await;
+        assert_eq!(reply.status == 204, allowed, "{role} register: {}", reply.status);
+    }
+
     tracing::info!("--- a producer revokes only its own tasks");
     let other = as_role("producer-2")
         .post(&node, &format!("/v1/tasks/{id}/revoke"), &json!({}))
@@ -609,4 +621,164 @@ async fn a_leader_killed_amid_a_thousand_keyed_http_submits_loses_none_and_doubl
         assert_eq!(held.get(key), Some(&vec![id.clone()]), "{key}");
     }
     cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_speaks_the_lease_protocol_over_http_alone() {
+    let cluster = TestCluster::start(3, &[]);
+    let (leader, follower) = leader_and_follower(&cluster).await;
+    let http = Http::default();
+    let worker = json!({"worker_id": "curl-1", "node": "laptop", "queues": ["http-jobs"], "concurrency": 2});
+    assert_eq!(
+        http.post(&follower, "/v1/worker/register", &worker).await.status,
+        204
+    );
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let task = json!({"name": "resize", "queue": "http-jobs", "args": {"n": n}, "max_retries": 1});
+        ids.push(
+            http.post(&leader, "/v1/tasks", &task).await.json()["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+
+    tracing::info!("--- lease two, ack one, fail one for good; a second ack of the first is stale");
+    let lease = json!({"worker_id": "curl-1", "queues": ["http-jobs"], "max": 2, "wait_ms": 5000});
+    let leased = http.post(&follower, "/v1/worker/lease", &lease).await.json();
+    let tasks = leased["tasks"].as_array().expect("tasks").clone();
+    assert_eq!(tasks.len(), 2, "{leased}");
+    assert_eq!(tasks[0]["args"], json!({"n": 0}));
+    let (first, second) = (&tasks[0], &tasks[1]);
+    let ack = json!({"id": first["id"], "delivery": first["delivery"], "result": {"ok": true}});
+    let acked = http.post(&follower, "/v1/worker/ack", &ack).await;
+    assert_eq!(acked.json()["state"], "SUCCESS");
+    let again = http.post(&leader, "/v1/worker/ack", &ack).await;
+    assert!(again.problem(409).contains("stale lease"));
+    assert_eq!(again.header("x-qraft-error"), Some("stale-lease"));
+    let fail = json!({"id": second["id"], "delivery": second["delivery"], "error": "boom", "retry": false});
+    assert_eq!(
+        http.post(&follower, "/v1/worker/fail", &fail).await.json()["state"],
+        "FAILURE"
+    );
+    let read = http
+        .get(
+            &leader,
+            &format!("/v1/tasks/{}", first["id"].as_str().expect("id")),
+        )
+        .await
+        .json();
+    assert_eq!(read["result"], json!({"ok": true}));
+
+    tracing::info!("--- the third: extend its lease, then hand it back unrun");
+    let third = http.post(&leader, "/v1/worker/lease", &lease).await.json()["tasks"][0].clone();
+    assert_eq!(third["id"], ids[2].as_str());
+    let delivery = json!({"id": third["id"], "delivery": third["delivery"], "lease_ms": 60000});
+    let extended = http.post(&follower, "/v1/worker/extend", &delivery).await;
+    assert!(extended.json()["lease_deadline"].as_str().is_some());
+    let back = json!({"id": third["id"], "delivery": third["delivery"]});
+    assert_eq!(
+        http.post(&follower, "/v1/worker/release", &back).await.json()["state"],
+        "PENDING"
+    );
+
+    tracing::info!("--- heartbeat, an answer that names no task, leave");
+    let beat = json!({"worker_id": "curl-1", "active": 0});
+    assert_eq!(
+        http.post(&leader, "/v1/worker/heartbeat", &beat).await.status,
+        204
+    );
+    let nobody = json!({"id": "01M8VFJ5E3Y01ZPT8MMW2X5GH7", "delivery": 1, "result": 1});
+    http.post(&leader, "/v1/worker/ack", &nobody).await.problem(404);
+    let bye = json!({"worker_id": "curl-1"});
+    assert_eq!(http.post(&follower, "/v1/worker/leave", &bye).await.status, 204);
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shell_worker_runs_every_task_through_a_leader_kill() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let leader = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let nodes: Vec<String> = cluster.nodes.values().map(|node| node.http.clone()).collect();
+    let http = Http::default();
+    const TASKS: usize = 30;
+    let mut ids = Vec::new();
+    for n in 0..TASKS {
+        // A short timeout: a lease whose answer a failover lost runs out in seconds.
+        let task = json!({"name": "shout", "queue": "shouting", "args": {"text": format!("hi {n}")}, "timeout_ms": 2000});
+        let reply = http.post(&nodes[n % 3], "/v1/tasks", &task).await;
+        ids.push(reply.json()["id"].as_str().expect("id").to_owned());
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/http/worker.sh");
+    let log = cluster.dir.path().join("worker.log");
+    let mut worker = std::process::Command::new("bash")
+        .arg(&script)
+        .args(["shouting", "--", "jq", "-c", ".text |= ascii_upcase"])
+        .env("QRAFT_HTTP", nodes.join(","))
+        .env("QRAFT_WORKER_ID", "shell-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start the shell worker");
+    let succeeded = |at_least: usize| {
+        let node = nodes[0].clone();
+        move || {
+            let node = node.clone();
+            async move {
+                let listed = Http::default()
+                    .try_send(
+                        &node,
+                        "GET",
+                        "/v1/tasks?queue=shouting&state=SUCCESS&limit=100",
+                        &[],
+                        None,
+                    )
+                    .await
+                    .ok()?;
+                let done = listed.json()["tasks"].as_array().map_or(0, Vec::len);
+                (done >= at_least).then_some(done)
+            }
+        }
+    };
+    wait_for(
+        "10 tasks run by the shell worker",
+        Duration::from_secs(60),
+        succeeded(10),
+    )
+    .await;
+    tracing::info!(leader, "--- kill -9 the leader while the worker runs");
+    cluster.kill_node(leader);
+    let survivor = [1, 2, 3].into_iter().find(|id| *id != leader).expect("survivor");
+    let node = cluster.nodes[&survivor].http.clone();
+    wait_for("every task run", Duration::from_secs(90), || {
+        let node = node.clone();
+        async move {
+            let listed = Http::default()
+                .try_send(
+                    &node,
+                    "GET",
+                    "/v1/tasks?queue=shouting&state=SUCCESS&limit=100",
+                    &[],
+                    None,
+                )
+                .await
+                .ok()?;
+            (listed.json()["tasks"].as_array().map_or(0, Vec::len) == TASKS).then_some(())
+        }
+    })
+    .await;
+    for (n, id) in ids.iter().enumerate() {
+        let task = http.get(&node, &format!("/v1/tasks/{id}")).await.json();
+        assert_eq!(task["result"], json!({"text": format!("HI {n}")}), "{task}");
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(worker.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM the worker");
+    let status = worker.wait().expect("worker exits");
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "the worker exited {status}: {said}");
+    assert!(said.contains("and left"), "{said}");
 }

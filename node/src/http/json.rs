@@ -117,7 +117,7 @@ pub fn time(ms: u64) -> String {
 }
 
 /// Bytes as JSON when they are JSON, else base64: `(json, base64)`, one of them set.
-fn payload(bytes: &[u8]) -> (Option<serde_json::Value>, Option<String>) {
+pub fn payload(bytes: &[u8]) -> (Option<serde_json::Value>, Option<String>) {
     if bytes.is_empty() {
         return (None, None);
     }
