@@ -55,13 +55,14 @@ peers="" base=0 cluster_dir=""
 start_node() {
     local id="$1"
     "$bin" node --id "$id" --listen "127.0.0.1:$((base + id))" --peers "$peers" --data "$cluster_dir/n$id" \
-        --concurrency "${QRAFT_BENCH_CONCURRENCY:-128}" \
+        --http-listen "127.0.0.1:$((base + 100 + id))" --concurrency "${QRAFT_BENCH_CONCURRENCY:-128}" \
         >>"$cluster_dir/n$id.log" 2>&1 </dev/null &
     pids[id]="$!"
 }
 
 start_cluster() {
     local cluster=""
+    http=""
     cluster_dir="$work/$1"
     mkdir -p "$cluster_dir"
     base=$((17000 + RANDOM % 20000))
@@ -69,6 +70,7 @@ start_cluster() {
     for id in 1 2 3; do
         peers="$peers${peers:+,}$id@127.0.0.1:$((base + id))"
         cluster="$cluster${cluster:+,}127.0.0.1:$((base + id))"
+        http="$http${http:+,}127.0.0.1:$((base + 100 + id))"
     done
     for id in 1 2 3; do start_node "$id"; done
     export QRAFT_CLUSTER="$cluster"
@@ -130,6 +132,7 @@ for run in $(seq 1 "$runs"); do
     "$bin" bench latency -n "$latency_n" -r 1000 --json >>"$results"
     "$bin" bench e2e -n "$e2e_n" -c 4 -b 100 --json >>"$results"
     "$bin" bench submit -n "$submit_n" -c 64 --json >>"$results"
+    "$bin" bench submit -n "$submit_n" -c 64 --http "$http" --json >>"$results"
     "$bin" bench submit -n "$batch_n" -c 8 -b 100 --json >>"$results"
     stop_cluster
     rm -rf "$cluster_dir"
@@ -143,11 +146,11 @@ python3 - "$results" "$runs" <<'PY' || table_status=$?
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 runs = int(sys.argv[2])
-head = f"{'MODE':<8} {'TASKS':>8} {'CLIENTS':>7} {'BATCH':>5} {'RATE':>6} {'TASKS/S':>9} {'P50 MS':>8} {'P90 MS':>8} {'P99 MS':>8} {'MAX MS':>8} {'ERRORS':>6}"
+head = f"{'MODE':<11} {'TASKS':>8} {'CLIENTS':>7} {'BATCH':>5} {'RATE':>6} {'TASKS/S':>9} {'P50 MS':>8} {'P90 MS':>8} {'P99 MS':>8} {'MAX MS':>8} {'ERRORS':>6}"
 def line(label, r):
     offered = r.get("offered_per_s") or "-"
     l = r["latency_ms"]
-    return (f"{label:<8} {r['tasks']:>8} {r['clients']:>7} {r['batch']:>5} {offered:>6} {r['tasks_per_s']:>9.0f} "
+    return (f"{label:<11} {r['tasks']:>8} {r['clients']:>7} {r['batch']:>5} {offered:>6} {r['tasks_per_s']:>9.0f} "
             f"{l['p50']:>8.2f} {l['p90']:>8.2f} {l['p99']:>8.2f} {l['max']:>8.2f} {r['errors']:>6}")
 print(head)
 groups = {}

@@ -5,10 +5,12 @@
 //! - [`e2e`]: how fast tasks are accepted, run by the nodes' workers and finished.
 //! - [`latency`]: submit-to-finish time at a fixed offered rate.
 //! - [`load`]: the closed-loop submitters `submit` and `e2e` share.
+//! - [`http`]: their HTTP/JSON transport (`submit --http`).
 //! - [`tracker`]: matches submits with the finishes a node streams back.
 //! - [`report`]: the figures, as a table row or JSON.
 
 mod e2e;
+mod http;
 mod latency;
 mod load;
 mod report;

@@ -48,6 +48,7 @@ pub async fn run(args: E2eBench) -> anyhow::Result<ExitCode> {
             queue: args.queue.clone(),
             ..Default::default()
         },
+        http: None,
     };
     let started = Instant::now();
     let clients = {

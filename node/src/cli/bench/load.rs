@@ -8,6 +8,7 @@ use std::time::Instant;
 use qraft_proto::{Client, pb};
 use tokio::task::JoinHandle;
 
+use super::http::HttpSubmitter;
 use super::report::Report;
 
 pub struct Load {
@@ -15,6 +16,24 @@ pub struct Load {
     pub clients: u64,
     pub batch: u64,
     pub spec: pb::TaskSpec,
+    /// Submit over the HTTP/JSON API of these nodes (client i to node i mod n) instead of gRPC.
+    pub http: Option<HttpTarget>,
+}
+
+/// Where and as whom HTTP submits go.
+#[derive(Clone, Debug)]
+pub struct HttpTarget {
+    pub addrs: Vec<String>,
+    pub token: Option<String>,
+}
+
+/// The spec as the JSON `POST /v1/tasks` takes.
+fn task_json(spec: &pb::TaskSpec) -> serde_json::Value {
+    serde_json::json!({
+        "name": spec.name,
+        "queue": spec.queue,
+        "args_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &spec.args),
+    })
 }
 
 /// Running clients; `submitted` counts accepted tasks as they are answered.
@@ -32,10 +51,15 @@ pub fn start(
     let next = Arc::new(AtomicU64::new(0));
     let submitted = Arc::new(AtomicU64::new(0));
     let handles = (0..load.clients.min(load.tasks))
-        .map(|_| {
+        .map(|i| {
             let (client, next, submitted, on_answer) =
                 (client.clone(), next.clone(), submitted.clone(), on_answer.clone());
             let (total, batch, spec) = (load.tasks, load.batch, load.spec.clone());
+            let mut http = load.http.as_ref().map(|target| {
+                let addr = target.addrs[usize::try_from(i).unwrap_or(0) % target.addrs.len()].clone();
+                HttpSubmitter::new(addr, target.token.clone())
+            });
+            let json = task_json(&spec);
             tokio::spawn(async move {
                 let mut errors = 0;
                 let mut last_error = None;
@@ -46,12 +70,17 @@ pub fn start(
                     }
                     let size = batch.min(total - first);
                     let sent = Instant::now();
-                    let answers = if size == 1 {
-                        client.submit(spec.clone()).await.map(|answer| vec![answer])
-                    } else {
-                        client
+                    let answers = match http.as_mut() {
+                        Some(http) => http.submit(&json, size).await,
+                        None if size == 1 => client
+                            .submit(spec.clone())
+                            .await
+                            .map(|answer| vec![answer])
+                            .map_err(|e| e.to_string()),
+                        None => client
                             .submit_batch((0..size).map(|_| spec.clone()).collect())
                             .await
+                            .map_err(|e| e.to_string()),
                     };
                     match answers {
                         Ok(answers) => {
@@ -60,7 +89,7 @@ pub fn start(
                         }
                         Err(e) => {
                             errors += size;
-                            last_error = Some(e.to_string());
+                            last_error = Some(e);
                         }
                     }
                 }

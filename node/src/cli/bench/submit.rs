@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use qraft_proto::pb;
 
-use super::load::{self, Load};
+use super::load::{self, HttpTarget, Load};
 use super::report::{Report, clear_progress, micros, new_histogram, show_progress};
 use crate::cli::ClusterArgs;
 
@@ -31,6 +31,10 @@ pub struct SubmitBench {
     /// Queue to submit to.
     #[arg(long, default_value = "bench")]
     pub queue: String,
+    /// Submit over the HTTP/JSON API of these nodes (plain HTTP; client i to node i mod n)
+    /// instead of gRPC, e.g. 127.0.0.1:8071,127.0.0.1:8072,127.0.0.1:8073.
+    #[arg(long, value_name = "HOST:PORT,...")]
+    pub http: Option<String>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -47,7 +51,19 @@ pub async fn run(args: SubmitBench) -> anyhow::Result<ExitCode> {
             args: vec![b'x'; usize::try_from(args.payload_bytes)?],
             ..Default::default()
         },
+        http: args.http.as_deref().map(|addrs| HttpTarget {
+            addrs: addrs
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            token: args.cluster.auth.token.clone(),
+        }),
     };
+    if load.http.as_ref().is_some_and(|target| target.addrs.is_empty()) {
+        anyhow::bail!("--http needs at least one HOST:PORT");
+    }
     let latencies = Arc::new(Mutex::new(new_histogram()));
     let started = Instant::now();
     let clients = {
@@ -66,7 +82,12 @@ pub async fn run(args: SubmitBench) -> anyhow::Result<ExitCode> {
         }))
     });
 
-    let mut report = Report::new("submit", args.clients, args.batch);
+    let mode = if load.http.is_some() {
+        "submit-http"
+    } else {
+        "submit"
+    };
+    let mut report = Report::new(mode, args.clients, args.batch);
     report.tasks = clients.finish(&mut report).await?;
     report.elapsed = started.elapsed();
     report.latencies = std::mem::replace(
