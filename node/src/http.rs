@@ -4,6 +4,7 @@
 //! - [`json`]: the JSON shapes, in and out.
 //! - [`tasks`]: the routes under `/v1/tasks`.
 //! - [`worker`]: the lease protocol under `/v1/worker`.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
 //! - [`problem`]: errors as RFC 9457 problem+json.
 //! - [`extract`]: bodies, query parameters and headers, with problems for rejections.
 //! - [`auth`]: tokens and roles, each route as the gRPC method it mirrors.
@@ -13,18 +14,20 @@
 pub mod auth;
 pub mod extract;
 pub mod json;
+pub mod openapi;
 pub mod problem;
 pub mod server;
 pub mod tasks;
 mod tls;
 pub mod worker;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -35,6 +38,7 @@ use qraft_proto::limits::MAX_MESSAGE;
 use tokio::net::TcpListener;
 
 use self::auth::Guard;
+use self::extract::BodyLimit;
 use self::problem::Problem;
 pub use self::server::HttpServer;
 use crate::api::TaskDefaults;
@@ -50,85 +54,152 @@ pub struct App {
     metrics: Arc<Registry>,
 }
 
-/// The API's routes. Each is guarded by the gRPC method it mirrors, so roles match exactly.
+/// The API's routes, ready to serve.
 pub fn router(replica: Replica, defaults: TaskDefaults, policy: Policy) -> Router {
-    let policy = Arc::new(policy);
-    // One task's body: its args (JSON escaping or base64 grow them by up to 2x) and the rest.
-    let one_task = DefaultBodyLimit::max(4 * defaults.max_payload_bytes + 1024 * 1024);
+    let mut paths: BTreeMap<&'static str, MethodRouter<App>> = BTreeMap::new();
+    for route in routes(&defaults, Arc::new(policy)) {
+        let handler = match paths.remove(route.path) {
+            Some(before) => before.merge(route.handler),
+            None => route.handler,
+        };
+        paths.insert(route.path, handler);
+    }
     let app = App {
         metrics: Arc::new(crate::metrics::registry(replica.clone())),
         replica,
         defaults,
     };
-    let guard = |route: MethodRouter<App>, path: &'static str| {
-        route.route_layer(from_fn_with_state(Guard::mirrors(&policy, path), auth::admit))
-    };
-    Router::new()
-        .route(
-            "/v1/tasks",
-            guard(post(tasks::submit).layer(one_task), "/qraft.v1.Tasks/Submit")
-                .merge(guard(get(tasks::list), "/qraft.v1.Tasks/ListTasks")),
-        )
-        .route(
-            "/v1/tasks/batch",
-            guard(
-                post(tasks::submit_batch).layer(DefaultBodyLimit::max(MAX_MESSAGE)),
-                "/qraft.v1.Tasks/SubmitBatch",
-            ),
-        )
-        .route(
-            "/v1/tasks/{id}",
-            guard(get(tasks::get), "/qraft.v1.Tasks/GetTask"),
-        )
-        .route(
-            "/v1/tasks/{id}/revoke",
-            guard(post(tasks::revoke), "/qraft.v1.Tasks/Revoke"),
-        )
-        .route(
-            "/v1/worker/register",
-            guard(post(worker::register), "/qraft.v1.Worker/Register"),
-        )
-        .route(
-            "/v1/worker/heartbeat",
-            guard(post(worker::heartbeat), "/qraft.v1.Worker/Heartbeat"),
-        )
-        .route(
-            "/v1/worker/leave",
-            guard(post(worker::leave), "/qraft.v1.Worker/Leave"),
-        )
-        .route(
-            "/v1/worker/lease",
-            guard(post(worker::lease), "/qraft.v1.Worker/Lease"),
-        )
-        .route(
-            "/v1/worker/ack",
-            guard(post(worker::ack).layer(one_task), "/qraft.v1.Worker/Ack"),
-        )
-        .route(
-            "/v1/worker/fail",
-            guard(post(worker::fail).layer(one_task), "/qraft.v1.Worker/Fail"),
-        )
-        .route(
-            "/v1/worker/release",
-            guard(post(worker::release), "/qraft.v1.Worker/Release"),
-        )
-        .route(
-            "/v1/worker/extend",
-            guard(post(worker::extend), "/qraft.v1.Worker/Extend"),
-        )
-        .route(
-            "/metrics",
-            get(metrics).route_layer(from_fn_with_state(
-                Guard::needs(&policy, Need::Read, "/metrics"),
-                auth::admit,
-            )),
-        )
+    paths
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        })
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .with_state(app)
 }
 
+/// One route: its method and path, and its handler behind the guard of what it mirrors.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<App>,
+}
+
+/// Every route, each guarded by the gRPC method it mirrors (so roles match exactly), or by a
+/// need of its own where gRPC has no such method.
+pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
+    // One task's body: its args (JSON escaping or base64 grow them by up to 2x) and the rest.
+    let one_task = 4 * defaults.max_payload_bytes + 1024 * 1024;
+    let many = MAX_MESSAGE;
+    let limit = |handler: MethodRouter<App>, bytes: usize| -> MethodRouter<App> {
+        handler
+            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(bytes))
+            .layer::<_, std::convert::Infallible>(axum::Extension(BodyLimit(bytes)))
+    };
+    let route = |method: Method, path: &'static str, handler: MethodRouter<App>, guard: Guard| Route {
+        method,
+        path,
+        handler: handler.route_layer(from_fn_with_state(guard, auth::admit)),
+    };
+    let mirrors = |grpc: &'static str| Guard::mirrors(&policy, grpc);
+    vec![
+        route(
+            Method::POST,
+            "/v1/tasks",
+            limit(post(tasks::submit), one_task),
+            mirrors("/qraft.v1.Tasks/Submit"),
+        ),
+        route(
+            Method::GET,
+            "/v1/tasks",
+            get(tasks::list),
+            mirrors("/qraft.v1.Tasks/ListTasks"),
+        ),
+        route(
+            Method::POST,
+            "/v1/tasks/batch",
+            limit(post(tasks::submit_batch), many),
+            mirrors("/qraft.v1.Tasks/SubmitBatch"),
+        ),
+        route(
+            Method::GET,
+            "/v1/tasks/{id}",
+            get(tasks::get),
+            mirrors("/qraft.v1.Tasks/GetTask"),
+        ),
+        route(
+            Method::POST,
+            "/v1/tasks/{id}/revoke",
+            post(tasks::revoke),
+            mirrors("/qraft.v1.Tasks/Revoke"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/register",
+            post(worker::register),
+            mirrors("/qraft.v1.Worker/Register"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/heartbeat",
+            post(worker::heartbeat),
+            mirrors("/qraft.v1.Worker/Heartbeat"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/leave",
+            post(worker::leave),
+            mirrors("/qraft.v1.Worker/Leave"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/lease",
+            post(worker::lease),
+            mirrors("/qraft.v1.Worker/Lease"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/ack",
+            limit(post(worker::ack), one_task),
+            mirrors("/qraft.v1.Worker/Ack"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/fail",
+            limit(post(worker::fail), one_task),
+            mirrors("/qraft.v1.Worker/Fail"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/release",
+            post(worker::release),
+            mirrors("/qraft.v1.Worker/Release"),
+        ),
+        route(
+            Method::POST,
+            "/v1/worker/extend",
+            post(worker::extend),
+            mirrors("/qraft.v1.Worker/Extend"),
+        ),
+        route(
+            Method::GET,
+            "/metrics",
+            get(metrics),
+            Guard::needs(&policy, Need::Read, "/metrics"),
+        ),
+        route(
+            Method::GET,
+            "/v1/openapi.json",
+            get(openapi::openapi),
+            Guard::needs(&policy, Need::Discover, "/v1/openapi.json"),
+        ),
+    ]
+}
+
 /// `GET /metrics`: Prometheus text.
+#[utoipa::path(get, path = "/metrics", tag = "node",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 async fn metrics(State(app): State<App>) -> Response {
     let mut body = String::new();
     match encode(&mut body, &app.metrics) {

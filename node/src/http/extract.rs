@@ -19,6 +19,14 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// `T` with unknown fields refused.
 pub struct Body<T>(pub T);
 
+/// The most bytes a route's body may have, when more than axum's default: a body declared
+/// larger is refused before any of it is read.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// axum's limit for routes without a [`BodyLimit`] of their own.
+const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 impl<S, T> FromRequest<S> for Body<T>
 where
     S: Send + Sync,
@@ -27,6 +35,20 @@ where
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let limit = request
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(DEFAULT_BODY_LIMIT, |limit| limit.0);
+        let declared = request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<usize>().ok());
+        if let Some(declared) = declared.filter(|declared| *declared > limit) {
+            return Err(too_large(format!(
+                "the body is {declared} bytes, larger than this route takes ({limit} bytes)"
+            )));
+        }
         match tokio::time::timeout(BODY_TIMEOUT, axum::Json::<T>::from_request(request, state)).await {
             Err(_) => Err(Problem::new(
                 StatusCode::REQUEST_TIMEOUT,
@@ -54,14 +76,20 @@ fn json_problem(rejection: JsonRejection) -> Problem {
             "INVALID_ARGUMENT",
             "send the body as JSON, with the header `Content-Type: application/json`",
         ),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "INVALID_ARGUMENT",
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(
             format!("the body is larger than this route takes: {}", e.body_text()),
         ),
         other => Problem::invalid(other.body_text()),
     }
+}
+
+fn too_large(detail: String) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        "INVALID_ARGUMENT",
+        detail,
+    )
 }
 
 /// Query parameters decoded into `T`.

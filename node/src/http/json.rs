@@ -13,7 +13,7 @@ use crate::ops::{OpError, TaskInput};
 use crate::queue::{Task, TaskState};
 
 /// A task to submit: `POST /v1/tasks`, and each task of `POST /v1/tasks/batch`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskJson {
     /// The handler's name, e.g. `mail.send` (`task` is accepted too, as in flow files).
@@ -95,7 +95,7 @@ impl TaskJson {
 }
 
 /// `POST /v1/tasks/batch`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchJson {
     pub tasks: Vec<TaskJson>,
@@ -128,7 +128,7 @@ pub fn payload(bytes: &[u8]) -> (Option<serde_json::Value>, Option<String>) {
 }
 
 /// A submit's answer.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmittedView {
     pub id: String,
     pub state: String,
@@ -146,13 +146,13 @@ impl From<Submitted> for SubmittedView {
 }
 
 /// `POST /v1/tasks/batch`'s answer, in the order of the request.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchView {
     pub results: Vec<SubmittedView>,
 }
 
 /// A task as the cluster holds it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub id: String,
     pub name: String,
@@ -220,7 +220,7 @@ impl From<&Task> for TaskView {
 }
 
 /// `GET /v1/tasks`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskListView {
     pub tasks: Vec<TaskView>,
     /// More matched than `limit` (or than fit one reply).
@@ -228,7 +228,7 @@ pub struct TaskListView {
 }
 
 /// `POST /v1/tasks/{id}/revoke`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StateView {
     pub state: String,
 }

@@ -20,7 +20,9 @@ pub const CONTENT_TYPE: &str = "application/problem+json";
 #[serde(transparent)]
 pub struct Problem(Box<Details>);
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An RFC 9457 problem (`application/problem+json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
 pub struct Details {
     /// `urn:qraft:problem:<slug>`: stable, for programs to match.
     #[serde(rename = "type")]

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::App;
 use super::extract::{Body, IdempotencyKey, Params};
 use super::json::{BatchJson, BatchView, StateView, SubmittedView, TaskJson, TaskListView, TaskView};
-use super::problem::Problem;
+use super::problem::{Details, Problem};
 use crate::auth::Caller;
 use crate::ops::tasks::{self, MAX_WAIT};
 use crate::ops::{OpError, TaskInput};
@@ -33,6 +33,10 @@ fn parse_id(id: &str) -> Result<TaskId, Problem> {
 
 /// `POST /v1/tasks`: 201 and `Location` for a new task; 200 and `Idempotent-Replayed: true`
 /// when the idempotency key named a task submitted before.
+#[utoipa::path(post, path = "/v1/tasks", tag = "tasks", request_body = TaskJson,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A resend with the same key returns the first task")),
+    responses((status = 201, description = "Stored on a majority", body = SubmittedView),
+        (status = 200, description = "The key named a task submitted before (`Idempotent-Replayed: true`)", body = SubmittedView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn submit(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
@@ -59,6 +63,9 @@ pub async fn submit(
 
 /// `POST /v1/tasks/batch`: up to 1,000 tasks in one log entry. With an `Idempotency-Key` K,
 /// task i without a key of its own gets `K:i`, so the whole batch can be resent safely.
+#[utoipa::path(post, path = "/v1/tasks/batch", tag = "tasks", request_body = BatchJson,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Task i without a key of its own gets `KEY:i`")),
+    responses((status = 200, description = "Every task stored, in the order sent", body = BatchView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn submit_batch(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
@@ -82,8 +89,9 @@ pub async fn submit_batch(
     }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct GetParams {
     /// Wait until the task is final, at most this long: seconds (`30`) or a duration (`500ms`,
     /// `2m`), up to 10 minutes.
@@ -113,6 +121,9 @@ fn parse_wait(text: &str) -> Result<Duration, Problem> {
 
 /// `GET /v1/tasks/{id}`: the task; with `?wait=30s`, once it is final or when the wait runs
 /// out (`finished` says which).
+#[utoipa::path(get, path = "/v1/tasks/{id}", tag = "tasks",
+    params(("id" = String, Path, description = "The task's id (a ULID)"), GetParams),
+    responses((status = 200, description = "The task (with `wait`: once final, or when the wait ran out)", body = TaskView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn get(
     State(app): State<App>,
     Path(id): Path<String>,
@@ -134,8 +145,9 @@ pub async fn get(
     Ok((headers, axum::Json(TaskView::from(&task))).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     queue: Option<String>,
     /// PENDING, SCHEDULED, STARTED, RETRY, SUCCESS, FAILURE, REVOKED or EXPIRED.
@@ -148,6 +160,8 @@ pub struct ListParams {
 }
 
 /// `GET /v1/tasks`: newest first.
+#[utoipa::path(get, path = "/v1/tasks", tag = "tasks", params(ListParams),
+    responses((status = 200, body = TaskListView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn list(
     State(app): State<App>,
     Params(params): Params<ListParams>,
@@ -192,6 +206,9 @@ pub async fn list(
 }
 
 /// `POST /v1/tasks/{id}/revoke`: a producer may revoke only the tasks it submitted.
+#[utoipa::path(post, path = "/v1/tasks/{id}/revoke", tag = "tasks",
+    params(("id" = String, Path, description = "The task's id")),
+    responses((status = 200, description = "The task's state after the revoke", body = StateView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn revoke(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,

@@ -12,11 +12,11 @@ use super::App;
 use super::auth::Remote;
 use super::extract::Body;
 use super::json::{StateView, payload, time};
-use super::problem::Problem;
+use super::problem::{Details, Problem};
 use crate::ops::worker::{self, Answer, LeaseInput};
 use crate::queue::{LeasedTask, TaskId, WorkerKind, WorkerRegistration};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterJson {
     worker_id: String,
@@ -35,6 +35,8 @@ fn one() -> u32 {
 }
 
 /// `POST /v1/worker/register`: 204. Register again after a heartbeat is refused.
+#[utoipa::path(post, path = "/v1/worker/register", tag = "worker", request_body = RegisterJson,
+    responses((status = 204, description = "Registered"), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn register(
     State(app): State<App>,
     remote: Option<Extension<Remote>>,
@@ -56,7 +58,7 @@ pub async fn register(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatJson {
     worker_id: String,
@@ -66,6 +68,8 @@ pub struct HeartbeatJson {
 }
 
 /// `POST /v1/worker/heartbeat`: 204; every few seconds, or the worker is dropped after a minute.
+#[utoipa::path(post, path = "/v1/worker/heartbeat", tag = "worker", request_body = HeartbeatJson,
+    responses((status = 204, description = "Heard"), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn heartbeat(
     State(app): State<App>,
     Body(json): Body<HeartbeatJson>,
@@ -74,19 +78,21 @@ pub async fn heartbeat(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaveJson {
     worker_id: String,
 }
 
 /// `POST /v1/worker/leave`: 204.
+#[utoipa::path(post, path = "/v1/worker/leave", tag = "worker", request_body = LeaveJson,
+    responses((status = 204, description = "Gone"), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn leave(State(app): State<App>, Body(json): Body<LeaveJson>) -> Result<StatusCode, Problem> {
     worker::leave(&app.replica, json.worker_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaseJson {
     worker_id: String,
@@ -103,7 +109,7 @@ pub struct LeaseJson {
 }
 
 /// A task handed to a worker: run it, then answer with `id` and `delivery`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LeasedView {
     pub id: String,
     /// The fencing token: an answer must carry it, and one for an older delivery is refused.
@@ -138,12 +144,14 @@ impl From<LeasedTask> for LeasedView {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LeasedList {
     pub tasks: Vec<LeasedView>,
 }
 
 /// `POST /v1/worker/lease`: up to `max` tasks; an empty list when none came within `wait_ms`.
+#[utoipa::path(post, path = "/v1/worker/lease", tag = "worker", request_body = LeaseJson,
+    responses((status = 200, body = LeasedList), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn lease(
     State(app): State<App>,
     Body(json): Body<LeaseJson>,
@@ -166,7 +174,7 @@ fn parse_id(id: &str) -> Result<TaskId, Problem> {
     id.parse().map_err(Problem::invalid)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckJson {
     id: String,
@@ -178,6 +186,8 @@ pub struct AckJson {
 
 /// `POST /v1/worker/ack`: the task succeeded. 409 `stale-lease` when the lease had expired and
 /// the task went to another worker (the answer does not count).
+#[utoipa::path(post, path = "/v1/worker/ack", tag = "worker", request_body = AckJson,
+    responses((status = 200, description = "The task's state after the answer", body = StateView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn ack(
     State(app): State<App>,
     Body(json): Body<AckJson>,
@@ -193,7 +203,7 @@ pub async fn ack(
     answer(&app, &json.id, json.delivery, Answer::Ack { result }).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailJson {
     id: String,
@@ -211,6 +221,8 @@ fn yes() -> bool {
 }
 
 /// `POST /v1/worker/fail`: the attempt failed.
+#[utoipa::path(post, path = "/v1/worker/fail", tag = "worker", request_body = FailJson,
+    responses((status = 200, description = "The task's state after the answer", body = StateView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn fail(
     State(app): State<App>,
     Body(json): Body<FailJson>,
@@ -223,7 +235,7 @@ pub async fn fail(
     answer(&app, &json.id, json.delivery, failure).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryJson {
     id: String,
@@ -232,6 +244,8 @@ pub struct DeliveryJson {
 }
 
 /// `POST /v1/worker/release`: hands the task back unrun (the worker is stopping).
+#[utoipa::path(post, path = "/v1/worker/release", tag = "worker", request_body = DeliveryJson,
+    responses((status = 200, description = "The task's state after the answer", body = StateView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn release(
     State(app): State<App>,
     Body(json): Body<DeliveryJson>,
@@ -248,13 +262,15 @@ async fn answer(app: &App, id: &str, delivery: u32, said: Answer) -> Result<axum
     Ok(axum::Json(StateView::from(state)))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExtendedView {
     pub lease_deadline: String,
 }
 
 /// `POST /v1/worker/extend`: the task runs long; keep the lease. 409 `revoked` when the task was
 /// revoked meanwhile: stop it.
+#[utoipa::path(post, path = "/v1/worker/extend", tag = "worker", request_body = DeliveryJson,
+    responses((status = 200, body = ExtendedView), (status = "4XX", description = "A problem: what went wrong and what to do", body = Details, content_type = "application/problem+json"), (status = "5XX", description = "No leader, an unknown outcome (resend with the same key), or a bug", body = Details, content_type = "application/problem+json")))]
 pub async fn extend(
     State(app): State<App>,
     Body(json): Body<DeliveryJson>,
