@@ -13,6 +13,8 @@
 
 pub mod auth;
 pub mod extract;
+#[cfg(test)]
+mod fuzz;
 pub mod json;
 pub mod openapi;
 pub mod problem;
