@@ -4,6 +4,7 @@
 //! - [`json`]: the JSON shapes, in and out.
 //! - [`tasks`]: the routes under `/v1/tasks`.
 //! - [`worker`]: the lease protocol under `/v1/worker`.
+//! - [`queues`]: queues, dead letters and workers.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
 //! - [`problem`]: errors as RFC 9457 problem+json.
 //! - [`extract`]: bodies, query parameters and headers, with problems for rejections.
@@ -18,6 +19,7 @@ mod fuzz;
 pub mod json;
 pub mod openapi;
 pub mod problem;
+pub mod queues;
 pub mod server;
 pub mod tasks;
 mod tls;
@@ -44,6 +46,7 @@ use self::extract::BodyLimit;
 use self::problem::Problem;
 pub use self::server::HttpServer;
 use crate::api::TaskDefaults;
+use crate::api::rates::RateTracker;
 use crate::auth::Policy;
 use crate::auth::policy::Need;
 use crate::raft::Replica;
@@ -54,6 +57,8 @@ pub struct App {
     pub replica: Replica,
     pub defaults: TaskDefaults,
     metrics: Arc<Registry>,
+    /// Per-queue rates, sampled while the server runs.
+    rates: RateTracker,
 }
 
 /// The API's routes, ready to serve.
@@ -68,6 +73,7 @@ pub fn router(replica: Replica, defaults: TaskDefaults, policy: Policy) -> Route
     }
     let app = App {
         metrics: Arc::new(crate::metrics::registry(replica.clone())),
+        rates: RateTracker::start(replica.clone()),
         replica,
         defaults,
     };
@@ -183,6 +189,54 @@ pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
             "/v1/worker/extend",
             post(worker::extend),
             mirrors("/qraft.v1.Worker/Extend"),
+        ),
+        route(
+            Method::GET,
+            "/v1/queues",
+            get(queues::list),
+            mirrors("/qraft.v1.Admin/ListQueues"),
+        ),
+        route(
+            Method::POST,
+            "/v1/queues/{queue}/pause",
+            post(queues::pause),
+            mirrors("/qraft.v1.Admin/PauseQueue"),
+        ),
+        route(
+            Method::POST,
+            "/v1/queues/{queue}/resume",
+            post(queues::resume),
+            mirrors("/qraft.v1.Admin/ResumeQueue"),
+        ),
+        route(
+            Method::POST,
+            "/v1/queues/{queue}/purge",
+            post(queues::purge),
+            mirrors("/qraft.v1.Admin/PurgeQueue"),
+        ),
+        route(
+            Method::GET,
+            "/v1/dead",
+            get(queues::dead),
+            mirrors("/qraft.v1.Admin/ListDead"),
+        ),
+        route(
+            Method::POST,
+            "/v1/dead/retry",
+            post(queues::retry_dead),
+            mirrors("/qraft.v1.Admin/RetryDead"),
+        ),
+        route(
+            Method::POST,
+            "/v1/dead/purge",
+            post(queues::purge_dead),
+            mirrors("/qraft.v1.Admin/PurgeDead"),
+        ),
+        route(
+            Method::GET,
+            "/v1/workers",
+            get(queues::workers),
+            mirrors("/qraft.v1.Admin/ListWorkers"),
         ),
         route(
             Method::GET,

@@ -6,9 +6,11 @@
 //!   checked and completed into a [`SubmitTask`](crate::queue::SubmitTask).
 //! - [`tasks`]: submit one or a batch, read, wait for, revoke and list tasks.
 //! - [`worker`]: the lease protocol of remote workers.
+//! - [`queues`]: queues, dead letters and the registered workers.
 //! - [`error`]: [`OpError`], which each edge turns into its own status.
 
 pub mod error;
+pub mod queues;
 pub mod task_input;
 pub mod tasks;
 pub mod worker;

@@ -548,6 +548,19 @@ async fn each_role_gets_exactly_its_routes_over_https() {
         assert_eq!(reply.status == 204, allowed, "{role} register: {}", reply.status);
     }
 
+    tracing::info!("--- queues are steered by admins; viewers only look");
+    for (role, allowed) in [
+        ("viewer", false),
+        ("producer", false),
+        ("worker", false),
+        ("admin", true),
+    ] {
+        let reply = as_role(role).post(&node, "/v1/queues/q/pause", &json!({})).await;
+        assert_eq!(reply.status == 200, allowed, "{role} pause: {}", reply.status);
+        let looked = as_role(role).get(&node, "/v1/queues").await;
+        assert_eq!(looked.status, 200, "{role} list queues");
+    }
+
     tracing::info!("--- a producer revokes only its own tasks");
     let other = as_role("producer-2")
         .post(&node, &format!("/v1/tasks/{id}/revoke"), &json!({}))
@@ -827,4 +840,101 @@ async fn the_shell_worker_runs_every_task_through_a_leader_kill() {
     let said = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(status.success(), "the worker exited {status}: {said}");
     assert!(said.contains("and left"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queues_dead_letters_and_workers_are_seen_and_steered_over_http() {
+    let cluster = TestCluster::start(3, &[]);
+    let (leader, follower) = leader_and_follower(&cluster).await;
+    let http = Http::default();
+
+    tracing::info!("--- a paused queue keeps its task waiting; resumed, the task runs");
+    let paused = http.post(&follower, "/v1/queues/default/pause", &json!({})).await;
+    assert_eq!(paused.json(), json!({"queue": "default", "paused": true}));
+    let task = json!({"name": "builtin.echo", "args": 1});
+    let id = http.post(&leader, "/v1/tasks", &task).await.json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let listed = http.get(&follower, "/v1/queues?linearizable=true").await.json();
+    let default = listed["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .find(|q| q["name"] == "default")
+        .cloned()
+        .expect("the default queue");
+    assert_eq!(default["paused"], true);
+    assert_eq!(default["ready"], 1);
+    assert!(default["consumers"].is_u64(), "{default}");
+    http.post(&leader, "/v1/queues/default/resume", &json!({})).await;
+    let done = http
+        .get(&follower, &format!("/v1/tasks/{id}?wait=20s"))
+        .await
+        .json();
+    assert_eq!(done["state"], "SUCCESS");
+
+    tracing::info!("--- a task that fails for good is a dead letter; retried, it runs again");
+    let doomed = json!({"name": "builtin.fail", "args": {"times": 1}});
+    let dead_id = http.post(&leader, "/v1/tasks", &doomed).await.json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let failed = http
+        .get(&leader, &format!("/v1/tasks/{dead_id}?wait=20s"))
+        .await
+        .json();
+    assert_eq!(failed["state"], "FAILURE", "{failed}");
+    let dead = http.get(&follower, "/v1/dead?linearizable=true").await.json();
+    assert!(
+        dead["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .any(|t| t["id"] == dead_id.as_str()),
+        "{dead}"
+    );
+    let retried = http
+        .post(&follower, "/v1/dead/retry", &json!({"id": dead_id}))
+        .await;
+    assert_eq!(retried.json()["count"], 1);
+    let again = http
+        .get(&leader, &format!("/v1/tasks/{dead_id}?wait=20s"))
+        .await
+        .json();
+    // Attempts start again from one, so it fails the same way, once more.
+    assert_eq!(again["state"], "FAILURE", "{again}");
+    assert_ne!(again["started_at"], failed["started_at"], "it ran again");
+    let neither = http
+        .post(
+            &follower,
+            "/v1/dead/purge",
+            &json!({"queue": "default", "all": true}),
+        )
+        .await;
+    assert!(neither.problem(400).contains("exactly one of"));
+    let purged = http
+        .post(&follower, "/v1/dead/purge", &json!({"all": true}))
+        .await;
+    assert_eq!(purged.json()["count"], 1, "the task that died again");
+
+    tracing::info!("--- purge, and the workers every node runs");
+    http.post(&leader, "/v1/queues/later/pause", &json!({})).await;
+    for _ in 0..3 {
+        http.post(&leader, "/v1/tasks", &json!({"name": "x", "queue": "later"}))
+            .await;
+    }
+    assert_eq!(
+        http.post(&follower, "/v1/queues/later/purge", &json!({}))
+            .await
+            .json()["count"],
+        3
+    );
+    let workers = http.get(&follower, "/v1/workers").await.json();
+    assert!(
+        workers["workers"].as_array().expect("workers").len() >= 3,
+        "{workers}"
+    );
+    assert!(workers["now"].as_str().is_some());
+    cluster.must_not_have_panicked();
 }

@@ -9,10 +9,11 @@ use tonic::{Request, Response, Status};
 use super::events::{EventStream, event_stream};
 use super::listing::list_limit;
 use super::rates::RateTracker;
+use super::status;
 use super::tasks::read_tasks;
-use super::{convert, linearizable, propose_one, status, unexpected};
-use crate::queue::validate::{MAX_DURATION_MS, must_be_name};
-use crate::queue::{Command, DeadSelector, Outcome, TaskFilter, TaskState};
+use crate::ops::queues;
+use crate::queue::validate::MAX_DURATION_MS;
+use crate::queue::{DeadSelector, TaskFilter, TaskState};
 use crate::raft::{Member, Replica, Role};
 
 pub struct AdminService {
@@ -125,16 +126,15 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         _request: Request<pb::ListWorkersRequest>,
     ) -> Result<Response<pb::ListWorkersResponse>, Status> {
-        let shared = self.replica.shared();
-        let queue = shared.queue();
-        let workers = queue
-            .workers()
+        let (workers, now_ms) = queues::workers(&self.replica);
+        let workers = workers
+            .into_iter()
             .map(|w| pb::WorkerStatus {
-                id: w.id.clone(),
-                node: w.node.clone(),
                 kind: w.kind.name().to_string(),
-                queues: w.queues.clone(),
-                names: w.names.clone(),
+                id: w.id,
+                node: w.node,
+                queues: w.queues,
+                names: w.names,
                 concurrency: w.concurrency,
                 active: w.active,
                 processed: w.processed,
@@ -143,56 +143,41 @@ impl pb::admin_server::Admin for AdminService {
                 registered_at_ms: w.registered_at_ms,
             })
             .collect();
-        Ok(Response::new(pb::ListWorkersResponse {
-            workers,
-            now_ms: queue.now_ms(),
-        }))
+        Ok(Response::new(pb::ListWorkersResponse { workers, now_ms }))
     }
 
     async fn list_queues(
         &self,
         request: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
-        if request.into_inner().linearizable {
-            linearizable(&self.replica).await?;
-        }
-        let (stats, totals, coverage) = {
-            let queue = self.replica.shared().queue();
-            let stats = queue.stats();
-            let coverage: Vec<_> = stats.keys().map(|name| queue.coverage(name)).collect();
-            (stats, queue.totals().clone(), coverage)
-        };
-        let rates = self.rates.rates();
-        let queues = stats
+        let views = queues::queues(&self.replica, &self.rates, request.into_inner().linearizable)
+            .await
+            .map_err(status::from_op_error)?;
+        let queues = views
             .into_iter()
-            .zip(coverage)
-            .map(|((name, s), coverage)| {
-                let rate = rates.get(&name).copied().unwrap_or_default();
-                let total = totals.get(&name).copied().unwrap_or_default();
-                pb::QueueStats {
-                    enqueued_per_s: rate.enqueued,
-                    completed_per_s: rate.completed,
-                    failed_per_s: rate.failed,
-                    enqueued_total: total.enqueued,
-                    completed_total: total.completed,
-                    failed_total: total.failed,
-                    name,
-                    ready: s.count(TaskState::Pending),
-                    scheduled: s.count(TaskState::Scheduled),
-                    started: s.count(TaskState::Started),
-                    retry: s.count(TaskState::Retry),
-                    dead: s.count(TaskState::Failure),
-                    succeeded: s.count(TaskState::Success),
-                    revoked: s.count(TaskState::Revoked),
-                    expired: s.count(TaskState::Expired),
-                    paused: s.paused,
-                    consumers: coverage.consumers,
-                    unhandled: coverage
-                        .unhandled
-                        .into_iter()
-                        .map(|(name, count)| pb::NameCount { name, count })
-                        .collect(),
-                }
+            .map(|q| pb::QueueStats {
+                name: q.name,
+                ready: q.ready,
+                scheduled: q.scheduled,
+                started: q.started,
+                retry: q.retry,
+                dead: q.dead,
+                succeeded: q.succeeded,
+                revoked: q.revoked,
+                expired: q.expired,
+                paused: q.paused,
+                enqueued_per_s: q.enqueued_per_s,
+                completed_per_s: q.completed_per_s,
+                failed_per_s: q.failed_per_s,
+                enqueued_total: q.enqueued_total,
+                completed_total: q.completed_total,
+                failed_total: q.failed_total,
+                consumers: q.consumers,
+                unhandled: q
+                    .unhandled
+                    .into_iter()
+                    .map(|(name, count)| pb::NameCount { name, count })
+                    .collect(),
             })
             .collect();
         Ok(Response::new(pb::ListQueuesResponse { queues }))
@@ -202,8 +187,9 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::QueueRequest>,
     ) -> Result<Response<pb::QueueResponse>, Status> {
-        let queue = queue_name(request)?;
-        propose_one(&self.replica, Command::PauseQueue { queue }).await?;
+        queues::pause(&self.replica, request.into_inner().queue)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::QueueResponse {}))
     }
 
@@ -211,8 +197,9 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::QueueRequest>,
     ) -> Result<Response<pb::QueueResponse>, Status> {
-        let queue = queue_name(request)?;
-        propose_one(&self.replica, Command::ResumeQueue { queue }).await?;
+        queues::resume(&self.replica, request.into_inner().queue)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::QueueResponse {}))
     }
 
@@ -220,8 +207,10 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::QueueRequest>,
     ) -> Result<Response<pb::CountResponse>, Status> {
-        let queue = queue_name(request)?;
-        count(propose_one(&self.replica, Command::PurgeQueue { queue }).await?)
+        let count = queues::purge(&self.replica, request.into_inner().queue)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::CountResponse { count }))
     }
 
     async fn list_dead(
@@ -243,7 +232,10 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::DeadRequest>,
     ) -> Result<Response<pb::CountResponse>, Status> {
         let selector = selector(request.into_inner())?;
-        count(propose_one(&self.replica, Command::RetryDead { selector }).await?)
+        let count = queues::retry_dead(&self.replica, selector)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::CountResponse { count }))
     }
 
     async fn purge_dead(
@@ -251,7 +243,10 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::DeadRequest>,
     ) -> Result<Response<pb::CountResponse>, Status> {
         let selector = selector(request.into_inner())?;
-        count(propose_one(&self.replica, Command::PurgeDead { selector }).await?)
+        let count = queues::purge_dead(&self.replica, selector)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::CountResponse { count }))
     }
 
     async fn watch_events(
@@ -330,27 +325,9 @@ fn member_to_pb(member: Member) -> pb::Member {
     }
 }
 
-fn queue_name(request: Request<pb::QueueRequest>) -> Result<String, Status> {
-    let queue = request.into_inner().queue;
-    must_be_name("queue name", &queue).map_err(status::invalid)?;
-    Ok(queue)
-}
-
+/// Which dead letters a request names: proto3's empty fields are "not given".
 fn selector(request: pb::DeadRequest) -> Result<DeadSelector, Status> {
-    match (request.id.is_empty(), request.queue.is_empty(), request.all) {
-        (false, true, false) => Ok(DeadSelector::Task(convert::parse_id(&request.id)?)),
-        (true, false, false) => {
-            must_be_name("queue name", &request.queue).map_err(status::invalid)?;
-            Ok(DeadSelector::Queue(request.queue))
-        }
-        (true, true, true) => Ok(DeadSelector::All),
-        _ => Err(status::invalid("name exactly one of: a task id, a queue, or all")),
-    }
-}
-
-fn count(outcome: Outcome) -> Result<Response<pb::CountResponse>, Status> {
-    match outcome {
-        Outcome::Count(count) => Ok(Response::new(pb::CountResponse { count })),
-        other => Err(unexpected(&other)),
-    }
+    let id = (!request.id.is_empty()).then_some(request.id.as_str());
+    let queue = (!request.queue.is_empty()).then_some(request.queue.clone());
+    queues::dead_selector(id, queue, request.all).map_err(status::from_op_error)
 }

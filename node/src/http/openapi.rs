@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{tasks, worker};
+use super::{queues, tasks, worker};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,14 @@ use super::{tasks, worker};
         worker::fail,
         worker::release,
         worker::extend,
+        queues::list,
+        queues::pause,
+        queues::resume,
+        queues::purge,
+        queues::dead,
+        queues::retry_dead,
+        queues::purge_dead,
+        queues::workers,
         super::metrics,
         openapi,
     ),
@@ -37,6 +45,7 @@ use super::{tasks, worker};
     tags(
         (name = "tasks", description = "Submit, read, wait for, list and revoke tasks"),
         (name = "worker", description = "The lease protocol: run tasks in any language"),
+        (name = "queues", description = "Queues, dead letters and workers"),
         (name = "node", description = "Metrics and this document"),
     )
 )]
