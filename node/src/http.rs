@@ -5,6 +5,7 @@
 //! - [`tasks`]: the routes under `/v1/tasks`.
 //! - [`worker`]: the lease protocol under `/v1/worker`.
 //! - [`queues`]: queues, dead letters and workers.
+//! - [`cluster`]: this node's status.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
 //! - [`problem`]: errors as RFC 9457 problem+json.
 //! - [`extract`]: bodies, query parameters and headers, with problems for rejections.
@@ -13,6 +14,7 @@
 //! - `tls`: the node's certificate for HTTPS.
 
 pub mod auth;
+pub mod cluster;
 pub mod extract;
 #[cfg(test)]
 mod fuzz;
@@ -49,6 +51,7 @@ use crate::api::TaskDefaults;
 use crate::api::rates::RateTracker;
 use crate::auth::Policy;
 use crate::auth::policy::Need;
+use crate::ops::cluster::NodeInfo;
 use crate::raft::Replica;
 
 /// What every handler may use.
@@ -56,13 +59,14 @@ use crate::raft::Replica;
 pub struct App {
     pub replica: Replica,
     pub defaults: TaskDefaults,
+    node: NodeInfo,
     metrics: Arc<Registry>,
     /// Per-queue rates, sampled while the server runs.
     rates: RateTracker,
 }
 
 /// The API's routes, ready to serve.
-pub fn router(replica: Replica, defaults: TaskDefaults, policy: Policy) -> Router {
+pub fn router(replica: Replica, defaults: TaskDefaults, node: NodeInfo, policy: Policy) -> Router {
     let mut paths: BTreeMap<&'static str, MethodRouter<App>> = BTreeMap::new();
     for route in routes(&defaults, Arc::new(policy)) {
         let handler = match paths.remove(route.path) {
@@ -74,6 +78,7 @@ pub fn router(replica: Replica, defaults: TaskDefaults, policy: Policy) -> Route
     let app = App {
         metrics: Arc::new(crate::metrics::registry(replica.clone())),
         rates: RateTracker::start(replica.clone()),
+        node,
         replica,
         defaults,
     };
@@ -231,6 +236,12 @@ pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
             "/v1/dead/purge",
             post(queues::purge_dead),
             mirrors("/qraft.v1.Admin/PurgeDead"),
+        ),
+        route(
+            Method::GET,
+            "/v1/status",
+            get(cluster::status),
+            mirrors("/qraft.v1.Admin/NodeStatus"),
         ),
         route(
             Method::GET,

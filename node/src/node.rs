@@ -15,6 +15,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::api::{AdminService, ControlService, FlowsService, TasksService, WorkerService};
 use crate::auth::AuthLayer;
 use crate::config::NodeConfig;
+use crate::ops::cluster::NodeInfo;
 use crate::raft::{Identity, Replica, ReplicaError, Standing, Storage, StorageError};
 use crate::worker::exec::ExecHandler;
 use crate::worker::{Registry, WorkerPool};
@@ -92,6 +93,10 @@ pub async fn run_with(
             "INSECURE (--insecure): without TLS and tokens anyone who can reach this port can speak Raft, and without tokens submit work and purge queues"
         );
     }
+    let node_info = NodeInfo {
+        addr: config.advertise.clone(),
+        cluster_name: config.raft.cluster_name.clone(),
+    };
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.security.tls {
         let server_tls = tls.server_config().map_err(|e| NodeError::Tls(e.to_string()))?;
@@ -122,12 +127,8 @@ pub async fn run_with(
                 .max_decoding_message_size(MAX_MESSAGE),
         )
         .add_service(
-            AdminServer::new(AdminService::new(
-                replica.clone(),
-                config.advertise.clone(),
-                config.raft.cluster_name.clone(),
-            ))
-            .max_decoding_message_size(MAX_MESSAGE),
+            AdminServer::new(AdminService::new(replica.clone(), node_info.clone()))
+                .max_decoding_message_size(MAX_MESSAGE),
         )
         .serve_with_incoming_shutdown(incoming_without_nagle(listener), async {
             let _ = stop_serving_rx.await;
@@ -169,6 +170,7 @@ pub async fn run_with(
             let router = crate::http::router(
                 replica.clone(),
                 config.tasks.clone(),
+                node_info.clone(),
                 config.security.policy.clone(),
             );
             Some(

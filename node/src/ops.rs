@@ -7,8 +7,10 @@
 //! - [`tasks`]: submit one or a batch, read, wait for, revoke and list tasks.
 //! - [`worker`]: the lease protocol of remote workers.
 //! - [`queues`]: queues, dead letters and the registered workers.
+//! - [`cluster`]: a node's status: role, log positions, members.
 //! - [`error`]: [`OpError`], which each edge turns into its own status.
 
+pub mod cluster;
 pub mod error;
 pub mod queues;
 pub mod task_input;

@@ -180,6 +180,22 @@ async fn tasks_are_submitted_awaited_read_listed_and_revoked_over_http_on_any_no
     let (leader, follower) = leader_and_follower(&cluster).await;
     let http = Http::default();
 
+    tracing::info!("--- every node names the same leader");
+    let mut leaders = std::collections::BTreeSet::new();
+    for node in cluster.nodes.values() {
+        let status = http.get(&node.http, "/v1/status").await.json();
+        assert_eq!(status["members"].as_array().map(Vec::len), Some(3), "{status}");
+        leaders.insert(status["leader_id"].as_u64().expect("a leader"));
+        if status["addr"]
+            == cluster.nodes[&status["leader_id"].as_u64().expect("id")]
+                .addr
+                .as_str()
+        {
+            assert_eq!(status["role"], "leader");
+        }
+    }
+    assert_eq!(leaders.len(), 1, "{leaders:?}");
+
     tracing::info!("--- a follower takes the submit; the key makes a resend return the same task");
     let task = json!({"name": "builtin.echo", "args": {"hello": "http"}});
     let first = http
@@ -546,6 +562,15 @@ async fn each_role_gets_exactly_its_routes_over_https() {
     ] {
         let reply = as_role(role).post(&node, "/v1/worker/register", &register).await;
         assert_eq!(reply.status == 204, allowed, "{role} register: {}", reply.status);
+    }
+
+    tracing::info!("--- every role finds the leader");
+    for role in ["viewer", "producer", "worker", "admin"] {
+        assert_eq!(
+            as_role(role).get(&node, "/v1/status").await.status,
+            200,
+            "{role} status"
+        );
     }
 
     tracing::info!("--- queues are steered by admins; viewers only look");

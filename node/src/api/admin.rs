@@ -11,6 +11,7 @@ use super::listing::list_limit;
 use super::rates::RateTracker;
 use super::status;
 use super::tasks::read_tasks;
+use crate::ops::cluster::{self, NodeInfo};
 use crate::ops::queues;
 use crate::queue::validate::MAX_DURATION_MS;
 use crate::queue::{DeadSelector, TaskFilter, TaskState};
@@ -18,19 +19,17 @@ use crate::raft::{Member, Replica, Role};
 
 pub struct AdminService {
     replica: Replica,
-    advertise: String,
-    cluster_name: String,
+    info: NodeInfo,
     rates: RateTracker,
 }
 
 impl AdminService {
     /// Starts sampling queue totals for rates; the sampling stops when the service is dropped.
-    pub fn new(replica: Replica, advertise: String, cluster_name: String) -> Self {
+    pub fn new(replica: Replica, info: NodeInfo) -> Self {
         AdminService {
             rates: RateTracker::start(replica.clone()),
             replica,
-            advertise,
-            cluster_name,
+            info,
         }
     }
 }
@@ -78,18 +77,11 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         _request: Request<pb::NodeStatusRequest>,
     ) -> Result<Response<pb::NodeStatus>, Status> {
-        let status = self.replica.status();
-        let (task_count, unreachable, active_members, cluster_ms) = {
-            let queue = self.replica.shared().queue();
-            let meta = queue.meta();
-            let unreachable = meta.unreachable.iter().copied().collect();
-            let active = meta.active.iter().copied().collect();
-            (queue.task_count() as u64, unreachable, active, meta.now_ms)
-        };
-        let wall_ms = crate::clock::wall_ms();
+        let view = cluster::node_status(&self.replica, &self.info);
+        let status = view.raft;
         Ok(Response::new(pb::NodeStatus {
             id: status.id,
-            addr: self.advertise.clone(),
+            addr: view.info.addr,
             role: role_to_pb(status.role).into(),
             term: status.term,
             last_log_index: status.last_log_index.unwrap_or_default(),
@@ -100,9 +92,9 @@ impl pb::admin_server::Admin for AdminService {
             leader_id: status.leader.as_ref().map_or(0, |l| l.id),
             leader_addr: status.leader.map(|l| l.addr).unwrap_or_default(),
             members: status.members.into_iter().map(member_to_pb).collect(),
-            cluster_name: self.cluster_name.clone(),
+            cluster_name: view.info.cluster_name,
             version: env!("CARGO_PKG_VERSION").to_string(),
-            task_count,
+            task_count: view.task_count,
             peers: status
                 .peers
                 .into_iter()
@@ -114,11 +106,11 @@ impl pb::admin_server::Admin for AdminService {
                     last_ack_ms_ago: p.last_ack.map(|d| d.as_millis() as u64),
                 })
                 .collect(),
-            unreachable,
-            membership_changing: self.replica.membership().changing,
-            active_members,
-            wall_ms,
-            clock_skew_ms: crate::clock::skew_ms(wall_ms, cluster_ms),
+            unreachable: view.unreachable,
+            membership_changing: view.membership_changing,
+            active_members: view.active_members,
+            wall_ms: view.wall_ms,
+            clock_skew_ms: view.clock_skew_ms,
         }))
     }
 

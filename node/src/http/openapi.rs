@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{queues, tasks, worker};
+use super::{cluster, queues, tasks, worker};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,7 @@ use super::{queues, tasks, worker};
         queues::retry_dead,
         queues::purge_dead,
         queues::workers,
+        cluster::status,
         super::metrics,
         openapi,
     ),
@@ -46,6 +47,7 @@ use super::{queues, tasks, worker};
         (name = "tasks", description = "Submit, read, wait for, list and revoke tasks"),
         (name = "worker", description = "The lease protocol: run tasks in any language"),
         (name = "queues", description = "Queues, dead letters and workers"),
+        (name = "cluster", description = "This node's view of the cluster"),
         (name = "node", description = "Metrics and this document"),
     )
 )]
