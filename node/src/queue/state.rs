@@ -85,6 +85,10 @@ pub struct QueueMeta {
     /// Times a member's log went back to empty on its operator's `--rebuild`.
     #[serde(default)]
     pub log_reversions: u64,
+    /// Sequence number of the newest finish; 0 before the first. Every replica numbers the same
+    /// finishes the same way, so a stream of finished tasks resumes on any node without a gap.
+    #[serde(default)]
+    pub last_finish_seq: u64,
 }
 
 /// What the last applies changed, for the storage layer and for waiters.
@@ -185,6 +189,8 @@ pub struct QueueState {
     ready: BTreeMap<String, BTreeMap<(Reverse<u8>, u64), TaskId>>,
     /// When each task next changes by itself.
     timers: BTreeSet<(u64, TaskId)>,
+    /// Finished tasks still held, by the sequence number of their finish.
+    finish_order: BTreeMap<u64, TaskId>,
     /// Idempotency keys within their window, and when each window closes.
     keys: BTreeMap<String, HeldKey>,
     key_expiry: BTreeSet<(u64, String)>,
@@ -431,8 +437,12 @@ impl QueueState {
         }
     }
 
-    fn insert(&mut self, task: Box<Task>, was_final: bool) {
-        if task.state.is_final() && !was_final {
+    fn insert(&mut self, mut task: Box<Task>, was_final: bool) {
+        if !task.state.is_final() {
+            task.finish_seq = None;
+        } else if !was_final {
+            self.meta.last_finish_seq += 1;
+            task.finish_seq = Some(self.meta.last_finish_seq);
             self.finished.push(task.id);
             if let Some(flow) = task.flow {
                 self.parts_ended.push(PartEnded::finished(&task, flow));
@@ -443,6 +453,9 @@ impl QueueState {
     }
 
     fn index(&mut self, task: &Task) {
+        if let Some(seq) = task.finish_seq.filter(|_| task.state.is_final()) {
+            self.finish_order.insert(seq, task.id);
+        }
         if task.state == TaskState::Pending {
             by_queue(&mut self.ready, &task.queue).insert((Reverse(task.priority), task.seq), task.id);
         }
@@ -459,6 +472,9 @@ impl QueueState {
     }
 
     fn unindex(&mut self, task: &Task) {
+        if let Some(seq) = task.finish_seq {
+            self.finish_order.remove(&seq);
+        }
         if task.state == TaskState::Pending
             && let Some(queue) = self.ready.get_mut(&task.queue)
         {

@@ -267,6 +267,9 @@ pub struct Task {
     /// The flow this task is part of, if any.
     #[serde(default)]
     pub flow: Option<FlowRef>,
+    /// Its place in the order tasks finished in, the same on every replica; set while final.
+    #[serde(default)]
+    pub finish_seq: Option<u64>,
 }
 
 impl Task {

@@ -80,6 +80,21 @@ impl QueueState {
         }
     }
 
+    /// Finished tasks still held whose finish came after `after`, in the order they finished,
+    /// at most `limit`.
+    pub fn finished_after(&self, after: u64, limit: usize) -> Vec<&Task> {
+        self.finish_order
+            .range(after.saturating_add(1)..)
+            .filter_map(|(_, id)| self.tasks.get(id).map(Box::as_ref))
+            .take(limit)
+            .collect()
+    }
+
+    /// The sequence number of the newest finish (0 before the first).
+    pub fn last_finish_seq(&self) -> u64 {
+        self.meta.last_finish_seq
+    }
+
     /// Tasks matching `filter`, newest first, at most `filter.limit`.
     pub fn list(&self, filter: &TaskFilter) -> Vec<&Task> {
         self.tasks

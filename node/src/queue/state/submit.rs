@@ -64,6 +64,7 @@ impl QueueState {
             dedup_until_ms: None,
             idempotency_key: submit.idempotency_key,
             flow: submit.flow,
+            finish_seq: None,
         };
         self.meta.next_seq += 1;
         let outcome = Outcome::Submitted {

@@ -1052,3 +1052,60 @@ mod limits;
 mod schedules;
 mod timeline;
 mod workers;
+
+#[test]
+fn finishes_are_numbered_in_order_and_a_restored_replica_resumes_the_numbering() {
+    let mut state = new_state();
+    let ids: Vec<TaskId> = (0..3)
+        .map(|_| submitted(state.apply(submit("t", "q", 0))))
+        .collect();
+    let handed = leased(state.apply(lease(&["q"], 3)));
+    let ack = |id: TaskId| {
+        let delivery = handed.iter().find(|(leased, _)| *leased == id).expect("leased").1;
+        Command::Ack {
+            id,
+            delivery,
+            result: Vec::new(),
+        }
+    };
+    // Finished out of submit order: the numbering follows the finishes.
+    state.apply(ack(ids[2]));
+    state.apply(ack(ids[0]));
+    let order: Vec<(TaskId, Option<u64>)> = state
+        .finished_after(0, 10)
+        .iter()
+        .map(|t| (t.id, t.finish_seq))
+        .collect();
+    assert_eq!(order, vec![(ids[2], Some(1)), (ids[0], Some(2))]);
+    assert_eq!(
+        state.finished_after(1, 10).len(),
+        1,
+        "a stream resumes after the last seen"
+    );
+    assert_eq!(state.last_finish_seq(), 2);
+
+    tracing::info!("--- a replica restored from the records numbers the next finish the same");
+    let mut restored = QueueState::restore(state.meta().clone(), state.stored().collect::<Vec<_>>());
+    assert_eq!(restored.finished_after(0, 10).len(), 2);
+    restored.apply(ack(ids[1]));
+    state.apply(ack(ids[1]));
+    assert_eq!(restored.task(&ids[1]).and_then(|t| t.finish_seq), Some(3));
+    assert_eq!(state.task(&ids[1]).and_then(|t| t.finish_seq), Some(3));
+
+    tracing::info!("--- a dead letter retried leaves the order, and finishes again under a new number");
+    let dead = submitted(state.apply(submit("t", "d", 0)));
+    let (_, delivery) = leased(state.apply(lease(&["d"], 1)))[0];
+    state.apply(Command::Fail {
+        id: dead,
+        delivery,
+        error: "no".into(),
+        retry: false,
+        retry_in_ms: None,
+    });
+    assert_eq!(state.task(&dead).and_then(|t| t.finish_seq), Some(4));
+    state.apply(Command::RetryDead {
+        selector: DeadSelector::Task(dead),
+    });
+    assert_eq!(state.task(&dead).and_then(|t| t.finish_seq), None);
+    assert!(state.finished_after(3, 10).is_empty());
+}
