@@ -6,6 +6,7 @@
 //! - [`worker`]: the lease protocol under `/v1/worker`.
 //! - [`queues`]: queues, dead letters and workers.
 //! - [`cluster`]: this node's status.
+//! - [`streams`]: Server-Sent Events of finished tasks, resumable on any node.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
 //! - [`problem`]: errors as RFC 9457 problem+json.
 //! - [`extract`]: bodies, query parameters and headers, with problems for rejections.
@@ -23,6 +24,7 @@ pub mod openapi;
 pub mod problem;
 pub mod queues;
 pub mod server;
+pub mod streams;
 pub mod tasks;
 mod tls;
 pub mod worker;
@@ -140,6 +142,12 @@ pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
             "/v1/tasks/{id}",
             get(tasks::get),
             mirrors("/qraft.v1.Tasks/GetTask"),
+        ),
+        route(
+            Method::GET,
+            "/v1/streams/finished",
+            get(streams::finished),
+            mirrors("/qraft.v1.Tasks/WatchFinished"),
         ),
         route(
             Method::POST,

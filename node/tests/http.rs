@@ -963,3 +963,175 @@ async fn queues_dead_letters_and_workers_are_seen_and_steered_over_http() {
     assert!(workers["now"].as_str().is_some());
     cluster.must_not_have_panicked();
 }
+
+/// Reads `count` events from a Server-Sent Events stream (the first `count` after connecting),
+/// as (id, event name, data); then drops the connection.
+async fn read_events(
+    addr: &str,
+    path: &str,
+    last_event_id: Option<u64>,
+    count: usize,
+) -> Vec<(u64, String, Value)> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let mut request = hyper::Request::get(path)
+        .header("host", addr)
+        .header("accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id.to_string());
+    }
+    let response = sender
+        .send_request(request.body(Full::new(Bytes::new())).expect("request"))
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while events.len() < count {
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} events within 30 s: {events:?}", events.len()))
+            .expect("the stream ended")
+            .expect("a frame");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let (mut id, mut name, mut data) = (None, String::new(), String::new());
+            for line in block.lines() {
+                if let Some(value) = line.strip_prefix("id:") {
+                    id = value.trim().parse::<u64>().ok();
+                } else if let Some(value) = line.strip_prefix("event:") {
+                    name = value.trim().to_owned();
+                } else if let Some(value) = line.strip_prefix("data:") {
+                    data.push_str(value.trim_start());
+                }
+            }
+            if let Some(id) = id {
+                events.push((id, name, serde_json::from_str(&data).expect("JSON data")));
+            }
+        }
+    }
+    events.truncate(count);
+    events
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_finished_stream_resumes_on_another_node_without_a_gap_or_a_repeat() {
+    let cluster = TestCluster::start(3, &[]);
+    let (leader, follower) = leader_and_follower(&cluster).await;
+    let http = Http::default();
+    let submit_five = |from: usize| {
+        let http = http.clone();
+        let leader = leader.clone();
+        async move {
+            let mut ids = Vec::new();
+            for n in from..from + 5 {
+                let task = json!({"name": "builtin.echo", "args": {"n": n}});
+                ids.push(
+                    http.post(&leader, "/v1/tasks", &task).await.json()["id"]
+                        .as_str()
+                        .expect("id")
+                        .to_owned(),
+                );
+            }
+            ids
+        }
+    };
+
+    tracing::info!("--- a stream from now on a follower sees five finishes, in order");
+    let mut reader = {
+        let follower = follower.clone();
+        tokio::spawn(
+            async move { read_events(&follower, "/v1/streams/finished?queue=default", None, 5).await },
+        )
+    };
+    // The stream starts from the next finish: submit until it has seen five, since when it
+    // began listening cannot be told from outside.
+    let mut first = Vec::new();
+    let seen = loop {
+        first.extend(submit_five(first.len()).await);
+        if let Ok(done) = tokio::time::timeout(Duration::from_millis(500), &mut reader).await {
+            break done.expect("reader");
+        }
+        assert!(
+            first.len() < 50,
+            "the stream saw no five finishes of {}",
+            first.len()
+        );
+    };
+    assert_eq!(seen.len(), 5);
+    assert!(
+        seen.windows(2).all(|pair| pair[0].0 < pair[1].0),
+        "ids rise: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|(_, name, task)| name == "finished" && task["state"] == "SUCCESS")
+    );
+    let last_seen = seen.last().expect("events").0;
+
+    tracing::info!("--- disconnected, five more finish; the other node resumes after the last id seen");
+    let later = submit_five(1000).await;
+    for id in &later {
+        let done = http
+            .get(&leader, &format!("/v1/tasks/{id}?wait=20s"))
+            .await
+            .json();
+        assert_eq!(done["state"], "SUCCESS");
+    }
+    let all_finished: usize = first.len() + later.len();
+    let other = cluster
+        .nodes
+        .values()
+        .map(|node| node.http.clone())
+        .find(|node| *node != follower && *node != leader)
+        .expect("a third node");
+    let expected_after = all_finished - 5;
+    let resumed = read_events(
+        &other,
+        "/v1/streams/finished?queue=default",
+        Some(last_seen),
+        expected_after,
+    )
+    .await;
+    let resumed_ids: Vec<&str> = resumed
+        .iter()
+        .map(|(_, _, task)| task["id"].as_str().expect("id"))
+        .collect();
+    assert!(
+        resumed.iter().all(|(id, _, _)| *id > last_seen),
+        "nothing repeated"
+    );
+    assert!(resumed.windows(2).all(|pair| pair[0].0 < pair[1].0));
+    for id in &later {
+        assert!(
+            resumed_ids.contains(&id.as_str()),
+            "{id} missing after the resume"
+        );
+    }
+    let seen_ids: Vec<&str> = seen
+        .iter()
+        .map(|(_, _, task)| task["id"].as_str().expect("id"))
+        .collect();
+    for id in &first {
+        assert!(
+            seen_ids.contains(&id.as_str()) || resumed_ids.contains(&id.as_str()),
+            "{id} seen by neither stream"
+        );
+    }
+    cluster.must_not_have_panicked();
+}

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{cluster, queues, tasks, worker};
+use super::{cluster, queues, streams, tasks, worker};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use super::{cluster, queues, tasks, worker};
         tasks::get,
         tasks::list,
         tasks::revoke,
+        streams::finished,
         worker::register,
         worker::heartbeat,
         worker::leave,
