@@ -1123,6 +1123,30 @@ async fn the_finished_stream_resumes_on_another_node_without_a_gap_or_a_repeat()
             "{id} missing after the resume"
         );
     }
+    tracing::info!("--- gRPC resumes from the same finish number the same way");
+    let mut watch = cluster
+        .client(&[1, 2, 3])
+        .watch_finished_after(&cluster.addr(1), "default", Some(last_seen))
+        .await
+        .expect("watch");
+    let mut grpc_ids = Vec::new();
+    while grpc_ids.len() < expected_after {
+        let batch = tokio::time::timeout(Duration::from_secs(20), watch.message())
+            .await
+            .expect("a batch in time")
+            .expect("a batch")
+            .expect("the stream goes on");
+        grpc_ids.extend(batch.tasks.into_iter().map(|task| (task.seq, task.id)));
+    }
+    let sse_ids: Vec<(u64, String)> = resumed
+        .iter()
+        .map(|(seq, _, task)| (*seq, task["id"].as_str().expect("id").to_owned()))
+        .collect();
+    assert_eq!(
+        grpc_ids[..expected_after],
+        sse_ids[..],
+        "the same finishes, numbered the same"
+    );
     let seen_ids: Vec<&str> = seen
         .iter()
         .map(|(_, _, task)| task["id"].as_str().expect("id"))

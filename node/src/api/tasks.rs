@@ -131,9 +131,14 @@ impl pb::tasks_server::Tasks for TasksService {
         &self,
         request: Request<pb::WatchFinishedRequest>,
     ) -> Result<Response<FinishedStream>, Status> {
-        let queue = request.into_inner().queue;
-        let queue = (!queue.is_empty()).then_some(queue);
-        Ok(Response::new(finished_stream(self.replica.clone(), queue)))
+        let request = request.into_inner();
+        let queue = (!request.queue.is_empty()).then_some(request.queue);
+        Ok(Response::new(finished_stream(
+            self.replica.clone(),
+            queue,
+            request.after_seq,
+            request.with_results,
+        )))
     }
 
     async fn list_tasks(

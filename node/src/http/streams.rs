@@ -8,22 +8,15 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::App;
 use super::extract::Params;
 use super::json::TaskView;
 use super::problem::{Details, Problem};
-use crate::raft::Replica;
-
-/// Finishes read from the index per look: a client far behind catches up in steps.
-const CATCH_UP_STEP: usize = 256;
-/// Events waiting for a slow client before the stream waits for it.
-const BUFFER: usize = 64;
+use crate::ops::streams;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -59,57 +52,15 @@ pub async fn finished(
                 })?,
         ),
     };
-    // Subscribed before the starting point is read: nothing finishes unseen in between.
-    let notices = app.replica.shared().finished();
-    let start = resume
-        .or(params.after)
-        .unwrap_or_else(|| app.replica.shared().queue().last_finish_seq());
-    let (events, stream) = mpsc::channel(BUFFER);
-    tokio::spawn(forward(app.replica.clone(), params.queue, start, notices, events));
-    Ok(Sse::new(ReceiverStream::new(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-/// Sends every finish after `last` from the index, then waits for the next notice and looks
-/// again; a notice missed (lagged) only means looking again. Ends when the client is gone or
-/// the node stops.
-async fn forward(
-    replica: Replica,
-    queue: Option<String>,
-    mut last: u64,
-    mut notices: tokio::sync::broadcast::Receiver<crate::queue::TaskId>,
-    events: mpsc::Sender<Result<Event, Infallible>>,
-) {
-    loop {
-        let (batch, scanned) = {
-            let shared = replica.shared();
-            let state = shared.queue();
-            let found = state.finished_after(last, CATCH_UP_STEP);
-            let scanned = found.len();
-            let mut batch = Vec::with_capacity(scanned);
-            for task in found {
-                let seq = task.finish_seq.unwrap_or(last);
-                last = last.max(seq);
-                if queue.as_ref().is_none_or(|q| *q == task.queue) {
-                    let data = serde_json::to_string(&TaskView::from(task)).unwrap_or_default();
-                    batch.push(Event::default().id(seq.to_string()).event("finished").data(data));
-                }
-            }
-            (batch, scanned)
-        };
-        for event in batch {
-            if events.send(Ok(event)).await.is_err() {
-                return;
-            }
-        }
-        if scanned == CATCH_UP_STEP {
-            continue;
-        }
-        tokio::select! {
-            notice = notices.recv() => match notice {
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => return,
-            },
-            () = events.closed() => return,
-        }
-    }
+    let queue = params.queue;
+    let batches = ReceiverStream::new(streams::finished(&app.replica, queue, resume.or(params.after)));
+    let events = batches
+        .take_while(|batch| std::future::ready(batch.is_ok()))
+        .flat_map(|batch| futures::stream::iter(batch.unwrap_or_default()))
+        .map(|task| {
+            let seq = task.finish_seq.unwrap_or_default();
+            let data = serde_json::to_string(&TaskView::from(&task)).unwrap_or_default();
+            Ok(Event::default().id(seq.to_string()).event("finished").data(data))
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

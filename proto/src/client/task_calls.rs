@@ -67,16 +67,30 @@ impl Client {
         .await
     }
 
-    /// Streams tasks as they finish on the node at `addr` (see `Tasks.WatchFinished`), from the
-    /// moment this returns. One node, no failover: a watcher that loses its node must re-read.
+    /// Streams tasks as they finish, from the node at `addr` (see `Tasks.WatchFinished`), from
+    /// the moment this returns. One node, no failover: a watcher that loses its node resumes on
+    /// another with [`Client::watch_finished_after`] and the last `seq` it saw.
     pub async fn watch_finished(
         &self,
         addr: &str,
         queue: &str,
     ) -> Result<tonic::Streaming<pb::FinishedTasks>, ClientError> {
+        self.watch_finished_after(addr, queue, None).await
+    }
+
+    /// Like [`Client::watch_finished`], from just after finish number `after_seq` (every later
+    /// finish, once, in order), or from now when `None`.
+    pub async fn watch_finished_after(
+        &self,
+        addr: &str,
+        queue: &str,
+        after_seq: Option<u64>,
+    ) -> Result<tonic::Streaming<pb::FinishedTasks>, ClientError> {
         let (_, channel) = self.channel_to(addr)?;
         let request = pb::WatchFinishedRequest {
             queue: queue.to_owned(),
+            after_seq,
+            with_results: false,
         };
         let stream = self
             .attempt(stubs::tasks(channel).watch_finished(request))

@@ -228,22 +228,34 @@ class ListTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[Task, _Mapping]]] = ..., truncated: bool = ...) -> None: ...
 
 class WatchFinishedRequest(_message.Message):
-    __slots__ = ("queue",)
+    __slots__ = ("queue", "after_seq", "with_results")
     QUEUE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    WITH_RESULTS_FIELD_NUMBER: _ClassVar[int]
     queue: str
-    def __init__(self, queue: _Optional[str] = ...) -> None: ...
+    after_seq: int
+    with_results: bool
+    def __init__(self, queue: _Optional[str] = ..., after_seq: _Optional[int] = ..., with_results: bool = ...) -> None: ...
 
 class FinishedTask(_message.Message):
-    __slots__ = ("id", "queue", "state", "finished_at_ms")
+    __slots__ = ("id", "queue", "state", "finished_at_ms", "seq", "name", "result", "error")
     ID_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     queue: str
     state: TaskState
     finished_at_ms: int
-    def __init__(self, id: _Optional[str] = ..., queue: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., finished_at_ms: _Optional[int] = ...) -> None: ...
+    seq: int
+    name: str
+    result: bytes
+    error: str
+    def __init__(self, id: _Optional[str] = ..., queue: _Optional[str] = ..., state: _Optional[_Union[TaskState, str]] = ..., finished_at_ms: _Optional[int] = ..., seq: _Optional[int] = ..., name: _Optional[str] = ..., result: _Optional[bytes] = ..., error: _Optional[str] = ...) -> None: ...
 
 class FinishedTasks(_message.Message):
     __slots__ = ("tasks",)

@@ -117,8 +117,10 @@ class TasksServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def WatchFinished(self, request, context):
-        """Every task that reaches a final state on the serving replica from the moment the call is
-        answered, in batches. A watcher that falls too far behind gets DATA_LOSS and must re-read.
+        """Every task that reaches a final state, in the replicated order of finishes (FinishedTask.seq),
+        from the moment the call is answered or from after_seq, in batches. A watcher that falls
+        behind catches up from the node's index; one that resumes (on any node) after the last seq
+        it saw misses nothing still held and sees nothing twice.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
