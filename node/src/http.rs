@@ -145,6 +145,12 @@ pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
         ),
         route(
             Method::GET,
+            "/v1/streams/events",
+            get(streams::events),
+            mirrors("/qraft.v1.Admin/WatchEvents"),
+        ),
+        route(
+            Method::GET,
             "/v1/streams/finished",
             get(streams::finished),
             mirrors("/qraft.v1.Tasks/WatchFinished"),

@@ -1147,6 +1147,18 @@ async fn the_finished_stream_resumes_on_another_node_without_a_gap_or_a_repeat()
         sse_ids[..],
         "the same finishes, numbered the same"
     );
+    tracing::info!("--- the event timeline: from the oldest, then resumed on another node");
+    let timeline = read_events(&leader, "/v1/streams/events", None, 2).await;
+    assert_eq!(timeline[0].2["seq"], timeline[0].0);
+    assert!(
+        timeline[0].2["kind"]
+            .as_str()
+            .is_some_and(|kind| !kind.is_empty()),
+        "{timeline:?}"
+    );
+    let next = read_events(&other, "/v1/streams/events", Some(timeline[0].0), 1).await;
+    assert_eq!(next[0].0, timeline[1].0, "the one after, on another node");
+    assert_eq!(next[0].2, timeline[1].2);
     let seen_ids: Vec<&str> = seen
         .iter()
         .map(|(_, _, task)| task["id"].as_str().expect("id"))

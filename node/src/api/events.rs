@@ -4,52 +4,26 @@
 
 use std::pin::Pin;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use qraft_proto::pb;
-use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use crate::ops::streams;
 use crate::queue::{Event, EventKind, MemberChange, QueueAction};
 use crate::raft::Replica;
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Events, Status>> + Send>>;
 
-/// Most events in one message.
-const MAX_PER_MESSAGE: usize = 500;
-
+/// The timeline after `after_seq`, one message per batch.
 pub fn event_stream(replica: Replica, after_seq: u64) -> EventStream {
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(forward(replica, after_seq, tx));
-    Box::pin(ReceiverStream::new(rx))
-}
-
-async fn forward(replica: Replica, mut after_seq: u64, tx: mpsc::Sender<Result<pb::Events, Status>>) {
-    // Subscribed before the first read, so an event between the read and the wait still wakes us.
-    let mut last_event = replica.shared().last_event();
-    loop {
-        let events: Vec<pb::Event> = replica
-            .shared()
-            .queue()
-            .events_after(after_seq)
-            .take(MAX_PER_MESSAGE)
-            .map(event_to_pb)
-            .collect();
-        if let Some(last) = events.last() {
-            after_seq = last.seq;
-            if tx.send(Ok(pb::Events { events })).await.is_err() {
-                return;
-            }
-            continue;
-        }
-        tokio::select! {
-            _ = tx.closed() => return,
-            changed = last_event.changed() => if changed.is_err() {
-                let _ = tx.send(Err(Status::unavailable("this node is shutting down"))).await;
-                return;
-            },
-        }
-    }
+    let batches = ReceiverStream::new(streams::events(&replica, after_seq));
+    Box::pin(batches.map(|batch| match batch {
+        Ok(events) => Ok(pb::Events {
+            events: events.iter().map(event_to_pb).collect(),
+        }),
+        Err(e) => Err(super::status::from_op_error(e)),
+    }))
 }
 
 pub fn event_to_pb(event: &Event) -> pb::Event {

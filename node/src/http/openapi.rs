@@ -22,6 +22,7 @@ use super::{cluster, queues, streams, tasks, worker};
         tasks::list,
         tasks::revoke,
         streams::finished,
+        streams::events,
         worker::register,
         worker::heartbeat,
         worker::leave,

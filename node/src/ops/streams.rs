@@ -1,14 +1,16 @@
-//! The stream of finished tasks behind gRPC `Tasks.WatchFinished` and HTTP
-//! `/v1/streams/finished`: every task that finishes, in the replicated order of finishes, from a
-//! given finish number on. A stream that falls behind reads the finishes it missed from the
-//! index instead of losing them, and a client may resume on any node after the last number it
-//! saw.
+//! The streams behind both edges, each in a replicated order so that a client resumes on any
+//! node after the last number it saw:
+//!
+//! - [`finished`]: every task that finishes, by finish number (gRPC `Tasks.WatchFinished`, HTTP
+//!   `/v1/streams/finished`). A stream that falls behind reads what it missed from the index.
+//! - [`events`]: the event timeline, by event number (gRPC `Admin.WatchEvents`, HTTP
+//!   `/v1/streams/events`).
 
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc};
 
 use super::OpError;
-use crate::queue::{Task, TaskId};
+use crate::queue::{Event, Task, TaskId};
 use crate::raft::Replica;
 
 /// Finishes read from the index per look, and the most one batch holds.
@@ -70,6 +72,45 @@ async fn forward(
                 }
             },
             () = batches.closed() => return,
+        }
+    }
+}
+
+/// Events after `after` (0: the oldest kept), in batches, as they are applied.
+pub fn events(replica: &Replica, after: u64) -> mpsc::Receiver<Result<Vec<Event>, OpError>> {
+    let (batches, receiver) = mpsc::channel(BUFFER);
+    tokio::spawn(forward_events(replica.clone(), after, batches));
+    receiver
+}
+
+async fn forward_events(
+    replica: Replica,
+    mut after: u64,
+    batches: mpsc::Sender<Result<Vec<Event>, OpError>>,
+) {
+    // Subscribed before the first read, so an event between the read and the wait still wakes us.
+    let mut last_event = replica.shared().last_event();
+    loop {
+        let batch: Vec<Event> = replica
+            .shared()
+            .queue()
+            .events_after(after)
+            .take(STEP)
+            .cloned()
+            .collect();
+        if let Some(last) = batch.last() {
+            after = last.seq;
+            if batches.send(Ok(batch)).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        tokio::select! {
+            () = batches.closed() => return,
+            changed = last_event.changed() => if changed.is_err() {
+                let _ = batches.send(Err(OpError::ShuttingDown)).await;
+                return;
+            },
         }
     }
 }
