@@ -6,6 +6,7 @@
 //! - [`worker`]: the lease protocol under `/v1/worker`.
 //! - [`queues`]: queues, dead letters and workers.
 //! - [`cluster`]: this node's status.
+//! - [`limits`]: rate limits.
 //! - [`streams`]: Server-Sent Events of finished tasks, resumable on any node.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
 //! - [`problem`]: errors as RFC 9457 problem+json.
@@ -20,6 +21,7 @@ pub mod extract;
 #[cfg(test)]
 mod fuzz;
 pub mod json;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod queues;
@@ -38,7 +40,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use prometheus_client::encoding::prometheus_text::{CONTENT_TYPE, encode};
 use prometheus_client::registry::Registry;
 use qraft_proto::Tls;
@@ -262,6 +264,24 @@ pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
             "/v1/workers",
             get(queues::workers),
             mirrors("/qraft.v1.Admin/ListWorkers"),
+        ),
+        route(
+            Method::GET,
+            "/v1/limits",
+            get(limits::list),
+            mirrors("/qraft.v1.Control/ListLimits"),
+        ),
+        route(
+            Method::PUT,
+            "/v1/limits/{scope}",
+            put(limits::set),
+            mirrors("/qraft.v1.Control/SetLimit"),
+        ),
+        route(
+            Method::DELETE,
+            "/v1/limits/{scope}",
+            delete(limits::remove),
+            mirrors("/qraft.v1.Control/RemoveLimit"),
         ),
         route(
             Method::GET,

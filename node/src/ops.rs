@@ -8,11 +8,13 @@
 //! - [`worker`]: the lease protocol of remote workers.
 //! - [`queues`]: queues, dead letters and the registered workers.
 //! - [`cluster`]: a node's status: role, log positions, members.
+//! - [`limits`]: rate limits and the concurrency keys in use.
 //! - [`streams`]: finished tasks as they finish, resumable by finish number.
 //! - [`error`]: [`OpError`], which each edge turns into its own status.
 
 pub mod cluster;
 pub mod error;
+pub mod limits;
 pub mod queues;
 pub mod streams;
 pub mod task_input;

@@ -6,7 +6,8 @@ use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
 use super::{TaskDefaults, linearizable, propose_one, status, unexpected};
-use crate::queue::limit::{LimitScope, Rate};
+use crate::ops::limits;
+use crate::queue::limit::Rate;
 use crate::queue::{Command, Outcome};
 use crate::raft::Replica;
 
@@ -28,13 +29,13 @@ impl pb::control_server::Control for ControlService {
         request: Request<pb::SetLimitRequest>,
     ) -> Result<Response<pb::SetLimitResponse>, Status> {
         let request = request.into_inner();
-        let scope = parse_scope(&request.scope)?;
         let rate = Rate {
             count: request.count,
             per_ms: request.per_ms,
         };
-        rate.must_be_valid().map_err(status::invalid)?;
-        propose_one(&self.replica, Command::SetLimit { scope, rate }).await?;
+        limits::set(&self.replica, &request.scope, rate)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::SetLimitResponse {}))
     }
 
@@ -42,44 +43,37 @@ impl pb::control_server::Control for ControlService {
         &self,
         request: Request<pb::RemoveLimitRequest>,
     ) -> Result<Response<pb::RemoveLimitResponse>, Status> {
-        let scope = parse_scope(&request.into_inner().scope)?;
-        match propose_one(&self.replica, Command::RemoveLimit { scope }).await? {
-            Outcome::Count(removed) => Ok(Response::new(pb::RemoveLimitResponse { removed: removed > 0 })),
-            other => Err(unexpected(&other)),
-        }
+        let removed = limits::remove(&self.replica, &request.into_inner().scope)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::RemoveLimitResponse { removed }))
     }
 
     async fn list_limits(
         &self,
         request: Request<pb::ListLimitsRequest>,
     ) -> Result<Response<pb::ListLimitsResponse>, Status> {
-        if request.into_inner().linearizable {
-            linearizable(&self.replica).await?;
-        }
-        let shared = self.replica.shared();
-        let queue = shared.queue();
-        let now = queue.now_ms();
-        let limits = queue
-            .limits()
-            .map(|limit| pb::RateLimit {
-                scope: limit.scope.to_string(),
-                count: limit.rate.count,
-                per_ms: limit.rate.per_ms,
-                used: limit.used(now),
-                frees_at_ms: limit.frees_at(now).unwrap_or_default(),
-            })
-            .collect();
-        let keys = queue
-            .running_keys()
-            .map(|(key, running)| pb::KeyUsage {
-                key: key.clone(),
-                running,
-            })
-            .collect();
+        let view = limits::list(&self.replica, request.into_inner().linearizable)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::ListLimitsResponse {
-            limits,
-            keys,
-            now_ms: now,
+            limits: view
+                .limits
+                .into_iter()
+                .map(|limit| pb::RateLimit {
+                    scope: limit.scope,
+                    count: limit.count,
+                    per_ms: limit.per_ms,
+                    used: limit.used,
+                    frees_at_ms: limit.frees_at_ms.unwrap_or_default(),
+                })
+                .collect(),
+            keys: view
+                .keys
+                .into_iter()
+                .map(|(key, running)| pb::KeyUsage { key, running })
+                .collect(),
+            now_ms: view.now_ms,
         }))
     }
 
@@ -147,10 +141,6 @@ impl pb::control_server::Control for ControlService {
             now_ms: queue.now_ms(),
         }))
     }
-}
-
-fn parse_scope(scope: &str) -> Result<LimitScope, Status> {
-    scope.parse().map_err(status::invalid)
 }
 
 fn schedule_name(request: Request<pb::ScheduleRequest>) -> Result<String, Status> {

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{cluster, queues, streams, tasks, worker};
+use super::{cluster, limits, queues, streams, tasks, worker};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,9 @@ use super::{cluster, queues, streams, tasks, worker};
         queues::purge_dead,
         queues::workers,
         cluster::status,
+        limits::list,
+        limits::set,
+        limits::remove,
         super::metrics,
         openapi,
     ),
@@ -50,6 +53,7 @@ use super::{cluster, queues, streams, tasks, worker};
         (name = "worker", description = "The lease protocol: run tasks in any language"),
         (name = "queues", description = "Queues, dead letters and workers"),
         (name = "cluster", description = "This node's view of the cluster"),
+        (name = "limits", description = "Rate limits per queue or task name"),
         (name = "node", description = "Metrics and this document"),
     )
 )]

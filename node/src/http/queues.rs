@@ -21,6 +21,12 @@ pub struct ReadParams {
     linearizable: bool,
 }
 
+impl ReadParams {
+    pub fn linearizable(&self) -> bool {
+        self.linearizable
+    }
+}
+
 /// Waiting tasks of one name that no consumer of the queue declares.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NameCount {
