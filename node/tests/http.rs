@@ -72,7 +72,7 @@ impl Http {
             .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
     }
 
-    /// A request that may fail (a node killed, a connection cut), within 5 s.
+    /// A request that may fail (a node killed, a connection cut), within 20 s.
     async fn try_send(
         &self,
         addr: &str,
@@ -82,11 +82,11 @@ impl Http {
         body: Option<Vec<u8>>,
     ) -> Result<Reply, String> {
         tokio::time::timeout(
-            Duration::from_secs(5),
+            Duration::from_secs(20),
             self.exchange(addr, method, path, headers, body),
         )
         .await
-        .map_err(|_| "no answer within 5 s".to_owned())?
+        .map_err(|_| "no answer within 20 s".to_owned())?
     }
 
     async fn exchange(
@@ -1013,9 +1013,9 @@ async fn stream_status(addr: &str, path: &str) -> u16 {
         .header("host", addr)
         .body(Full::new(Bytes::new()))
         .expect("request");
-    tokio::time::timeout(Duration::from_secs(5), sender.send_request(request))
+    tokio::time::timeout(Duration::from_secs(20), sender.send_request(request))
         .await
-        .expect("a head within 5 s")
+        .expect("a head within 20 s")
         .expect("send")
         .status()
         .as_u16()
