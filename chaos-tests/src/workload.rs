@@ -147,7 +147,7 @@ fn spec(key: &str, timing: Timing) -> pb::TaskSpec {
         timeout_ms: TASK_TIMEOUT_MS,
         // Several deliveries may be lost to kills; the task must still finish.
         max_retries: 10,
-        retry_delay_ms: 200,
+        retry_delay_ms: Some(200),
         ..Default::default()
     };
     timed::shape(&mut spec, timing);

@@ -45,7 +45,7 @@ async fn task_states_and_leases_survive_a_leader_kill() {
     let on = |queue: &str, name: &str, max_retries: u32| pb::TaskSpec {
         queue: queue.into(),
         max_retries,
-        retry_delay_ms: 3_600_000,
+        retry_delay_ms: Some(3_600_000),
         ..spec(name)
     };
     client.submit(on("done", "succeeds", 0)).await.expect("submit");

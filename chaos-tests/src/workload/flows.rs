@@ -39,7 +39,7 @@ fn step(args: Option<String>) -> pb::TaskSpec {
         // still finish however many deliveries the faults cost it.
         timeout_ms: 2_000,
         max_retries: 10,
-        retry_delay_ms: 200,
+        retry_delay_ms: Some(200),
         ..Default::default()
     }
 }

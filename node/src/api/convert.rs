@@ -107,7 +107,8 @@ pub fn parse_id(id: &str) -> Result<TaskId, Status> {
     id.parse().map_err(status::invalid)
 }
 
-/// A client's task as proto3 sends it: a zero or empty field is "not given".
+/// A client's task as proto3 sends it: a zero or empty field is "not given", except the
+/// `optional` ones, whose presence says it.
 pub fn task_input_from_pb(spec: pb::TaskSpec) -> TaskInput {
     let given = |ms: u64| (ms > 0).then_some(ms);
     let text = |s: String| (!s.is_empty()).then_some(s);
@@ -121,13 +122,13 @@ pub fn task_input_from_pb(spec: pb::TaskSpec) -> TaskInput {
         eta_ms: given(spec.eta_ms),
         expires_in_ms: given(spec.expires_in_ms),
         max_retries: Some(spec.max_retries),
-        retry_delay_ms: given(spec.retry_delay_ms),
+        retry_delay_ms: spec.retry_delay_ms,
         retry_factor: (spec.retry_factor != 0.0).then_some(spec.retry_factor),
-        retry_max_delay_ms: given(spec.retry_max_delay_ms),
+        retry_max_delay_ms: spec.retry_max_delay_ms,
         retry_jitter: Some(!spec.retry_no_jitter),
         timeout_ms: given(spec.timeout_ms),
         idempotency_key: text(spec.idempotency_key),
-        result_ttl_ms: given(spec.result_ttl_ms),
+        result_ttl_ms: spec.result_ttl_ms,
         delivery_limit: (spec.delivery_limit > 0).then_some(spec.delivery_limit),
         concurrency_key: text(spec.concurrency_key),
         concurrency_limit: (spec.concurrency_limit > 0).then_some(spec.concurrency_limit),
@@ -144,4 +145,26 @@ pub fn submit_from_pb(
     task_input_from_pb(spec)
         .prepare(defaults, now_ms)
         .map_err(status::from_op_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_optional_zero_is_zero_and_an_absent_one_the_default() {
+        let defaults = TaskDefaults::default();
+        let spec = |delay: Option<u64>, ttl: Option<u64>| pb::TaskSpec {
+            name: "t".into(),
+            retry_delay_ms: delay,
+            result_ttl_ms: ttl,
+            ..Default::default()
+        };
+        let zero = submit_from_pb(spec(Some(0), Some(0)), &defaults, 0).expect("valid");
+        assert_eq!(zero.options.retry.initial_delay_ms, 0, "retry at once");
+        assert_eq!(zero.options.result_ttl_ms, 0, "deleted when finished");
+        let absent = submit_from_pb(spec(None, None), &defaults, 0).expect("valid");
+        assert_eq!(absent.options.retry.initial_delay_ms, 1_000);
+        assert_eq!(absent.options.result_ttl_ms, defaults.result_ttl_ms);
+    }
 }

@@ -40,7 +40,15 @@ fn task_spec() -> impl Strategy<Value = pb::TaskSpec> {
         text(),
         text(),
     );
-    let times = (big(), big(), big(), big(), big(), big(), big());
+    let times = (
+        big(),
+        big(),
+        big(),
+        proptest::option::of(big()),
+        proptest::option::of(big()),
+        big(),
+        proptest::option::of(big()),
+    );
     let counts = (small(), small(), small(), small(), any::<bool>(), any::<f64>());
     let headers = proptest::collection::hash_map(text(), text(), 0..4);
     (names, times, counts, headers).prop_map(

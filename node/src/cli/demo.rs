@@ -108,14 +108,14 @@ fn pick(rng: &mut impl Rng) -> pb::TaskSpec {
             let times = rng.random_range(1..=2);
             let mut spec = task("builtin.fail", "emails", format!(r#"{{"times":{times}}}"#));
             spec.max_retries = 3;
-            spec.retry_delay_ms = 1_000;
+            spec.retry_delay_ms = Some(1_000);
             spec
         }
         85..90 => {
             // Keeps failing: retried once, then a dead letter.
             let mut spec = task("builtin.fail", "billing", r#"{"times":99}"#.into());
             spec.max_retries = 1;
-            spec.retry_delay_ms = 2_000;
+            spec.retry_delay_ms = Some(2_000);
             spec
         }
         _ => {

@@ -98,7 +98,7 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             eta_ms: eta_ms.unwrap_or(0),
             expires_in_ms: args.expires.unwrap_or(0),
             max_retries: args.max_retries,
-            retry_delay_ms: args.retry_delay.unwrap_or(0),
+            retry_delay_ms: args.retry_delay,
             timeout_ms: args.timeout.unwrap_or(0),
             idempotency_key: args
                 .idempotency_key

@@ -39,12 +39,13 @@ def test_the_defaults_are_celerys(app: Qraft) -> None:
     assert not spec.retry_no_jitter and spec.timeout_ms == 0 and spec.priority == 0
 
 
-def test_a_zero_retry_delay_is_sent_as_one_millisecond(app: Qraft) -> None:
-    # 0 would read as "the default, 1 s" on the server.
+def test_a_zero_retry_delay_is_sent_as_zero(app: Qraft) -> None:
+    # The field is optional: present and 0 means "retry at once", not the server's default.
     @app.task(name="t.nodelay", retry_delay=0)
     def work() -> None: ...
 
-    assert work._spec((), {}, TaskOptions()).retry_delay_ms == 1
+    spec = work._spec((), {}, TaskOptions())
+    assert spec.HasField("retry_delay_ms") and spec.retry_delay_ms == 0
 
 
 def test_times_and_expiry() -> None:

@@ -97,12 +97,12 @@ pub fn schedule_to_pb(schedule: &Schedule) -> pb::Schedule {
         priority: u32::from(template.priority),
         expires_in_ms: template.expires_in_ms.unwrap_or_default(),
         max_retries: options.retry.max_retries,
-        retry_delay_ms: options.retry.initial_delay_ms,
+        retry_delay_ms: Some(options.retry.initial_delay_ms),
         retry_factor: options.retry.factor,
-        retry_max_delay_ms: options.retry.max_delay_ms,
+        retry_max_delay_ms: Some(options.retry.max_delay_ms),
         retry_no_jitter: !options.retry.jitter,
         timeout_ms: options.timeout_ms.unwrap_or_default(),
-        result_ttl_ms: options.result_ttl_ms,
+        result_ttl_ms: Some(options.result_ttl_ms),
         delivery_limit: options.delivery_limit,
         concurrency_key: options
             .concurrency

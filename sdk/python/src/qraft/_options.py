@@ -232,8 +232,8 @@ def _apply(spec: tasks_pb2.TaskSpec, o: TaskOptions, timed: bool) -> None:
     if o.max_retries is not None:
         spec.max_retries = _count(o.max_retries, "max_retries", 0, MAX_RETRIES)
     if o.retry_delay is not None:
-        # 0 would read as "the default, 1 s" on the server: the least delay is 1 ms.
-        spec.retry_delay_ms = max(1, _ms(seconds(o.retry_delay, "retry_delay", positive=False)))
+        # An optional field: present and 0 is "retry at once"; absent is the server's default.
+        spec.retry_delay_ms = _ms(seconds(o.retry_delay, "retry_delay", positive=False))
     if o.retry_backoff is not None:
         factor = o.retry_backoff
         if isinstance(factor, bool) or not isinstance(factor, (int, float)):
