@@ -8,7 +8,6 @@
 //! - [`flows`]: `qraft.v1.Flows` (chains, groups, chords).
 //! - [`events`]: the event timeline behind `Admin.WatchEvents`.
 //! - [`listing`]: how many entries, and how many bytes, one list reply holds.
-//! - [`rates`]: per-queue rates over a sliding window, for `Admin.ListQueues`.
 //! - [`convert`]: protobuf to and from queue types, in one place, with the defaults below.
 //! - [`status`]: the one place errors become `tonic::Status`.
 
@@ -20,7 +19,6 @@ pub mod flows;
 #[cfg(test)]
 mod fuzz;
 pub mod listing;
-pub mod rates;
 pub mod status;
 pub mod tasks;
 pub mod watch;
@@ -32,32 +30,12 @@ pub use flows::FlowsService;
 pub use tasks::TasksService;
 pub use worker::WorkerService;
 
+pub use crate::ops::TaskDefaults;
+
 use tonic::Status;
 
 use crate::queue::{Command, Outcome};
 use crate::raft::Replica;
-
-/// What the API fills in when a client leaves a setting out, and the limits it enforces.
-#[derive(Clone, Debug)]
-pub struct TaskDefaults {
-    pub max_payload_bytes: usize,
-    pub result_ttl_ms: u64,
-    pub dedup_window_ms: u64,
-    pub delivery_limit: u32,
-    pub lease_ms: u64,
-}
-
-impl Default for TaskDefaults {
-    fn default() -> Self {
-        TaskDefaults {
-            max_payload_bytes: crate::queue::validate::DEFAULT_MAX_PAYLOAD,
-            result_ttl_ms: 24 * 3600 * 1000,
-            dedup_window_ms: 24 * 3600 * 1000,
-            delivery_limit: 20,
-            lease_ms: 30_000,
-        }
-    }
-}
 
 /// [`ops::propose_one`](crate::ops::propose_one), its error as a status.
 pub async fn propose_one(replica: &Replica, command: Command) -> Result<Outcome, Status> {

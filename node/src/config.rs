@@ -12,8 +12,8 @@ mod security;
 
 use self::security::FileTls;
 pub use self::security::{Listens, Security, SecurityArgs};
-use crate::api::TaskDefaults;
 use crate::auth::TokenEntry;
+use crate::ops::TaskDefaults;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 
 /// Free space on the data disk below which growing writes are refused.

@@ -51,11 +51,11 @@ use self::auth::Guard;
 use self::extract::BodyLimit;
 use self::problem::Problem;
 pub use self::server::HttpServer;
-use crate::api::TaskDefaults;
-use crate::api::rates::RateTracker;
 use crate::auth::Policy;
 use crate::auth::policy::Need;
+use crate::ops::TaskDefaults;
 use crate::ops::cluster::NodeInfo;
+use crate::ops::rates::RateTracker;
 use crate::raft::Replica;
 
 /// What every handler may use.

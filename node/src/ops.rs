@@ -10,12 +10,14 @@
 //! - [`cluster`]: a node's status: role, log positions, members.
 //! - [`limits`]: rate limits and the concurrency keys in use.
 //! - [`streams`]: finished tasks as they finish, resumable by finish number.
+//! - [`rates`]: per-queue rates over a sliding window.
 //! - [`error`]: [`OpError`], which each edge turns into its own status.
 
 pub mod cluster;
 pub mod error;
 pub mod limits;
 pub mod queues;
+pub mod rates;
 pub mod streams;
 pub mod task_input;
 pub mod tasks;
@@ -39,4 +41,26 @@ pub async fn propose_one(replica: &Replica, command: Command) -> Result<Outcome,
 /// not it), so that a read after this sees every write acknowledged before it.
 pub async fn linearizable(replica: &Replica) -> Result<(), OpError> {
     Ok(replica.ensure_linearizable().await?)
+}
+
+/// What the API fills in when a client leaves a setting out, and the limits it enforces.
+#[derive(Clone, Debug)]
+pub struct TaskDefaults {
+    pub max_payload_bytes: usize,
+    pub result_ttl_ms: u64,
+    pub dedup_window_ms: u64,
+    pub delivery_limit: u32,
+    pub lease_ms: u64,
+}
+
+impl Default for TaskDefaults {
+    fn default() -> Self {
+        TaskDefaults {
+            max_payload_bytes: crate::queue::validate::DEFAULT_MAX_PAYLOAD,
+            result_ttl_ms: 24 * 3600 * 1000,
+            dedup_window_ms: 24 * 3600 * 1000,
+            delivery_limit: 20,
+            lease_ms: 30_000,
+        }
+    }
 }

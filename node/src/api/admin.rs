@@ -8,11 +8,11 @@ use tonic::{Request, Response, Status};
 
 use super::events::{EventStream, event_stream};
 use super::listing::list_limit;
-use super::rates::RateTracker;
 use super::status;
 use super::tasks::read_tasks;
 use crate::ops::cluster::{self, NodeInfo};
 use crate::ops::queues;
+use crate::ops::rates::RateTracker;
 use crate::queue::validate::MAX_DURATION_MS;
 use crate::queue::{DeadSelector, TaskFilter, TaskState};
 use crate::raft::{Member, Replica, Role};

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::json::{BatchJson, TaskJson};
-use crate::api::TaskDefaults;
+use crate::ops::TaskDefaults;
 use crate::queue::{Command, Outcome, QueueState};
 
 const NOW: u64 = 1_700_000_000_000;

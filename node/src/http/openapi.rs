@@ -99,8 +99,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::api::TaskDefaults;
     use crate::auth::Policy;
+    use crate::ops::TaskDefaults;
 
     #[test]
     fn the_document_lists_exactly_the_routes_the_router_serves() {

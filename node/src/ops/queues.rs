@@ -1,8 +1,8 @@
 //! Queues and dead letters: counts and rates per queue; pause, resume, purge; retry or purge
 //! dead letters; the registered workers.
 
+use super::rates::RateTracker;
 use super::{OpError, linearizable, propose_one};
-use crate::api::rates::RateTracker;
 use crate::queue::validate::must_be_name;
 use crate::queue::{Command, DeadSelector, Outcome, TaskId, TaskState, WorkerInfo};
 use crate::raft::Replica;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::OpError;
-use crate::api::TaskDefaults;
+use super::TaskDefaults;
 use crate::queue::limit::ConcurrencyLimit;
 use crate::queue::task::permille;
 use crate::queue::validate::{self, DEFAULT_QUEUE, MAX_DURATION_MS};

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use super::TaskDefaults;
 use super::{OpError, TaskInput, linearizable, propose_one};
-use crate::api::TaskDefaults;
 use crate::auth::Caller;
 use crate::clock::wall_ms;
 use crate::queue::validate::MAX_BATCH;

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use super::TaskDefaults;
 use super::{OpError, propose_one};
-use crate::api::TaskDefaults;
 use crate::queue::validate::{self, MAX_DURATION_MS, MAX_LEASE_WAIT_MS};
 use crate::queue::{
     Command, LeaseRequest, LeasedTask, Outcome, TaskId, TaskState, WorkerKind, WorkerRegistration, answer,
