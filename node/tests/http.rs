@@ -1228,3 +1228,44 @@ async fn the_finished_stream_resumes_on_another_node_without_a_gap_or_a_repeat()
     }
     cluster.must_not_have_panicked();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopping_node_ends_its_streams_cleanly() {
+    let mut cluster = TestCluster::start(1, &[]);
+    cluster.wait_for_leader(&[1], Duration::from_secs(15)).await;
+    let addr = cluster.nodes[&1].http.clone();
+    let stream = TcpStream::connect(&addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/v1/streams/events")
+        .header("host", &addr)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = sender.send_request(request).await.expect("send");
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    // The timeline's first event: the stream is live.
+    let first = tokio::time::timeout(Duration::from_secs(20), body.frame())
+        .await
+        .expect("an event")
+        .expect("a frame")
+        .expect("data");
+    assert!(first.is_data());
+    assert!(
+        cluster.stop_node(1, Duration::from_secs(20)),
+        "the node stops cleanly"
+    );
+    tracing::info!("--- the stream ended as a stream ends, not cut off by a timeout");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), body.frame())
+            .await
+            .expect("ended")
+        {
+            None => break,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("the stream was cut off instead of ended: {e}"),
+        }
+    }
+}

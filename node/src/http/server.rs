@@ -26,6 +26,18 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stop waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Set when the server stops, in every request's extensions: streams end on it, so a stop is
+/// not held up by clients that would listen for ever.
+#[derive(Clone)]
+pub struct Stopping(pub watch::Receiver<bool>);
+
+impl Stopping {
+    /// Resolves once the server stops.
+    pub async fn stopped(mut self) {
+        let _ = self.0.wait_for(|stopping| *stopping).await;
+    }
+}
+
 /// A running server; [`HttpServer::stop`] ends it.
 pub struct HttpServer {
     stop: watch::Sender<bool>,
@@ -71,9 +83,11 @@ pub fn serve(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) ->
             // Small answers must not wait for a delayed ACK.
             let _ = stream.set_nodelay(true);
             let router = router.clone();
+            let stopping = Stopping(stopped.clone());
             let service =
                 hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(Remote(remote));
+                    request.extensions_mut().insert(stopping.clone());
                     router.clone().call(request)
                 });
             let mut builder = auto::Builder::new(TokioExecutor::new());

@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -18,6 +19,7 @@ use super::App;
 use super::extract::Params;
 use super::json::{TaskView, time};
 use super::problem::{Details, Problem};
+use super::server::Stopping;
 use crate::ops::streams;
 use crate::queue::Event;
 
@@ -40,6 +42,7 @@ pub struct FinishedParams {
         (status = "4XX", body = Details, content_type = "application/problem+json")))]
 pub async fn finished(
     State(app): State<App>,
+    stopping: Option<Extension<Stopping>>,
     headers: HeaderMap,
     Params(params): Params<FinishedParams>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
@@ -67,8 +70,17 @@ pub async fn finished(
                 .id(seq.to_string())
                 .event("finished")
                 .data(data))
-        });
+        })
+        .take_until(until_stopped(stopping));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Resolves when the server stops (never, outside a server: tests of the router alone).
+async fn until_stopped(stopping: Option<Extension<Stopping>>) {
+    match stopping {
+        Some(Extension(stopping)) => stopping.stopped().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The `Last-Event-ID` a reconnecting client sends: a number we sent as an event id.
@@ -141,6 +153,7 @@ fn snake_case(name: &str) -> String {
         (status = "4XX", body = Details, content_type = "application/problem+json")))]
 pub async fn events(
     State(app): State<App>,
+    stopping: Option<Extension<Stopping>>,
     headers: HeaderMap,
     Params(params): Params<EventParams>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
@@ -156,7 +169,8 @@ pub async fn events(
                 .id(event.seq.to_string())
                 .event(kind)
                 .data(json.to_string()))
-        });
+        })
+        .take_until(until_stopped(stopping));
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
