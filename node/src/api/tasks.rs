@@ -98,10 +98,7 @@ impl pb::tasks_server::Tasks for TasksService {
     async fn wait(&self, request: Request<pb::WaitRequest>) -> Result<Response<pb::WaitResponse>, Status> {
         let request = request.into_inner();
         let id = convert::parse_id(&request.id)?;
-        let limit = match request.timeout_ms {
-            0 => DEFAULT_WAIT,
-            ms => Duration::from_millis(ms),
-        };
+        let limit = request.timeout_ms.map_or(DEFAULT_WAIT, Duration::from_millis);
         let (task, finished) = tasks::wait(&self.replica, &id, limit)
             .await
             .map_err(status::from_op_error)?;

@@ -30,7 +30,7 @@ impl Client {
     pub async fn wait(&self, id: &str, timeout_ms: u64) -> Result<pb::WaitResponse, ClientError> {
         let request = pb::WaitRequest {
             id: id.to_owned(),
-            timeout_ms,
+            timeout_ms: (timeout_ms > 0).then_some(timeout_ms),
         };
         let wait = std::time::Duration::from_millis(if timeout_ms == 0 { 30_000 } else { timeout_ms });
         let client = self
