@@ -261,7 +261,10 @@ async fn tasks_are_submitted_awaited_read_listed_and_revoked_over_http_on_any_no
     let results = submitted.json()["results"].as_array().expect("results").clone();
     assert_eq!(results.len(), 2);
     let later = results[1]["id"].as_str().expect("id").to_owned();
-    let scheduled = http.get(&follower, &format!("/v1/tasks/{later}?wait=0")).await.json();
+    let scheduled = http
+        .get(&follower, &format!("/v1/tasks/{later}?wait=0"))
+        .await
+        .json();
     assert_eq!(scheduled["state"], "SCHEDULED", "a wait of 0 looks once");
     assert_eq!(scheduled["finished"], false);
     assert_eq!(scheduled["idempotency_key"], "batch-7:1");

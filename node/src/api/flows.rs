@@ -119,11 +119,7 @@ pub(crate) fn submit_from_pb(spec: pb::FlowSpec, defaults: &TaskDefaults) -> Res
         id: TaskId::generate(),
         spec: spec_kind,
         idempotency_key: (!spec.idempotency_key.is_empty()).then_some(spec.idempotency_key),
-        result_ttl_ms: if spec.result_ttl_ms == 0 {
-            defaults.result_ttl_ms
-        } else {
-            spec.result_ttl_ms
-        },
+        result_ttl_ms: spec.result_ttl_ms.unwrap_or(defaults.result_ttl_ms),
     };
     flow::must_be_valid(&submit).map_err(status::invalid)?;
     Ok(submit)

@@ -129,7 +129,7 @@ proptest! {
             callback: callback.map(|task| pb::FlowStep { task: Some(task), immutable: false }),
             on_failure,
             idempotency_key: key,
-            result_ttl_ms: 0,
+            result_ttl_ms: None,
         };
         if let Ok(submit) = super::flows::submit_from_pb(spec, &TaskDefaults::default()) {
             let outcome = state().apply(Command::SubmitFlow(Box::new(submit)));
@@ -152,7 +152,7 @@ proptest! {
         time_zone in prop_oneof![Just(String::new()), Just("Europe/Paris".to_owned()), text()],
         misfire in 0..4i32,
         catch_up_limit in small(),
-        grace_ms in big(),
+        grace_ms in proptest::option::of(big()),
     ) {
         let spec = pb::ScheduleSpec {
             name,

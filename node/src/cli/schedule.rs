@@ -153,7 +153,7 @@ async fn add_schedule(args: AddArgs) -> anyhow::Result<ExitCode> {
         every_ms: args.every.unwrap_or(0),
         misfire: misfire.into(),
         catch_up_limit,
-        grace_ms: args.grace,
+        grace_ms: Some(args.grace),
     };
     let response = args.cluster.client()?.add_schedule(spec).await?;
     let schedule = response.schedule.unwrap_or_default();

@@ -62,11 +62,7 @@ pub fn spec_from_pb(spec: pb::ScheduleSpec, defaults: &TaskDefaults) -> Result<S
         template,
         when,
         misfire,
-        grace_ms: if spec.grace_ms == 0 {
-            DEFAULT_GRACE_MS
-        } else {
-            spec.grace_ms
-        },
+        grace_ms: spec.grace_ms.unwrap_or(DEFAULT_GRACE_MS),
     };
     // The anchor of an interval is set in apply; any time works for the check.
     schedule::must_be_valid(&spec, crate::clock::wall_ms()).map_err(status::invalid)?;
@@ -121,7 +117,7 @@ pub fn schedule_to_pb(schedule: &Schedule) -> pb::Schedule {
             time_zone,
             misfire: misfire.into(),
             catch_up_limit,
-            grace_ms: spec.grace_ms,
+            grace_ms: Some(spec.grace_ms),
         }),
         paused: schedule.paused,
         // A cron schedule just added or resumed waits a tick for the leader's plan: shown as

@@ -25,37 +25,37 @@ _sym_db = _symbol_database.Default()
 from qraft.v1 import tasks_pb2 as qraft_dot_v1_dot_tasks__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14qraft/v1/flows.proto\x12\x08qraft.v1\x1a\x14qraft/v1/tasks.proto\"?\n\x08\x46lowStep\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.qraft.v1.TaskSpec\x12\x11\n\timmutable\x18\x02 \x01(\x08\"\xd4\x01\n\x08\x46lowSpec\x12 \n\x04kind\x18\x01 \x01(\x0e\x32\x12.qraft.v1.FlowKind\x12!\n\x05steps\x18\x02 \x03(\x0b\x32\x12.qraft.v1.FlowStep\x12$\n\x08\x63\x61llback\x18\x03 \x01(\x0b\x32\x12.qraft.v1.FlowStep\x12-\n\non_failure\x18\x04 \x01(\x0e\x32\x19.qraft.v1.OnMemberFailure\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x15\n\rresult_ttl_ms\x18\x06 \x01(\x04\"5\n\x11SubmitFlowRequest\x12 \n\x04\x66low\x18\x01 \x01(\x0b\x32\x12.qraft.v1.FlowSpec\"3\n\x12SubmitFlowResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"l\n\x08\x46lowPart\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.qraft.v1.TaskState\x12\x0e\n\x06result\x18\x04 \x01(\x0c\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xa5\x02\n\x04\x46low\x12\n\n\x02id\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.qraft.v1.FlowKind\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.qraft.v1.FlowState\x12!\n\x05parts\x18\x04 \x03(\x0b\x32\x12.qraft.v1.FlowPart\x12$\n\x08\x63\x61llback\x18\x05 \x01(\x0b\x32\x12.qraft.v1.FlowPart\x12\x0c\n\x04\x64one\x18\x06 \x01(\r\x12\r\n\x05total\x18\x07 \x01(\r\x12\x0e\n\x06result\x18\x08 \x01(\x0c\x12\r\n\x05\x65rror\x18\t \x01(\t\x12\x15\n\rcreated_at_ms\x18\n \x01(\x04\x12\x16\n\x0e\x66inished_at_ms\x18\x0b \x01(\x04\x12\x17\n\x0fidempotency_key\x18\x0c \x01(\t\"2\n\x0eGetFlowRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0clinearizable\x18\x02 \x01(\x08\"7\n\x10ListFlowsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x14\n\x0clinearizable\x18\x02 \x01(\x08\"E\n\x11ListFlowsResponse\x12\x1d\n\x05\x66lows\x18\x01 \x03(\x0b\x32\x0e.qraft.v1.Flow\x12\x11\n\ttruncated\x18\x02 \x01(\x08*F\n\x08\x46lowKind\x12\x19\n\x15\x46LOW_KIND_UNSPECIFIED\x10\x00\x12\t\n\x05\x43HAIN\x10\x01\x12\t\n\x05GROUP\x10\x02\x12\t\n\x05\x43HORD\x10\x03*3\n\x0fOnMemberFailure\x12\x0e\n\nFAIL_CHORD\x10\x00\x12\x10\n\x0cRUN_CALLBACK\x10\x01*^\n\tFlowState\x12\x1a\n\x16\x46LOW_STATE_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x46LOW_RUNNING\x10\x01\x12\x12\n\x0e\x46LOW_SUCCEEDED\x10\x02\x12\x0f\n\x0b\x46LOW_FAILED\x10\x03\x32\xcb\x01\n\x05\x46lows\x12G\n\nSubmitFlow\x12\x1b.qraft.v1.SubmitFlowRequest\x1a\x1c.qraft.v1.SubmitFlowResponse\x12\x33\n\x07GetFlow\x12\x18.qraft.v1.GetFlowRequest\x1a\x0e.qraft.v1.Flow\x12\x44\n\tListFlows\x12\x1a.qraft.v1.ListFlowsRequest\x1a\x1b.qraft.v1.ListFlowsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14qraft/v1/flows.proto\x12\x08qraft.v1\x1a\x14qraft/v1/tasks.proto\"?\n\x08\x46lowStep\x12 \n\x04task\x18\x01 \x01(\x0b\x32\x12.qraft.v1.TaskSpec\x12\x11\n\timmutable\x18\x02 \x01(\x08\"\xeb\x01\n\x08\x46lowSpec\x12 \n\x04kind\x18\x01 \x01(\x0e\x32\x12.qraft.v1.FlowKind\x12!\n\x05steps\x18\x02 \x03(\x0b\x32\x12.qraft.v1.FlowStep\x12$\n\x08\x63\x61llback\x18\x03 \x01(\x0b\x32\x12.qraft.v1.FlowStep\x12-\n\non_failure\x18\x04 \x01(\x0e\x32\x19.qraft.v1.OnMemberFailure\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x1a\n\rresult_ttl_ms\x18\x06 \x01(\x04H\x00\x88\x01\x01\x42\x10\n\x0e_result_ttl_ms\"5\n\x11SubmitFlowRequest\x12 \n\x04\x66low\x18\x01 \x01(\x0b\x32\x12.qraft.v1.FlowSpec\"3\n\x12SubmitFlowResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tduplicate\x18\x02 \x01(\x08\"l\n\x08\x46lowPart\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.qraft.v1.TaskState\x12\x0e\n\x06result\x18\x04 \x01(\x0c\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xa5\x02\n\x04\x46low\x12\n\n\x02id\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.qraft.v1.FlowKind\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.qraft.v1.FlowState\x12!\n\x05parts\x18\x04 \x03(\x0b\x32\x12.qraft.v1.FlowPart\x12$\n\x08\x63\x61llback\x18\x05 \x01(\x0b\x32\x12.qraft.v1.FlowPart\x12\x0c\n\x04\x64one\x18\x06 \x01(\r\x12\r\n\x05total\x18\x07 \x01(\r\x12\x0e\n\x06result\x18\x08 \x01(\x0c\x12\r\n\x05\x65rror\x18\t \x01(\t\x12\x15\n\rcreated_at_ms\x18\n \x01(\x04\x12\x16\n\x0e\x66inished_at_ms\x18\x0b \x01(\x04\x12\x17\n\x0fidempotency_key\x18\x0c \x01(\t\"2\n\x0eGetFlowRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0clinearizable\x18\x02 \x01(\x08\"7\n\x10ListFlowsRequest\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x14\n\x0clinearizable\x18\x02 \x01(\x08\"E\n\x11ListFlowsResponse\x12\x1d\n\x05\x66lows\x18\x01 \x03(\x0b\x32\x0e.qraft.v1.Flow\x12\x11\n\ttruncated\x18\x02 \x01(\x08*F\n\x08\x46lowKind\x12\x19\n\x15\x46LOW_KIND_UNSPECIFIED\x10\x00\x12\t\n\x05\x43HAIN\x10\x01\x12\t\n\x05GROUP\x10\x02\x12\t\n\x05\x43HORD\x10\x03*3\n\x0fOnMemberFailure\x12\x0e\n\nFAIL_CHORD\x10\x00\x12\x10\n\x0cRUN_CALLBACK\x10\x01*^\n\tFlowState\x12\x1a\n\x16\x46LOW_STATE_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x46LOW_RUNNING\x10\x01\x12\x12\n\x0e\x46LOW_SUCCEEDED\x10\x02\x12\x0f\n\x0b\x46LOW_FAILED\x10\x03\x32\xcb\x01\n\x05\x46lows\x12G\n\nSubmitFlow\x12\x1b.qraft.v1.SubmitFlowRequest\x1a\x1c.qraft.v1.SubmitFlowResponse\x12\x33\n\x07GetFlow\x12\x18.qraft.v1.GetFlowRequest\x1a\x0e.qraft.v1.Flow\x12\x44\n\tListFlows\x12\x1a.qraft.v1.ListFlowsRequest\x1a\x1b.qraft.v1.ListFlowsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qraft.v1.flows_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FLOWKIND']._serialized_start=1030
-  _globals['_FLOWKIND']._serialized_end=1100
-  _globals['_ONMEMBERFAILURE']._serialized_start=1102
-  _globals['_ONMEMBERFAILURE']._serialized_end=1153
-  _globals['_FLOWSTATE']._serialized_start=1155
-  _globals['_FLOWSTATE']._serialized_end=1249
+  _globals['_FLOWKIND']._serialized_start=1053
+  _globals['_FLOWKIND']._serialized_end=1123
+  _globals['_ONMEMBERFAILURE']._serialized_start=1125
+  _globals['_ONMEMBERFAILURE']._serialized_end=1176
+  _globals['_FLOWSTATE']._serialized_start=1178
+  _globals['_FLOWSTATE']._serialized_end=1272
   _globals['_FLOWSTEP']._serialized_start=56
   _globals['_FLOWSTEP']._serialized_end=119
   _globals['_FLOWSPEC']._serialized_start=122
-  _globals['_FLOWSPEC']._serialized_end=334
-  _globals['_SUBMITFLOWREQUEST']._serialized_start=336
-  _globals['_SUBMITFLOWREQUEST']._serialized_end=389
-  _globals['_SUBMITFLOWRESPONSE']._serialized_start=391
-  _globals['_SUBMITFLOWRESPONSE']._serialized_end=442
-  _globals['_FLOWPART']._serialized_start=444
-  _globals['_FLOWPART']._serialized_end=552
-  _globals['_FLOW']._serialized_start=555
-  _globals['_FLOW']._serialized_end=848
-  _globals['_GETFLOWREQUEST']._serialized_start=850
-  _globals['_GETFLOWREQUEST']._serialized_end=900
-  _globals['_LISTFLOWSREQUEST']._serialized_start=902
-  _globals['_LISTFLOWSREQUEST']._serialized_end=957
-  _globals['_LISTFLOWSRESPONSE']._serialized_start=959
-  _globals['_LISTFLOWSRESPONSE']._serialized_end=1028
-  _globals['_FLOWS']._serialized_start=1252
-  _globals['_FLOWS']._serialized_end=1455
+  _globals['_FLOWSPEC']._serialized_end=357
+  _globals['_SUBMITFLOWREQUEST']._serialized_start=359
+  _globals['_SUBMITFLOWREQUEST']._serialized_end=412
+  _globals['_SUBMITFLOWRESPONSE']._serialized_start=414
+  _globals['_SUBMITFLOWRESPONSE']._serialized_end=465
+  _globals['_FLOWPART']._serialized_start=467
+  _globals['_FLOWPART']._serialized_end=575
+  _globals['_FLOW']._serialized_start=578
+  _globals['_FLOW']._serialized_end=871
+  _globals['_GETFLOWREQUEST']._serialized_start=873
+  _globals['_GETFLOWREQUEST']._serialized_end=923
+  _globals['_LISTFLOWSREQUEST']._serialized_start=925
+  _globals['_LISTFLOWSREQUEST']._serialized_end=980
+  _globals['_LISTFLOWSRESPONSE']._serialized_start=982
+  _globals['_LISTFLOWSRESPONSE']._serialized_end=1051
+  _globals['_FLOWS']._serialized_start=1275
+  _globals['_FLOWS']._serialized_end=1478
 # @@protoc_insertion_point(module_scope)
