@@ -997,7 +997,19 @@ async fn queues_dead_letters_and_workers_are_seen_and_steered_over_http() {
             .json()["count"],
         3
     );
-    let workers = http.get(&follower, "/v1/workers").await.json();
+    // Each node's pool registers as it starts: all three, once they have.
+    let (workers, _) = wait_for(
+        "the three pools among the workers",
+        Duration::from_secs(30),
+        || {
+            let (http, follower) = (http.clone(), follower.clone());
+            async move {
+                let workers = http.get(&follower, "/v1/workers").await.json();
+                (workers["workers"].as_array()?.len() >= 3).then_some(workers)
+            }
+        },
+    )
+    .await;
     assert!(
         workers["workers"].as_array().expect("workers").len() >= 3,
         "{workers}"
