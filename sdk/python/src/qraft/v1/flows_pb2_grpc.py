@@ -51,50 +51,8 @@ class FlowsStub(object):
                 _registered_method=True)
 
 
-class FlowsServicer(object):
-    """Missing associated documentation comment in .proto file."""
-
-    def SubmitFlow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetFlow(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def ListFlows(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
 
 
-def add_FlowsServicer_to_server(servicer, server):
-    rpc_method_handlers = {
-            'SubmitFlow': grpc.unary_unary_rpc_method_handler(
-                    servicer.SubmitFlow,
-                    request_deserializer=qraft_dot_v1_dot_flows__pb2.SubmitFlowRequest.FromString,
-                    response_serializer=qraft_dot_v1_dot_flows__pb2.SubmitFlowResponse.SerializeToString,
-            ),
-            'GetFlow': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetFlow,
-                    request_deserializer=qraft_dot_v1_dot_flows__pb2.GetFlowRequest.FromString,
-                    response_serializer=qraft_dot_v1_dot_flows__pb2.Flow.SerializeToString,
-            ),
-            'ListFlows': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListFlows,
-                    request_deserializer=qraft_dot_v1_dot_flows__pb2.ListFlowsRequest.FromString,
-                    response_serializer=qraft_dot_v1_dot_flows__pb2.ListFlowsResponse.SerializeToString,
-            ),
-    }
-    generic_handler = grpc.method_handlers_generic_handler(
-            'qraft.v1.Flows', rpc_method_handlers)
-    server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('qraft.v1.Flows', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
