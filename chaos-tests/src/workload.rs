@@ -248,7 +248,9 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
         // (it was dropped while cut off) means registering again.
         if last_heartbeat.elapsed() >= Duration::from_secs(5) {
             last_heartbeat = tokio::time::Instant::now();
-            if let Err(ClientError::InvalidArgument(_)) = client.heartbeat(&worker, 0).await {
+            if let Err(ClientError::NotFound(_) | ClientError::InvalidArgument(_)) =
+                client.heartbeat(&worker, 0).await
+            {
                 registered = false;
                 continue;
             }

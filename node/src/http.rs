@@ -6,7 +6,9 @@
 //! - [`worker`]: the lease protocol under `/v1/worker`.
 //! - [`queues`]: queues, dead letters and workers.
 //! - [`cluster`]: this node's status.
+//! - [`flows`]: chains, groups and chords.
 //! - [`limits`]: rate limits.
+//! - [`schedules`]: periodic tasks.
 //! - [`streams`]: Server-Sent Events of finished tasks, resumable on any node.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
 //! - [`problem`]: errors as RFC 9457 problem+json.
@@ -18,6 +20,7 @@
 pub mod auth;
 pub mod cluster;
 pub mod extract;
+pub mod flows;
 #[cfg(test)]
 mod fuzz;
 pub mod json;
@@ -25,6 +28,7 @@ pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod queues;
+pub mod schedules;
 pub mod server;
 pub mod streams;
 pub mod tasks;
@@ -282,6 +286,54 @@ pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
             "/v1/limits/{scope}",
             delete(limits::remove),
             mirrors("/qraft.v1.Control/RemoveLimit"),
+        ),
+        route(
+            Method::POST,
+            "/v1/flows",
+            limit(post(flows::submit), many),
+            mirrors("/qraft.v1.Flows/SubmitFlow"),
+        ),
+        route(
+            Method::GET,
+            "/v1/flows",
+            get(flows::list),
+            mirrors("/qraft.v1.Flows/ListFlows"),
+        ),
+        route(
+            Method::GET,
+            "/v1/flows/{id}",
+            get(flows::get),
+            mirrors("/qraft.v1.Flows/GetFlow"),
+        ),
+        route(
+            Method::GET,
+            "/v1/schedules",
+            get(schedules::list),
+            mirrors("/qraft.v1.Control/ListSchedules"),
+        ),
+        route(
+            Method::PUT,
+            "/v1/schedules/{name}",
+            limit(put(schedules::put), one_task),
+            mirrors("/qraft.v1.Control/AddSchedule"),
+        ),
+        route(
+            Method::DELETE,
+            "/v1/schedules/{name}",
+            delete(schedules::remove),
+            mirrors("/qraft.v1.Control/RemoveSchedule"),
+        ),
+        route(
+            Method::POST,
+            "/v1/schedules/{name}/pause",
+            post(schedules::pause),
+            mirrors("/qraft.v1.Control/PauseSchedule"),
+        ),
+        route(
+            Method::POST,
+            "/v1/schedules/{name}/resume",
+            post(schedules::resume),
+            mirrors("/qraft.v1.Control/ResumeSchedule"),
         ),
         route(
             Method::GET,

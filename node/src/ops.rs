@@ -9,15 +9,19 @@
 //! - [`queues`]: queues, dead letters and the registered workers.
 //! - [`cluster`]: a node's status: role, log positions, members.
 //! - [`limits`]: rate limits and the concurrency keys in use.
+//! - [`flows`]: chains, groups and chords.
+//! - [`schedules`]: periodic tasks.
 //! - [`streams`]: finished tasks as they finish, resumable by finish number.
 //! - [`rates`]: per-queue rates over a sliding window.
 //! - [`error`]: [`OpError`], which each edge turns into its own status.
 
 pub mod cluster;
 pub mod error;
+pub mod flows;
 pub mod limits;
 pub mod queues;
 pub mod rates;
+pub mod schedules;
 pub mod streams;
 pub mod task_input;
 pub mod tasks;
@@ -28,6 +32,10 @@ pub use task_input::TaskInput;
 
 use crate::queue::{Command, Outcome};
 use crate::raft::Replica;
+
+/// How many entries a list answers when the client names no count, and the most it may name.
+pub const DEFAULT_LIST: usize = 100;
+pub const MAX_LIST: usize = 10_000;
 
 /// Proposes one command and returns its outcome, a rejection turned into an error.
 pub async fn propose_one(replica: &Replica, command: Command) -> Result<Outcome, OpError> {

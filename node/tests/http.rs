@@ -573,6 +573,38 @@ async fn each_role_gets_exactly_its_routes_over_https() {
         assert_eq!(reply.status == 204, allowed, "{role} register: {}", reply.status);
     }
 
+    tracing::info!("--- schedules are steered by admins; viewers and producers read them");
+    let schedule = br#"{"task": {"name": "builtin.echo"}, "every": "1h"}"#.to_vec();
+    for (role, may_add, may_read) in [
+        ("viewer", false, true),
+        ("producer", false, true),
+        ("worker", false, false),
+        ("admin", true, true),
+    ] {
+        let added = as_role(role)
+            .send(
+                &node,
+                "PUT",
+                "/v1/schedules/hourly",
+                &[("content-type", "application/json")],
+                Some(schedule.clone()),
+            )
+            .await;
+        assert_eq!(
+            added.status < 300,
+            may_add,
+            "{role} add schedule: {}",
+            added.status
+        );
+        let read = as_role(role).get(&node, "/v1/schedules").await;
+        assert_eq!(
+            read.status == 200,
+            may_read,
+            "{role} list schedules: {}",
+            read.status
+        );
+    }
+
     tracing::info!("--- every role finds the leader");
     for role in ["viewer", "producer", "worker", "admin"] {
         assert_eq!(
@@ -786,6 +818,9 @@ async fn a_worker_speaks_the_lease_protocol_over_http_alone() {
     http.post(&leader, "/v1/worker/ack", &nobody).await.problem(404);
     let bye = json!({"worker_id": "curl-1"});
     assert_eq!(http.post(&follower, "/v1/worker/leave", &bye).await.status, 204);
+    let gone = http.post(&leader, "/v1/worker/heartbeat", &beat).await;
+    assert!(gone.problem(404).contains("register first"));
+    assert_eq!(gone.json()["type"], "urn:qraft:problem:not-registered");
     cluster.must_not_have_panicked();
 }
 
@@ -985,6 +1020,18 @@ async fn queues_dead_letters_and_workers_are_seen_and_steered_over_http() {
         .await;
     assert_eq!(again.json()["removed"], false);
 
+    tracing::info!("--- a key used again for another task is refused as unprocessable");
+    let keyed = |n: u32| json!({"name": "builtin.echo", "queue": "later", "args": n});
+    let first = http
+        .post_with(&leader, "/v1/tasks", &[("idempotency-key", "k-422")], &keyed(1))
+        .await;
+    assert_eq!(first.status, 201);
+    let reused = http
+        .post_with(&follower, "/v1/tasks", &[("idempotency-key", "k-422")], &keyed(2))
+        .await;
+    assert!(reused.problem(422).contains("different task"));
+    assert_eq!(reused.json()["type"], "urn:qraft:problem:key-reused");
+
     tracing::info!("--- purge, and the workers every node runs");
     http.post(&leader, "/v1/queues/later/pause", &json!({})).await;
     for _ in 0..3 {
@@ -995,7 +1042,7 @@ async fn queues_dead_letters_and_workers_are_seen_and_steered_over_http() {
         http.post(&follower, "/v1/queues/later/purge", &json!({}))
             .await
             .json()["count"],
-        3
+        4
     );
     // Each node's pool registers as it starts: all three, once they have.
     let (workers, _) = wait_for(
@@ -1019,6 +1066,187 @@ async fn queues_dead_letters_and_workers_are_seen_and_steered_over_http() {
 }
 
 /// The status of a stream's answer, read from its head alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn flows_and_schedules_are_run_and_steered_over_http() {
+    let cluster = TestCluster::start(3, &[]);
+    let (leader, follower) = leader_and_follower(&cluster).await;
+    let http = Http::default();
+
+    tracing::info!("--- a chain, as the flow file of `qraft flow submit`, with a key; resent, the same flow");
+    let chain = json!({"chain": [
+        {"task": "builtin.echo", "args": {"page": 1}},
+        {"task": "builtin.echo", "timeout": "30s"},
+        {"task": "builtin.echo", "args": {"kept": true}, "immutable": true},
+    ]});
+    let submitted = http
+        .post_with(&follower, "/v1/flows", &[("idempotency-key", "album-7")], &chain)
+        .await;
+    assert_eq!(
+        submitted.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&submitted.body)
+    );
+    let id = submitted.json()["id"].as_str().expect("id").to_owned();
+    let location = format!("/v1/flows/{id}");
+    assert_eq!(submitted.header("location"), Some(location.as_str()));
+    let resent = http
+        .post_with(&leader, "/v1/flows", &[("idempotency-key", "album-7")], &chain)
+        .await;
+    assert_eq!(resent.status, 200);
+    assert_eq!(resent.header("idempotent-replayed"), Some("true"));
+    assert_eq!(resent.json(), json!({"id": id, "duplicate": true}));
+    let (flow, _) = wait_for("the chain to succeed", Duration::from_secs(30), || {
+        let (http, follower, location) = (http.clone(), follower.clone(), location.clone());
+        async move {
+            let flow = http
+                .get(&follower, &format!("{location}?linearizable=true"))
+                .await
+                .json();
+            (flow["state"] == "SUCCEEDED").then_some(flow)
+        }
+    })
+    .await;
+    assert_eq!(flow["kind"], "chain");
+    assert_eq!(
+        (flow["done"].as_u64(), flow["total"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        flow["parts"][1]["result"],
+        json!({"page": 1}),
+        "step 1 got step 0's result"
+    );
+    assert_eq!(
+        flow["result"],
+        json!({"kept": true}),
+        "the immutable step kept its args"
+    );
+    assert_eq!(flow["idempotency_key"], "album-7");
+
+    tracing::info!("--- a chord whose member fails runs its callback with the error");
+    let chord = json!({"chord": {
+        "group": [{"task": "builtin.echo", "args": 1}, {"task": "builtin.fail", "args": {"times": 5}}],
+        "callback": {"task": "builtin.echo"},
+        "on_failure": "run_callback",
+    }});
+    let chord_id = http.post(&leader, "/v1/flows", &chord).await.json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (chord_done, _) = wait_for("the chord to end", Duration::from_secs(30), || {
+        let (http, leader, chord_id) = (http.clone(), leader.clone(), chord_id.clone());
+        async move {
+            let flow = http.get(&leader, &format!("/v1/flows/{chord_id}")).await.json();
+            (flow["state"] != "RUNNING").then_some(flow)
+        }
+    })
+    .await;
+    assert_eq!(chord_done["parts"][1]["state"], "FAILURE", "{chord_done}");
+    assert_eq!(chord_done["callback"]["state"], "SUCCESS", "{chord_done}");
+    let listed = http
+        .get(&follower, "/v1/flows?linearizable=true&limit=10")
+        .await
+        .json();
+    let listed: Vec<&str> = listed["flows"]
+        .as_array()
+        .expect("flows")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!(listed, [chord_id.as_str(), id.as_str()], "newest first");
+    let wrong = http
+        .post(
+            &leader,
+            "/v1/flows",
+            &json!({"group": [{"task": "a", "immutable": true}]}),
+        )
+        .await;
+    assert!(wrong.problem(400).contains("only a chain's steps"));
+    let timed = http
+        .post(
+            &leader,
+            "/v1/flows",
+            &json!({"chain": [{"task": "a", "countdown_ms": 5}]}),
+        )
+        .await;
+    assert!(timed.problem(400).contains("takes no countdown"));
+
+    tracing::info!("--- a schedule added, replaced, fired, paused, resumed and removed");
+    let put = |name: &str, body: Value| {
+        let (http, leader) = (http.clone(), leader.clone());
+        let path = format!("/v1/schedules/{name}");
+        async move {
+            http.send(
+                &leader,
+                "PUT",
+                &path,
+                &[("content-type", "application/json")],
+                Some(body.to_string().into_bytes()),
+            )
+            .await
+        }
+    };
+    let tick = json!({"task": {"name": "builtin.echo", "args": {"tick": true}}, "every": "300ms"});
+    let added = put("tick", tick.clone()).await;
+    assert_eq!(added.status, 201, "{}", String::from_utf8_lossy(&added.body));
+    assert_eq!(added.json()["schedule"]["every_ms"], 300);
+    let replaced = put("tick", tick).await;
+    assert_eq!(replaced.status, 200);
+    assert_eq!(replaced.json()["replaced"], true);
+    wait_for("two runs of the schedule", Duration::from_secs(30), || {
+        let (http, follower) = (http.clone(), follower.clone());
+        async move {
+            let listed = http.get(&follower, "/v1/schedules").await.json();
+            let tick = listed["schedules"]
+                .as_array()?
+                .iter()
+                .find(|s| s["name"] == "tick")?
+                .clone();
+            (tick["runs"].as_u64()? >= 2 && tick["last_task_id"].is_string()).then_some(())
+        }
+    })
+    .await;
+    let paused = http
+        .post(&follower, "/v1/schedules/tick/pause", &json!({}))
+        .await
+        .json();
+    assert_eq!(paused["paused"], true, "{paused}");
+    assert_eq!(paused["next_run"], Value::Null);
+    let resumed = http
+        .post(&leader, "/v1/schedules/tick/resume", &json!({}))
+        .await
+        .json();
+    assert_eq!(resumed["paused"], false, "{resumed}");
+    let cron = put(
+        "weekdays",
+        json!({"task": {"name": "report"}, "cron": "0 30 9 * * Mon-Fri", "time_zone": "Europe/Paris", "misfire": "catch_up"}),
+    )
+    .await
+    .json();
+    assert_eq!(cron["schedule"]["catch_up_limit"], 10, "{cron}");
+    let both = put(
+        "both",
+        json!({"task": {"name": "x"}, "cron": "* * * * * *", "every": "1s"}),
+    )
+    .await;
+    assert!(both.problem(400).contains("exactly one of"));
+    for name in ["tick", "weekdays"] {
+        let removed = http
+            .send(&follower, "DELETE", &format!("/v1/schedules/{name}"), &[], None)
+            .await;
+        assert_eq!(removed.json()["removed"], true);
+    }
+    let again = http
+        .send(&leader, "DELETE", "/v1/schedules/tick", &[], None)
+        .await;
+    assert_eq!(again.json()["removed"], false);
+    http.post(&leader, "/v1/schedules/tick/pause", &json!({}))
+        .await
+        .problem(404);
+    cluster.must_not_have_panicked();
+}
+
 async fn stream_status(addr: &str, path: &str) -> u16 {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))

@@ -5,10 +5,10 @@ pub(crate) mod schedules;
 use qraft_proto::pb;
 use tonic::{Request, Response, Status};
 
-use super::{TaskDefaults, linearizable, propose_one, status, unexpected};
-use crate::ops::limits;
+use super::{TaskDefaults, status};
+use crate::ops::{self, limits};
 use crate::queue::limit::Rate;
-use crate::queue::{Command, Outcome};
+use crate::queue::schedule::Schedule;
 use crate::raft::Replica;
 
 pub struct ControlService {
@@ -85,75 +85,62 @@ impl pb::control_server::Control for ControlService {
             .into_inner()
             .spec
             .ok_or_else(|| status::invalid("a schedule needs a spec"))?;
-        let spec = schedules::spec_from_pb(spec, &self.defaults)?;
-        let seed = ulid::Ulid::new().random();
-        let command = Command::AddSchedule {
-            spec: Box::new(spec),
-            seed,
-        };
-        match propose_one(&self.replica, command).await? {
-            Outcome::Schedule { schedule, replaced } => Ok(Response::new(pb::AddScheduleResponse {
-                schedule: Some(schedules::schedule_to_pb(&schedule)),
-                replaced,
-            })),
-            other => Err(unexpected(&other)),
-        }
+        let (schedule, replaced) =
+            ops::schedules::add(&self.replica, &self.defaults, schedules::input_from_pb(spec)?)
+                .await
+                .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::AddScheduleResponse {
+            schedule: Some(schedules::schedule_to_pb(&schedule)),
+            replaced,
+        }))
     }
 
     async fn remove_schedule(
         &self,
         request: Request<pb::ScheduleRequest>,
     ) -> Result<Response<pb::RemoveScheduleResponse>, Status> {
-        let name = schedule_name(request)?;
-        match propose_one(&self.replica, Command::RemoveSchedule { name }).await? {
-            Outcome::Count(removed) => Ok(Response::new(pb::RemoveScheduleResponse { removed: removed > 0 })),
-            other => Err(unexpected(&other)),
-        }
+        let removed = ops::schedules::remove(&self.replica, request.into_inner().name)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::RemoveScheduleResponse { removed }))
     }
 
     async fn pause_schedule(
         &self,
         request: Request<pb::ScheduleRequest>,
     ) -> Result<Response<pb::ScheduleResponse>, Status> {
-        let name = schedule_name(request)?;
-        schedule_response(propose_one(&self.replica, Command::PauseSchedule { name }).await?)
+        let schedule = ops::schedules::pause(&self.replica, request.into_inner().name)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(schedule_response(&schedule))
     }
 
     async fn resume_schedule(
         &self,
         request: Request<pb::ScheduleRequest>,
     ) -> Result<Response<pb::ScheduleResponse>, Status> {
-        let name = schedule_name(request)?;
-        schedule_response(propose_one(&self.replica, Command::ResumeSchedule { name }).await?)
+        let schedule = ops::schedules::resume(&self.replica, request.into_inner().name)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(schedule_response(&schedule))
     }
 
     async fn list_schedules(
         &self,
         request: Request<pb::ListSchedulesRequest>,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
-        if request.into_inner().linearizable {
-            linearizable(&self.replica).await?;
-        }
-        let shared = self.replica.shared();
-        let queue = shared.queue();
+        let (all, now_ms) = ops::schedules::list(&self.replica, request.into_inner().linearizable)
+            .await
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::ListSchedulesResponse {
-            schedules: queue.schedules().map(schedules::schedule_to_pb).collect(),
-            now_ms: queue.now_ms(),
+            schedules: all.iter().map(schedules::schedule_to_pb).collect(),
+            now_ms,
         }))
     }
 }
 
-fn schedule_name(request: Request<pb::ScheduleRequest>) -> Result<String, Status> {
-    let name = request.into_inner().name;
-    crate::queue::validate::must_be_name("schedule name", &name).map_err(status::invalid)?;
-    Ok(name)
-}
-
-fn schedule_response(outcome: Outcome) -> Result<Response<pb::ScheduleResponse>, Status> {
-    match outcome {
-        Outcome::Schedule { schedule, .. } => Ok(Response::new(pb::ScheduleResponse {
-            schedule: Some(schedules::schedule_to_pb(&schedule)),
-        })),
-        other => Err(unexpected(&other)),
-    }
+fn schedule_response(schedule: &Schedule) -> Response<pb::ScheduleResponse> {
+    Response::new(pb::ScheduleResponse {
+        schedule: Some(schedules::schedule_to_pb(schedule)),
+    })
 }

@@ -5,7 +5,6 @@ use tonic::Status;
 
 use super::{TaskDefaults, status};
 use crate::ops::TaskInput;
-use crate::queue::template::TaskTemplate;
 use crate::queue::{LeasedTask, SubmitTask, Task, TaskId, TaskState};
 
 pub fn state_to_pb(state: TaskState) -> pb::TaskState {
@@ -77,30 +76,6 @@ pub fn leased_to_pb(task: LeasedTask) -> pb::LeasedTask {
         timeout_ms: task.timeout_ms.unwrap_or_default(),
         attempts: task.attempts,
     }
-}
-
-/// A task template (for a schedule's runs or a flow's steps): a task spec without times or an
-/// idempotency key, which the schedule or flow decides. `what` names it in errors.
-pub fn template_from_pb(
-    spec: pb::TaskSpec,
-    defaults: &TaskDefaults,
-    what: &str,
-) -> Result<TaskTemplate, Status> {
-    if spec.countdown_ms != 0 || spec.eta_ms != 0 || !spec.idempotency_key.is_empty() {
-        return Err(status::invalid(format!(
-            "{what} takes no countdown, eta or idempotency key: when it runs is decided for it, and it is one task by construction"
-        )));
-    }
-    let submit = submit_from_pb(spec, defaults, 0)?;
-    Ok(TaskTemplate {
-        name: submit.name,
-        queue: submit.queue,
-        args: submit.args,
-        headers: submit.headers,
-        priority: submit.priority,
-        options: submit.options,
-        expires_in_ms: submit.expires_in_ms,
-    })
 }
 
 pub fn parse_id(id: &str) -> Result<TaskId, Status> {

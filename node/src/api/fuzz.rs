@@ -131,7 +131,7 @@ proptest! {
             idempotency_key: key,
             result_ttl_ms: None,
         };
-        if let Ok(submit) = super::flows::submit_from_pb(spec, &TaskDefaults::default()) {
+        if let Ok(Ok(submit)) = super::flows::input_from_pb(spec).map(|input| input.prepare(&TaskDefaults::default())) {
             let outcome = state().apply(Command::SubmitFlow(Box::new(submit)));
             must_not_be_rejected(&outcome, "a flow")?;
         }
@@ -164,7 +164,7 @@ proptest! {
             catch_up_limit,
             grace_ms,
         };
-        if let Ok(spec) = super::control::schedules::spec_from_pb(spec, &TaskDefaults::default()) {
+        if let Ok(Ok(spec)) = super::control::schedules::input_from_pb(spec).map(|input| input.prepare(&TaskDefaults::default())) {
             let outcome = state().apply(Command::AddSchedule { spec: Box::new(spec), seed: 7 });
             must_not_be_rejected(&outcome, "a schedule")?;
         }

@@ -4,8 +4,8 @@
 use prost::Message;
 use qraft_proto::limits::MAX_MESSAGE;
 
-const DEFAULT_LIST: usize = 100;
-const MAX_LIST: usize = 10_000;
+use crate::ops::{DEFAULT_LIST, MAX_LIST};
+
 /// Room in [`MAX_MESSAGE`] for the reply's other fields.
 const REPLY_OVERHEAD: usize = 64;
 

@@ -77,7 +77,10 @@ pub fn from_rejection(rejection: &Rejection) -> Status {
     let message = rejection.to_string();
     match rejection {
         Rejection::Invalid(reason) => Status::invalid_argument(reason.clone()),
-        Rejection::NotFound(_) | Rejection::NoSchedule(_) => Status::not_found(message),
+        Rejection::KeyReused { .. } => Status::invalid_argument(message),
+        Rejection::NotFound(_) | Rejection::NoSchedule(_) | Rejection::NotRegistered(_) => {
+            Status::not_found(message)
+        }
         Rejection::StaleLease { .. } => {
             with_kind(Status::failed_precondition(message), metadata::STALE_LEASE)
         }

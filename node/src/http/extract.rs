@@ -110,6 +110,18 @@ where
     }
 }
 
+/// The `limit` of a list: 1 to [`MAX_LIST`](crate::ops::MAX_LIST), the default when absent.
+pub fn list_limit(limit: Option<usize>) -> Result<usize, Problem> {
+    let limit = limit.unwrap_or(crate::ops::DEFAULT_LIST);
+    if !(1..=crate::ops::MAX_LIST).contains(&limit) {
+        return Err(Problem::invalid(format!(
+            "limit={limit} is not within 1..={}",
+            crate::ops::MAX_LIST
+        )));
+    }
+    Ok(limit)
+}
+
 /// The `Idempotency-Key` header, if sent: 1 to 200 bytes of visible ASCII.
 pub struct IdempotencyKey(pub Option<String>);
 

@@ -2,6 +2,9 @@
 //! refuse unknown fields (a typo is an error, not a silently ignored setting); a missing field
 //! takes the default and `0` means zero. Times are RFC 3339 (UTC, milliseconds).
 
+pub mod flow;
+pub mod schedule;
+
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -32,17 +35,25 @@ pub struct TaskJson {
     /// The same as milliseconds since the Unix epoch.
     pub eta_ms: Option<u64>,
     pub expires_in_ms: Option<u64>,
+    /// The same as a duration, e.g. `1h`.
+    pub expires: Option<String>,
     pub max_retries: Option<u32>,
     pub retry_delay_ms: Option<u64>,
     pub retry_factor: Option<f64>,
     pub retry_max_delay_ms: Option<u64>,
     pub retry_jitter: Option<bool>,
     pub timeout_ms: Option<u64>,
+    /// The same as a duration, e.g. `30s`.
+    pub timeout: Option<String>,
     pub idempotency_key: Option<String>,
     pub result_ttl_ms: Option<u64>,
     pub delivery_limit: Option<u32>,
     pub concurrency_key: Option<String>,
+    /// Tasks with the `concurrency_key` running at once (default 1; `concurrency` too).
+    #[serde(alias = "concurrency")]
     pub concurrency_limit: Option<u32>,
+    /// A flow's chain steps only: run with the step's own args instead of the previous result.
+    pub immutable: Option<bool>,
 }
 
 impl TaskJson {
@@ -62,6 +73,13 @@ impl TaskJson {
             (Some(text), None) => Some(parse_time(&text)?),
             (None, ms) => ms,
         };
+        if self.immutable.is_some() {
+            return Err(invalid(
+                "only a flow's chain steps can be immutable (they take no previous result)".into(),
+            ));
+        }
+        let timeout_ms = either_ms("timeout", self.timeout_ms, self.timeout.as_deref())?;
+        let expires_in_ms = either_ms("expires", self.expires_in_ms, self.expires.as_deref())?;
         let idempotency_key = match (self.idempotency_key, header_key) {
             (Some(body), Some(header)) if body != header => {
                 return Err(invalid(format!(
@@ -78,13 +96,13 @@ impl TaskJson {
             priority: self.priority,
             countdown_ms: self.countdown_ms,
             eta_ms,
-            expires_in_ms: self.expires_in_ms,
+            expires_in_ms,
             max_retries: self.max_retries,
             retry_delay_ms: self.retry_delay_ms,
             retry_factor: self.retry_factor,
             retry_max_delay_ms: self.retry_max_delay_ms,
             retry_jitter: self.retry_jitter,
-            timeout_ms: self.timeout_ms,
+            timeout_ms,
             idempotency_key,
             result_ttl_ms: self.result_ttl_ms,
             delivery_limit: self.delivery_limit,
@@ -92,6 +110,25 @@ impl TaskJson {
             concurrency_limit: self.concurrency_limit,
         })
     }
+}
+
+/// A duration given as `{what}_ms` or as `{what}` text (`30s`, `1h`), at most one of them.
+fn either_ms(what: &str, ms: Option<u64>, text: Option<&str>) -> Result<Option<u64>, OpError> {
+    match (ms, text) {
+        (Some(_), Some(_)) => Err(OpError::Invalid(format!("give {what} or {what}_ms, not both"))),
+        (None, Some(text)) => duration_ms(what, text).map(Some),
+        (ms, None) => Ok(ms),
+    }
+}
+
+/// A duration like `30s`, `5m` or `1h 30m`, in ms.
+pub fn duration_ms(what: &str, text: &str) -> Result<u64, OpError> {
+    humantime::parse_duration(text)
+        .map_err(|e| OpError::Invalid(format!("{what} {text:?} is not a duration like 30s or 5m: {e}")))
+        .and_then(|duration| {
+            u64::try_from(duration.as_millis())
+                .map_err(|_| OpError::Invalid(format!("{what} {text:?} is too long")))
+        })
 }
 
 /// `POST /v1/tasks/batch`.

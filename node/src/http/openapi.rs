@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{cluster, limits, queues, streams, tasks, worker};
+use super::{cluster, flows, limits, queues, schedules, streams, tasks, worker};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,6 +43,14 @@ use super::{cluster, limits, queues, streams, tasks, worker};
         limits::list,
         limits::set,
         limits::remove,
+        flows::submit,
+        flows::get,
+        flows::list,
+        schedules::list,
+        schedules::put,
+        schedules::remove,
+        schedules::pause,
+        schedules::resume,
         super::metrics,
         openapi,
     ),
@@ -54,6 +62,8 @@ use super::{cluster, limits, queues, streams, tasks, worker};
         (name = "queues", description = "Queues, dead letters and workers"),
         (name = "cluster", description = "This node's view of the cluster"),
         (name = "limits", description = "Rate limits per queue or task name"),
+        (name = "flows", description = "Chains, groups and chords"),
+        (name = "schedules", description = "Periodic tasks, fired by the cluster itself"),
         (name = "node", description = "Metrics and this document"),
     )
 )]

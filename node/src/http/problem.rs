@@ -121,6 +121,15 @@ fn from_rejection(rejection: &Rejection) -> Problem {
         Rejection::NotFound(_) | Rejection::NoSchedule(_) => {
             Problem::new(StatusCode::NOT_FOUND, "not-found", "NOT_FOUND", detail)
         }
+        Rejection::NotRegistered(_) => {
+            Problem::new(StatusCode::NOT_FOUND, "not-registered", "NOT_FOUND", detail)
+        }
+        Rejection::KeyReused { .. } => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "key-reused",
+            "INVALID_ARGUMENT",
+            detail,
+        ),
         Rejection::StaleLease { .. } => {
             Problem::new(StatusCode::CONFLICT, "stale-lease", "FAILED_PRECONDITION", detail)
                 .worker_error(metadata::STALE_LEASE)

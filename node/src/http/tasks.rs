@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::App;
-use super::extract::{Body, IdempotencyKey, Params};
+use super::extract::{Body, IdempotencyKey, Params, list_limit};
 use super::json::{BatchJson, BatchView, StateView, SubmittedView, TaskJson, TaskListView, TaskView};
 use super::problem::{Details, Problem};
 use crate::auth::Caller;
@@ -22,13 +22,28 @@ use crate::queue::{TaskFilter, TaskId, TaskState};
 const REPLAYED: &str = "idempotent-replayed";
 /// The index of the log this node had applied when it answered a read.
 const APPLIED_INDEX: &str = "x-qraft-applied-index";
-/// The most tasks one list answers, and about the most bytes of JSON.
-const MAX_LIST: usize = 10_000;
-const DEFAULT_LIST: usize = 100;
+/// About the most bytes of JSON one list answers.
 const LIST_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
-fn parse_id(id: &str) -> Result<TaskId, Problem> {
+pub(super) fn parse_id(id: &str) -> Result<TaskId, Problem> {
     id.parse().map_err(Problem::invalid)
+}
+
+/// The status and headers of a submit's answer: 201 and `Location` for something new; 200,
+/// `Location` and `Idempotent-Replayed: true` when the idempotency key named an earlier submit.
+pub(super) fn created(duplicate: bool, location: &str) -> (StatusCode, HeaderMap) {
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, location);
+    }
+    if duplicate {
+        headers.insert(
+            HeaderName::from_static(REPLAYED),
+            HeaderValue::from_static("true"),
+        );
+        return (StatusCode::OK, headers);
+    }
+    (StatusCode::CREATED, headers)
 }
 
 /// `POST /v1/tasks`: 201 and `Location` for a new task; 200 and `Idempotent-Replayed: true`
@@ -45,19 +60,7 @@ pub async fn submit(
 ) -> Result<Response, Problem> {
     let input = task.into_input(key.as_deref())?;
     let submitted = tasks::submit(&app.replica, &app.defaults, &caller, input).await?;
-    let mut headers = HeaderMap::new();
-    let status = if submitted.duplicate {
-        headers.insert(
-            HeaderName::from_static(REPLAYED),
-            HeaderValue::from_static("true"),
-        );
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    if let Ok(location) = HeaderValue::from_str(&format!("/v1/tasks/{}", submitted.id)) {
-        headers.insert(header::LOCATION, location);
-    }
+    let (status, headers) = created(submitted.duplicate, &format!("/v1/tasks/{}", submitted.id));
     Ok((status, headers, axum::Json(SubmittedView::from(submitted))).into_response())
 }
 
@@ -166,12 +169,7 @@ pub async fn list(
     State(app): State<App>,
     Params(params): Params<ListParams>,
 ) -> Result<axum::Json<TaskListView>, Problem> {
-    let limit = params.limit.unwrap_or(DEFAULT_LIST);
-    if !(1..=MAX_LIST).contains(&limit) {
-        return Err(Problem::invalid(format!(
-            "limit={limit} is not within 1..={MAX_LIST}"
-        )));
-    }
+    let limit = list_limit(params.limit)?;
     let state = params
         .state
         .as_deref()

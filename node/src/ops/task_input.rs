@@ -9,6 +9,7 @@ use super::OpError;
 use super::TaskDefaults;
 use crate::queue::limit::ConcurrencyLimit;
 use crate::queue::task::permille;
+use crate::queue::template::TaskTemplate;
 use crate::queue::validate::{self, DEFAULT_QUEUE, MAX_DURATION_MS};
 use crate::queue::{RetryPolicy, SubmitTask, TaskId, TaskOptions};
 
@@ -103,6 +104,29 @@ impl TaskInput {
         };
         validate::must_be_valid_submit(&task, defaults.max_payload_bytes).map_err(invalid)?;
         Ok(task)
+    }
+}
+
+impl TaskInput {
+    /// The task a flow step or a schedule makes, checked, with defaults filled in. `what` names
+    /// it in errors. It takes no times or key: when it runs is decided for it, and each run is
+    /// one task by construction.
+    pub fn into_template(self, defaults: &TaskDefaults, what: &str) -> Result<TaskTemplate, OpError> {
+        if self.countdown_ms.is_some() || self.eta_ms.is_some() || self.idempotency_key.is_some() {
+            return Err(OpError::Invalid(format!(
+                "{what} takes no countdown, eta or idempotency key: when it runs is decided for it, and it is one task by construction"
+            )));
+        }
+        let submit = self.prepare(defaults, 0)?;
+        Ok(TaskTemplate {
+            name: submit.name,
+            queue: submit.queue,
+            args: submit.args,
+            headers: submit.headers,
+            priority: submit.priority,
+            options: submit.options,
+            expires_in_ms: submit.expires_in_ms,
+        })
     }
 }
 

@@ -246,4 +246,12 @@ pub enum Rejection {
     NotDead { id: TaskId, state: TaskState },
     #[error("no schedule named {0:?}")]
     NoSchedule(String),
+    /// An idempotency key, within its window, named a task with another name, queue or args.
+    #[error(
+        "idempotency key {key:?} was used for a different task (another name, queue or args) within its window, by task {task}; use a new key for a new task"
+    )]
+    KeyReused { key: String, task: TaskId },
+    /// A worker call from a worker the cluster does not know (never registered, or timed out).
+    #[error("worker {0:?} is not registered; register first")]
+    NotRegistered(String),
 }

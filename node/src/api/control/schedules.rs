@@ -3,53 +3,20 @@
 use qraft_proto::pb;
 use tonic::Status;
 
-use crate::api::{TaskDefaults, convert, status};
-use crate::queue::schedule::{
-    self, DEFAULT_CATCH_UP, DEFAULT_GRACE_MS, Misfire, Schedule, ScheduleSpec, When,
-};
+use crate::api::{convert, status};
+use crate::ops::schedules::{MisfirePolicy, ScheduleInput, next_run_ms};
+use crate::queue::schedule::{Misfire, Schedule, When};
 
-/// A schedule as the client sent it, with the task defaults filled in, checked.
-pub fn spec_from_pb(spec: pb::ScheduleSpec, defaults: &TaskDefaults) -> Result<ScheduleSpec, Status> {
+/// A schedule as proto3 sends it: an empty or zero field is "not given".
+pub fn input_from_pb(spec: pb::ScheduleSpec) -> Result<ScheduleInput, Status> {
     let task = spec
         .task
         .ok_or_else(|| status::invalid("a schedule needs a task (name, queue, args, ...)"))?;
-    let template = convert::template_from_pb(task, defaults, "a scheduled task")?;
-    let when = match (spec.cron.is_empty(), spec.every_ms) {
-        (false, 0) => When::Cron {
-            expr: spec.cron,
-            time_zone: if spec.time_zone.is_empty() {
-                "UTC".to_string()
-            } else {
-                spec.time_zone
-            },
-        },
-        (true, every) if every > 0 => {
-            if !spec.time_zone.is_empty() {
-                return Err(status::invalid("a time zone applies to cron schedules only"));
-            }
-            When::Every {
-                interval_ms: every,
-                anchor_ms: 0,
-            }
-        }
-        _ => return Err(status::invalid("give a schedule exactly one of: cron, every")),
-    };
+    let text = |s: String| (!s.is_empty()).then_some(s);
     let misfire = match pb::Misfire::try_from(spec.misfire) {
-        Ok(pb::Misfire::Unspecified | pb::Misfire::Skip) => {
-            if spec.catch_up_limit != 0 {
-                return Err(status::invalid(
-                    "a catch-up limit needs the catch_up misfire policy",
-                ));
-            }
-            Misfire::Skip
-        }
-        Ok(pb::Misfire::CatchUp) => Misfire::CatchUp {
-            limit: if spec.catch_up_limit == 0 {
-                DEFAULT_CATCH_UP
-            } else {
-                spec.catch_up_limit
-            },
-        },
+        Ok(pb::Misfire::Unspecified) => None,
+        Ok(pb::Misfire::Skip) => Some(MisfirePolicy::Skip),
+        Ok(pb::Misfire::CatchUp) => Some(MisfirePolicy::CatchUp),
         Err(_) => {
             return Err(status::invalid(format!(
                 "unknown misfire policy {}",
@@ -57,16 +24,16 @@ pub fn spec_from_pb(spec: pb::ScheduleSpec, defaults: &TaskDefaults) -> Result<S
             )));
         }
     };
-    let spec = ScheduleSpec {
+    Ok(ScheduleInput {
         name: spec.name,
-        template,
-        when,
+        task: convert::task_input_from_pb(task),
+        cron: text(spec.cron),
+        time_zone: text(spec.time_zone),
+        every_ms: (spec.every_ms > 0).then_some(spec.every_ms),
         misfire,
-        grace_ms: spec.grace_ms.unwrap_or(DEFAULT_GRACE_MS),
-    };
-    // The anchor of an interval is set in apply; any time works for the check.
-    schedule::must_be_valid(&spec, crate::clock::wall_ms()).map_err(status::invalid)?;
-    Ok(spec)
+        catch_up_limit: (spec.catch_up_limit > 0).then_some(spec.catch_up_limit),
+        grace_ms: spec.grace_ms,
+    })
 }
 
 pub fn schedule_to_pb(schedule: &Schedule) -> pb::Schedule {
@@ -120,16 +87,7 @@ pub fn schedule_to_pb(schedule: &Schedule) -> pb::Schedule {
             grace_ms: Some(spec.grace_ms),
         }),
         paused: schedule.paused,
-        // A cron schedule just added or resumed waits a tick for the leader's plan: shown as
-        // what that plan will say.
-        next_run_ms: schedule
-            .next_due_ms
-            .or_else(|| {
-                schedule
-                    .unplanned_after_ms
-                    .and_then(|after| spec.when.next_after(after))
-            })
-            .unwrap_or_default(),
+        next_run_ms: next_run_ms(schedule).unwrap_or_default(),
         last_run_ms: schedule.last_run_ms.unwrap_or_default(),
         last_task_id: schedule.last_task.map(|id| id.to_string()).unwrap_or_default(),
         runs: schedule.runs,

@@ -1,159 +1,90 @@
-//! The JSON workflow file of `qraft flow submit`:
-//!
-//! ```json
-//! {"chain": [STEP, ...]}
-//! {"group": [STEP, ...]}
-//! {"chord": {"group": [STEP, ...], "callback": STEP, "on_failure": "fail_chord" | "run_callback"}}
-//! ```
-//!
-//! with an optional top-level `"idempotency_key"`, and each STEP
-//! `{"task": NAME, "args": ANY JSON, "queue": Q, "priority": N, "max_retries": N,
-//!   "timeout": "30s", "expires": "1h", "concurrency_key": K, "concurrency": N, "immutable": BOOL}`
-//! where only `task` is required.
+//! The JSON workflow file of `qraft flow submit`: the same JSON `POST /v1/flows` takes
+//! ([`FlowJson`], which documents it), sent over gRPC.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use qraft_proto::pb;
-use serde_json::Value;
+
+use crate::http::json::flow::FlowJson;
+use crate::ops::TaskInput;
+use crate::ops::flows::{FlowInput, ShapeInput, StepInput};
+use crate::queue::flow::OnMemberFailure;
 
 /// Reads a workflow file's text into a flow spec, naming the first thing that is wrong.
 pub fn parse(text: &str) -> anyhow::Result<pb::FlowSpec> {
-    let value: Value = serde_json::from_str(text).context("the workflow file is not JSON")?;
-    let Value::Object(top) = value else {
-        bail!("a workflow file is a JSON object with one of: chain, group, chord");
+    let json: FlowJson = serde_json::from_str(text).context("the workflow is not a flow's JSON")?;
+    Ok(spec_to_pb(json.into_input(None)?))
+}
+
+fn spec_to_pb(input: FlowInput) -> pb::FlowSpec {
+    let steps = |steps: Vec<StepInput>| steps.into_iter().map(step_to_pb).collect();
+    let (kind, steps, callback, on_failure) = match input.shape {
+        ShapeInput::Chain(chain) => (
+            pb::FlowKind::Chain,
+            steps(chain),
+            None,
+            pb::OnMemberFailure::FailChord,
+        ),
+        ShapeInput::Group(group) => (
+            pb::FlowKind::Group,
+            steps(group),
+            None,
+            pb::OnMemberFailure::FailChord,
+        ),
+        ShapeInput::Chord {
+            members,
+            callback,
+            on_failure,
+        } => (
+            pb::FlowKind::Chord,
+            steps(members),
+            Some(step_to_pb(*callback)),
+            match on_failure {
+                OnMemberFailure::FailChord => pb::OnMemberFailure::FailChord,
+                OnMemberFailure::RunCallback => pb::OnMemberFailure::RunCallback,
+            },
+        ),
     };
-    let kinds = ["chain", "group", "chord"]
-        .iter()
-        .filter(|k| top.contains_key(**k))
-        .count();
-    if kinds != 1 {
-        bail!("a workflow has exactly one of: chain, group, chord");
+    pb::FlowSpec {
+        kind: kind.into(),
+        steps,
+        callback,
+        on_failure: on_failure.into(),
+        idempotency_key: input.idempotency_key.unwrap_or_default(),
+        result_ttl_ms: input.result_ttl_ms,
     }
-    let mut spec = None;
-    let mut key = String::new();
-    for (field, value) in &top {
-        match field.as_str() {
-            "chain" => spec = Some(pb::FlowSpec::chain(steps(value, "chain")?)),
-            "group" => {
-                must_not_be_immutable(value, "group")?;
-                spec = Some(pb::FlowSpec::group(steps(value, "group")?));
-            }
-            "chord" => spec = Some(chord(value)?),
-            "idempotency_key" => key = string(value, "idempotency_key")?,
-            other => {
-                bail!("unknown field {other:?}; a workflow has chain, group or chord (and idempotency_key)")
-            }
-        }
-    }
-    let mut spec = spec.context("a workflow has exactly one of: chain, group, chord")?;
-    spec.idempotency_key = key;
-    // Immutable chain steps keep their own args.
-    if let Some(Value::Array(items)) = top.get("chain") {
-        for (step, item) in spec.steps.iter_mut().zip(items) {
-            step.immutable = item.get("immutable").and_then(Value::as_bool).unwrap_or(false);
-        }
-    }
-    Ok(spec)
 }
 
-fn chord(value: &Value) -> anyhow::Result<pb::FlowSpec> {
-    let Value::Object(chord) = value else {
-        bail!("chord must be an object with group, callback and on_failure");
-    };
-    let group = chord.get("group").context("chord needs a group")?;
-    must_not_be_immutable(group, "chord group")?;
-    let members = steps(group, "chord group")?;
-    let callback = chord.get("callback").context("chord needs a callback")?;
-    must_not_be_immutable(&Value::Array(vec![callback.clone()]), "chord callback")?;
-    let callback = task(callback, "chord callback")?;
-    let on_failure = match chord
-        .get("on_failure")
-        .map(|v| string(v, "on_failure"))
-        .transpose()?
-        .as_deref()
-    {
-        None | Some("fail_chord") => pb::OnMemberFailure::FailChord,
-        Some("run_callback") => pb::OnMemberFailure::RunCallback,
-        Some(other) => bail!("on_failure {other:?} is not fail_chord or run_callback"),
-    };
-    if let Some(other) = chord
-        .keys()
-        .find(|k| !["group", "callback", "on_failure"].contains(&k.as_str()))
-    {
-        bail!("unknown chord field {other:?}");
+fn step_to_pb(step: StepInput) -> pb::FlowStep {
+    pb::FlowStep {
+        task: Some(task_to_pb(step.task)),
+        immutable: step.immutable,
     }
-    Ok(pb::FlowSpec::chord(members, callback, on_failure))
 }
 
-/// Only a chain step can keep its own args instead of the previous result.
-fn must_not_be_immutable(steps: &Value, what: &str) -> anyhow::Result<()> {
-    let immutable = |step: &Value| step.get("immutable").and_then(Value::as_bool) == Some(true);
-    if steps.as_array().is_some_and(|steps| steps.iter().any(immutable)) {
-        bail!("{what}: only a chain's steps can be immutable (they take no previous result)");
+/// A task in proto3's terms: a setting left out is a zero (the node's default), except the
+/// `optional` fields, whose absence says it.
+fn task_to_pb(task: TaskInput) -> pb::TaskSpec {
+    pb::TaskSpec {
+        name: task.name,
+        queue: task.queue.unwrap_or_default(),
+        args: task.args,
+        headers: task.headers.into_iter().collect(),
+        priority: task.priority.unwrap_or_default(),
+        countdown_ms: task.countdown_ms.unwrap_or_default(),
+        eta_ms: task.eta_ms.unwrap_or_default(),
+        expires_in_ms: task.expires_in_ms.unwrap_or_default(),
+        max_retries: task.max_retries.unwrap_or_default(),
+        retry_delay_ms: task.retry_delay_ms,
+        retry_factor: task.retry_factor.unwrap_or_default(),
+        retry_max_delay_ms: task.retry_max_delay_ms,
+        retry_no_jitter: task.retry_jitter == Some(false),
+        timeout_ms: task.timeout_ms.unwrap_or_default(),
+        idempotency_key: task.idempotency_key.unwrap_or_default(),
+        result_ttl_ms: task.result_ttl_ms,
+        delivery_limit: task.delivery_limit.unwrap_or_default(),
+        concurrency_key: task.concurrency_key.unwrap_or_default(),
+        concurrency_limit: task.concurrency_limit.unwrap_or_default(),
     }
-    Ok(())
-}
-
-fn steps(value: &Value, what: &str) -> anyhow::Result<Vec<pb::TaskSpec>> {
-    let Value::Array(items) = value else {
-        bail!("{what} must be a list of steps");
-    };
-    if items.is_empty() {
-        bail!("{what} has no steps");
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| task(item, &format!("{what} step {i}")))
-        .collect()
-}
-
-fn task(value: &Value, what: &str) -> anyhow::Result<pb::TaskSpec> {
-    let Value::Object(step) = value else {
-        bail!("{what} must be an object like {{\"task\": \"name\", \"args\": ...}}");
-    };
-    let mut spec = pb::TaskSpec {
-        name: string(
-            step.get("task")
-                .with_context(|| format!("{what} has no \"task\""))?,
-            "task",
-        )?,
-        ..Default::default()
-    };
-    for (field, value) in step {
-        let context = || format!("{what}: field {field:?}");
-        match field.as_str() {
-            "task" => {}
-            "immutable" if value.is_boolean() => {}
-            "immutable" => bail!("{what}: immutable must be true or false"),
-            "args" => spec.args = serde_json::to_vec(value)?,
-            "queue" => spec.queue = string(value, field)?,
-            "priority" => spec.priority = number(value).with_context(context)?,
-            "max_retries" => spec.max_retries = number(value).with_context(context)?,
-            "timeout" => spec.timeout_ms = duration(value).with_context(context)?,
-            "expires" => spec.expires_in_ms = duration(value).with_context(context)?,
-            "concurrency_key" => spec.concurrency_key = string(value, field)?,
-            "concurrency" => spec.concurrency_limit = number(value).with_context(context)?,
-            other => bail!("{what}: unknown field {other:?}"),
-        }
-    }
-    Ok(spec)
-}
-
-fn string(value: &Value, what: &str) -> anyhow::Result<String> {
-    value
-        .as_str()
-        .map(String::from)
-        .with_context(|| format!("{what} must be a string"))
-}
-
-fn number(value: &Value) -> anyhow::Result<u32> {
-    let n = value.as_u64().context("must be a non-negative integer")?;
-    Ok(u32::try_from(n)?)
-}
-
-fn duration(value: &Value) -> anyhow::Result<u64> {
-    let text = value.as_str().context("must be a duration like \"30s\"")?;
-    Ok(humantime::parse_duration(text)?.as_millis().try_into()?)
 }
 
 #[cfg(test)]
@@ -173,38 +104,41 @@ mod tests {
             r#"{"chord": {"group": [{"task": "a"}, {"task": "a", "timeout": "2s"}], "callback": {"task": "sum"}, "on_failure": "run_callback"}}"#,
         )
         .expect("chord");
+        assert_eq!(chord.kind, pb::FlowKind::Chord as i32);
         assert_eq!(chord.on_failure, pb::OnMemberFailure::RunCallback as i32);
         assert_eq!(chord.steps[1].task.as_ref().expect("task").timeout_ms, 2_000);
-        assert!(chord.callback.is_some());
-        let immutable = parse(r#"{"chain": [{"task": "a"}, {"task": "b", "args": 1, "immutable": true}]}"#)
-            .expect("chain");
+        assert_eq!(
+            chord
+                .callback
+                .as_ref()
+                .and_then(|c| c.task.as_ref())
+                .map(|t| t.name.as_str()),
+            Some("sum")
+        );
+        let immutable = parse(
+            r#"{"chain": [{"task": "a"}, {"task": "b", "args": 1, "immutable": true}], "result_ttl_ms": 0}"#,
+        )
+        .expect("chain");
         assert!(immutable.steps[1].immutable);
+        assert_eq!(immutable.result_ttl_ms, Some(0), "zero is kept, not the default");
     }
 
     #[test]
     fn mistakes_are_named() {
         for (text, expected) in [
-            ("[1]", "JSON object"),
-            (r#"{"chain": [], "group": []}"#, "exactly one"),
+            ("[1]", "not a flow's JSON"),
+            (
+                r#"{"chain": [{"task": "a"}], "group": [{"task": "a"}]}"#,
+                "exactly one",
+            ),
             (r#"{"chain": []}"#, "no steps"),
-            (r#"{"chain": [{"args": 1}]}"#, "has no \"task\""),
             (
                 r#"{"group": [{"task": "a", "colour": "red"}]}"#,
-                "unknown field \"colour\"",
+                "unknown field `colour`",
             ),
-            (r#"{"chord": {"group": [{"task": "a"}]}}"#, "callback"),
-            (
-                r#"{"chord": {"group": [{"task": "a"}], "callback": {"task": "b"}, "on_failure": "shrug"}}"#,
-                "shrug",
-            ),
-            (r#"{"group": [{"task": "a", "timeout": "soon"}]}"#, "timeout"),
             (
                 r#"{"group": [{"task": "a", "immutable": true}]}"#,
                 "only a chain's steps",
-            ),
-            (
-                r#"{"chain": [{"task": "a", "immutable": "yes"}]}"#,
-                "true or false",
             ),
         ] {
             let error = format!("{:#}", parse(text).expect_err(text));

@@ -17,11 +17,10 @@ impl QueueState {
             .get(key)
             .filter(|held| held.until_ms > self.meta.now_ms)?;
         if held.fingerprint != fingerprint(&submit.name, &submit.queue, &submit.args) {
-            return Some(Outcome::Rejected(Rejection::Invalid(format!(
-                "idempotency key {key:?} was used for a different task (another name, queue or args) \
-                 within its window, by task {}; use a new key for a new task",
-                held.task
-            ))));
+            return Some(Outcome::Rejected(Rejection::KeyReused {
+                key: key.clone(),
+                task: held.task,
+            }));
         }
         let state = self
             .tasks

@@ -667,7 +667,7 @@ fn workers_register_heartbeat_count_answers_and_leave() {
             id: "ghost".into(),
             active: 0
         }),
-        Outcome::Rejected(Rejection::Invalid(_))
+        Outcome::Rejected(Rejection::NotRegistered(_))
     ));
     at(&mut state, 1_000);
     state.apply(Command::WorkerHeartbeat {

@@ -52,9 +52,7 @@ impl QueueState {
                 self.changed.insert(RecordId::Worker(id.to_string()));
                 Outcome::Done
             }
-            None => Outcome::Rejected(Rejection::Invalid(format!(
-                "worker {id:?} is not registered; register first"
-            ))),
+            None => Outcome::Rejected(Rejection::NotRegistered(id.to_owned())),
         }
     }
 

@@ -51,11 +51,9 @@ fn a_key_reused_for_a_different_task_is_refused() {
     let mut state = new_state();
     let first = submitted(state.apply(keyed("order-42", "{\"to\":\"ada\"}", 60_000)));
     match state.apply(keyed("order-42", "{\"to\":\"bob\"}", 60_000)) {
-        Outcome::Rejected(Rejection::Invalid(reason)) => {
-            assert!(
-                reason.contains("different task") && reason.contains(&first.to_string()),
-                "{reason}"
-            );
+        Outcome::Rejected(rejection @ Rejection::KeyReused { task, .. }) => {
+            assert_eq!(task, first);
+            assert!(rejection.to_string().contains("different task"), "{rejection}");
         }
         other => panic!("a reused key with other args must be refused, got {other:?}"),
     }

@@ -281,7 +281,7 @@ fn a_silent_worker_times_out_and_a_heartbeat_keeps_one() {
                 id: "quiet".into(),
                 active: 0
             }),
-            Outcome::Rejected(Rejection::Invalid(_))
+            Outcome::Rejected(Rejection::NotRegistered(_))
         ),
         "a worker that comes back is told to register again"
     );
