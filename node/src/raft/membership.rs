@@ -126,6 +126,7 @@ impl Replica {
     /// send again: a learner added before goes on to catch up, a voter is left as it is.
     pub async fn add_node(&self, id: NodeId, addr: &str, limit: Duration) -> Result<Added, MembershipError> {
         let started = Instant::now();
+        let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
         let view = self.must_lead_unchanging()?;
         if id == 0 {
             return Err(MembershipError::Invalid(
@@ -190,6 +191,7 @@ impl Replica {
     /// not remove itself: it hands leadership over and answers `NotLeader` with the new
     /// leader, which the caller asks instead.
     pub async fn remove_node(&self, id: NodeId) -> Result<bool, MembershipError> {
+        let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
         let view = self.must_lead_unchanging()?;
         let Some(member) = view.members.iter().find(|m| m.id == id).cloned() else {
             return Ok(false);

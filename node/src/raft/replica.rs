@@ -147,6 +147,9 @@ pub struct Replica {
     guard: Arc<VoteGuard>,
     /// Shared with the proposer, which stamps entries with it; the observer confirms it.
     clock: Arc<LeaderClock>,
+    /// Held by a membership change for its whole course (an add waits for its learner to catch
+    /// up): a second change started meanwhile would interleave with it.
+    changing_members: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -238,6 +241,7 @@ impl Replica {
             contact: Arc::default(),
             guard,
             clock,
+            changing_members: Arc::default(),
         })
     }
 
@@ -256,6 +260,11 @@ impl Replica {
 
     pub(super) fn raft(&self) -> &Raft {
         &self.raft
+    }
+
+    /// The right to change the membership, while no other change runs on this node.
+    pub(super) fn try_change_members(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        self.changing_members.clone().try_lock_owned().ok()
     }
 
     pub(super) fn storage(&self) -> &Storage {
