@@ -5,7 +5,7 @@
 //! - [`tasks`]: the routes under `/v1/tasks`.
 //! - [`worker`]: the lease protocol under `/v1/worker`.
 //! - [`queues`]: queues, dead letters and workers.
-//! - [`cluster`]: this node's status.
+//! - [`cluster`]: this node's status, the members, membership changes, leadership.
 //! - [`flows`]: chains, groups and chords.
 //! - [`limits`]: rate limits.
 //! - [`schedules`]: periodic tasks.
@@ -262,6 +262,30 @@ pub fn routes(defaults: &TaskDefaults, policy: Arc<Policy>) -> Vec<Route> {
             "/v1/status",
             get(cluster::status),
             mirrors("/qraft.v1.Admin/NodeStatus"),
+        ),
+        route(
+            Method::GET,
+            "/v1/cluster/members",
+            get(cluster::members),
+            mirrors("/qraft.v1.Admin/NodeStatus"),
+        ),
+        route(
+            Method::POST,
+            "/v1/cluster/members",
+            post(cluster::add_node),
+            mirrors("/qraft.v1.Admin/AddNode"),
+        ),
+        route(
+            Method::DELETE,
+            "/v1/cluster/members/{id}",
+            delete(cluster::remove_node),
+            mirrors("/qraft.v1.Admin/RemoveNode"),
+        ),
+        route(
+            Method::POST,
+            "/v1/cluster/leader",
+            post(cluster::transfer_leader),
+            mirrors("/qraft.v1.Admin/TransferLeader"),
         ),
         route(
             Method::GET,

@@ -1247,6 +1247,77 @@ async fn flows_and_schedules_are_run_and_steered_over_http() {
     cluster.must_not_have_panicked();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn members_are_listed_added_and_removed_and_leadership_moved_over_http() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let leader_id = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let follower_id = [1, 2, 3]
+        .into_iter()
+        .find(|id| *id != leader_id)
+        .expect("a follower");
+    let http_of = |cluster: &TestCluster, id: u64| cluster.nodes[&id].http.clone();
+    let (leader, follower) = (http_of(&cluster, leader_id), http_of(&cluster, follower_id));
+    let http = Http::default();
+
+    let members = http.get(&follower, "/v1/cluster/members").await.json();
+    assert_eq!(members["members"].as_array().map(Vec::len), Some(3), "{members}");
+    assert_eq!(members["leader_id"], leader_id);
+
+    tracing::info!("--- a follower sends a leadership move to the leader; the leader makes it");
+    let asked = http.post(&follower, "/v1/cluster/leader", &json!({})).await;
+    asked.problem(503);
+    assert_eq!(
+        asked.header("x-qraft-leader"),
+        Some(cluster.addr(leader_id).as_str())
+    );
+    let moved = http.post(&leader, "/v1/cluster/leader", &json!({})).await.json();
+    let new_leader_id = moved["leader_id"].as_u64().expect("leader id");
+    assert_ne!(new_leader_id, leader_id, "{moved}");
+    let new_leader = http_of(&cluster, new_leader_id);
+
+    tracing::info!("--- node 4 is added (its own join and this add are the same change), then removed");
+    cluster.start_joining_node(4, new_leader_id);
+    let node4 = json!({"id": 4, "addr": cluster.addr(4), "timeout_ms": 60000});
+    let (added, _) = wait_for("node 4 added over HTTP", Duration::from_secs(60), || {
+        let (http, new_leader, node4) = (http.clone(), new_leader.clone(), node4.clone());
+        async move {
+            // 409: its own join is the change in progress; resent, the add finds it done.
+            let reply = http.post(&new_leader, "/v1/cluster/members", &node4).await;
+            (reply.status == 200).then(|| reply.json())
+        }
+    })
+    .await;
+    let voters: Vec<u64> = added["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter(|m| m["voter"] == true)
+        .filter_map(|m| m["id"].as_u64())
+        .collect();
+    assert!(voters.contains(&4), "{added}");
+    let removed = http
+        .send(&new_leader, "DELETE", "/v1/cluster/members/4", &[], None)
+        .await
+        .json();
+    assert_eq!(removed["removed"], true, "{removed}");
+    assert_eq!(removed["members"].as_array().map(Vec::len), Some(3), "{removed}");
+    let again = http
+        .send(&new_leader, "DELETE", "/v1/cluster/members/4", &[], None)
+        .await
+        .json();
+    assert_eq!(again["removed"], false, "a resent remove");
+    let nowhere = http
+        .post(
+            &new_leader,
+            "/v1/cluster/members",
+            &json!({"id": 9, "addr": "nowhere"}),
+        )
+        .await;
+    assert!(nowhere.problem(400).contains("HOST:PORT"));
+    cluster.kill_node(4);
+    cluster.must_not_have_panicked();
+}
+
 async fn stream_status(addr: &str, path: &str) -> u16 {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))

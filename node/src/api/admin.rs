@@ -13,7 +13,6 @@ use super::tasks::read_tasks;
 use crate::ops::cluster::{self, NodeInfo};
 use crate::ops::queues;
 use crate::ops::rates::RateTracker;
-use crate::queue::validate::MAX_DURATION_MS;
 use crate::queue::{DeadSelector, TaskFilter, TaskState};
 use crate::raft::{Member, Replica, Role};
 
@@ -41,31 +40,6 @@ fn role_to_pb(role: Role) -> pb::NodeRole {
         Role::Candidate => pb::NodeRole::Candidate,
         Role::Learner => pb::NodeRole::Learner,
         Role::Shutdown => pb::NodeRole::Shutdown,
-    }
-}
-
-/// How long a new node may take to catch up when the request names no limit.
-const DEFAULT_ADD_LIMIT_MS: u64 = 10 * 60 * 1000;
-
-impl AdminService {
-    fn members(&self) -> Vec<pb::Member> {
-        self.replica
-            .membership()
-            .members
-            .into_iter()
-            .map(member_to_pb)
-            .collect()
-    }
-}
-
-/// A node address must be HOST:PORT: peers dial it.
-fn must_be_host_port(addr: &str) -> Result<(), Status> {
-    if crate::config::is_host_port(addr) {
-        Ok(())
-    } else {
-        Err(status::invalid(format!(
-            "node address {addr:?} is not HOST:PORT, e.g. 10.0.0.4:7071"
-        )))
     }
 }
 
@@ -254,16 +228,9 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::TransferLeaderRequest>,
     ) -> Result<Response<pb::TransferLeaderResponse>, Status> {
         let to = request.into_inner().to;
-        let (leader, pause) = self
-            .replica
-            .transfer_leader((to != 0).then_some(to))
+        let (leader, pause) = cluster::transfer_leader(&self.replica, (to != 0).then_some(to))
             .await
-            .map_err(status::from_transfer_error)?;
-        tracing::info!(
-            to = leader.id,
-            pause_ms = pause.as_millis() as u64,
-            "leadership transferred"
-        );
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::TransferLeaderResponse {
             leader_id: leader.id,
             leader_addr: leader.addr,
@@ -276,20 +243,14 @@ impl pb::admin_server::Admin for AdminService {
         request: Request<pb::AddNodeRequest>,
     ) -> Result<Response<pb::AddNodeResponse>, Status> {
         let request = request.into_inner();
-        must_be_host_port(&request.addr)?;
-        let limit = Duration::from_millis(match request.timeout_ms {
-            0 => DEFAULT_ADD_LIMIT_MS,
-            ms => ms.min(MAX_DURATION_MS),
-        });
-        let added = self
-            .replica
-            .add_node(request.id, &request.addr, limit)
+        let limit = (request.timeout_ms > 0).then(|| Duration::from_millis(request.timeout_ms));
+        let (added, members) = cluster::add_node(&self.replica, request.id, &request.addr, limit)
             .await
-            .map_err(status::from_membership_error)?;
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::AddNodeResponse {
             added: added.added,
             took_ms: added.took.as_millis() as u64,
-            members: self.members(),
+            members: members.into_iter().map(member_to_pb).collect(),
         }))
     }
 
@@ -297,14 +258,12 @@ impl pb::admin_server::Admin for AdminService {
         &self,
         request: Request<pb::RemoveNodeRequest>,
     ) -> Result<Response<pb::RemoveNodeResponse>, Status> {
-        let removed = self
-            .replica
-            .remove_node(request.into_inner().id)
+        let (removed, members) = cluster::remove_node(&self.replica, request.into_inner().id)
             .await
-            .map_err(status::from_membership_error)?;
+            .map_err(status::from_op_error)?;
         Ok(Response::new(pb::RemoveNodeResponse {
             removed,
-            members: self.members(),
+            members: members.into_iter().map(member_to_pb).collect(),
         }))
     }
 }

@@ -17,6 +17,8 @@ pub fn from_op_error(error: OpError) -> Status {
         OpError::Forbidden(message) => Status::permission_denied(message),
         OpError::Rejected(rejection) => from_rejection(&rejection),
         OpError::Propose(error) => from_propose_error(&error),
+        OpError::Membership(error) => from_membership_error(error),
+        OpError::Transfer(error) => from_transfer_error(error),
         OpError::ShuttingDown => Status::unavailable(error.to_string()),
         OpError::Internal(message) => Status::internal(message),
     }

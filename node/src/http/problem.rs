@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ops::OpError;
 use crate::queue::Rejection;
-use crate::raft::ProposeError;
+use crate::raft::{MembershipError, ProposeError, TransferError};
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -96,6 +96,8 @@ impl From<OpError> for Problem {
             }
             OpError::Rejected(rejection) => from_rejection(&rejection),
             OpError::Propose(error) => from_propose_error(&error),
+            OpError::Membership(error) => from_membership_error(error),
+            OpError::Transfer(error) => from_transfer_error(error),
             OpError::ShuttingDown => {
                 let mut problem = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -139,6 +141,54 @@ fn from_rejection(rejection: &Rejection) -> Problem {
         Rejection::NotDead { .. } => {
             Problem::new(StatusCode::CONFLICT, "conflict", "FAILED_PRECONDITION", detail)
         }
+    }
+}
+
+/// A change asked of a follower goes to the leader like a write: nothing applied, and the
+/// leader's address attached.
+fn from_membership_error(error: MembershipError) -> Problem {
+    let detail = error.to_string();
+    match error {
+        MembershipError::NotLeader { leader_addr } => {
+            from_propose_error(&ProposeError::NoLeader { leader_addr })
+        }
+        // Transient: the change before this one is finishing, so a resend soon succeeds.
+        MembershipError::InProgress => {
+            Problem::new(StatusCode::CONFLICT, "change-in-progress", "ABORTED", detail).retry_after(1)
+        }
+        MembershipError::Invalid(_) => Problem::invalid(detail),
+        MembershipError::WouldLoseQuorum(_) | MembershipError::CatchUpTimedOut { .. } => {
+            Problem::new(StatusCode::CONFLICT, "refused", "FAILED_PRECONDITION", detail)
+        }
+        MembershipError::Raft(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "outcome-unknown",
+            "UNAVAILABLE",
+            format!("{detail}: read /v1/status to see whether it took effect"),
+        )
+        .retry_after(1),
+    }
+}
+
+fn from_transfer_error(error: TransferError) -> Problem {
+    let detail = error.to_string();
+    match error {
+        TransferError::NotLeader { leader_addr } => {
+            from_propose_error(&ProposeError::NoLeader { leader_addr })
+        }
+        TransferError::NotAVoter(_) => Problem::invalid(detail),
+        TransferError::NoCandidate => Problem::new(
+            StatusCode::CONFLICT,
+            "no-candidate",
+            "FAILED_PRECONDITION",
+            detail,
+        ),
+        TransferError::TimedOut(_) => Problem::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "timed-out",
+            "DEADLINE_EXCEEDED",
+            detail,
+        ),
     }
 }
 

@@ -1,7 +1,16 @@
-//! The cluster as one node sees it: its role, log positions, members and their progress.
+//! The cluster as one node sees it (its role, log positions, members and their progress), and
+//! the changes an operator makes to it: adding and removing nodes, moving leadership.
 
+use std::time::Duration;
+
+use super::OpError;
 use crate::clock::{skew_ms, wall_ms};
-use crate::raft::{Replica, ReplicaStatus};
+use crate::queue::validate::MAX_DURATION_MS;
+use crate::raft::Added;
+use crate::raft::{Member, Replica, ReplicaStatus};
+
+/// How long a new node may take to catch up when the request names no limit.
+pub const DEFAULT_ADD_LIMIT: Duration = Duration::from_secs(10 * 60);
 
 /// This node, and how it names itself.
 #[derive(Clone, Debug)]
@@ -50,4 +59,44 @@ pub fn node_status(replica: &Replica, info: &NodeInfo) -> NodeView {
         wall_ms,
         clock_skew_ms: skew_ms(wall_ms, cluster_ms),
     }
+}
+
+/// Adds node `id` at `addr` (its gRPC address, reachable from every member): first as a
+/// learner that catches up, within `limit` (default 10 min), then as a voter. Answered once it
+/// votes, with the members then. Safe to resend.
+pub async fn add_node(
+    replica: &Replica,
+    id: u64,
+    addr: &str,
+    limit: Option<Duration>,
+) -> Result<(Added, Vec<Member>), OpError> {
+    if !crate::config::is_host_port(addr) {
+        return Err(OpError::Invalid(format!(
+            "node address {addr:?} is not HOST:PORT, e.g. 10.0.0.4:7071"
+        )));
+    }
+    let limit = limit
+        .unwrap_or(DEFAULT_ADD_LIMIT)
+        .min(Duration::from_millis(MAX_DURATION_MS));
+    let added = replica.add_node(id, addr, limit).await?;
+    Ok((added, replica.membership().members))
+}
+
+/// Removes node `id` (false when it was not a member), with the members then. The leader
+/// removing itself hands leadership over first and answers "not the leader" with the new one.
+pub async fn remove_node(replica: &Replica, id: u64) -> Result<(bool, Vec<Member>), OpError> {
+    let removed = replica.remove_node(id).await?;
+    Ok((removed, replica.membership().members))
+}
+
+/// Hands leadership to voter `to` (or the most up-to-date one): the new leader, and how long
+/// the cluster took to have it.
+pub async fn transfer_leader(replica: &Replica, to: Option<u64>) -> Result<(Member, Duration), OpError> {
+    let (leader, pause) = replica.transfer_leader(to).await?;
+    tracing::info!(
+        to = leader.id,
+        pause_ms = pause.as_millis() as u64,
+        "leadership transferred"
+    );
+    Ok((leader, pause))
 }

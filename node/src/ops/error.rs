@@ -1,7 +1,7 @@
 //! Why an operation failed, in terms each edge can map to its own status codes.
 
 use crate::queue::{Outcome, Rejection};
-use crate::raft::ProposeError;
+use crate::raft::{MembershipError, ProposeError, TransferError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -23,6 +23,12 @@ pub enum OpError {
     /// The command could not be committed, or its outcome is unknown.
     #[error("{0}")]
     Propose(#[from] ProposeError),
+    /// A membership change was refused, or its outcome is unknown.
+    #[error("{0}")]
+    Membership(#[from] MembershipError),
+    /// Leadership could not be moved.
+    #[error("{0}")]
+    Transfer(#[from] TransferError),
     /// This node is stopping; another one can answer.
     #[error("this node is shutting down: send the request to another node")]
     ShuttingDown,
