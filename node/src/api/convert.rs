@@ -36,19 +36,13 @@ pub fn state_from_pb(state: i32) -> Result<Option<TaskState>, Status> {
     })
 }
 
-pub fn task_to_pb(task: &Task) -> pb::Task {
+/// A task as protobuf, its payloads moved rather than copied (reads already hold a copy).
+pub fn task_to_pb(task: Task) -> pb::Task {
     pb::Task {
         id: task.id.to_string(),
-        name: task.name.clone(),
-        queue: task.queue.clone(),
         state: state_to_pb(task.state).into(),
         priority: u32::from(task.priority),
         attempts: task.attempts,
-        worker: task.worker.clone().unwrap_or_default(),
-        args: task.args.clone(),
-        headers: task.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        result: task.result.clone().unwrap_or_default(),
-        error: task.error.clone().unwrap_or_default(),
         created_at_ms: task.created_at_ms,
         eta_ms: task.eta_ms.unwrap_or_default(),
         expires_at_ms: task.expires_at_ms.unwrap_or_default(),
@@ -58,9 +52,16 @@ pub fn task_to_pb(task: &Task) -> pb::Task {
         max_retries: task.options.retry.max_retries,
         retry_at_ms: task.retry_at_ms.unwrap_or_default(),
         timeout_ms: task.options.timeout_ms.unwrap_or_default(),
-        idempotency_key: task.idempotency_key.clone().unwrap_or_default(),
         delivery: task.lease.as_ref().map_or(0, |l| l.delivery),
         lease_deadline_ms: task.lease.as_ref().map_or(0, |l| l.deadline_ms),
+        name: task.name,
+        queue: task.queue,
+        worker: task.worker.unwrap_or_default(),
+        args: task.args,
+        headers: task.headers.into_iter().collect(),
+        result: task.result.unwrap_or_default(),
+        error: task.error.unwrap_or_default(),
+        idempotency_key: task.idempotency_key.unwrap_or_default(),
     }
 }
 

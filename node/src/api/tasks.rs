@@ -90,7 +90,7 @@ impl pb::tasks_server::Tasks for TasksService {
             .await
             .map_err(status::from_op_error)?;
         Ok(Response::new(pb::GetTaskResponse {
-            task: Some(convert::task_to_pb(&task)),
+            task: Some(convert::task_to_pb(task)),
             applied_index,
         }))
     }
@@ -103,7 +103,7 @@ impl pb::tasks_server::Tasks for TasksService {
             .await
             .map_err(status::from_op_error)?;
         Ok(Response::new(pb::WaitResponse {
-            task: Some(convert::task_to_pb(&task)),
+            task: Some(convert::task_to_pb(task)),
             finished,
         }))
     }
@@ -162,6 +162,6 @@ pub async fn read_tasks(
     let listed = tasks::list(replica, linearizable, filter)
         .await
         .map_err(status::from_op_error)?;
-    let (tasks, truncated) = fit_in_reply(listed.iter().map(convert::task_to_pb));
+    let (tasks, truncated) = fit_in_reply(listed.into_iter().map(convert::task_to_pb));
     Ok(Response::new(pb::ListTasksResponse { tasks, truncated }))
 }
