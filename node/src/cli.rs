@@ -109,7 +109,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::node::run(config, crate::node::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
+        // These stop their children or print their totals on a signal themselves.
         Command::Dev(args) => dev::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        client => interruptible(run_client(client)).await,
+    }
+}
+
+/// The exit code of a command stopped by a signal, as shells report it for Ctrl-C.
+const INTERRUPTED: u8 = 130;
+
+/// A client command stops at once on Ctrl-C or SIGTERM, also while it retries against a cluster
+/// that does not answer: nothing it would do after is worth waiting for.
+async fn interruptible(command: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
+    tokio::select! {
+        outcome = command => outcome,
+        () = crate::node::shutdown_signal() => {
+            eprintln!("interrupted");
+            Ok(ExitCode::from(INTERRUPTED))
+        }
+    }
+}
+
+async fn run_client(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Submit(args) => submit::run(args).await,
         Command::Task(args) => task::run(args).await,
         Command::Wait(args) => wait::run(args).await,
@@ -129,6 +152,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Certs(args) => certs::run(args),
         Command::Token(args) => token::run(args),
         Command::Bench(args) => bench::run(args).await,
-        Command::Demo(args) => demo::run(args).await,
+        Command::Node(_) | Command::Dev(_) | Command::Demo(_) => {
+            unreachable!("run() starts nodes, dev clusters and the demo itself")
+        }
     }
 }

@@ -274,3 +274,58 @@ async fn a_task_larger_than_grpcs_default_message_limit_runs_and_lists_whole() {
     );
     cluster.must_not_have_panicked();
 }
+
+/// Whether process `pid` catches `signal` (its handler is installed): read from
+/// `/proc/PID/status`, so a test signals a command only once it would be caught.
+fn catches(pid: u32, signal: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_commands_and_the_demo_stop_at_once_on_a_signal_while_the_cluster_is_unreachable() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    // Nothing listens on port 1: every command retries for as long as its deadline lets it.
+    let nowhere = "127.0.0.1:1";
+    for (args, signal, code) in [
+        (vec!["tasks", "--cluster", nowhere], Signal::SIGTERM, Some(130)),
+        (
+            vec!["submit", "x", "--wait", "--cluster", nowhere],
+            Signal::SIGINT,
+            Some(130),
+        ),
+        (vec!["demo", "--cluster", nowhere], Signal::SIGINT, Some(0)),
+    ] {
+        let mut child = std::process::Command::new(crate::util::QRAFT)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn qraft");
+        let pid = child.id();
+        wait_for(
+            &format!("qraft {args:?} to catch {signal}"),
+            Duration::from_secs(10),
+            || async move { catches(pid, signal as i32).then_some(()) },
+        )
+        .await;
+        kill(Pid::from_raw(pid as i32), signal).expect("signal");
+        // Before, a command kept retrying for its whole deadline (30 s and more).
+        let (status, _) = wait_for(&format!("qraft {args:?} to stop"), Duration::from_secs(5), || {
+            let status = child.try_wait().expect("try_wait");
+            async move { status }
+        })
+        .await;
+        let mut stderr = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            std::io::Read::read_to_string(&mut err, &mut stderr).expect("stderr");
+        }
+        assert_eq!(status.code(), code, "qraft {args:?}: {stderr}");
+    }
+}

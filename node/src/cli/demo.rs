@@ -39,6 +39,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.rate,
         humantime::format_duration(Duration::from_millis(args.duration_ms))
     );
+    // One signal future for the whole run: a signal that arrives while a submit waits (for a
+    // new leader, or a cluster that does not answer) ends the demo there and then.
+    let stop = crate::node::shutdown_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -46,13 +50,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 println!("qraft demo: {submitted} submitted, {refused} refused so far");
                 continue;
             }
-            _ = crate::node::shutdown_signal() => break,
+            () = &mut stop => break,
         }
         if Instant::now() >= deadline {
             break;
         }
         let spec = pick(&mut rand::rng());
-        match client.submit(spec).await {
+        let outcome = tokio::select! {
+            outcome = client.submit(spec) => outcome,
+            () = &mut stop => break,
+        };
+        match outcome {
             Ok(_) => submitted += 1,
             Err(e) => {
                 refused += 1;
