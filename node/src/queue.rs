@@ -2,7 +2,10 @@
 //! state they build. Nothing here knows about Raft, RocksDB or gRPC, so every rule can be tested
 //! alone and two replicas that apply the same commands end in the same state.
 //!
-//! - [`task`]: the task record, its states, retry policy and lease.
+//! - [`task`]: the task record, its states, retry policy and lease, its place in a flow, its
+//!   concurrency key: the bottom of the queue's types, importing none of the others.
+//! - [`submit`]: a new task as proposed ([`SubmitTask`]).
+//! - [`lease`]: a worker's lease request and the tasks it gets.
 //! - [`command`]: what a client asks for ([`Command`]) and what it gets back ([`Outcome`]).
 //! - [`state`]: [`QueueState`], which applies commands at a leader-stamped time.
 //! - [`retry`]: backoff delays with deterministic jitter.
@@ -22,18 +25,22 @@ pub mod command;
 pub mod dedup;
 pub mod event;
 pub mod flow;
+pub mod lease;
 pub mod limit;
 pub mod record;
 pub mod retry;
 pub mod schedule;
 pub mod state;
+pub mod submit;
 pub mod task;
 pub mod template;
 pub mod validate;
 pub mod worker;
 
-pub use command::{Command, DeadSelector, LeaseRequest, LeasedTask, Outcome, Rejection, SubmitTask};
+pub use command::{Command, DeadSelector, Outcome, Rejection};
 pub use event::{Event, EventKind, MemberChange, Observation, QueueAction};
+pub use lease::{LeaseRequest, LeasedTask};
 pub use state::{Coverage, QueueMeta, QueueState, QueueStats, QueueTotals, TaskFilter};
+pub use submit::SubmitTask;
 pub use task::{Lease, RetryPolicy, Task, TaskId, TaskOptions, TaskState};
 pub use worker::{WorkerInfo, WorkerKind, WorkerRegistration};

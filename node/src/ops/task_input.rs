@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::OpError;
 use super::TaskDefaults;
-use crate::queue::limit::ConcurrencyLimit;
+use crate::queue::task::ConcurrencyLimit;
 use crate::queue::task::permille;
 use crate::queue::template::TaskTemplate;
 use crate::queue::validate::{self, DEFAULT_QUEUE, MAX_DURATION_MS};

@@ -1,15 +1,15 @@
 //! Commands change the queue; outcomes answer them. Both are stored in the Raft log, so both are
 //! part of the on-disk format: add variants and `#[serde(default)]` fields, never change meaning.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::event::Observation;
-use super::flow::{FlowId, FlowRef, SubmitFlow};
+use super::flow::{FlowId, SubmitFlow};
+use super::lease::{LeaseRequest, LeasedTask};
 use super::limit::{LimitScope, Rate};
 use super::schedule::{Firing, PlannedFrom, Schedule, ScheduleSpec};
-use super::task::{TaskId, TaskOptions, TaskState};
+use super::submit::SubmitTask;
+use super::task::{TaskId, TaskState};
 use super::worker::WorkerRegistration;
 
 /// A change of queue state, as proposed by a node and applied on every replica.
@@ -129,62 +129,6 @@ pub enum DeadSelector {
     Task(TaskId),
     Queue(String),
     All,
-}
-
-/// A new task as the proposing node built it: already validated, id already assigned; times
-/// the client gave relative (countdown, expiry) stay relative until apply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubmitTask {
-    pub id: TaskId,
-    pub name: String,
-    pub queue: String,
-    #[serde(with = "serde_bytes")]
-    pub args: Vec<u8>,
-    pub headers: BTreeMap<String, String>,
-    pub priority: u8,
-    pub options: TaskOptions,
-    /// Not runnable before this time.
-    pub eta_ms: Option<u64>,
-    /// Not runnable before this long after it is accepted: resolved against cluster time in
-    /// apply, so the proposer's clock does not matter. At most one of this and `eta_ms`.
-    #[serde(default)]
-    pub countdown_ms: Option<u64>,
-    /// Runnable only for this long after it is accepted (relative, so that the proposer's clock
-    /// skew does not matter); unset means no expiry.
-    pub expires_in_ms: Option<u64>,
-    /// A second submit with the same key inside `dedup_window_ms` returns the first task.
-    pub idempotency_key: Option<String>,
-    pub dedup_window_ms: u64,
-    /// Set for the tasks a flow enqueues.
-    #[serde(default)]
-    pub flow: Option<FlowRef>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaseRequest {
-    pub worker: String,
-    /// Queues to take from, in no particular order: the highest priority across them wins.
-    pub queues: Vec<String>,
-    /// Task names the worker can run; empty means any.
-    pub names: Vec<String>,
-    pub max: u32,
-    /// Lease length for tasks without a timeout of their own.
-    pub lease_ms: u64,
-}
-
-/// A task handed to a worker, with everything it needs to run it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeasedTask {
-    pub id: TaskId,
-    pub delivery: u32,
-    pub deadline_ms: u64,
-    pub name: String,
-    pub queue: String,
-    #[serde(with = "serde_bytes")]
-    pub args: Vec<u8>,
-    pub headers: BTreeMap<String, String>,
-    pub timeout_ms: Option<u64>,
-    pub attempts: u32,
 }
 
 /// The answer to one command. Business failures are values, never errors of the apply: a

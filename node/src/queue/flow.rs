@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::command::SubmitTask;
+use super::submit::SubmitTask;
+pub use super::task::{FlowRef, Part};
 use super::task::{TaskId, TaskState};
 use super::template::TaskTemplate;
 use super::validate::{self, MAX_NAME_LEN};
@@ -74,31 +75,6 @@ impl FlowSpec {
             _ => None,
         }
     }
-}
-
-/// Which part of its flow a task is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Part {
-    /// A chain's step or a group's or chord's member, by position.
-    Member(u32),
-    Callback,
-}
-
-impl Part {
-    /// As written in the part header: the position, or "callback".
-    pub fn label(self) -> String {
-        match self {
-            Part::Member(index) => index.to_string(),
-            Part::Callback => "callback".to_string(),
-        }
-    }
-}
-
-/// A task's place in a flow, kept on the task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlowRef {
-    pub flow: FlowId,
-    pub part: Part,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -156,13 +156,6 @@ impl Limit {
     }
 }
 
-/// At most `max` tasks with the same `key` run at once (say, per customer).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConcurrencyLimit {
-    pub key: String,
-    pub max: u32,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::command::SubmitTask;
+use super::submit::SubmitTask;
 use super::task::TaskId;
 pub use super::template::TaskTemplate;
 use super::validate::{self, MAX_DURATION_MS};

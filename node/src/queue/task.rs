@@ -6,9 +6,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::flow::FlowRef;
-use super::limit::ConcurrencyLimit;
-
 /// A task's identity: a ULID, so ids sort by creation time. Assigned by the node that receives
 /// the submit, before it is proposed, so applying a submit never needs randomness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -290,4 +287,37 @@ impl Task {
         };
         [own, expiry, self.dedup_until_ms].into_iter().flatten().min()
     }
+}
+
+/// Which part of its flow a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Part {
+    /// A chain's step or a group's or chord's member, by position.
+    Member(u32),
+    Callback,
+}
+
+impl Part {
+    /// As written in the part header: the position, or "callback".
+    pub fn label(self) -> String {
+        match self {
+            Part::Member(index) => index.to_string(),
+            Part::Callback => "callback".to_string(),
+        }
+    }
+}
+
+/// A task's place in a flow, kept on the task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowRef {
+    /// The flow's id (flows are named like tasks).
+    pub flow: TaskId,
+    pub part: Part,
+}
+
+/// At most `max` tasks with the same `key` run at once (say, per customer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConcurrencyLimit {
+    pub key: String,
+    pub max: u32,
 }

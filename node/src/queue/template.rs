@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::command::SubmitTask;
-use super::flow::FlowRef;
-use super::task::{TaskId, TaskOptions};
+use super::submit::SubmitTask;
+use super::task::{FlowRef, TaskId, TaskOptions};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskTemplate {

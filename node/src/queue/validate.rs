@@ -1,7 +1,8 @@
 //! Input limits, checked by the API before anything is proposed and again in apply, so that no
 //! client input can put a command into the log that a replica could not apply.
 
-use super::command::{LeaseRequest, SubmitTask};
+use super::lease::LeaseRequest;
+use super::submit::SubmitTask;
 
 /// Longest task, queue or worker name, and idempotency key, in bytes.
 pub const MAX_NAME_LEN: usize = 200;

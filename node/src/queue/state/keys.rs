@@ -2,9 +2,10 @@
 //! from the task itself, which may be deleted (result TTL, purge) long before.
 
 use super::QueueState;
-use crate::queue::command::{Outcome, Rejection, SubmitTask};
+use crate::queue::command::{Outcome, Rejection};
 use crate::queue::dedup::{HeldKey, fingerprint};
 use crate::queue::record::RecordId;
+use crate::queue::submit::SubmitTask;
 use crate::queue::task::{Task, TaskId, TaskState};
 
 impl QueueState {

@@ -6,7 +6,8 @@ use std::cmp::Reverse;
 
 use super::QueueState;
 use super::limits::Admission;
-use crate::queue::command::{LeaseRequest, LeasedTask, Outcome, Rejection};
+use crate::queue::command::{Outcome, Rejection};
+use crate::queue::lease::{LeaseRequest, LeasedTask};
 use crate::queue::retry::backoff_ms;
 use crate::queue::task::{Lease, Task, TaskId, TaskState};
 

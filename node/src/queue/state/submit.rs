@@ -1,8 +1,9 @@
 //! Accepting tasks, and the idempotency that makes a retried submit safe.
 
 use super::QueueState;
-use crate::queue::command::{Outcome, Rejection, SubmitTask};
+use crate::queue::command::{Outcome, Rejection};
 use crate::queue::dedup::fingerprint;
+use crate::queue::submit::SubmitTask;
 use crate::queue::task::{Task, TaskState};
 use crate::queue::validate;
 

@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
-use crate::queue::command::{DeadSelector, LeaseRequest, Rejection, SubmitTask};
+use crate::queue::command::{DeadSelector, Rejection};
 use crate::queue::event::Observation;
-use crate::queue::limit::{ConcurrencyLimit, LimitScope, Rate};
+use crate::queue::lease::LeaseRequest;
+use crate::queue::limit::{LimitScope, Rate};
 use crate::queue::retry::backoff_ms;
+use crate::queue::submit::SubmitTask;
+use crate::queue::task::ConcurrencyLimit;
 use crate::queue::task::{RetryPolicy, TaskOptions};
 
 const T0: u64 = 1_700_000_000_000;

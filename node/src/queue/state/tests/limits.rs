@@ -1,7 +1,8 @@
 //! Rate limits and per-key concurrency limits.
 
 use super::*;
-use crate::queue::limit::{ConcurrencyLimit, LimitScope, Rate};
+use crate::queue::limit::{LimitScope, Rate};
+use crate::queue::task::ConcurrencyLimit;
 
 fn limit(scope: &str, rate: &str) -> Command {
     Command::SetLimit {
