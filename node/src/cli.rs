@@ -28,7 +28,7 @@ use clap::{Parser, Subcommand};
 
 pub use cluster_args::{ClusterArgs, ReadArgs};
 
-use crate::config::{NodeArgs, NodeConfig};
+use qraft_node::config::{NodeArgs, NodeConfig};
 
 /// qraft: a highly available distributed task queue. One binary, no external broker.
 #[derive(Parser, Debug)]
@@ -106,7 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Node(args) => {
             let config = NodeConfig::load(&args)?;
-            crate::node::run(config, crate::node::shutdown_signal()).await?;
+            qraft_node::node::run(config, qraft_node::node::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
         // These stop their children or print their totals on a signal themselves.
@@ -124,7 +124,7 @@ const INTERRUPTED: u8 = 130;
 async fn interruptible(command: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
     tokio::select! {
         outcome = command => outcome,
-        () = crate::node::shutdown_signal() => {
+        () = qraft_node::node::shutdown_signal() => {
             eprintln!("interrupted");
             Ok(ExitCode::from(INTERRUPTED))
         }

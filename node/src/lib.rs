@@ -1,4 +1,5 @@
-//! qraft-node: a Raft-replicated task broker and worker, and the `qraft` command line.
+//! qraft-node: a Raft-replicated task broker and worker. The `qraft` command line is the
+//! binary's own (`src/main.rs`, `src/cli/`), built on this library's public API.
 //!
 //! - [`queue`]: the task queue as plain, deterministic Rust (no Raft, no gRPC).
 //! - [`raft`]: consensus and storage: openraft on RocksDB, behind [`raft::Replica`].
@@ -12,11 +13,9 @@
 //! - [`config`]: node settings: defaults, TOML file, `QRAFT_*` environment, flags.
 //! - [`metrics`]: the Prometheus endpoint.
 //! - [`node`]: wires a node together and runs it until shutdown.
-//! - [`cli`]: the `qraft` subcommands.
 
 pub mod api;
 pub mod auth;
-pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod http;

@@ -1,12 +1,15 @@
-//! The `qraft` binary: parses the command line and hands over to [`qraft_node::cli`].
+//! The `qraft` binary: its subcommands ([`cli`]) on top of the `qraft_node` library, which the
+//! binary uses only through its public API.
+
+mod cli;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = qraft_node::cli::Cli::parse();
-    qraft_node::cli::init_tracing(&cli);
+    let cli = cli::Cli::parse();
+    cli::init_tracing(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -14,7 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(qraft_node::cli::run(cli)) {
+    match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

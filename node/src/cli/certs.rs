@@ -13,7 +13,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 
-use crate::auth::policy::NODE_CERT_NAME;
+use qraft_node::auth::policy::NODE_CERT_NAME;
 
 #[derive(clap::Args, Debug)]
 pub struct CertsArgs {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::ClusterArgs;
 use super::output;
-use crate::config::parse_duration_ms;
+use qraft_node::config::parse_duration_ms;
 
 #[derive(clap::Args, Debug)]
 pub struct ClusterCommandArgs {

@@ -10,7 +10,7 @@ use qraft_proto::pb;
 use rand::Rng;
 
 use super::ClusterArgs;
-use crate::config::parse_duration_ms;
+use qraft_node::config::parse_duration_ms;
 
 /// The queues the demo uses; a worker pool must consume them for the tasks to run.
 pub const DEMO_QUEUES: &str = "default,emails,reports,billing";
@@ -41,7 +41,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     // One signal future for the whole run: a signal that arrives while a submit waits (for a
     // new leader, or a cluster that does not answer) ends the demo there and then.
-    let stop = crate::node::shutdown_signal();
+    let stop = qraft_node::node::shutdown_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {

@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 use qraft_proto::{Credentials, TlsFiles};
 use tokio::process::{Child, Command};
 
-use crate::auth::Role;
+use qraft_node::auth::Role;
 
 #[derive(clap::Args, Debug)]
 pub struct DevArgs {
@@ -302,7 +302,7 @@ async fn supervise(nodes: &mut [DevNode]) -> ExitCode {
                 Box::pin(async move { (id, n.child.wait().await) })
             }));
         tokio::select! {
-            _ = crate::node::shutdown_signal() => {
+            _ = qraft_node::node::shutdown_signal() => {
                 println!("\nstopping the cluster...");
                 return ExitCode::SUCCESS;
             }

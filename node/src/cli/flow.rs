@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::output;
 use super::{ClusterArgs, ReadArgs};
-use crate::config::parse_duration_ms;
+use qraft_node::config::parse_duration_ms;
 
 #[derive(clap::Args, Debug)]
 pub struct FlowArgs {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::output;
 use super::{ClusterArgs, ReadArgs};
-use crate::queue::limit::{LimitScope, Rate};
+use qraft_node::queue::limit::{LimitScope, Rate};
 
 #[derive(clap::Args, Debug)]
 pub struct LimitArgs {

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::ClusterArgs;
 use super::output;
-use crate::clock::wall_ms as now_ms;
-use crate::config::parse_duration_ms;
+use qraft_node::clock::wall_ms as now_ms;
+use qraft_node::config::parse_duration_ms;
 
 #[derive(clap::Args, Debug)]
 #[command(

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::output;
 use super::{ClusterArgs, ReadArgs};
-use crate::queue::TaskState;
 
 #[derive(clap::Args, Debug)]
 pub struct TasksArgs {
@@ -15,7 +14,7 @@ pub struct TasksArgs {
     pub queue: Option<String>,
     /// PENDING, SCHEDULED, STARTED, RETRY, SUCCESS, FAILURE, REVOKED or EXPIRED.
     #[arg(long, short, value_parser = parse_state)]
-    pub state: Option<TaskState>,
+    pub state: Option<pb::TaskState>,
     /// Task name.
     #[arg(long, short)]
     pub name: Option<String>,
@@ -28,8 +27,15 @@ pub struct TasksArgs {
     pub read: ReadArgs,
 }
 
-fn parse_state(text: &str) -> Result<TaskState, String> {
-    text.parse()
+/// A state as the API names it, in any case.
+fn parse_state(text: &str) -> Result<pb::TaskState, String> {
+    pb::TaskState::from_str_name(&text.to_ascii_uppercase())
+        .filter(|state| *state != pb::TaskState::Unspecified)
+        .ok_or_else(|| {
+            format!(
+                "unknown state {text:?}; use one of PENDING, SCHEDULED, STARTED, RETRY, SUCCESS, FAILURE, REVOKED, EXPIRED"
+            )
+        })
 }
 
 pub async fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
@@ -37,10 +43,7 @@ pub async fn run(args: TasksArgs) -> anyhow::Result<ExitCode> {
     let listed = client
         .list_tasks(pb::ListTasksRequest {
             queue: args.queue.unwrap_or_default(),
-            state: args
-                .state
-                .map_or(pb::TaskState::Unspecified, crate::api::convert::state_to_pb)
-                .into(),
+            state: args.state.unwrap_or(pb::TaskState::Unspecified).into(),
             name: args.name.unwrap_or_default(),
             limit: args.limit,
             linearizable: args.read.linearizable(),

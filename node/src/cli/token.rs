@@ -7,8 +7,8 @@ use rand::RngCore;
 use serde_json::json;
 
 use super::output;
-use crate::auth::Role;
-use crate::auth::policy::digest;
+use qraft_node::auth::Role;
+use qraft_node::auth::policy::digest;
 
 #[derive(clap::Args, Debug)]
 pub struct TokenArgs {

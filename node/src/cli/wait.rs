@@ -7,7 +7,7 @@ use qraft_proto::{Client, pb};
 
 use super::ClusterArgs;
 use super::output;
-use crate::config::parse_duration_ms;
+use qraft_node::config::parse_duration_ms;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Exit code: 0 SUCCESS, 1 FAILURE, REVOKED or EXPIRED, 3 unfinished at the timeout.")]

@@ -4,10 +4,10 @@
 use anyhow::Context;
 use qraft_proto::pb;
 
-use crate::http::json::flow::FlowJson;
-use crate::ops::TaskInput;
-use crate::ops::flows::{FlowInput, ShapeInput, StepInput};
-use crate::queue::flow::OnMemberFailure;
+use qraft_node::http::json::flow::FlowJson;
+use qraft_node::ops::TaskInput;
+use qraft_node::ops::flows::{FlowInput, ShapeInput, StepInput};
+use qraft_node::queue::flow::OnMemberFailure;
 
 /// Reads a workflow file's text into a flow spec, naming the first thing that is wrong.
 pub fn parse(text: &str) -> anyhow::Result<pb::FlowSpec> {
