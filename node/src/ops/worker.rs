@@ -79,7 +79,7 @@ pub async fn lease(
         max: input.max,
         lease_ms: lease_ms(defaults, input.lease_ms)?,
     };
-    validate::must_be_valid_lease(&lease).map_err(OpError::Invalid)?;
+    lease.must_be_valid().map_err(OpError::Invalid)?;
     if input.wait_ms > MAX_LEASE_WAIT_MS {
         return Err(OpError::Invalid(format!(
             "a lease waits at most {MAX_LEASE_WAIT_MS} ms for work, not {}",

@@ -1,7 +1,6 @@
 //! Input limits, checked by the API before anything is proposed and again in apply, so that no
 //! client input can put a command into the log that a replica could not apply.
 
-use super::lease::LeaseRequest;
 use super::submit::SubmitTask;
 
 /// Longest task, queue or worker name, and idempotency key, in bytes.
@@ -166,27 +165,6 @@ pub fn must_be_valid_submit(task: &SubmitTask, max_payload: usize) -> Result<(),
     }
     must_be_duration("idempotency window", task.dedup_window_ms, MAX_DURATION_MS)?;
     Ok(())
-}
-
-/// Checks a worker's lease request.
-pub fn must_be_valid_lease(request: &LeaseRequest) -> Result<(), String> {
-    must_be_name("worker id", &request.worker)?;
-    if request.queues.is_empty() {
-        return Err("a lease must name at least one queue".into());
-    }
-    for queue in &request.queues {
-        must_be_name("queue name", queue)?;
-    }
-    for name in &request.names {
-        must_be_name("task name", name)?;
-    }
-    if request.max == 0 || request.max as usize > MAX_BATCH {
-        return Err(format!(
-            "a lease asks for 1..={MAX_BATCH} tasks, not {}",
-            request.max
-        ));
-    }
-    must_be_lease_ms(request.lease_ms)
 }
 
 /// Checks a worker's registration.

@@ -220,6 +220,17 @@ async fn run(
     active: Arc<AtomicU32>,
 ) {
     let names = registry.names();
+    let lease = LeaseRequest {
+        worker: worker_id.clone(),
+        queues: settings.queues.clone(),
+        names: names.clone(),
+        max: 1,
+        lease_ms: settings.lease_ms,
+    };
+    if let Err(reason) = lease.must_be_valid() {
+        tracing::error!(%reason, "the worker pool cannot lease with its settings; it does not start");
+        return;
+    }
     let answers = Answers::start(replica.clone(), settings.max_result_bytes);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<TaskId>();
     let mut running: BTreeMap<TaskId, Running> = BTreeMap::new();
@@ -243,11 +254,8 @@ async fn run(
         let has_work = free > 0 && backlog;
         if has_work {
             let request = LeaseRequest {
-                worker: worker_id.clone(),
-                queues: settings.queues.clone(),
-                names: names.clone(),
-                max: u32::try_from(free).unwrap_or(u32::MAX).min(1000),
-                lease_ms: settings.lease_ms,
+                max: LeaseRequest::max_for(free),
+                ..lease.clone()
             };
             match replica.propose_one(Command::Lease(request)).await {
                 Ok(Outcome::Leased(tasks)) => {
