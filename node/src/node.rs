@@ -152,8 +152,6 @@ pub async fn run_with(
     };
     let mut bootstrap = Some(bootstrap);
 
-    let ticker = crate::raft::ticker::start(replica.clone());
-    let observer = crate::raft::observer::start(replica.clone());
     let metrics = match config.metrics_listen {
         Some(listen) => Some(
             crate::metrics::start(listen, replica.clone())
@@ -239,8 +237,6 @@ pub async fn run_with(
     if let Some(pool) = pool {
         pool.shutdown().await;
     }
-    ticker.abort();
-    observer.abort();
     if let Some(metrics) = metrics {
         metrics.abort();
     }

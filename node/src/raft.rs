@@ -18,14 +18,20 @@
 //! - [`membership`]: adding and removing nodes, with catch-up and quorum checks.
 //! - [`bootstrap`]: forming the cluster on first start, or joining an existing one.
 //! - [`vote_guard`]: a node that lost its data neither serves Raft nor votes until it is safe.
-//! - [`replica`]: [`Replica`], the face of all of the above.
+//! - [`replica`]: [`Replica`], the face of all of the above; [`lifecycle`]: its start (with the
+//!   loops beside Raft: tick, observer, compaction) and shutdown; [`loops`]: how those loops
+//!   are stopped together.
+//! - [`leader_contact`]: when this node last heard from a leader.
 
 pub mod bootstrap;
 pub mod clock_check;
 pub mod codec;
 pub mod compaction;
 pub mod disk;
+pub mod leader_contact;
+pub mod lifecycle;
 pub mod log_store;
+pub mod loops;
 pub mod membership;
 pub mod network;
 pub mod observer;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use openraft::ServerState;
 use openraft::type_config::async_runtime::WatchReceiver;
 
+use super::loops::Stop;
 use super::state_machine::SharedState;
 use super::types::Raft;
 
@@ -24,32 +25,34 @@ pub fn entries_between(snapshot_every: u64, records: u64) -> u64 {
     snapshot_every.max(records / RECORDS_PER_ENTRY)
 }
 
-/// Watches this node's log and triggers a snapshot when one is due; ends with Raft.
-pub(super) fn start(raft: Raft, shared: Arc<SharedState>, snapshot_every: u64) {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(CHECK_EVERY);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let (applied, snapshot) = {
-                let metrics = raft.metrics();
-                let metrics = metrics.borrow_watched();
-                if metrics.state == ServerState::Shutdown {
-                    return;
-                }
-                (
-                    metrics.last_applied.as_ref().map_or(0, |id| id.index()),
-                    metrics.snapshot.as_ref().map_or(0, |id| id.index()),
-                )
-            };
-            let records = shared.queue().task_count() as u64;
-            if applied.saturating_sub(snapshot) >= entries_between(snapshot_every, records)
-                && raft.trigger().snapshot().await.is_err()
-            {
+/// Watches this node's log and triggers a snapshot when one is due, until told to stop (or
+/// Raft ends).
+pub(super) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_every: u64, mut stop: Stop) {
+    let mut interval = tokio::time::interval(CHECK_EVERY);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stop.requested() => return,
+        }
+        let (applied, snapshot) = {
+            let metrics = raft.metrics();
+            let metrics = metrics.borrow_watched();
+            if metrics.state == ServerState::Shutdown {
                 return;
             }
+            (
+                metrics.last_applied.as_ref().map_or(0, |id| id.index()),
+                metrics.snapshot.as_ref().map_or(0, |id| id.index()),
+            )
+        };
+        let records = shared.queue().task_count() as u64;
+        if applied.saturating_sub(snapshot) >= entries_between(snapshot_every, records)
+            && raft.trigger().snapshot().await.is_err()
+        {
+            return;
         }
-    });
+    }
 }
 
 #[cfg(test)]

@@ -5,15 +5,14 @@
 //! predecessor itself).
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{Instant as _, ServerState};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::clock_check::{self, Verdict};
+use super::loops::Stop;
 use super::replica::Replica;
 use super::types::NodeId;
 use crate::queue::{Command, Observation};
@@ -25,21 +24,6 @@ const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(5);
 /// How soon a check that too few voters answered is tried again.
 const CLOCK_RECHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// When this node last heard from a leader (any AppendEntries, heartbeats included): where an
-/// election's leaderless time starts.
-#[derive(Debug, Default)]
-pub struct LeaderContact(Mutex<Option<Instant>>);
-
-impl LeaderContact {
-    pub fn touch(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-    }
-
-    fn last(&self) -> Option<Instant> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// An election this node won and has not yet recorded.
 struct Won {
     term: u64,
@@ -47,140 +31,142 @@ struct Won {
     since: Instant,
 }
 
-pub fn start(replica: Replica) -> JoinHandle<()> {
+/// Watches this node's Raft state until told to stop.
+pub(super) async fn run(replica: Replica, mut stop: Stop) {
     // A follower that hears nothing for this long starts an election: the same patience.
     let unreachable_after = Duration::from_millis(replica.settings().election_max_ms);
-    tokio::spawn(async move {
-        let started = Instant::now();
-        let mut campaign_since: Option<Instant> = None;
-        let mut leading: Option<Won> = None;
-        let mut recorded_term = 0;
-        let mut clock_checked: Option<(u64, Instant, Duration)> = None;
-        let mut interval = tokio::time::interval(INTERVAL);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            let metrics = replica.raft().metrics().borrow_watched().clone();
-            match metrics.state {
-                ServerState::Leader => {}
-                ServerState::Candidate => {
-                    campaign_since.get_or_insert_with(Instant::now);
-                    leading = None;
-                    continue;
-                }
-                _ => {
-                    if metrics.current_leader.is_some() {
-                        campaign_since = None;
-                    }
-                    leading = None;
-                    continue;
-                }
-            }
-            let term = metrics.current_term;
-            if leading.as_ref().is_none_or(|won| won.term != term) {
-                // Leaderless since the last word from a leader; failing that (a first start),
-                // since the campaign or since this node started.
-                let since = replica
-                    .leader_contact()
-                    .last()
-                    .or(campaign_since)
-                    .unwrap_or(started);
-                leading = Some(Won {
-                    term,
-                    election_ms: since.elapsed().as_millis() as u64,
-                    since: Instant::now(),
-                });
-            }
-            let Some(won) = &leading else {
-                continue;
-            };
-            if clock_checked.is_none_or(|(term, at, every)| term != won.term || at.elapsed() >= every) {
-                clock_checked = Some((won.term, Instant::now(), CLOCK_CHECK_EVERY));
-                let reading = clock_check::check(&replica).await;
-                match reading.verdict {
-                    Verdict::Agree => {
-                        tracing::debug!(term = won.term, "the voters confirmed this node's wall clock");
-                        replica.leader_clock().confirm(won.term);
-                        let voters = reading.voters.iter().copied().chain([(replica.id(), 0)]);
-                        record_skews(&replica, voters).await;
-                    }
-                    Verdict::Disagree { skew_ms } => {
-                        tracing::error!(
-                            skew_ms,
-                            "this node's wall clock is far from its voters': handing leadership over"
-                        );
-                        record_skews(&replica, [(replica.id(), skew_ms)]).await;
-                        let _ = replica.transfer_leader(None).await;
-                        continue;
-                    }
-                    Verdict::Unknown => {
-                        tracing::info!(
-                            answered = reading.voters.len(),
-                            "too few voters told their wall clock; stamps follow the monotonic clock for now"
-                        );
-                        clock_checked = Some((won.term, Instant::now(), CLOCK_RECHECK_EVERY));
-                    }
-                }
-            }
-            if recorded_term < won.term {
-                let observation = Observation::LeaderElected {
-                    node: replica.id(),
-                    term: won.term,
-                    election_ms: won.election_ms,
-                };
-                match replica.propose_one(Command::Observe(observation)).await {
-                    Ok(_) => {
-                        tracing::info!(term = won.term, election_ms = won.election_ms, "leader elected");
-                        recorded_term = won.term;
-                    }
-                    Err(e) => tracing::debug!(error = %e, "election not recorded yet"),
-                }
-            }
-            // Every member that holds part of the log (this leader, and each follower it has
-            // matched), recorded once, before anything could be lost with its data.
-            let active = replica.shared().queue().meta().active.clone();
-            let matched = metrics.replication.clone().unwrap_or_default();
-            let holding = std::iter::once(replica.id())
-                .chain(matched.iter().filter(|(_, at)| at.is_some()).map(|(id, _)| *id));
-            for node in holding.filter(|id| !active.contains(id)).collect::<BTreeSet<_>>() {
-                match replica
-                    .propose_one(Command::Observe(Observation::Active { node }))
-                    .await
-                {
-                    Ok(_) => tracing::debug!(node, "member recorded as holding the log"),
-                    Err(e) => tracing::debug!(error = %e, "active member not recorded yet"),
-                }
-            }
-            // Right after an election nobody has answered yet: wait before judging anyone.
-            if won.since.elapsed() < unreachable_after {
+    let started = Instant::now();
+    let mut campaign_since: Option<Instant> = None;
+    let mut leading: Option<Won> = None;
+    let mut recorded_term = 0;
+    let mut clock_checked: Option<(u64, Instant, Duration)> = None;
+    let mut interval = tokio::time::interval(INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stop.requested() => return,
+        }
+        let metrics = replica.raft().metrics().borrow_watched().clone();
+        match metrics.state {
+            ServerState::Leader => {}
+            ServerState::Candidate => {
+                campaign_since.get_or_insert_with(Instant::now);
+                leading = None;
                 continue;
             }
-            let heard = metrics.heartbeat.clone().unwrap_or_default();
-            let members: BTreeSet<NodeId> = metrics
-                .membership_config
-                .membership()
-                .nodes()
-                .map(|(id, _)| *id)
-                .collect();
-            let recorded = replica.shared().queue().meta().unreachable.clone();
-            for id in members {
-                let reachable = id == replica.id()
-                    || heard
-                        .get(&id)
-                        .copied()
-                        .flatten()
-                        .is_some_and(|at| at.elapsed() < unreachable_after);
-                if reachable != recorded.contains(&id) {
+            _ => {
+                if metrics.current_leader.is_some() {
+                    campaign_since = None;
+                }
+                leading = None;
+                continue;
+            }
+        }
+        let term = metrics.current_term;
+        if leading.as_ref().is_none_or(|won| won.term != term) {
+            // Leaderless since the last word from a leader; failing that (a first start),
+            // since the campaign or since this node started.
+            let since = replica
+                .leader_contact()
+                .last()
+                .or(campaign_since)
+                .unwrap_or(started);
+            leading = Some(Won {
+                term,
+                election_ms: since.elapsed().as_millis() as u64,
+                since: Instant::now(),
+            });
+        }
+        let Some(won) = &leading else {
+            continue;
+        };
+        if clock_checked.is_none_or(|(term, at, every)| term != won.term || at.elapsed() >= every) {
+            clock_checked = Some((won.term, Instant::now(), CLOCK_CHECK_EVERY));
+            let reading = clock_check::check(&replica).await;
+            match reading.verdict {
+                Verdict::Agree => {
+                    tracing::debug!(term = won.term, "the voters confirmed this node's wall clock");
+                    replica.leader_clock().confirm(won.term);
+                    let voters = reading.voters.iter().copied().chain([(replica.id(), 0)]);
+                    record_skews(&replica, voters).await;
+                }
+                Verdict::Disagree { skew_ms } => {
+                    tracing::error!(
+                        skew_ms,
+                        "this node's wall clock is far from its voters': handing leadership over"
+                    );
+                    record_skews(&replica, [(replica.id(), skew_ms)]).await;
+                    let _ = replica.transfer_leader(None).await;
                     continue;
                 }
-                let observation = Observation::Reachability { node: id, reachable };
-                match replica.propose_one(Command::Observe(observation)).await {
-                    Ok(_) => tracing::info!(node = id, reachable, "reachability recorded"),
-                    Err(e) => tracing::debug!(error = %e, "reachability not recorded yet"),
+                Verdict::Unknown => {
+                    tracing::info!(
+                        answered = reading.voters.len(),
+                        "too few voters told their wall clock; stamps follow the monotonic clock for now"
+                    );
+                    clock_checked = Some((won.term, Instant::now(), CLOCK_RECHECK_EVERY));
                 }
             }
         }
-    })
+        if recorded_term < won.term {
+            let observation = Observation::LeaderElected {
+                node: replica.id(),
+                term: won.term,
+                election_ms: won.election_ms,
+            };
+            match replica.propose_one(Command::Observe(observation)).await {
+                Ok(_) => {
+                    tracing::info!(term = won.term, election_ms = won.election_ms, "leader elected");
+                    recorded_term = won.term;
+                }
+                Err(e) => tracing::debug!(error = %e, "election not recorded yet"),
+            }
+        }
+        // Every member that holds part of the log (this leader, and each follower it has
+        // matched), recorded once, before anything could be lost with its data.
+        let active = replica.shared().queue().meta().active.clone();
+        let matched = metrics.replication.clone().unwrap_or_default();
+        let holding = std::iter::once(replica.id())
+            .chain(matched.iter().filter(|(_, at)| at.is_some()).map(|(id, _)| *id));
+        for node in holding.filter(|id| !active.contains(id)).collect::<BTreeSet<_>>() {
+            match replica
+                .propose_one(Command::Observe(Observation::Active { node }))
+                .await
+            {
+                Ok(_) => tracing::debug!(node, "member recorded as holding the log"),
+                Err(e) => tracing::debug!(error = %e, "active member not recorded yet"),
+            }
+        }
+        // Right after an election nobody has answered yet: wait before judging anyone.
+        if won.since.elapsed() < unreachable_after {
+            continue;
+        }
+        let heard = metrics.heartbeat.clone().unwrap_or_default();
+        let members: BTreeSet<NodeId> = metrics
+            .membership_config
+            .membership()
+            .nodes()
+            .map(|(id, _)| *id)
+            .collect();
+        let recorded = replica.shared().queue().meta().unreachable.clone();
+        for id in members {
+            let reachable = id == replica.id()
+                || heard
+                    .get(&id)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|at| at.elapsed() < unreachable_after);
+            if reachable != recorded.contains(&id) {
+                continue;
+            }
+            let observation = Observation::Reachability { node: id, reachable };
+            match replica.propose_one(Command::Observe(observation)).await {
+                Ok(_) => tracing::info!(node = id, reachable, "reachability recorded"),
+                Err(e) => tracing::debug!(error = %e, "reachability not recorded yet"),
+            }
+        }
+    }
 }
 
 /// Writes down each voter whose clock (`(node, skew_ms)`) went far off, or back in step, since

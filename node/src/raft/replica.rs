@@ -12,11 +12,11 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{Config, Instant as _, ServerState, SnapshotPolicy};
 use qraft_proto::pb::raft_server::RaftServer;
 
-use super::compaction;
 use super::disk::DiskGuard;
+use super::leader_contact::LeaderContact;
 use super::log_store::LogStore;
+use super::loops::Loops;
 use super::network::{MAX_RAFT_MESSAGE, PeerNetwork};
-use super::observer::LeaderContact;
 use super::proposer::{ProposeError, Proposer};
 use super::read_index;
 use super::rpc_server::RaftRpcServer;
@@ -150,6 +150,8 @@ pub struct Replica {
     /// Held by a membership change for its whole course (an add waits for its learner to catch
     /// up): a second change started meanwhile would interleave with it.
     changing_members: Arc<tokio::sync::Mutex<()>>,
+    /// The tick, the observer and compaction: started with the replica, stopped with it.
+    loops: Loops,
 }
 
 impl std::fmt::Debug for Replica {
@@ -161,9 +163,9 @@ impl std::fmt::Debug for Replica {
 }
 
 impl Replica {
-    /// Opens the stores, recovers state, and starts Raft. Serving the RPC service returned by
-    /// [`Replica::rpc_service`] is the caller's job.
-    pub async fn start(
+    /// Opens the stores, recovers state, and starts Raft; [`Replica::start`] (in `lifecycle`)
+    /// adds the loops that run beside it.
+    pub(super) async fn open(
         id: NodeId,
         settings: RaftSettings,
         storage: Storage,
@@ -221,7 +223,6 @@ impl Replica {
             clock.clone(),
             shared.clone(),
         );
-        compaction::start(raft.clone(), shared.clone(), settings.snapshot_every);
         // A node with Raft state serves Raft at once; one without waits for bootstrap to say
         // whether it is new or lost its data.
         let initialized = raft
@@ -242,6 +243,7 @@ impl Replica {
             guard,
             clock,
             changing_members: Arc::default(),
+            loops: Loops::default(),
         })
     }
 
@@ -265,6 +267,10 @@ impl Replica {
     /// The right to change the membership, while no other change runs on this node.
     pub(super) fn try_change_members(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         self.changing_members.clone().try_lock_owned().ok()
+    }
+
+    pub(super) fn loops(&self) -> &Loops {
+        &self.loops
     }
 
     pub(super) fn storage(&self) -> &Storage {
@@ -345,6 +351,10 @@ impl Replica {
     /// The replicated state as this replica has applied it.
     pub fn shared(&self) -> &SharedState {
         &self.shared
+    }
+
+    pub(super) fn shared_arc(&self) -> Arc<SharedState> {
+        self.shared.clone()
     }
 
     /// Makes a read after this return see every write acknowledged before it: the leader
@@ -475,26 +485,5 @@ impl Replica {
                     matched.get(id).copied().flatten(),
                 )
             })
-    }
-
-    /// Hands leadership away if this node leads, so the cluster does not wait for an election
-    /// timeout, then stops Raft.
-    pub async fn shutdown(&self) {
-        if self.is_leader() {
-            tracing::info!("handing leadership over before shutdown");
-            match self.transfer_leader(None).await {
-                Ok((leader, pause)) => tracing::info!(
-                    to = leader.id,
-                    pause_ms = pause.as_millis() as u64,
-                    "leadership handed over"
-                ),
-                Err(e) => tracing::info!(error = %e, "leadership not handed over before shutdown"),
-            }
-        }
-        if let Err(e) = self.raft.shutdown().await {
-            tracing::warn!(error = %e, "raft did not stop cleanly");
-        }
-        // Peer channels outlive Raft only as long as these handles.
-        drop(self.network.clone());
     }
 }

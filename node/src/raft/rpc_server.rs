@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::codec;
-use super::observer::LeaderContact;
+use super::leader_contact::LeaderContact;
 use super::proposer::Proposer;
 use super::read_index;
 use super::snapshot;

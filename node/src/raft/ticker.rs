@@ -6,38 +6,39 @@
 
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
-
+use super::loops::Stop;
 use super::replica::Replica;
 use crate::queue::{Command, QueueState};
 
 /// How often the leader checks for due work: the resolution of every timer in the queue.
 const INTERVAL: Duration = Duration::from_millis(100);
 
-pub fn start(replica: Replica) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(INTERVAL);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            if !replica.is_leader() {
-                continue;
-            }
-            let now = replica.leader_time();
-            let plans = cron_plans(&replica.shared().queue(), now);
-            if !plans.is_empty()
-                && let Err(e) = replica.propose(plans).await
-            {
-                tracing::debug!(error = %e, "cron plans not proposed");
-            }
-            let due = replica.shared().queue().next_due_ms();
-            if due.is_some_and(|due| due <= now)
-                && let Err(e) = replica.propose_one(Command::Tick).await
-            {
-                tracing::debug!(error = %e, "tick not proposed");
-            }
+/// Proposes ticks and cron plans while this node leads, until told to stop.
+pub(super) async fn run(replica: Replica, mut stop: Stop) {
+    let mut interval = tokio::time::interval(INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stop.requested() => return,
         }
-    })
+        if !replica.is_leader() {
+            continue;
+        }
+        let now = replica.leader_time();
+        let plans = cron_plans(&replica.shared().queue(), now);
+        if !plans.is_empty()
+            && let Err(e) = replica.propose(plans).await
+        {
+            tracing::debug!(error = %e, "cron plans not proposed");
+        }
+        let due = replica.shared().queue().next_due_ms();
+        if due.is_some_and(|due| due <= now)
+            && let Err(e) = replica.propose_one(Command::Tick).await
+        {
+            tracing::debug!(error = %e, "tick not proposed");
+        }
+    }
 }
 
 /// A `FireSchedule` for every cron schedule whose next due time came or is not planned yet.
