@@ -5,7 +5,7 @@
 //! - **The leader** stamps entries with a [`LeaderClock`]: its monotonic clock, pulled toward its
 //!   wall clock by at most a tenth of the time that passes (while the two are within
 //!   [`MAX_SKEW_MS`]), and catching up with the wall clock once per term, right after its peers
-//!   have confirmed that clock (`raft/observer.rs`). A wall clock stepped by minutes (NTP, a
+//!   have confirmed that clock (`raft/control/observer.rs`). A wall clock stepped by minutes (NTP, a
 //!   resumed VM) neither drags cluster time with it nor slows or stops it, and a leader whose
 //!   clock disagrees with its peers' hands leadership over.
 //! - **Everything else** (the CLI, the API checking an eta a client gave, the metrics) uses

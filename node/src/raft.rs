@@ -1,58 +1,45 @@
 //! Consensus, kept behind this one module: openraft `0.10.0-alpha.37` on RocksDB over gRPC.
 //! Nothing outside `raft/` names an openraft type; the rest of the node uses [`Replica`].
 //!
-//! - [`types`]: the openraft type configuration and the log payload ([`types::Proposal`]).
-//! - [`codec`]: the versioned encoding of everything on disk and on the wire.
-//! - [`storage`]: the RocksDB instance, its column families and the node identity check.
-//! - [`syncer`]: group commit: one fsync for every pending append.
-//! - [`disk`]: the free-space watermark below which growing writes are refused.
-//! - [`log_store`]: the Raft log and vote.
-//! - [`state_machine`]: applies entries to the queue and persists what changed.
-//! - [`snapshot`]: point-in-time snapshot files; [`compaction`]: when to build one.
-//! - [`network`] / [`rpc_server`]: the `qraft.v1.Raft` transport, both directions.
-//! - [`proposer`]: batches client commands into log entries, forwarding to the leader.
-//! - [`read_index`]: linearizable reads on any node (the leader's read index).
-//! - [`ticker`]: the leader's periodic tick, proposed when some task is due.
-//! - [`observer`]: the leader records elections and unreachable members for the timeline.
-//! - [`clock_check`]: the leader checks its wall clock against its voters'.
-//! - [`membership`]: adding and removing nodes, with catch-up and quorum checks.
-//! - [`bootstrap`]: forming the cluster on first start, or joining an existing one.
-//! - [`vote_guard`]: a node that lost its data neither serves Raft nor votes until it is safe.
-//! - [`replica`]: [`Replica`], the face of all of the above; [`lifecycle`]: its start (with the
-//!   loops beside Raft: tick, observer, compaction) and shutdown; [`loops`]: how those loops
-//!   are stopped together.
-//! - [`leader_contact`]: when this node last heard from a leader.
+//! Grouped by role, as openraft's own examples are:
+//!
+//! - [`persist`]: what is on disk. `storage` (RocksDB, its column families, the node identity
+//!   check), `log_store` (the Raft log and vote) with `syncer` (group commit: one fsync per
+//!   pending append), `state_machine` (applies entries to the queue, persists what changed),
+//!   `snapshot` (point-in-time files) and `compaction` (when to build one), `disk` (the
+//!   free-space watermark), `codec` (the versioned encoding on disk and on the wire).
+//! - [`transport`]: `qraft.v1.Raft` both ways: `network` (outgoing) and `rpc_server` (incoming).
+//! - [`control`]: the cluster's control: `bootstrap` (forming or joining), `membership` (adding
+//!   and removing nodes, one change at a time), `ticker` (the leader's tick when a task is due),
+//!   `observer` (elections and unreachable members on the timeline), `clock_check` (the
+//!   leader's wall clock against its voters'), `leader_contact`, `vote_guard` (a node that lost
+//!   its data neither serves Raft nor votes until safe).
+//! - At the top: [`types`] (the openraft type configuration and the log payload), [`proposer`]
+//!   (batches client commands into log entries, forwarding to the leader), [`read_index`]
+//!   (linearizable reads on any node), [`replica`] ([`Replica`], the face of all of the above),
+//!   [`lifecycle`] (its start with the loops beside Raft, and its shutdown) and [`loops`] (how
+//!   those loops stop together).
+//!
+//! Dependencies point one way: `control` and `transport` use [`Replica`] and `persist`;
+//! `persist` uses none of them. [`Replica`] holds two small `control` types (the leader contact
+//! and the vote guard), which import nothing of it.
 
-pub mod bootstrap;
-pub mod clock_check;
-pub mod codec;
-pub mod compaction;
-pub mod disk;
-pub mod leader_contact;
+pub mod control;
 pub mod lifecycle;
-pub mod log_store;
 pub mod loops;
-pub mod membership;
-pub mod network;
-pub mod observer;
+pub mod persist;
 pub mod proposer;
 pub mod read_index;
 pub mod replica;
-pub mod rpc_server;
-pub mod snapshot;
-pub mod state_machine;
-pub mod storage;
-pub mod syncer;
-pub mod ticker;
+pub mod transport;
 pub mod types;
-pub mod vote_guard;
 
-pub use membership::{Added, MembershipError, MembershipView, Standing};
+pub use control::membership::{Added, MembershipError, MembershipView, Standing};
+pub use persist::storage::{Identity, Storage, StorageError};
 pub use proposer::ProposeError;
 pub use replica::{
     Member, PeerProgress, RaftSettings, Replica, ReplicaError, ReplicaStatus, Role, TransferError,
 };
-pub use storage::{Identity, Storage, StorageError};
 
 #[cfg(test)]
 mod conformance;

@@ -102,7 +102,7 @@ pub enum Observation {
     },
     /// The leader saw `node` hold part of the log for the first time. From then on the node may
     /// have counted toward a quorum, so it must never come back with empty data under its id
-    /// as if nothing had happened (see `raft/bootstrap.rs`).
+    /// as if nothing had happened (see `raft/control/bootstrap.rs`).
     Active { node: u64 },
     /// The leader read `node`'s wall clock `skew_ms` off the others' (its own, when a majority
     /// reads it far off).

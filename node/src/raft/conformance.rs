@@ -11,10 +11,10 @@ use openraft::type_config::TypeConfigExt;
 use openraft::{RaftSnapshotBuilder, StorageError};
 use tempfile::TempDir;
 
-use super::log_store::LogStore;
-use super::state_machine::StateMachineStore;
-use super::storage::{Identity, Storage};
-use super::syncer::Syncer;
+use super::persist::log_store::LogStore;
+use super::persist::state_machine::StateMachineStore;
+use super::persist::storage::{Identity, Storage};
+use super::persist::syncer::Syncer;
 use super::types::{Entry, Proposal, TypeConfig};
 use crate::queue::{Command, RetryPolicy, SubmitTask, TaskId, TaskOptions};
 

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use super::control::{observer, ticker};
+use super::persist::compaction;
+use super::persist::storage::Storage;
 use super::replica::{RaftSettings, Replica, ReplicaError};
-use super::storage::Storage;
 use super::types::NodeId;
-use super::{compaction, observer, ticker};
 
 /// How long a shutdown waits for the loops to end (one may be in the middle of a proposal).
 const LOOPS_STOP_LIMIT: Duration = Duration::from_secs(3);

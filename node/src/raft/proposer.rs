@@ -13,10 +13,10 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::codec;
-use super::disk::DiskGuard;
-use super::network::PeerNetwork;
-use super::state_machine::SharedState;
+use super::persist::codec;
+use super::persist::disk::{DiskFull, DiskGuard};
+use super::persist::state_machine::SharedState;
+use super::transport::network::PeerNetwork;
 use super::types::{NodeId, Proposal, Raft};
 use crate::clock::LeaderClock;
 use crate::queue::{Command, Outcome};
@@ -64,6 +64,16 @@ pub enum ProposeError {
         free_bytes: u64,
         min_free_bytes: u64,
     },
+}
+
+impl From<DiskFull> for ProposeError {
+    fn from(full: DiskFull) -> Self {
+        ProposeError::DiskFull {
+            node: full.node,
+            free_bytes: full.free_bytes,
+            min_free_bytes: full.min_free_bytes,
+        }
+    }
 }
 
 impl ProposeError {

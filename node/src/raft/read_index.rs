@@ -10,9 +10,9 @@ use openraft::raft::ReadPolicy;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::codec;
-use super::network::PeerNetwork;
+use super::persist::codec;
 use super::proposer::ProposeError;
+use super::transport::network::PeerNetwork;
 use super::types::Raft;
 
 /// How long a follower waits for the leader's index, and then for its replica to apply it.

@@ -45,4 +45,4 @@ pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;
 pub type Vote = openraft::type_config::alias::VoteOf<TypeConfig>;
 pub type SnapshotMeta = openraft::type_config::alias::SnapshotMetaOf<TypeConfig>;
 pub type StoredMembership = openraft::type_config::alias::StoredMembershipOf<TypeConfig>;
-pub type Raft = openraft::Raft<TypeConfig, super::state_machine::StateMachineStore>;
+pub type Raft = openraft::Raft<TypeConfig, super::persist::state_machine::StateMachineStore>;

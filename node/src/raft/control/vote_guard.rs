@@ -10,7 +10,7 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::storage::Storage;
+use crate::raft::persist::storage::Storage;
 
 pub struct VoteGuard {
     /// Raft traffic is refused until bootstrap opens it; a node with data opens at once.
@@ -78,7 +78,7 @@ impl VoteGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raft::storage::Identity;
+    use crate::raft::persist::storage::Identity;
 
     #[test]
     fn votes_are_withheld_until_the_index_is_applied_even_across_a_restart() {

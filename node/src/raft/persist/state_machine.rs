@@ -21,11 +21,11 @@ use tokio::sync::{broadcast, oneshot, watch};
 use super::codec;
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
-use super::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::clock::LeaderClock;
 use crate::metrics::Timings;
 use crate::queue::record::{self, Stored};
 use crate::queue::{QueueMeta, QueueState, TaskId};
+use crate::raft::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
 

@@ -12,9 +12,9 @@ use std::time::Duration;
 use openraft::ServerState;
 use openraft::type_config::async_runtime::WatchReceiver;
 
-use super::loops::Stop;
 use super::state_machine::SharedState;
-use super::types::Raft;
+use crate::raft::loops::Stop;
+use crate::raft::types::Raft;
 
 /// Records a snapshot may rewrite per log entry since the previous one.
 pub const RECORDS_PER_ENTRY: u64 = 4;
@@ -27,7 +27,7 @@ pub fn entries_between(snapshot_every: u64, records: u64) -> u64 {
 
 /// Watches this node's log and triggers a snapshot when one is due, until told to stop (or
 /// Raft ends).
-pub(super) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_every: u64, mut stop: Stop) {
+pub(in crate::raft) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_every: u64, mut stop: Stop) {
     let mut interval = tokio::time::interval(CHECK_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

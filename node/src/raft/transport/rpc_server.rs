@@ -12,14 +12,14 @@ use serde::Serialize;
 use tokio::io::AsyncWriteExt;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::codec;
-use super::leader_contact::LeaderContact;
-use super::proposer::Proposer;
-use super::read_index;
-use super::snapshot;
-use super::types::{NodeId, Raft, SnapshotMeta, TypeConfig, Vote};
-use super::vote_guard::VoteGuard;
 use crate::queue::{Command, Observation};
+use crate::raft::control::leader_contact::LeaderContact;
+use crate::raft::control::vote_guard::VoteGuard;
+use crate::raft::persist::codec;
+use crate::raft::persist::snapshot;
+use crate::raft::proposer::Proposer;
+use crate::raft::read_index;
+use crate::raft::types::{NodeId, Raft, SnapshotMeta, TypeConfig, Vote};
 
 pub struct RaftRpcServer {
     raft: Raft,

@@ -18,7 +18,7 @@ use rocksdb::{DB, Direction, IteratorMode, WriteBatch};
 use super::codec;
 use super::storage::{CF_LOG, CF_RAFT_META, cf, rocks_err};
 use super::syncer::Syncer;
-use super::types::{Entry, LogId, TypeConfig, Vote};
+use crate::raft::types::{Entry, LogId, TypeConfig, Vote};
 
 const VOTE_KEY: &[u8] = b"vote";
 const LAST_PURGED_KEY: &[u8] = b"last_purged";

@@ -15,7 +15,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use rocksdb::DB;
 use tokio::sync::oneshot;
 
-use super::types::TypeConfig;
+use crate::raft::types::TypeConfig;
 
 enum Waiter {
     Append(IOFlushed<TypeConfig>),

@@ -14,9 +14,9 @@ use openraft::BasicNode;
 use openraft::error::{InitializeError, RaftError};
 use qraft_proto::{Client, ClientError, Credentials, RetryPolicy};
 
-use super::codec;
-use super::replica::{Replica, ReplicaError};
-use super::types::NodeId;
+use crate::raft::persist::codec;
+use crate::raft::replica::{Replica, ReplicaError};
+use crate::raft::types::NodeId;
 
 /// How long a joining node keeps asking to be added before it gives up and says so.
 const JOIN_PATIENCE: Duration = Duration::from_secs(15 * 60);
@@ -132,7 +132,7 @@ impl Replica {
 
     /// How this node calls its peers' client services: with its node certificate, which the
     /// peers admit like an admin.
-    pub(super) fn as_peer(&self) -> Credentials {
+    pub(in crate::raft) fn as_peer(&self) -> Credentials {
         Credentials {
             tls: self.settings().tls.clone(),
             token: None,

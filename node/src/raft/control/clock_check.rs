@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::replica::Replica;
 use crate::clock::{MAX_SKEW_MS, wall_ms};
+use crate::raft::replica::Replica;
 
 /// What the voters' clocks said of this node's.
 #[derive(Debug, PartialEq, Eq)]

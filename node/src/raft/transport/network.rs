@@ -21,8 +21,8 @@ use qraft_proto::pb::raft_client::RaftClient;
 use tokio::io::AsyncReadExt;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
-use super::codec;
-use super::types::{Node, NodeId, TypeConfig, Vote};
+use crate::raft::persist::codec;
+use crate::raft::types::{Node, NodeId, TypeConfig, Vote};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
 

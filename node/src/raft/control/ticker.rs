@@ -6,15 +6,15 @@
 
 use std::time::Duration;
 
-use super::loops::Stop;
-use super::replica::Replica;
 use crate::queue::{Command, QueueState};
+use crate::raft::loops::Stop;
+use crate::raft::replica::Replica;
 
 /// How often the leader checks for due work: the resolution of every timer in the queue.
 const INTERVAL: Duration = Duration::from_millis(100);
 
 /// Proposes ticks and cron plans while this node leads, until told to stop.
-pub(super) async fn run(replica: Replica, mut stop: Stop) {
+pub(in crate::raft) async fn run(replica: Replica, mut stop: Stop) {
     let mut interval = tokio::time::interval(INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -5,8 +5,16 @@
 
 use std::path::PathBuf;
 
-use super::proposer::ProposeError;
 use crate::queue::Command;
+
+/// The data disk of `node` is below the watermark (the proposer answers it as
+/// `ProposeError::DiskFull`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiskFull {
+    pub node: u64,
+    pub free_bytes: u64,
+    pub min_free_bytes: u64,
+}
 
 #[derive(Clone, Debug)]
 pub struct DiskGuard {
@@ -25,13 +33,13 @@ impl DiskGuard {
     }
 
     /// Refuses `commands` when one would grow the state and the disk is below the watermark.
-    pub fn must_have_room(&self, commands: &[Command]) -> Result<(), ProposeError> {
+    pub fn must_have_room(&self, commands: &[Command]) -> Result<(), DiskFull> {
         if self.min_free_bytes == 0 || !commands.iter().any(grows) {
             return Ok(());
         }
         let free = free_bytes(&self.dir);
         match free {
-            Some(free) if free < self.min_free_bytes => Err(ProposeError::DiskFull {
+            Some(free) if free < self.min_free_bytes => Err(DiskFull {
                 node: self.node,
                 free_bytes: free,
                 min_free_bytes: self.min_free_bytes,
@@ -72,7 +80,7 @@ mod tests {
         let submit = Command::RemoveSchedule { name: "x".into() };
         assert!(full.must_have_room(&[submit]).is_ok());
         match full.must_have_room(&[Command::PauseQueue { queue: "q".into() }, a_submit()]) {
-            Err(ProposeError::DiskFull { node: 2, .. }) => {}
+            Err(DiskFull { node: 2, .. }) => {}
             other => panic!("expected a refusal, got {other:?}"),
         }
         let off = DiskGuard::new(dir.path().to_path_buf(), 2, 0);

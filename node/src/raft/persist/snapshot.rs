@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::codec;
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, create_dir_durably, rocks_err};
-use super::types::SnapshotMeta;
+use crate::raft::types::SnapshotMeta;
 
 const MAGIC: &[u8; 8] = b"QRAFTSNP";
 const FORMAT_VERSION: u8 = 2;

@@ -22,9 +22,9 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{BasicNode, ChangeMembers, Instant as _, ServerState};
 use qraft_proto::limits::CAUGHT_UP_LAG;
 
-use super::replica::{Member, Replica, members};
-use super::types::{NodeId, TypeConfig};
 use crate::queue::{Command, MemberChange, Observation};
+use crate::raft::replica::{Member, Replica, members};
+use crate::raft::types::{NodeId, TypeConfig};
 
 /// How long one membership entry may take to commit before the call gives up on it (it still
 /// completes if a majority of old and new voters answers later).
@@ -233,7 +233,7 @@ impl Replica {
     /// The current members, if this node leads and no change is under way.
     fn must_lead_unchanging(&self) -> Result<MembershipView, MembershipError> {
         let status = self.status();
-        if status.role != super::Role::Leader {
+        if status.role != crate::raft::Role::Leader {
             return Err(MembershipError::NotLeader {
                 leader_addr: status.leader.map(|l| l.addr),
             });

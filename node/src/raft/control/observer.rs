@@ -12,10 +12,10 @@ use openraft::{Instant as _, ServerState};
 use tokio::time::Instant;
 
 use super::clock_check::{self, Verdict};
-use super::loops::Stop;
-use super::replica::Replica;
-use super::types::NodeId;
 use crate::queue::{Command, Observation};
+use crate::raft::loops::Stop;
+use crate::raft::replica::Replica;
+use crate::raft::types::NodeId;
 
 /// How often the observer looks: the resolution of election and reachability events.
 const INTERVAL: Duration = Duration::from_millis(100);
@@ -32,7 +32,7 @@ struct Won {
 }
 
 /// Watches this node's Raft state until told to stop.
-pub(super) async fn run(replica: Replica, mut stop: Stop) {
+pub(in crate::raft) async fn run(replica: Replica, mut stop: Stop) {
     // A follower that hears nothing for this long starts an election: the same patience.
     let unreachable_after = Duration::from_millis(replica.settings().election_max_ms);
     let started = Instant::now();
