@@ -18,6 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use qraft_proto::launch::{Membership, NodeLaunch, peers};
 use qraft_proto::{Client, RetryPolicy, pb};
 
 use self::clocks::Clocks;
@@ -146,11 +147,8 @@ impl Cluster {
             std::fs::write(&node.config, node_config(&node.exec_log, &security.node_config))?;
             nodes.push(node);
         }
-        let peers = nodes
-            .iter()
-            .map(|node| format!("{}@{}", node.id, node.addr))
-            .collect::<Vec<_>>()
-            .join(",");
+        // Slots 1..=n in order, as `peers` numbers them.
+        let peers = peers(&nodes.iter().map(|node| node.addr.clone()).collect::<Vec<_>>());
         let mut cluster = Cluster {
             qraft: qraft.to_path_buf(),
 
@@ -251,34 +249,26 @@ impl Cluster {
             .create(true)
             .append(true)
             .open(&node.log)?;
+        let membership = match &node.join {
+            Some(via) => Membership::Join(via.clone()),
+            None => Membership::Peers(peers),
+        };
+        let launch = NodeLaunch::new(node.raft_id, &node.addr, membership, &node.data)
+            .config(&node.config)
+            .extra(more)
+            .extra(skip_wal_sync.then_some("--unsafe-skip-wal-sync"));
         let mut command = match &namespace {
             Some(ns) => {
                 let mut command = Command::new("ip");
-                command.args(["netns", "exec", ns]).arg(&qraft);
+                command
+                    .args(["netns", "exec", ns])
+                    .arg(&qraft)
+                    .args(launch.args());
                 command
             }
-            None => Command::new(&qraft),
-        };
-        let (membership_flag, membership) = match &node.join {
-            Some(via) => ("--join", via.clone()),
-            None => ("--peers", peers),
+            None => launch.command(&qraft),
         };
         command
-            .args([
-                "node",
-                "--id",
-                &node.raft_id.to_string(),
-                "--listen",
-                &node.addr,
-                membership_flag,
-                &membership,
-            ])
-            .arg("--config")
-            .arg(&node.config)
-            .arg("--data")
-            .arg(&node.data)
-            .args(more)
-            .args(skip_wal_sync.then_some("--unsafe-skip-wal-sync"))
             .envs(clock_env)
             .env("RUST_LOG", "info,openraft=warn")
             .stdin(Stdio::null())

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use qraft_proto::launch::{Membership, NodeLaunch, peers};
 use qraft_proto::{Client, Credentials, pb};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -89,11 +90,7 @@ impl TestCluster {
                 (id, node)
             })
             .collect();
-        let peers = nodes
-            .iter()
-            .map(|(id, node)| format!("{id}@{}", node.addr))
-            .collect::<Vec<_>>()
-            .join(",");
+        let peers = peers(&nodes.values().map(|node| node.addr.clone()).collect::<Vec<_>>());
         TestCluster {
             dir,
             nodes,
@@ -132,9 +129,9 @@ impl TestCluster {
         extra.extend(more.iter().map(|s| s.to_string()));
         let env = self.node_env.get(&id).cloned().unwrap_or_default();
         let node = self.nodes.get_mut(&id).expect("known node");
-        let (membership_flag, membership) = match &node.join {
-            Some(via) => ("--join", via.clone()),
-            None => ("--peers", peers),
+        let membership = match &node.join {
+            Some(via) => Membership::Join(via.clone()),
+            None => Membership::Peers(peers),
         };
         assert!(node.child.is_none(), "node {id} is already running");
         let log = std::fs::OpenOptions::new()
@@ -142,22 +139,12 @@ impl TestCluster {
             .append(true)
             .open(&node.log)
             .expect("open log");
-        let child = Command::new(QRAFT)
-            .args([
-                "node",
-                "--id",
-                &id.to_string(),
-                "--listen",
-                &node.addr,
-                membership_flag,
-                &membership,
-            ])
-            .arg("--data")
-            .arg(&node.data)
-            .args(&extra)
+        let child = NodeLaunch::new(id, &node.addr, membership, &node.data)
+            .metrics_listen(&node.metrics)
+            .http_listen(&node.http)
+            .extra(&extra)
+            .command(QRAFT)
             .env("RUST_LOG", "info,openraft=warn")
-            .env("QRAFT_METRICS_LISTEN", &node.metrics)
-            .env("QRAFT_HTTP_LISTEN", &node.http)
             .envs(env)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))

@@ -7,8 +7,10 @@
 //! - [`metadata`]: the gRPC metadata keys that server and client agree on.
 //! - [`limits`]: the numbers they agree on.
 //! - [`security`]: TLS material and tokens, for clients and nodes alike.
+//! - [`launch`]: the `qraft node` command line, for the tools that start local nodes.
 
 pub mod client;
+pub mod launch;
 pub mod limits;
 pub mod metadata;
 pub mod security;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use qraft_proto::launch::{Membership, NodeLaunch, peers};
 use qraft_proto::{Client, Credentials, TlsFiles, pb};
 use tempfile::TempDir;
 
@@ -63,12 +64,7 @@ impl Cluster {
             .into_iter()
             .map(|port| format!("127.0.0.1:{port}"))
             .collect();
-        let peers = addrs
-            .iter()
-            .enumerate()
-            .map(|(i, addr)| format!("{}@{addr}", i + 1))
-            .collect::<Vec<_>>()
-            .join(",");
+        let peers = peers(&addrs);
         let qraft = qraft_binary();
         let (extra, credentials) = secure(dir.path());
         let nodes = addrs
@@ -77,24 +73,19 @@ impl Cluster {
             .map(|(i, addr)| {
                 let id = i + 1;
                 let log = std::fs::File::create(dir.path().join(format!("n{id}.log"))).expect("log file");
-                let child = Command::new(&qraft)
-                    .args([
-                        "node",
-                        "--id",
-                        &id.to_string(),
-                        "--listen",
-                        addr,
-                        "--peers",
-                        &peers,
-                    ])
-                    .arg("--data")
-                    .arg(dir.path().join(format!("n{id}")))
-                    .args(&extra)
-                    .stdin(Stdio::null())
-                    .stdout(log.try_clone().expect("clone log"))
-                    .stderr(log)
-                    .spawn()
-                    .expect("start qraft node");
+                let child = NodeLaunch::new(
+                    id as u64,
+                    addr,
+                    Membership::Peers(peers.clone()),
+                    dir.path().join(format!("n{id}")),
+                )
+                .extra(&extra)
+                .command(&qraft)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone log"))
+                .stderr(log)
+                .spawn()
+                .expect("start qraft node");
                 Some(child)
             })
             .collect();

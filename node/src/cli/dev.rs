@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use qraft_proto::launch::{Membership, NodeLaunch, peers};
 use qraft_proto::{Credentials, TlsFiles};
 use tokio::process::{Child, Command};
 
@@ -67,11 +68,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
         }
     };
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
-    let peers = addrs
-        .iter()
-        .map(|(id, addr)| format!("{id}@{addr}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    // Ids run 1..=N in order, as `peers` numbers them.
+    let peers = peers(&addrs.iter().map(|(_, addr)| addr.clone()).collect::<Vec<_>>());
     let exe = std::env::current_exe().context("cannot find the qraft binary")?;
     let secure = if args.tls { Some(secure(&data)?) } else { None };
     let mut nodes = Vec::new();
@@ -241,18 +239,18 @@ fn spawn_node(
         .append(true)
         .open(&log)
         .with_context(|| format!("cannot open {}", log.display()))?;
+    let mut launch = NodeLaunch::new(
+        id,
+        addr,
+        Membership::Peers(peers.to_owned()),
+        data.join(format!("n{id}")),
+    )
+    .http_listen(http);
+    if let Some(config) = config {
+        launch = launch.config(config);
+    }
     let child = Command::new(exe)
-        .arg("node")
-        .args(["--id", &id.to_string(), "--listen", addr, "--peers", peers])
-        .args(["--http-listen", http])
-        .arg("--data")
-        .arg(data.join(format!("n{id}")))
-        .args(
-            config
-                .map(|config| ["--config".as_ref(), config.as_os_str()])
-                .into_iter()
-                .flatten(),
-        )
+        .args(launch.args())
         .stdin(std::process::Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
