@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod defaults;
 mod security;
 
 use self::security::FileTls;
@@ -16,8 +17,6 @@ use crate::auth::TokenEntry;
 use crate::ops::TaskDefaults;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 
-/// Free space on the data disk below which growing writes are refused.
-const DEFAULT_MIN_FREE_DISK: u64 = 128 * 1024 * 1024;
 use crate::raft::RaftSettings;
 use crate::worker::PoolSettings;
 
@@ -70,50 +69,49 @@ pub struct NodeArgs {
     /// Directory for this node's database and snapshots [default: ./data/n<ID>].
     #[arg(long, env = "QRAFT_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Cluster name; nodes refuse Raft traffic from another cluster [default: qraft].
+    /// Cluster name; nodes refuse Raft traffic from another cluster.
     #[arg(long, env = "QRAFT_CLUSTER_NAME")]
     pub cluster_name: Option<String>,
-    /// Leader heartbeat interval in milliseconds [default: 100].
+    /// Leader heartbeat interval in milliseconds.
     #[arg(long, env = "QRAFT_HEARTBEAT_MS")]
     pub heartbeat_ms: Option<u64>,
-    /// Election timeout range in milliseconds, `MIN,MAX` [default: 300,600].
+    /// Election timeout range in milliseconds, `MIN,MAX`.
     #[arg(long, env = "QRAFT_ELECTION_TIMEOUT_MS", value_name = "MIN,MAX")]
     pub election_timeout_ms: Option<String>,
     /// Build a snapshot (and purge the log behind it) every this many log entries, or once per
-    /// 4 tasks held if that is more [default: 5000].
+    /// 4 tasks held if that is more.
     #[arg(long, env = "QRAFT_SNAPSHOT_EVERY")]
     pub snapshot_every: Option<u64>,
-    /// Log entries kept behind a snapshot for lagging followers [default: 1000].
+    /// Log entries kept behind a snapshot for lagging followers.
     #[arg(long, env = "QRAFT_KEEP_LOGS")]
     pub keep_logs: Option<u64>,
-    /// Largest task payload (args) accepted, and largest result stored, in bytes
-    /// [default: 1048576, at most 16777216].
+    /// Largest task payload (args) accepted, and largest result stored, in bytes (at most
+    /// 16777216).
     #[arg(long, env = "QRAFT_MAX_PAYLOAD_BYTES")]
     pub max_payload_bytes: Option<usize>,
     /// Below this much free space (bytes) on the data disk, new tasks, flows and schedules are
-    /// refused (RESOURCE_EXHAUSTED) while answers still drain the queues; 0 turns it off
-    /// [default: 134217728, 128 MiB].
+    /// refused (RESOURCE_EXHAUSTED) while answers still drain the queues; 0 turns it off.
     #[arg(long, env = "QRAFT_MIN_FREE_DISK_BYTES")]
     pub min_free_disk_bytes: Option<u64>,
-    /// How long finished tasks and their results are kept, e.g. 24h, 30m [default: 24h].
+    /// How long finished tasks and their results are kept, e.g. 24h, 30m.
     #[arg(long, env = "QRAFT_RESULT_TTL", value_parser = parse_duration_ms, value_name = "DURATION")]
     pub result_ttl: Option<u64>,
-    /// How long an idempotency key keeps returning its first task [default: 24h].
+    /// How long an idempotency key keeps returning its first task.
     #[arg(long, env = "QRAFT_DEDUP_WINDOW", value_parser = parse_duration_ms, value_name = "DURATION")]
     pub dedup_window: Option<u64>,
-    /// Deliveries after which a task whose lease keeps expiring is dead-lettered [default: 20].
+    /// Deliveries after which a task whose lease keeps expiring is dead-lettered.
     #[arg(long, env = "QRAFT_DELIVERY_LIMIT")]
     pub delivery_limit: Option<u32>,
-    /// Queues this node's worker pool takes tasks from, comma-separated [default: default].
+    /// Queues this node's worker pool takes tasks from, comma-separated.
     #[arg(long, env = "QRAFT_WORKER_QUEUES", value_name = "QUEUE,...")]
     pub worker_queues: Option<String>,
-    /// Tasks this node's worker pool runs at once [default: 8].
+    /// Tasks this node's worker pool runs at once.
     #[arg(long, env = "QRAFT_CONCURRENCY")]
     pub concurrency: Option<usize>,
     /// Let the pool size itself between MIN and MAX slots by backlog (overrides --concurrency).
     #[arg(long, env = "QRAFT_AUTOSCALE", value_name = "MIN,MAX")]
     pub autoscale: Option<String>,
-    /// On shutdown, how long running tasks may finish before they are handed back [default: 10s].
+    /// On shutdown, how long running tasks may finish before they are handed back.
     #[arg(long, env = "QRAFT_WORKER_GRACE", value_parser = parse_duration_ms, value_name = "DURATION")]
     pub worker_grace: Option<u64>,
     /// Run no worker pool on this node: a pure broker.
@@ -332,15 +330,22 @@ impl NodeConfig {
             .cluster_name
             .clone()
             .or(file.cluster_name)
-            .unwrap_or_else(|| "qraft".to_string());
+            .unwrap_or_else(|| defaults::CLUSTER_NAME.to_owned());
         validate::must_be_name("cluster name", &cluster_name).map_err(invalid)?;
 
-        let heartbeat_ms = args.heartbeat_ms.or(file.raft.heartbeat_ms).unwrap_or(100);
+        let heartbeat_ms = args
+            .heartbeat_ms
+            .or(file.raft.heartbeat_ms)
+            .unwrap_or(defaults::HEARTBEAT_MS);
         let (election_min_ms, election_max_ms) = match &args.election_timeout_ms {
             Some(range) => parse_range(range)?,
             None => (
-                file.raft.election_timeout_min_ms.unwrap_or(300),
-                file.raft.election_timeout_max_ms.unwrap_or(600),
+                file.raft
+                    .election_timeout_min_ms
+                    .unwrap_or(defaults::ELECTION_MIN_MS),
+                file.raft
+                    .election_timeout_max_ms
+                    .unwrap_or(defaults::ELECTION_MAX_MS),
             ),
         };
         if heartbeat_ms == 0 {
@@ -356,11 +361,17 @@ impl NodeConfig {
                 "election timeout range {election_min_ms},{election_max_ms} is empty: MAX must be greater than MIN"
             )));
         }
-        let snapshot_every = args.snapshot_every.or(file.raft.snapshot_every).unwrap_or(5000);
+        let snapshot_every = args
+            .snapshot_every
+            .or(file.raft.snapshot_every)
+            .unwrap_or(defaults::SNAPSHOT_EVERY);
         if snapshot_every == 0 {
             return Err(invalid("--snapshot-every must be at least 1"));
         }
-        let keep_logs = args.keep_logs.or(file.raft.keep_logs).unwrap_or(1000);
+        let keep_logs = args
+            .keep_logs
+            .or(file.raft.keep_logs)
+            .unwrap_or(defaults::KEEP_LOGS);
         let max_payload_bytes = args
             .max_payload_bytes
             .or(file.limits.max_payload_bytes)
@@ -370,7 +381,7 @@ impl NodeConfig {
                 "max payload {max_payload_bytes} bytes is out of range 1..={MAX_PAYLOAD_LIMIT}"
             )));
         }
-        let defaults = TaskDefaults::default();
+        let task_defaults = TaskDefaults::default();
         let file_duration = |what: &str, text: &Option<String>| -> Result<Option<u64>, ConfigError> {
             text.as_deref()
                 .map(|t| parse_duration_ms(t).map_err(|e| invalid(format!("{what}: {e}"))))
@@ -378,12 +389,14 @@ impl NodeConfig {
         };
         let result_ttl_ms = match args.result_ttl {
             Some(ms) => ms,
-            None => file_duration("result_ttl", &file.defaults.result_ttl)?.unwrap_or(defaults.result_ttl_ms),
+            None => {
+                file_duration("result_ttl", &file.defaults.result_ttl)?.unwrap_or(task_defaults.result_ttl_ms)
+            }
         };
         let dedup_window_ms = match args.dedup_window {
             Some(ms) => ms,
             None => file_duration("dedup_window", &file.defaults.dedup_window)?
-                .unwrap_or(defaults.dedup_window_ms),
+                .unwrap_or(task_defaults.dedup_window_ms),
         };
         for (what, ms) in [("result TTL", result_ttl_ms), ("dedup window", dedup_window_ms)] {
             validate::must_be_duration(what, ms, MAX_DURATION_MS).map_err(invalid)?;
@@ -391,7 +404,7 @@ impl NodeConfig {
         let delivery_limit = args
             .delivery_limit
             .or(file.defaults.delivery_limit)
-            .unwrap_or(defaults.delivery_limit);
+            .unwrap_or(task_defaults.delivery_limit);
         validate::must_be_delivery_limit(delivery_limit).map_err(invalid)?;
         let worker = if args.no_worker || file.worker.enabled == Some(false) {
             None
@@ -413,7 +426,10 @@ impl NodeConfig {
             for queue in &queues {
                 validate::must_be_name("worker queue", queue).map_err(invalid)?;
             }
-            let concurrency = args.concurrency.or(file.worker.concurrency).unwrap_or(8);
+            let concurrency = args
+                .concurrency
+                .or(file.worker.concurrency)
+                .unwrap_or(defaults::CONCURRENCY);
             if !(1..=1000).contains(&concurrency) {
                 return Err(invalid(format!(
                     "concurrency {concurrency} is out of range 1..=1000"
@@ -436,13 +452,15 @@ impl NodeConfig {
             let concurrency = autoscale.map_or(concurrency, |(_, max)| max);
             let grace_ms = match args.worker_grace {
                 Some(ms) => ms,
-                None => file_duration("worker grace", &file.worker.grace)?.unwrap_or(10_000),
+                None => {
+                    file_duration("worker grace", &file.worker.grace)?.unwrap_or(defaults::WORKER_GRACE_MS)
+                }
             };
             Some(PoolSettings {
                 queues,
                 concurrency,
                 autoscale,
-                lease_ms: defaults.lease_ms,
+                lease_ms: task_defaults.lease_ms,
                 grace: std::time::Duration::from_millis(grace_ms),
                 max_result_bytes: max_payload_bytes,
             })
@@ -495,7 +513,7 @@ impl NodeConfig {
                 min_free_disk_bytes: args
                     .min_free_disk_bytes
                     .or(file.limits.min_free_disk_bytes)
-                    .unwrap_or(DEFAULT_MIN_FREE_DISK),
+                    .unwrap_or(defaults::MIN_FREE_DISK_BYTES),
                 skip_wal_sync: args.unsafe_skip_wal_sync,
             },
             tasks: TaskDefaults {
@@ -503,7 +521,7 @@ impl NodeConfig {
                 result_ttl_ms,
                 dedup_window_ms,
                 delivery_limit,
-                lease_ms: defaults.lease_ms,
+                lease_ms: task_defaults.lease_ms,
             },
             worker,
             exec,
@@ -767,7 +785,60 @@ mod tests {
         let config = NodeConfig::load(&args).expect("example config loads");
         assert_eq!(config.id, 1);
         assert_eq!(config.peers.len(), 3);
-        assert_eq!(config.raft.election_max_ms, 600);
+        assert_eq!(config.raft.election_max_ms, defaults::ELECTION_MAX_MS);
+    }
+
+    /// The example file shows each default it sets as the value `load` falls back to.
+    #[test]
+    fn the_example_file_shows_the_defaults() {
+        let text = std::fs::read_to_string("qraft.example.toml").expect("example file");
+        let file: FileConfig = toml::from_str(&text).expect("example parses");
+        let tasks = TaskDefaults::default();
+        let ms = |text: &Option<String>| text.as_deref().map(|t| parse_duration_ms(t).expect("duration"));
+        assert_eq!(file.raft.heartbeat_ms, Some(defaults::HEARTBEAT_MS));
+        assert_eq!(file.raft.election_timeout_min_ms, Some(defaults::ELECTION_MIN_MS));
+        assert_eq!(file.raft.election_timeout_max_ms, Some(defaults::ELECTION_MAX_MS));
+        assert_eq!(file.raft.snapshot_every, Some(defaults::SNAPSHOT_EVERY));
+        assert_eq!(file.raft.keep_logs, Some(defaults::KEEP_LOGS));
+        assert_eq!(file.limits.max_payload_bytes, Some(DEFAULT_MAX_PAYLOAD));
+        assert_eq!(
+            file.limits.min_free_disk_bytes,
+            Some(defaults::MIN_FREE_DISK_BYTES)
+        );
+        assert_eq!(ms(&file.defaults.result_ttl), Some(tasks.result_ttl_ms));
+        assert_eq!(ms(&file.defaults.dedup_window), Some(tasks.dedup_window_ms));
+        assert_eq!(file.defaults.delivery_limit, Some(tasks.delivery_limit));
+        assert_eq!(file.worker.queues, Some(vec![validate::DEFAULT_QUEUE.to_owned()]));
+        assert_eq!(file.worker.concurrency, Some(defaults::CONCURRENCY));
+        assert_eq!(ms(&file.worker.grace), Some(defaults::WORKER_GRACE_MS));
+        assert!(
+            text.contains(&format!("# cluster_name = {:?}", defaults::CLUSTER_NAME)),
+            "the example shows the default cluster name"
+        );
+    }
+
+    /// `qraft node --help` shows each default once, taken from `defaults`, and no flag's own
+    /// help writes a default of its own beside it.
+    #[test]
+    fn the_help_shows_each_default_from_its_one_definition() {
+        use clap::Args;
+        let plain = NodeArgs::augment_args(clap::Command::new("node"));
+        let shown = defaults::with_defaults_in_help(plain.clone());
+        for (id, default) in defaults::shown() {
+            let help = |command: &clap::Command| {
+                command
+                    .get_arguments()
+                    .find(|arg| arg.get_id() == id)
+                    .and_then(|arg| arg.get_help().map(ToString::to_string))
+                    .unwrap_or_else(|| panic!("no flag {id}"))
+            };
+            assert!(!help(&plain).contains("[default:"), "{id} writes its own default");
+            assert!(
+                help(&shown).ends_with(&format!("[default: {default}]")),
+                "{id}: {}",
+                help(&shown)
+            );
+        }
     }
 
     mod fuzz {

@@ -1,0 +1,61 @@
+//! Every node setting's default, defined once: `NodeConfig::load` falls back to these,
+//! `qraft node --help` shows them ([`with_defaults_in_help`]), and a test holds the example
+//! file (`node/qraft.example.toml`) to them.
+
+use crate::ops::TaskDefaults;
+use crate::queue::validate::{DEFAULT_MAX_PAYLOAD, DEFAULT_QUEUE};
+
+pub const CLUSTER_NAME: &str = "qraft";
+pub const HEARTBEAT_MS: u64 = 100;
+pub const ELECTION_MIN_MS: u64 = 300;
+pub const ELECTION_MAX_MS: u64 = 600;
+pub const SNAPSHOT_EVERY: u64 = 5_000;
+pub const KEEP_LOGS: u64 = 1_000;
+/// Free space on the data disk below which growing writes are refused.
+pub const MIN_FREE_DISK_BYTES: u64 = 128 * 1024 * 1024;
+pub const CONCURRENCY: usize = 8;
+/// How long running tasks may finish on shutdown before they are handed back.
+pub const WORKER_GRACE_MS: u64 = 10_000;
+
+/// Each `qraft node` flag with a default, and that default as `--help` shows it.
+pub fn shown() -> Vec<(&'static str, String)> {
+    let tasks = TaskDefaults::default();
+    vec![
+        ("cluster_name", CLUSTER_NAME.to_owned()),
+        ("heartbeat_ms", HEARTBEAT_MS.to_string()),
+        (
+            "election_timeout_ms",
+            format!("{ELECTION_MIN_MS},{ELECTION_MAX_MS}"),
+        ),
+        ("snapshot_every", SNAPSHOT_EVERY.to_string()),
+        ("keep_logs", KEEP_LOGS.to_string()),
+        ("max_payload_bytes", DEFAULT_MAX_PAYLOAD.to_string()),
+        ("min_free_disk_bytes", MIN_FREE_DISK_BYTES.to_string()),
+        ("result_ttl", duration(tasks.result_ttl_ms)),
+        ("dedup_window", duration(tasks.dedup_window_ms)),
+        ("delivery_limit", tasks.delivery_limit.to_string()),
+        ("worker_queues", DEFAULT_QUEUE.to_owned()),
+        ("concurrency", CONCURRENCY.to_string()),
+        ("worker_grace", duration(WORKER_GRACE_MS)),
+    ]
+}
+
+/// A duration as a flag takes it: `24h`, `10s`, `500ms`.
+fn duration(ms: u64) -> String {
+    match ms {
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+/// `command` (the `qraft node` subcommand) with each flag's default at the end of its help.
+pub fn with_defaults_in_help(command: clap::Command) -> clap::Command {
+    shown().into_iter().fold(command, |command, (id, default)| {
+        command.mut_arg(id, |arg| {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            arg.help(format!("{help} [default: {default}]"))
+        })
+    })
+}
