@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use qraft_proto::launch::{Membership, NodeLaunch, peers};
+use qraft_proto::launch::{Membership, NodeLaunch, free_ports, peers};
 use qraft_proto::{Client, RetryPolicy, pb};
 
 use self::clocks::Clocks;
@@ -89,18 +89,6 @@ pub struct Machines {
     pub fake_clocks: bool,
     /// The canary: nodes acknowledge writes without syncing the WAL.
     pub skip_wal_sync: bool,
-}
-
-/// `n` distinct free loopback ports, all held until the last is picked: a port released at once
-/// can be handed out again by the next bind, and two nodes would share an address.
-fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    Ok(listeners
-        .iter()
-        .map(|listener| listener.local_addr().map(|addr| addr.port()))
-        .collect::<std::io::Result<Vec<_>>>()?)
 }
 
 impl Cluster {

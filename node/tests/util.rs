@@ -20,16 +20,9 @@ pub fn free_port() -> u16 {
     free_ports(1)[0]
 }
 
-/// `n` distinct free ports. All are held until the last is picked: a port released at once can
-/// be handed out again by the very next bind, and two nodes would get the same address.
+/// `n` distinct free ports (see [`qraft_proto::launch::free_ports`]).
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
-        .collect();
-    listeners
-        .iter()
-        .map(|listener| listener.local_addr().expect("local addr").port())
-        .collect()
+    qraft_proto::launch::free_ports(n).expect("free ports on 127.0.0.1")
 }
 
 pub struct TestNode {

@@ -107,6 +107,19 @@ impl NodeLaunch {
     }
 }
 
+/// `n` distinct free ports on 127.0.0.1 for local nodes. All are held until the last is picked:
+/// a port released at once can be handed out again by the very next bind, and two nodes would
+/// get the same address.
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().map(|addr| addr.port()))
+        .collect()
+}
+
 /// The `--peers` value for nodes 1, 2, ... at `addrs`, in order: `1@A,2@B,...`.
 pub fn peers(addrs: &[String]) -> String {
     addrs

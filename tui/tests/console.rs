@@ -28,16 +28,8 @@ fn qraft_binary() -> PathBuf {
     path
 }
 
-/// `n` distinct free ports, all held until the last is picked (a port released at once can be
-/// handed out again by the next bind).
 fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
-        .collect();
-    listeners
-        .iter()
-        .map(|listener| listener.local_addr().expect("local addr").port())
-        .collect()
+    qraft_proto::launch::free_ports(n).expect("free ports on 127.0.0.1")
 }
 
 /// Three `qraft node` processes in a temp dir, killed when dropped.

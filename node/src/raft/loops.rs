@@ -21,6 +21,14 @@ pub struct Loops {
 pub struct Stop(broadcast::Receiver<()>);
 
 impl Stop {
+    /// Waits for `interval`'s next tick: `false` instead once the loops are told to stop.
+    pub async fn tick(&mut self, interval: &mut tokio::time::Interval) -> bool {
+        tokio::select! {
+            _ = interval.tick() => true,
+            () = self.requested() => false,
+        }
+    }
+
     /// Resolves once the loops are told to stop.
     pub async fn requested(&mut self) {
         // Closed or lagged both mean the sender spoke or is gone: stop either way.

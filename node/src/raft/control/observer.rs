@@ -42,11 +42,7 @@ pub(in crate::raft) async fn run(replica: Replica, mut stop: Stop) {
     let mut clock_checked: Option<(u64, Instant, Duration)> = None;
     let mut interval = tokio::time::interval(INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            () = stop.requested() => return,
-        }
+    while stop.tick(&mut interval).await {
         let metrics = replica.raft().metrics().borrow_watched().clone();
         match metrics.state {
             ServerState::Leader => {}

@@ -17,11 +17,7 @@ const INTERVAL: Duration = Duration::from_millis(100);
 pub(in crate::raft) async fn run(replica: Replica, mut stop: Stop) {
     let mut interval = tokio::time::interval(INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            () = stop.requested() => return,
-        }
+    while stop.tick(&mut interval).await {
         if !replica.is_leader() {
             continue;
         }

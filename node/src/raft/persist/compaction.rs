@@ -30,11 +30,7 @@ pub fn entries_between(snapshot_every: u64, records: u64) -> u64 {
 pub(in crate::raft) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_every: u64, mut stop: Stop) {
     let mut interval = tokio::time::interval(CHECK_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            () = stop.requested() => return,
-        }
+    while stop.tick(&mut interval).await {
         let (applied, snapshot) = {
             let metrics = raft.metrics();
             let metrics = metrics.borrow_watched();
