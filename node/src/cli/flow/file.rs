@@ -11,7 +11,10 @@ use qraft_node::queue::flow::OnMemberFailure;
 
 /// Reads a workflow file's text into a flow spec, naming the first thing that is wrong.
 pub fn parse(text: &str) -> anyhow::Result<pb::FlowSpec> {
-    let json: FlowJson = serde_json::from_str(text).context("the workflow is not a flow's JSON")?;
+    let mut decoder = serde_json::Deserializer::from_str(text);
+    // Named by path (`chain[0]: unknown field ...`), as the HTTP API names it.
+    let json: FlowJson =
+        serde_path_to_error::deserialize(&mut decoder).context("the workflow is not a flow's JSON")?;
     Ok(spec_to_pb(json.into_input(None)?))
 }
 
