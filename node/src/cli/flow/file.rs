@@ -15,6 +15,9 @@ pub fn parse(text: &str) -> anyhow::Result<pb::FlowSpec> {
     // Named by path (`chain[0]: unknown field ...`), as the HTTP API names it.
     let json: FlowJson =
         serde_path_to_error::deserialize(&mut decoder).context("the workflow is not a flow's JSON")?;
+    decoder
+        .end()
+        .context("the workflow has more after its JSON object")?;
     Ok(spec_to_pb(json.into_input(None)?))
 }
 
