@@ -146,6 +146,7 @@ mod tests {
                 r#"{"group": [{"task": "a", "immutable": true}]}"#,
                 "only a chain's steps",
             ),
+            (r#"{"chain": [{"task": "a"}]} {}"#, "more after"),
         ] {
             let error = format!("{:#}", parse(text).expect_err(text));
             assert!(error.contains(expected), "{text}: {error}");
