@@ -41,7 +41,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a node (broker and worker) of a cluster.
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
     /// Start a local N-node cluster as child processes, for trying qraft out.
     Dev(dev::DevArgs),
     /// Submit a task and print its id (or, with --wait, its result).

@@ -14,6 +14,7 @@ mod security;
 use self::security::FileTls;
 pub use self::security::{Listens, Security, SecurityArgs};
 use crate::auth::TokenEntry;
+use crate::http::HttpLimits;
 use crate::ops::TaskDefaults;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 
@@ -114,6 +115,16 @@ pub struct NodeArgs {
     /// On shutdown, how long running tasks may finish before they are handed back.
     #[arg(long, env = "QRAFT_WORKER_GRACE", value_parser = parse_duration_ms, value_name = "DURATION")]
     pub worker_grace: Option<u64>,
+    /// HTTP/JSON API: connections served at once; more wait in the kernel's backlog.
+    #[arg(long, env = "QRAFT_HTTP_MAX_CONNECTIONS")]
+    pub http_max_connections: Option<usize>,
+    /// HTTP/JSON API: how long a client may take to send a request's headers, or stay idle
+    /// between requests, before it is disconnected.
+    #[arg(long, env = "QRAFT_HTTP_HEADER_TIMEOUT", value_parser = parse_duration_ms, value_name = "DURATION")]
+    pub http_header_timeout: Option<u64>,
+    /// HTTP/JSON API: how long a client may take to send a whole body (408 after).
+    #[arg(long, env = "QRAFT_HTTP_BODY_TIMEOUT", value_parser = parse_duration_ms, value_name = "DURATION")]
+    pub http_body_timeout: Option<u64>,
     /// Run no worker pool on this node: a pure broker.
     #[arg(long, env = "QRAFT_NO_WORKER")]
     pub no_worker: bool,
@@ -152,6 +163,8 @@ struct FileConfig {
     #[serde(default)]
     worker: FileWorker,
     #[serde(default)]
+    http: FileHttp,
+    #[serde(default)]
     tls: FileTls,
     #[serde(default)]
     tokens: Vec<TokenEntry>,
@@ -187,6 +200,14 @@ struct FileWorker {
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
+struct FileHttp {
+    max_connections: Option<usize>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
 struct FileDefaults {
     result_ttl: Option<String>,
     dedup_window: Option<String>,
@@ -210,6 +231,8 @@ pub struct NodeConfig {
     pub http_listen: Option<SocketAddr>,
     /// Where `/metrics` alone is served, plain and open; `None`: nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// What the HTTP API grants one client.
+    pub http: HttpLimits,
     /// The initial voters; empty when joining.
     pub peers: BTreeMap<u64, String>,
     /// A node of the running cluster to ask to be added through.
@@ -465,6 +488,7 @@ impl NodeConfig {
                 max_result_bytes: max_payload_bytes,
             })
         };
+        let http = http_limits(args, &file.http)?;
         let mut exec = BTreeMap::new();
         for (name, task) in file.tasks {
             validate::must_be_name("task name", &name)
@@ -498,6 +522,7 @@ impl NodeConfig {
             advertise,
             http_listen,
             metrics_listen,
+            http,
             peers,
             join,
             rebuild: args.rebuild,
@@ -528,6 +553,49 @@ impl NodeConfig {
             security,
         })
     }
+}
+
+/// The HTTP API's limits: flags, then `[http]`, then the defaults; each within a sane range.
+fn http_limits(args: &NodeArgs, file: &FileHttp) -> Result<HttpLimits, ConfigError> {
+    let max_connections = args
+        .http_max_connections
+        .or(file.max_connections)
+        .unwrap_or(defaults::HTTP_MAX_CONNECTIONS);
+    if !(1..=100_000).contains(&max_connections) {
+        return Err(invalid(format!(
+            "http max connections {max_connections} is out of range 1..=100000"
+        )));
+    }
+    let timeout = |what: &str, flag: Option<u64>, text: &Option<String>, default: u64| {
+        let ms = match (flag, text) {
+            (Some(ms), _) => ms,
+            (None, Some(text)) => {
+                parse_duration_ms(text).map_err(|e| invalid(format!("[http] {what}: {e}")))?
+            }
+            (None, None) => default,
+        };
+        if !(1_000..=600_000).contains(&ms) {
+            return Err(invalid(format!(
+                "http {what} of {ms} ms is out of range 1s..=10m"
+            )));
+        }
+        Ok(std::time::Duration::from_millis(ms))
+    };
+    Ok(HttpLimits {
+        max_connections,
+        header_timeout: timeout(
+            "header_timeout",
+            args.http_header_timeout,
+            &file.header_timeout,
+            defaults::HTTP_HEADER_TIMEOUT_MS,
+        )?,
+        body_timeout: timeout(
+            "body_timeout",
+            args.http_body_timeout,
+            &file.body_timeout,
+            defaults::HTTP_BODY_TIMEOUT_MS,
+        )?,
+    })
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -811,6 +879,12 @@ mod tests {
         assert_eq!(file.worker.queues, Some(vec![validate::DEFAULT_QUEUE.to_owned()]));
         assert_eq!(file.worker.concurrency, Some(defaults::CONCURRENCY));
         assert_eq!(ms(&file.worker.grace), Some(defaults::WORKER_GRACE_MS));
+        assert_eq!(file.http.max_connections, Some(defaults::HTTP_MAX_CONNECTIONS));
+        assert_eq!(
+            ms(&file.http.header_timeout),
+            Some(defaults::HTTP_HEADER_TIMEOUT_MS)
+        );
+        assert_eq!(ms(&file.http.body_timeout), Some(defaults::HTTP_BODY_TIMEOUT_MS));
         assert!(
             text.contains(&format!("# cluster_name = {:?}", defaults::CLUSTER_NAME)),
             "the example shows the default cluster name"
@@ -880,6 +954,7 @@ mod tests {
                 "worker",
                 &["enabled", "autoscale", "queues", "concurrency", "grace"],
             ),
+            ("http", &["max_connections", "header_timeout", "body_timeout"]),
             ("tls", &["ca", "cert", "key"]),
             ("tasks.\"x\"", &["exec"]),
         ];

@@ -54,7 +54,7 @@ use tokio::net::TcpListener;
 use self::auth::Guard;
 use self::extract::BodyLimit;
 use self::problem::Problem;
-pub use self::server::HttpServer;
+pub use self::server::{HttpLimits, HttpServer};
 use crate::auth::Policy;
 use crate::auth::policy::Need;
 use crate::ops::TaskDefaults;
@@ -410,7 +410,12 @@ async fn no_method() -> Problem {
 }
 
 /// Binds `listen` and serves the API on it (over TLS when `tls` is given).
-pub async fn start(listen: SocketAddr, tls: Option<&Tls>, router: Router) -> Result<HttpServer, String> {
+pub async fn start(
+    listen: SocketAddr,
+    tls: Option<&Tls>,
+    router: Router,
+    limits: HttpLimits,
+) -> Result<HttpServer, String> {
     let acceptor = tls.map(tls::acceptor).transpose()?;
     let listener = TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
     tracing::info!(
@@ -418,5 +423,5 @@ pub async fn start(listen: SocketAddr, tls: Option<&Tls>, router: Router) -> Res
         tls = acceptor.is_some(),
         "serving the HTTP API"
     );
-    Ok(server::serve(listener, router, acceptor))
+    Ok(server::serve(listener, router, acceptor, limits))
 }

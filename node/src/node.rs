@@ -172,7 +172,7 @@ pub async fn run_with(
                 config.security.policy.clone(),
             );
             Some(
-                crate::http::start(listen, config.security.tls.as_ref(), router)
+                crate::http::start(listen, config.security.tls.as_ref(), router, config.http)
                     .await
                     .map_err(|reason| NodeError::Listen {
                         addr: listen,

@@ -457,32 +457,48 @@ async fn bad_requests_get_problems_that_say_what_to_fix_and_never_a_server_error
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_client_that_never_finishes_its_headers_is_cut_off() {
-    let cluster = TestCluster::start(1, &[]);
+async fn a_client_that_never_finishes_its_headers_or_its_body_is_cut_off() {
+    // Deadlines set shorter than their defaults (10 s, 30 s), which the settings must carry.
+    let cluster = TestCluster::start(1, &["--http-header-timeout", "2s", "--http-body-timeout", "2s"]);
     cluster.wait_for_leader(&[1], Duration::from_secs(15)).await;
-    let mut stream = TcpStream::connect(&cluster.nodes[&1].http)
-        .await
-        .expect("connect");
+    let node = cluster.nodes[&1].http.clone();
+    let mut stream = TcpStream::connect(&node).await.expect("connect");
     stream
         .write_all(b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: appl")
         .await
         .expect("write");
     let started = std::time::Instant::now();
     let mut rest = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut rest)).await;
-    assert!(read.is_ok(), "the node kept a half-sent request open for 30 s");
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the node kept a half-sent request open for 10 s");
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_secs(9),
-        "closed after {took:?}, before the 10 s header deadline"
+        took >= Duration::from_millis(1500),
+        "closed after {took:?}, before the 2 s header deadline"
     );
     let answer = String::from_utf8_lossy(&rest);
     assert!(
         answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
         "{answer}"
     );
+
+    tracing::info!("--- a body that trickles is answered 408 at its deadline");
+    let mut stream = TcpStream::connect(&node).await.expect("connect");
+    stream
+        .write_all(b"POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":")
+        .await
+        .expect("write");
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("an answer within 10 s")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 2 s"), "{answer}");
+
     tracing::info!("--- and the node still serves");
-    let reply = Http::default().get(&cluster.nodes[&1].http, "/v1/tasks").await;
+    let reply = Http::default().get(&node, "/v1/tasks").await;
     assert_eq!(reply.status, 200);
 }
 

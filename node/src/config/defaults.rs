@@ -17,6 +17,12 @@ pub const CONCURRENCY: usize = 8;
 /// How long running tasks may finish on shutdown before they are handed back.
 pub const WORKER_GRACE_MS: u64 = 10_000;
 
+/// HTTP/JSON API: connections served at once, and how long a client may take to send a
+/// request's headers (or stay idle between requests) and its body.
+pub const HTTP_MAX_CONNECTIONS: usize = 1_024;
+pub const HTTP_HEADER_TIMEOUT_MS: u64 = 10_000;
+pub const HTTP_BODY_TIMEOUT_MS: u64 = 30_000;
+
 /// Each `qraft node` flag with a default, and that default as `--help` shows it.
 pub fn shown() -> Vec<(&'static str, String)> {
     let tasks = TaskDefaults::default();
@@ -37,6 +43,9 @@ pub fn shown() -> Vec<(&'static str, String)> {
         ("worker_queues", DEFAULT_QUEUE.to_owned()),
         ("concurrency", CONCURRENCY.to_string()),
         ("worker_grace", duration(WORKER_GRACE_MS)),
+        ("http_max_connections", HTTP_MAX_CONNECTIONS.to_string()),
+        ("http_header_timeout", duration(HTTP_HEADER_TIMEOUT_MS)),
+        ("http_body_timeout", duration(HTTP_BODY_TIMEOUT_MS)),
     ]
 }
 

@@ -1,8 +1,6 @@
 //! Request parts read the API's way: every rejection is a problem+json that says what to fix,
 //! and a body that trickles in is cut off.
 
-use std::time::Duration;
-
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -10,10 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
-
-/// How long a client may take to send a whole body: a slow client cannot hold a connection
-/// (and a slot of the connection cap) forever.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+use super::server::HttpLimits;
 
 /// A JSON body: `Content-Type: application/json`, within the route's size limit, decoded into
 /// `T` with unknown fields refused.
@@ -49,12 +44,19 @@ where
                 "the body is {declared} bytes, larger than this route takes ({limit} bytes)"
             )));
         }
-        match tokio::time::timeout(BODY_TIMEOUT, axum::Json::<T>::from_request(request, state)).await {
+        // A slow client cannot hold a connection (and a slot of the connection cap) forever.
+        let body_timeout = request
+            .extensions()
+            .get::<HttpLimits>()
+            .copied()
+            .unwrap_or_default()
+            .body_timeout;
+        match tokio::time::timeout(body_timeout, axum::Json::<T>::from_request(request, state)).await {
             Err(_) => Err(Problem::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "body-timeout",
                 "DEADLINE_EXCEEDED",
-                format!("the body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+                format!("the body did not arrive within {} s", body_timeout.as_secs()),
             )),
             Ok(Ok(axum::Json(value))) => Ok(Body(value)),
             Ok(Err(rejection)) => Err(json_problem(rejection)),

@@ -17,10 +17,28 @@ use tower_service::Service;
 
 use super::auth::Remote;
 
-/// Connections served at once; more wait in the kernel's backlog.
-pub const MAX_CONNECTIONS: usize = 1024;
-/// How long a client may take to send a request's headers, or stay idle between requests.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// What the server grants one client (`[http]` in the node's settings): a slow or hostile one
+/// cannot starve the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, or stay idle between requests.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a whole body.
+    pub body_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        use crate::config::defaults::{HTTP_BODY_TIMEOUT_MS, HTTP_HEADER_TIMEOUT_MS, HTTP_MAX_CONNECTIONS};
+        HttpLimits {
+            max_connections: HTTP_MAX_CONNECTIONS,
+            header_timeout: Duration::from_millis(HTTP_HEADER_TIMEOUT_MS),
+            body_timeout: Duration::from_millis(HTTP_BODY_TIMEOUT_MS),
+        }
+    }
+}
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stop waits for requests in flight.
@@ -58,10 +76,17 @@ impl HttpServer {
 }
 
 /// Serves `router` on `listener` until stopped.
-pub fn serve(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) -> HttpServer {
+pub fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    limits: HttpLimits,
+) -> HttpServer {
+    // The body deadline is the extractor's to enforce: it finds the limits on every request.
+    let router = router.layer(axum::Extension(limits));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
         let graceful = GracefulShutdown::new();
         loop {
             let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -94,7 +119,7 @@ pub fn serve(listener: TcpListener, router: Router, tls: Option<TlsAcceptor>) ->
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
+                .header_read_timeout(limits.header_timeout)
                 .max_buf_size(256 * 1024);
             builder
                 .http2()
