@@ -14,7 +14,6 @@ mod security;
 use self::security::FileTls;
 pub use self::security::{Listens, Security, SecurityArgs};
 use crate::auth::TokenEntry;
-use crate::http::HttpLimits;
 use crate::ops::TaskDefaults;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 
@@ -249,6 +248,27 @@ pub struct NodeConfig {
     pub security: Security,
 }
 
+/// What the server grants one client (`[http]` in the node's settings): a slow or hostile one
+/// cannot starve the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, or stay idle between requests.
+    pub header_timeout: std::time::Duration,
+    /// How long a client may take to send a whole body.
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_connections: defaults::HTTP_MAX_CONNECTIONS,
+            header_timeout: std::time::Duration::from_millis(defaults::HTTP_HEADER_TIMEOUT_MS),
+            body_timeout: std::time::Duration::from_millis(defaults::HTTP_BODY_TIMEOUT_MS),
+        }
+    }
+}
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {error}")]

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
-use super::server::HttpLimits;
+use crate::config::HttpLimits;
 
 /// A JSON body: `Content-Type: application/json`, within the route's size limit, decoded into
 /// `T` with unknown fields refused.

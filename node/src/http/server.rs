@@ -16,29 +16,8 @@ use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
 use super::auth::Remote;
+use crate::config::HttpLimits;
 
-/// What the server grants one client (`[http]` in the node's settings): a slow or hostile one
-/// cannot starve the node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// Connections served at once; more wait in the kernel's backlog.
-    pub max_connections: usize,
-    /// How long a client may take to send a request's headers, or stay idle between requests.
-    pub header_timeout: Duration,
-    /// How long a client may take to send a whole body.
-    pub body_timeout: Duration,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        use crate::config::defaults::{HTTP_BODY_TIMEOUT_MS, HTTP_HEADER_TIMEOUT_MS, HTTP_MAX_CONNECTIONS};
-        HttpLimits {
-            max_connections: HTTP_MAX_CONNECTIONS,
-            header_timeout: Duration::from_millis(HTTP_HEADER_TIMEOUT_MS),
-            body_timeout: Duration::from_millis(HTTP_BODY_TIMEOUT_MS),
-        }
-    }
-}
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stop waits for requests in flight.
