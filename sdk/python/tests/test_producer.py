@@ -4,8 +4,10 @@ and bad input refused before anything is sent."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -16,7 +18,7 @@ from producer_support import BUILTIN_QUEUE, idle_queue, now_ms, stored
 import qraft
 from qraft import Qraft
 from qraft._transport import Kind
-from qraft.v1 import tasks_pb2
+from qraft.v1 import admin_pb2, tasks_pb2
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +298,34 @@ def test_an_unreachable_cluster_raises_unavailable_quickly() -> None:
         with pytest.raises(qraft.Unavailable):
             app.AsyncResult("01JBZ6V4G8Q2Y6T5X4W3V2S1T0").get(timeout=30)
         assert datetime.now() - started < timedelta(seconds=5)
+
+
+def test_a_call_deadline_ends_its_retries_before_the_policy_would() -> None:
+    from cluster import free_ports
+
+    (port,) = free_ports(1)
+    request = admin_pb2.NodeStatusRequest()
+    # The default policy retries for 20 s; the call's own deadline (a monotonic instant) wins.
+    with Qraft("nowhere", cluster=f"127.0.0.1:{port}") as app:
+        started = time.monotonic()
+        with pytest.raises(qraft.Unavailable, match=str(port)):
+            app.transport.call(
+                "Admin", "NodeStatus", request, kind=Kind.READ, deadline=started + 0.5
+            )
+        assert time.monotonic() - started < 2.0
+        with pytest.raises(qraft.Unavailable, match="deadline passed before it could be sent"):
+            app.transport.call("Admin", "NodeStatus", request, kind=Kind.READ, deadline=started)
+
+        async def twin() -> float:
+            began = time.monotonic()
+            with pytest.raises(qraft.Unavailable, match=str(port)):
+                await app.async_transport().call(
+                    "Admin", "NodeStatus", request, kind=Kind.READ, deadline=began + 0.5
+                )
+            await app.close_async()
+            return time.monotonic() - began
+
+        assert asyncio.run(twin()) < 2.0
 
 
 def test_a_task_submitted_through_one_node_is_seen_at_once_through_another(cluster: Cluster) -> None:

@@ -1,9 +1,11 @@
 """Stopping a worker: SIGTERM lets running tasks finish within the grace period, or hands them
-back so another worker runs them; a second Ctrl-C hands them back at once."""
+back so another worker runs them; a second Ctrl-C hands them back at once. Cut off from its
+cluster, a worker still stops within seconds of the grace period."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from worker_support import (
 
 import qraft
 from qraft.v1 import tasks_pb2
+from qraft.worker.worker import SHUTDOWN_DEADLINE
 
 
 @pytest.fixture
@@ -119,3 +122,66 @@ def test_stop_from_python_waits_for_running_tasks(app: qraft.Qraft) -> None:
         worker.stop(grace=20)
         assert worker.active == 0
     assert task(app, r.id).state == tasks_pb2.SUCCESS
+
+
+@pytest.mark.parametrize("second_ctrl_c", [False, True], ids=["sigterm", "second-ctrl-c"])
+def test_a_worker_cut_off_from_its_cluster_stops_within_seconds(
+    fresh_cluster: Cluster, tmp_path: Path, second_ctrl_c: bool
+) -> None:
+    """Every node gone while a task runs: the worker's last calls (release, answers, leave)
+    give up together after SHUTDOWN_DEADLINE instead of each riding out the transport's 20 s of
+    retries (about 45 s in all), and the task comes back when its lease runs out."""
+    # SIGTERM: a grace shorter than the task. Ctrl-C: a long grace that the second one cuts.
+    grace = 60.0 if second_ctrl_c else 1.0
+    # Past the grace (or the second Ctrl-C): the deadline plus room for a slow machine, and
+    # well under the ~45 s of the old shutdown.
+    after_grace = SHUTDOWN_DEADLINE + 5.0
+    q = unique_queue()
+    log = tmp_path / "worker.log"
+    with bound(shop.app, fresh_cluster) as app:
+        # -c 2: a lease is on its way (and retrying) while the task runs, as in real life.
+        process = started_worker(fresh_cluster, log, q, "--grace", str(grace), "--lease", "3")
+        try:
+            started = tmp_path / "started"
+            r = shop.sleepy.apply_async((60,), {"started": str(started)}, queue=q)
+            wait_for("the task to start", 20, lambda: started.exists() or None)
+            for node_id in fresh_cluster.nodes:
+                fresh_cluster.kill(node_id)
+            if second_ctrl_c:
+                process.send_signal(signal.SIGINT)
+                wait_for(
+                    "the first Ctrl-C", 10, lambda: "SIGINT: stopping" in log.read_text() or None
+                )
+                signalled = time.monotonic()
+                process.send_signal(signal.SIGINT)
+                limit = after_grace
+            else:
+                signalled = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+                limit = grace + after_grace
+            try:
+                code = process.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"still running {limit} s after the signal:\n{log.read_text()}")
+            took = time.monotonic() - signalled
+        finally:
+            if process.poll() is None:
+                stop_process(process, 0.1)
+        text = log.read_text()
+        assert code == 0, text
+        print(f"exited {took:.1f} s after the {'second Ctrl-C' if second_ctrl_c else 'SIGTERM'}")
+        assert f"shop.sleepy[{r.id}] handed back unfinished" in text
+        assert "0 answer(s) and 1 release(s) not delivered" in text, text
+        assert "runs those tasks again after their leases expire" in text
+        assert "could not announce leaving" in text
+
+        # Back up, the cluster gets the task back once the dead worker's 3 s lease runs out.
+        for node_id in fresh_cluster.nodes:
+            fresh_cluster.start(node_id)
+        fresh_cluster.leader()
+        wait_for(
+            "the task to be ready again",
+            30,
+            lambda: task(app, r.id).state in (tasks_pb2.PENDING, tasks_pb2.RETRY) or None,
+        )
+        qraft.AsyncResult(r.id, app=app).revoke()

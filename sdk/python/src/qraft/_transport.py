@@ -13,6 +13,10 @@ is classified as the Rust client does (``proto/src/client.rs``):
   is safe to resend (``Kind.KEYED``: it carries an idempotency key, or is fenced like a worker's
   answer). Otherwise :class:`~qraft.errors.OutcomeUnknown` is raised.
 
+A call tries for the :class:`RetryPolicy`'s ``deadline`` at most; a caller with less time (a
+worker's last calls on shutdown, say) passes ``deadline=``, a ``time.monotonic()`` instant shared
+by a group of calls: no attempt or pause then runs past it.
+
 :class:`Transport` is the blocking twin, :class:`AsyncTransport` the ``grpc.aio`` one; both share
 the address book and the classification.
 """
@@ -182,6 +186,14 @@ _LOOK_UP_INTERVAL = 1.0
 _LOOK_UP_TIMEOUT = 1.0
 
 
+def _look_up_timeout(deadline: float | None) -> float | None:
+    """A look-up's timeout, cut to what is left before ``deadline``; None: no time for one."""
+    if deadline is None:
+        return _LOOK_UP_TIMEOUT
+    left = deadline - time.monotonic()
+    return min(_LOOK_UP_TIMEOUT, left) if left > 0 else None
+
+
 def _learn_leader(book: _AddressBook, status: Any) -> None:
     if status.leader_addr:
         book.follow(normalize(status.leader_addr))
@@ -244,12 +256,20 @@ class _AddressBook:
 
 
 class _Attempts:
-    """The retry loop's bookkeeping, shared by both twins: what to do after a failure."""
+    """The retry loop's bookkeeping, shared by both twins: what to do after a failure.
 
-    def __init__(self, policy: RetryPolicy, book: _AddressBook, kind: Kind) -> None:
+    ``deadline`` (a ``time.monotonic()`` instant, None: none) is the caller's: sooner than the
+    policy's, it cuts the attempts' timeouts and the pauses between them so that no attempt
+    runs past it, and :class:`~qraft.errors.Unavailable` is raised there instead.
+    """
+
+    def __init__(
+        self, policy: RetryPolicy, book: _AddressBook, kind: Kind, deadline: float | None = None
+    ) -> None:
         self.policy = policy
         self.book = book
         self.kind = kind
+        self.deadline = deadline
         self.started = time.monotonic()
         self.sent = 0
         self.backoff = policy.initial_backoff
@@ -270,19 +290,27 @@ class _Attempts:
             ) from None
         out_of_time = time.monotonic() - self.started >= self.policy.deadline
         if self.sent >= self.policy.attempts or out_of_time:
-            raise errors.Unavailable(
-                f"no node of {', '.join(self.book.addrs())} could serve the call after "
-                f"{self.sent} attempt(s) in {time.monotonic() - self.started:.1f} s; last: "
-                f"{_code(error).name}: {_details(error)}",
-                code=_code(error).name,
-            ) from None
+            raise self._exhausted(error) from None
         if decision is _Decision.FOLLOW and leader is not None:
             self.book.follow(leader)
-            return 0.0
-        if decision is _Decision.SAME:
-            return self._pause()
-        wrapped = self.book.next(asked)
-        return self._pause() if wrapped else 0.0
+            pause = 0.0
+        elif decision is _Decision.SAME:
+            pause = self._pause()
+        else:
+            wrapped = self.book.next(asked)
+            pause = self._pause() if wrapped else 0.0
+        # The caller's deadline: no attempt starts past it, so give up now rather than pause.
+        if self.deadline is not None and time.monotonic() + pause >= self.deadline:
+            raise self._exhausted(error) from None
+        return pause
+
+    def _exhausted(self, error: grpc.RpcError) -> errors.Unavailable:
+        return errors.Unavailable(
+            f"no node of {', '.join(self.book.addrs())} could serve the call after "
+            f"{self.sent} attempt(s) in {time.monotonic() - self.started:.1f} s; last: "
+            f"{_code(error).name}: {_details(error)}",
+            code=_code(error).name,
+        )
 
     def _pause(self) -> float:
         base = self.backoff
@@ -290,7 +318,20 @@ class _Attempts:
         return base + random.uniform(0, base / 4)
 
     def attempt_timeout(self, timeout: float | None) -> float:
-        return timeout if timeout is not None else self.policy.attempt_timeout
+        """The next attempt's timeout: ``timeout``, else the policy's, cut to what is left
+        before the caller's deadline; raises :class:`~qraft.errors.Unavailable` when nothing
+        is left (only before the first attempt: :meth:`failed` never pauses past it)."""
+        wanted = timeout if timeout is not None else self.policy.attempt_timeout
+        if self.deadline is None:
+            return wanted
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            if self.last is not None:
+                raise self._exhausted(self.last) from None
+            raise errors.Unavailable(
+                "the call's deadline passed before it could be sent", code="DEADLINE_EXCEEDED"
+            )
+        return min(wanted, left)
 
 
 def _tls_hint(error: grpc.RpcError) -> str:
@@ -350,12 +391,15 @@ class Transport:
         kind: Kind,
         timeout: float | None = None,
         addr: str | None = None,
+        deadline: float | None = None,
     ) -> Any:
         """Sends ``request`` to ``service.method`` and returns the answer, retrying as the
-        module docs say. ``addr`` pins the call to one node (no retry elsewhere)."""
+        module docs say. ``addr`` pins the call to one node (no retry elsewhere).
+        ``deadline``, a ``time.monotonic()`` instant, ends the retries sooner than the
+        policy's deadline would: :class:`~qraft.errors.Unavailable` is raised by then."""
         if addr is None and self.book.should_look_up():
-            self._look_up_leader()
-        attempts = _Attempts(self.policy, self.book, kind)
+            self._look_up_leader(deadline)
+        attempts = _Attempts(self.policy, self.book, kind, deadline)
         while True:
             asked = addr or self.book.pick()
             rpc = getattr(self.stub(asked, service), method)
@@ -372,10 +416,13 @@ class Transport:
                 if pause:
                     time.sleep(pause)
 
-    def _look_up_leader(self) -> None:
+    def _look_up_leader(self, deadline: float | None) -> None:
+        timeout = _look_up_timeout(deadline)
+        if timeout is None:
+            return
         try:
             status = self.stub(self.book.pick(), "Admin").NodeStatus(
-                admin_pb2.NodeStatusRequest(), timeout=_LOOK_UP_TIMEOUT, metadata=self._metadata
+                admin_pb2.NodeStatusRequest(), timeout=timeout, metadata=self._metadata
             )
         except grpc.RpcError:
             return  # the call itself will move on from this node
@@ -435,10 +482,12 @@ class AsyncTransport:
         kind: Kind,
         timeout: float | None = None,
         addr: str | None = None,
+        deadline: float | None = None,
     ) -> Any:
+        """As :meth:`Transport.call`."""
         if addr is None and self.book.should_look_up():
-            await self._look_up_leader()
-        attempts = _Attempts(self.policy, self.book, kind)
+            await self._look_up_leader(deadline)
+        attempts = _Attempts(self.policy, self.book, kind, deadline)
         while True:
             asked = addr or self.book.pick()
             rpc = getattr(self.stub(asked, service), method)
@@ -455,10 +504,13 @@ class AsyncTransport:
                 if pause:
                     await asyncio.sleep(pause)
 
-    async def _look_up_leader(self) -> None:
+    async def _look_up_leader(self, deadline: float | None) -> None:
+        timeout = _look_up_timeout(deadline)
+        if timeout is None:
+            return
         try:
             status = await self.stub(self.book.pick(), "Admin").NodeStatus(
-                admin_pb2.NodeStatusRequest(), timeout=_LOOK_UP_TIMEOUT, metadata=self._metadata
+                admin_pb2.NodeStatusRequest(), timeout=timeout, metadata=self._metadata
             )
         except grpc.RpcError:
             return

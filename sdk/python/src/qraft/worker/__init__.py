@@ -39,7 +39,9 @@ the task for good, saying so. The worker never dies on a bad task.
 
 Shutdown: SIGTERM or the first Ctrl-C stops leasing and gives running tasks ``--grace``
 seconds to finish; the rest are handed back to the cluster (``Release``) and run elsewhere at
-once. A second Ctrl-C hands them back immediately.
+once. A second Ctrl-C hands them back immediately. The hand-back, the last answers and the
+leave get 5 s in all, so a worker cut off from its cluster still exits; what did not get
+through runs again once its lease runs out.
 
 Differences from Celery: no soft time limit (``timeout`` is the hard one); no prefetch
 multiplier (credit is exactly the free slots); no ``-B`` (schedules run inside the cluster,

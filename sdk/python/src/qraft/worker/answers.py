@@ -13,6 +13,9 @@ short tasks costs a few calls, not one each. Each answer is taken or refused on 
 A batch whose outcome is unknown (the connection broke) is sent again: answers are fenced by
 their delivery number, so a resend of one that was applied is refused as stale, which means it
 is done.
+
+``close(deadline)`` sends what is left until ``deadline`` and no longer: an answer the cluster
+never got is not lost work, its task's lease runs out and the cluster runs it again.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ log = logging.getLogger("qraft.worker")
 #: Most answers in one AnswerBatch call (the node's limit).
 MAX_BATCH = 1000
 
+#: Seconds close() waits past its deadline for the thread, whose last call ends there.
+_CLOSE_SLACK = 0.5
+
 _STOP = object()
 _Item = tuple[Job, "Outcome | None"]  # None: hand the task back (release)
 
@@ -48,15 +54,20 @@ _HAND_BACK = worker_pb2.HandBack()
 
 class Answers:
     """``put(job, outcome)`` an attempt's end, ``release(job)`` to hand a task back; a thread
-    sends them. ``close(limit)`` sends what is queued (giving up after ``limit`` seconds) and
-    stops the thread."""
+    sends them. ``close(deadline)`` sends what is queued (giving up at ``deadline``) and stops
+    the thread."""
 
     def __init__(self, transport: Transport, on_sent: Callable[[int], None] | None = None) -> None:
         self._transport = transport
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._on_sent = on_sent
-        #: Set by close(): past it, a batch that cannot be delivered is given up on.
+        #: Set by set_deadline() or close() (a ``time.monotonic()`` instant): no call runs past
+        #: it, and a batch that cannot be delivered by then is given up on.
         self._give_up_at: float | None = None
+        #: Answers and releases queued, on their way, or given up on at close()'s deadline.
+        self._lock = threading.Lock()
+        self._unsent_answers = 0
+        self._unsent_releases = 0
         self._thread = threading.Thread(target=self._run, name="qraft-answers", daemon=True)
         #: Answers taken by the cluster (for figures and tests).
         self.sent = 0
@@ -65,17 +76,30 @@ class Answers:
         self._thread.start()
 
     def put(self, job: Job, outcome: Outcome) -> None:
+        with self._lock:
+            self._unsent_answers += 1
         self._queue.put((job, outcome))
 
     def release(self, job: Job) -> None:
+        with self._lock:
+            self._unsent_releases += 1
         self._queue.put((job, None))
 
-    def close(self, limit: float) -> bool:
-        """Sends everything queued so far, then stops; False if ``limit`` ran out first."""
-        self._give_up_at = time.monotonic() + limit
+    def set_deadline(self, deadline: float) -> None:
+        """From now on no call runs past ``deadline`` (a ``time.monotonic()`` instant), and a
+        batch not delivered by then is given up on (a stopping worker's last answers)."""
+        self._give_up_at = deadline
+
+    def close(self, deadline: float) -> tuple[int, int]:
+        """Sends everything queued so far, giving up at ``deadline`` (a ``time.monotonic()``
+        instant), then stops; returns how many answers and releases the cluster did not get
+        (``(0, 0)``: it got everything)."""
+        self.set_deadline(deadline)
         self._queue.put(_STOP)
-        self._thread.join(limit + 1.0)
-        return not self._thread.is_alive()
+        # A little past the deadline: the thread needs a moment to see its last call give up.
+        self._thread.join(max(deadline - time.monotonic(), 0.0) + _CLOSE_SLACK)
+        with self._lock:
+            return self._unsent_answers, self._unsent_releases
 
     def _run(self) -> None:
         get = self._queue.get
@@ -96,34 +120,40 @@ class Answers:
                     break
                 batch.append(item)  # type: ignore[arg-type]
             try:
-                self._deliver(batch)
+                done = self._deliver(batch)
             except Exception:  # noqa: BLE001 - the answering thread must not die
                 log.exception("could not send %d answer(s); their leases will run out", len(batch))
+                done = True
+            if done:
+                releases = sum(1 for _, outcome in batch if outcome is None)
+                with self._lock:
+                    self._unsent_answers -= len(batch) - releases
+                    self._unsent_releases -= releases
             if stop:
                 return
 
-    def _deliver(self, batch: list[_Item]) -> None:
+    def _deliver(self, batch: list[_Item]) -> bool:
+        """Sends ``batch`` until the cluster answers it (True; a refusal is an answer too) or
+        close()'s deadline comes (False: the batch stays counted as unsent)."""
         pause = 0.1
         while True:
             try:
                 self._send_batch(batch)
-                return
+                return True
             except errors.Unavailable as e:
                 # Unknown outcome, or no node reachable: send the same answers again (fenced).
-                if self._give_up_at is not None and time.monotonic() >= self._give_up_at:
-                    log.warning(
-                        "gave up sending %d answer(s) (%s); their tasks run again when their "
-                        "leases run out",
-                        len(batch),
-                        e,
-                    )
-                    return
+                give_up_at = self._give_up_at
+                left = None if give_up_at is None else give_up_at - time.monotonic()
+                if left is not None and left <= pause:
+                    # close() says how many were given up on, and what becomes of them.
+                    log.debug("gave up sending %d answer(s): %s", len(batch), e)
+                    return False
                 log.debug("answers not confirmed (%s); sending them again", e)
                 time.sleep(pause)
                 pause = min(pause * 2, 2.0)
             except errors.QraftError as e:
                 log.error("the cluster refused %d answer(s): %s", len(batch), e)
-                return
+                return True
 
     def _send_batch(self, batch: list[_Item]) -> None:
         answers = []
@@ -136,7 +166,8 @@ class Answers:
             else:
                 answers.append(Answer(id=job.id, delivery=job.delivery, failure=_failure(outcome)))
         response = self._transport.call(
-            "Worker", "AnswerBatch", worker_pb2.AnswerBatchRequest(answers=answers), kind=Kind.KEYED
+            "Worker", "AnswerBatch", worker_pb2.AnswerBatchRequest(answers=answers),
+            kind=Kind.KEYED, deadline=self._give_up_at,
         )
         taken = 0
         for (job, outcome), result in zip(batch, response.results, strict=True):

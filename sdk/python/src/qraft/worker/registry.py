@@ -56,14 +56,21 @@ class Registration:
         except errors.QraftError as e:
             log.debug("heartbeat not delivered: %s", e)
 
-    def leave(self) -> None:
+    def leave(self, deadline: float | None = None) -> None:
+        """Tells the cluster the worker is gone, trying until ``deadline`` (a
+        ``time.monotonic()`` instant) at most; a worker that could not say so is dropped by
+        the cluster after a minute without heartbeats."""
         try:
             self._transport.call(
                 "Worker", "Leave", worker_pb2.LeaveRequest(worker_id=self.worker_id),
-                kind=Kind.KEYED,
+                kind=Kind.KEYED, deadline=deadline,
             )
         except errors.QraftError as e:
-            log.warning("could not announce leaving: %s", e)
+            log.warning(
+                "could not announce leaving (%s); the cluster drops this worker after a minute "
+                "without heartbeats",
+                e,
+            )
 
     def follow_leader(self) -> None:
         """Points the transport at the leader (asked at start-up and with every heartbeat:

@@ -25,7 +25,8 @@ Threads, and what each owns:
 
 Shutdown (SIGTERM, the first Ctrl-C, :meth:`Worker.stop`): stop leasing, let running attempts
 finish within ``grace`` seconds, hand the rest back (``Release``), send the last answers,
-``Leave``. A second Ctrl-C hands everything back at once.
+``Leave``; these last calls get :data:`SHUTDOWN_DEADLINE` seconds in all, so a worker cut off
+from its cluster still exits promptly. A second Ctrl-C hands everything back at once.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ POOLS = ("threads", "processes", "asyncio")
 
 #: Seconds between heartbeats (the cluster drops a worker silent for 60 s).
 HEARTBEAT = 5.0
-#: Long poll of a lease: the node holds an empty lease this long (ms) until work appears. Also
-#: bounds how long a stopping worker waits for its leases to come back.
+#: Long poll of a lease: the node holds an empty lease this long (ms) until work appears, so a
+#: stopping worker's last lease comes back well within SHUTDOWN_DEADLINE.
 WAIT_MS = 500
 #: Pause after an empty lease answered at once (a node without the long poll), doubling up to
 #: the second figure while leases keep coming back empty.
@@ -70,6 +71,14 @@ EMPTY_PAUSE_MAX = 0.5
 #: also runs the nodes, a second leaser (two leases of 8 on their way instead of one of 16)
 #: doubled the lease calls, and the nodes' latency with them: 740 tasks/s instead of 1,170.
 LEASERS = 1
+#: Seconds the end of a shutdown, after the grace period, may spend talking to the cluster:
+#: the lease on its way, handing back what still runs, the last answers and ``Leave``, all
+#: together. A reachable cluster needs milliseconds; an unreachable one would hold each call in
+#: the transport's retries (``RetryPolicy.deadline``, 20 s) and the worker for most of a minute
+#: after SIGTERM or Ctrl-C, which must stop a client at once. Nothing is lost by giving up:
+#: the tasks whose answers or releases did not get through come back when their leases run
+#: out, and the cluster runs them again (at least once, as for a worker that vanished).
+SHUTDOWN_DEADLINE = 5.0
 #: Seconds a revoke of a task not running here is remembered, in case its lease is on the way.
 RECENT_REVOKE = 30.0
 #: Most revokes remembered that way.
@@ -470,29 +479,44 @@ class Worker:
         assert self._answers is not None and self._registration is not None
         self._stop_requested.set()
         self._slots.close()
-        # Leases on their way come back within the long poll; what they bring is handed back.
-        for thread in self._threads:
-            if thread.name.startswith("qraft-leaser"):
-                thread.join(WAIT_MS / 1000 + 10.0)
         if self._slots.active:
             log.info("waiting up to %gs for %d running task(s)", self._grace(), self.active)
         rest = self._slots.wait_idle(self._grace(), self._release_now)
+        # From here on the calls to the cluster share one short deadline (SHUTDOWN_DEADLINE).
+        deadline = time.monotonic() + SHUTDOWN_DEADLINE
+        self._answers.set_deadline(deadline)
         self._pool.drain()
         for job in rest:
             if self._slots.end(job, answered=False, state=ABANDONED):
                 self._answers.release(job)
                 log.info("%s[%s] handed back unfinished", job.name, job.id)
                 self._pool.stop_attempt(job)
-        if not self._answers.close(limit=20.0):
-            log.warning("some answers could not be sent; their tasks run again later")
+        # A lease on its way (since before the grace) comes back within its long poll; what it
+        # brings is handed back.
+        for thread in self._threads:
+            if thread.name.startswith("qraft-leaser"):
+                thread.join(_left(deadline))
+        self._close_answers(deadline)
         self._closing.set()
         if self._revokes is not None:
             self._revokes.close()
         for thread in self._threads:
-            thread.join(2.0)
-        self._registration.leave()
+            thread.join(_left(deadline))
+        self._registration.leave(deadline)
         self._pool.close()
         log.info("qraft-worker %s stopped after %d task(s)", self.worker_id, self.processed)
+
+    def _close_answers(self, deadline: float) -> None:
+        assert self._answers is not None
+        answers, releases = self._answers.close(deadline)
+        if answers or releases:
+            log.warning(
+                "%d answer(s) and %d release(s) not delivered to the cluster within %gs; it "
+                "runs those tasks again after their leases expire",
+                answers,
+                releases,
+                SHUTDOWN_DEADLINE,
+            )
 
     def _emergency_close(self) -> None:
         """Start-up failed or something broke: stop every thread and child we started."""
@@ -502,7 +526,7 @@ class Worker:
         if self._revokes is not None:
             self._revokes.close()
         if self._answers is not None:
-            self._answers.close(limit=5.0)
+            self._close_answers(time.monotonic() + SHUTDOWN_DEADLINE)
         if self._pool is not None:
             try:
                 self._pool.drain()
@@ -525,6 +549,11 @@ def _log_outcome(job: Job, outcome: Outcome) -> None:
 def _default_queues(app: Any) -> list[str]:
     queues = sorted({task.queue for task in app.tasks.values()})
     return queues or [getattr(app, "default_queue", "default")]
+
+
+def _left(deadline: float) -> float:
+    """Seconds until ``deadline`` (a ``time.monotonic()`` instant), never negative."""
+    return max(deadline - time.monotonic(), 0.0)
 
 
 def _on_main_thread() -> bool:
