@@ -278,3 +278,39 @@ async fn leadership_moves_with_a_short_pause_and_unsafe_changes_are_refused() {
     assert_eq!(voters_now, vec![1, 2, 3], "nothing changed");
     cluster.must_not_have_panicked();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_that_never_catches_up_can_be_removed_while_its_add_waits() {
+    let cluster = TestCluster::start(3, &[]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    // Nothing serves at this address (a mistyped one, say): the learner never catches up.
+    let nowhere = format!("127.0.0.1:{}", crate::util::free_port());
+    let adder = cluster.client(&[1, 2, 3]).with_timeout(Duration::from_secs(120));
+    let add = tokio::spawn(async move { adder.add_node(4, &nowhere, 60_000).await });
+    wait_for("node 4 added as a learner", Duration::from_secs(15), || async {
+        let status = cluster.status(1).await?;
+        status
+            .members
+            .iter()
+            .any(|member| member.id == 4 && !member.voter)
+            .then_some(())
+    })
+    .await;
+    // The add holds no change while its learner catches up: removing the learner goes through
+    // (it used to be refused as "in progress" for as long as the add waited).
+    let removed = cluster
+        .client(&[1, 2, 3])
+        .remove_node(4)
+        .await
+        .expect("remove the learner that cannot catch up");
+    assert!(removed.removed);
+    let added = tokio::time::timeout(Duration::from_secs(30), add)
+        .await
+        .expect("the add ends once its learner is gone")
+        .expect("the add task");
+    assert!(
+        matches!(&added, Err(ClientError::InvalidArgument(reason)) if reason.contains("removed while it caught up")),
+        "{added:?}"
+    );
+    cluster.must_not_have_panicked();
+}

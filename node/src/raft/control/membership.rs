@@ -124,55 +124,79 @@ impl Replica {
 
     /// Adds node `id` at `addr`: as a learner, then, once it has caught up, as a voter. Safe to
     /// send again: a learner added before goes on to catch up, a voter is left as it is.
+    ///
+    /// The change is held (no other may start) while the learner is added and while it is made
+    /// a voter, not while it catches up: that can take minutes, or never end (a mistyped
+    /// address, a node that never started), and removing that learner must stay possible
+    /// meanwhile. So the promotion checks again that the learner is still there.
     pub async fn add_node(&self, id: NodeId, addr: &str, limit: Duration) -> Result<Added, MembershipError> {
         let started = Instant::now();
-        let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
-        let view = self.must_lead_unchanging()?;
-        if id == 0 {
-            return Err(MembershipError::Invalid(
-                "node ids are positive; 0 is reserved".into(),
-            ));
-        }
-        if self.shared().queue().meta().retired.contains(&id) {
-            return Err(MembershipError::Invalid(format!(
-                "node id {id} belonged to a removed node and is never used again; give the new node a new id"
-            )));
-        }
-        if let Some(other) = view.members.iter().find(|m| m.addr == addr && m.id != id) {
-            return Err(MembershipError::Invalid(format!(
-                "node {} already serves at {addr}; each node needs an address of its own",
-                other.id
-            )));
-        }
-        match view.members.iter().find(|m| m.id == id) {
-            Some(member) if member.addr != addr => {
+        self.must_lead_unchanging()?;
+        {
+            let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
+            let view = self.must_lead_unchanging()?;
+            if id == 0 {
+                return Err(MembershipError::Invalid(
+                    "node ids are positive; 0 is reserved".into(),
+                ));
+            }
+            if self.shared().queue().meta().retired.contains(&id) {
                 return Err(MembershipError::Invalid(format!(
-                    "node {id} is already a member at {}; remove it first, or add the new node under a new id",
-                    member.addr
+                    "node id {id} belonged to a removed node and is never used again; give the new node a new id"
                 )));
             }
+            if let Some(other) = view.members.iter().find(|m| m.addr == addr && m.id != id) {
+                return Err(MembershipError::Invalid(format!(
+                    "node {} already serves at {addr}; each node needs an address of its own",
+                    other.id
+                )));
+            }
+            match view.members.iter().find(|m| m.id == id) {
+                Some(member) if member.addr != addr => {
+                    return Err(MembershipError::Invalid(format!(
+                        "node {id} is already a member at {}; remove it first, or add the new node under a new id",
+                        member.addr
+                    )));
+                }
+                Some(member) if member.voter => {
+                    return Ok(Added {
+                        added: false,
+                        took: started.elapsed(),
+                    });
+                }
+                Some(_) => tracing::info!(node = id, "already a learner; waiting for it to catch up"),
+                None => {
+                    let node = BasicNode {
+                        addr: addr.to_owned(),
+                    };
+                    self.raft()
+                        .add_learner(id, node, false)
+                        .await
+                        .map_err(|e| self.write_error(e))?;
+                    tracing::info!(node = id, addr, "added as a learner");
+                    self.observe(id, addr, MemberChange::Learner).await;
+                }
+            }
+        }
+        self.wait_caught_up(id, limit.saturating_sub(started.elapsed()))
+            .await?;
+        let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
+        let view = self.must_lead_unchanging()?;
+        match view.members.iter().find(|m| m.id == id) {
+            // Another add of this node finished first.
             Some(member) if member.voter => {
                 return Ok(Added {
                     added: false,
                     took: started.elapsed(),
                 });
             }
-            Some(_) => tracing::info!(node = id, "already a learner; waiting for it to catch up"),
-            None => {
-                let node = BasicNode {
-                    addr: addr.to_owned(),
-                };
-                self.raft()
-                    .add_learner(id, node, false)
-                    .await
-                    .map_err(|e| self.write_error(e))?;
-                tracing::info!(node = id, addr, "added as a learner");
-                self.observe(id, addr, MemberChange::Learner).await;
+            Some(member) if member.addr == addr => {}
+            _ => {
+                return Err(MembershipError::Invalid(format!(
+                    "node {id} was removed while it caught up; add it again to go on"
+                )));
             }
         }
-        self.wait_caught_up(id, limit.saturating_sub(started.elapsed()))
-            .await?;
-        self.must_lead_unchanging()?;
         self.commit(ChangeMembers::AddVoterIds(BTreeSet::from([id])))
             .await?;
         tracing::info!(
@@ -191,6 +215,8 @@ impl Replica {
     /// not remove itself: it hands leadership over and answers `NotLeader` with the new
     /// leader, which the caller asks instead.
     pub async fn remove_node(&self, id: NodeId) -> Result<bool, MembershipError> {
+        // A node that no longer leads says so (with the leader), rather than "in progress".
+        self.must_lead_unchanging()?;
         let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
         let view = self.must_lead_unchanging()?;
         let Some(member) = view.members.iter().find(|m| m.id == id).cloned() else {
@@ -299,6 +325,11 @@ impl Replica {
                 return Err(MembershipError::NotLeader {
                     leader_addr: self.status().leader.map(|l| l.addr),
                 });
+            }
+            if !self.membership().members.iter().any(|m| m.id == id) {
+                return Err(MembershipError::Invalid(format!(
+                    "node {id} was removed while it caught up; add it again to go on"
+                )));
             }
             let last = metrics.last_log_index.unwrap_or_default();
             let matched = matched_index(&metrics, id);
