@@ -121,14 +121,9 @@ fn either_ms(what: &str, ms: Option<u64>, text: Option<&str>) -> Result<Option<u
     }
 }
 
-/// A duration like `30s`, `5m` or `1h 30m`, in ms.
+/// A duration like `30s`, `5m` or `1h 30m`, in ms, as the node's settings take it.
 pub fn duration_ms(what: &str, text: &str) -> Result<u64, OpError> {
-    humantime::parse_duration(text)
-        .map_err(|e| OpError::Invalid(format!("{what} {text:?} is not a duration like 30s or 5m: {e}")))
-        .and_then(|duration| {
-            u64::try_from(duration.as_millis())
-                .map_err(|_| OpError::Invalid(format!("{what} {text:?} is too long")))
-        })
+    crate::config::parse_duration_ms(text).map_err(|e| OpError::Invalid(format!("{what}: {e}")))
 }
 
 /// `POST /v1/tasks/batch`.
