@@ -21,6 +21,7 @@ use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
 use openraft::{BasicNode, ChangeMembers, Instant as _, ServerState};
 use qraft_proto::limits::CAUGHT_UP_LAG;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::queue::{Command, MemberChange, Observation};
 use crate::raft::replica::{Member, Replica, members};
@@ -131,10 +132,8 @@ impl Replica {
     /// meanwhile. So the promotion checks again that the learner is still there.
     pub async fn add_node(&self, id: NodeId, addr: &str, limit: Duration) -> Result<Added, MembershipError> {
         let started = Instant::now();
-        self.must_lead_unchanging()?;
         {
-            let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
-            let view = self.must_lead_unchanging()?;
+            let (_changing, view) = self.begin_change()?;
             if id == 0 {
                 return Err(MembershipError::Invalid(
                     "node ids are positive; 0 is reserved".into(),
@@ -180,8 +179,7 @@ impl Replica {
         }
         self.wait_caught_up(id, limit.saturating_sub(started.elapsed()))
             .await?;
-        let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
-        let view = self.must_lead_unchanging()?;
+        let (_changing, view) = self.begin_change()?;
         match view.members.iter().find(|m| m.id == id) {
             // Another add of this node finished first.
             Some(member) if member.voter => {
@@ -191,11 +189,7 @@ impl Replica {
                 });
             }
             Some(member) if member.addr == addr => {}
-            _ => {
-                return Err(MembershipError::Invalid(format!(
-                    "node {id} was removed while it caught up; add it again to go on"
-                )));
-            }
+            _ => return Err(removed_while_catching_up(id)),
         }
         self.commit(ChangeMembers::AddVoterIds(BTreeSet::from([id])))
             .await?;
@@ -215,10 +209,7 @@ impl Replica {
     /// not remove itself: it hands leadership over and answers `NotLeader` with the new
     /// leader, which the caller asks instead.
     pub async fn remove_node(&self, id: NodeId) -> Result<bool, MembershipError> {
-        // A node that no longer leads says so (with the leader), rather than "in progress".
-        self.must_lead_unchanging()?;
-        let _changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
-        let view = self.must_lead_unchanging()?;
+        let (_changing, view) = self.begin_change()?;
         let Some(member) = view.members.iter().find(|m| m.id == id).cloned() else {
             return Ok(false);
         };
@@ -254,6 +245,15 @@ impl Replica {
         self.commit(ChangeMembers::RemoveNodes(BTreeSet::from([id])))
             .await?;
         Ok(true)
+    }
+
+    /// The right to change the membership, and the members as that change starts. A node that
+    /// no longer leads says so (with the leader) rather than "in progress"; the members are read
+    /// once the right is held, so no change finishing just before is missed.
+    fn begin_change(&self) -> Result<(OwnedMutexGuard<()>, MembershipView), MembershipError> {
+        self.must_lead_unchanging()?;
+        let changing = self.try_change_members().ok_or(MembershipError::InProgress)?;
+        Ok((changing, self.must_lead_unchanging()?))
     }
 
     /// The current members, if this node leads and no change is under way.
@@ -327,9 +327,7 @@ impl Replica {
                 });
             }
             if !self.membership().members.iter().any(|m| m.id == id) {
-                return Err(MembershipError::Invalid(format!(
-                    "node {id} was removed while it caught up; add it again to go on"
-                )));
+                return Err(removed_while_catching_up(id));
             }
             let last = metrics.last_log_index.unwrap_or_default();
             let matched = matched_index(&metrics, id);
@@ -429,6 +427,12 @@ fn must_keep_quorum(
         }
     }
     Ok(())
+}
+
+fn removed_while_catching_up(id: NodeId) -> MembershipError {
+    MembershipError::Invalid(format!(
+        "node {id} was removed while it caught up; add it again to go on"
+    ))
 }
 
 #[cfg(test)]
