@@ -2,6 +2,7 @@
 //! `qraft node --help` shows them ([`with_defaults_in_help`]), and a test holds the example
 //! file (`node/qraft.example.toml`) to them.
 
+use super::Millis;
 use crate::ops::TaskDefaults;
 use crate::queue::validate::{DEFAULT_MAX_PAYLOAD, DEFAULT_QUEUE};
 
@@ -23,7 +24,8 @@ pub const HTTP_MAX_CONNECTIONS: usize = 1_024;
 pub const HTTP_HEADER_TIMEOUT_MS: u64 = 10_000;
 pub const HTTP_BODY_TIMEOUT_MS: u64 = 30_000;
 
-/// Each `qraft node` flag with a default, and that default as `--help` shows it.
+/// Each `qraft node` setting with a default (by its field name in `Settings`), and that
+/// default as `--help` shows it.
 pub fn shown() -> Vec<(&'static str, String)> {
     let tasks = TaskDefaults::default();
     vec![
@@ -40,23 +42,18 @@ pub fn shown() -> Vec<(&'static str, String)> {
         ("result_ttl", duration(tasks.result_ttl_ms)),
         ("dedup_window", duration(tasks.dedup_window_ms)),
         ("delivery_limit", tasks.delivery_limit.to_string()),
-        ("worker_queues", DEFAULT_QUEUE.to_owned()),
+        ("queues", DEFAULT_QUEUE.to_owned()),
         ("concurrency", CONCURRENCY.to_string()),
-        ("worker_grace", duration(WORKER_GRACE_MS)),
-        ("http_max_connections", HTTP_MAX_CONNECTIONS.to_string()),
-        ("http_header_timeout", duration(HTTP_HEADER_TIMEOUT_MS)),
-        ("http_body_timeout", duration(HTTP_BODY_TIMEOUT_MS)),
+        ("grace", duration(WORKER_GRACE_MS)),
+        ("max_connections", HTTP_MAX_CONNECTIONS.to_string()),
+        ("header_timeout", duration(HTTP_HEADER_TIMEOUT_MS)),
+        ("body_timeout", duration(HTTP_BODY_TIMEOUT_MS)),
     ]
 }
 
 /// A duration as a flag takes it: `24h`, `10s`, `500ms`.
 fn duration(ms: u64) -> String {
-    match ms {
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
-        ms => format!("{ms}ms"),
-    }
+    Millis(ms).to_string()
 }
 
 /// `command` (the `qraft node` subcommand) with each flag's default at the end of its help.

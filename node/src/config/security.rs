@@ -3,40 +3,11 @@
 //! listen on a non-loopback address without TLS and tokens unless told `--insecure`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use qraft_proto::{Tls, TlsFiles};
-use serde::Deserialize;
 
-use super::{ConfigError, invalid};
+use super::{ConfigError, TlsSection, invalid};
 use crate::auth::{Policy, TokenEntry};
-
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct SecurityArgs {
-    /// CA certificate (PEM) that signed the cluster's certificates. With --tls-cert and
-    /// --tls-key the node serves TLS only and speaks mutual TLS to its peers.
-    #[arg(long, env = "QRAFT_TLS_CA", value_name = "FILE")]
-    pub tls_ca: Option<PathBuf>,
-    /// This node's certificate (PEM), signed by the CA; `qraft certs init` makes one.
-    #[arg(long, env = "QRAFT_TLS_CERT", value_name = "FILE")]
-    pub tls_cert: Option<PathBuf>,
-    /// This node's private key (PEM).
-    #[arg(long, env = "QRAFT_TLS_KEY", value_name = "FILE")]
-    pub tls_key: Option<PathBuf>,
-    /// Listen on a non-loopback address without TLS and tokens all the same. Anyone who can
-    /// reach the port can then submit work, purge queues and speak Raft to the node.
-    #[arg(long, env = "QRAFT_INSECURE")]
-    pub insecure: bool,
-}
-
-/// `[tls]` in the config file.
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-pub struct FileTls {
-    ca: Option<PathBuf>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-}
 
 /// Every address a node listens on, each checked against the rule above.
 #[derive(Clone, Copy, Debug)]
@@ -59,16 +30,15 @@ pub struct Security {
 
 impl Security {
     pub fn load(
-        args: &SecurityArgs,
-        file_tls: FileTls,
+        tls: &TlsSection,
         tokens: &[TokenEntry],
-        file_insecure: Option<bool>,
+        insecure: bool,
         listens: &Listens,
     ) -> Result<Security, ConfigError> {
         let files = TlsFiles {
-            ca: args.tls_ca.clone().or(file_tls.ca),
-            cert: args.tls_cert.clone().or(file_tls.cert),
-            key: args.tls_key.clone().or(file_tls.key),
+            ca: tls.ca.clone(),
+            cert: tls.cert.clone(),
+            key: tls.key.clone(),
         };
         if !files.is_empty() && (files.ca.is_none() || files.cert.is_none() || files.key.is_none()) {
             return Err(invalid(
@@ -77,7 +47,6 @@ impl Security {
         }
         let tls = files.load().map_err(|e| invalid(format!("TLS: {e}")))?;
         let policy = Policy::new(tokens, tls.is_some()).map_err(|e| invalid(format!("[[tokens]]: {e}")))?;
-        let insecure = args.insecure || file_insecure.unwrap_or(false);
         let protected = tls.is_some() && policy.has_tokens();
         let listen = listens.grpc;
         let loopback = listen.ip().is_loopback();
