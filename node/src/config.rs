@@ -529,6 +529,10 @@ mod tests {
         )
         .expect("write");
         let path_flag = path.to_str().expect("utf-8 path");
+        // Beyond a TOML integer (i64), as a flag: layered whole all the same.
+        let huge = flags(&["--config", path_flag, "--min-free-disk-bytes", "18000000000000000000"]);
+        let config = NodeConfig::load(&huge).expect("valid");
+        assert_eq!(config.raft.min_free_disk_bytes, 18_000_000_000_000_000_000);
         let args = flags(&["--config", path_flag]);
         let config = NodeConfig::load(&args).expect("valid");
         assert_eq!((config.id, config.raft.heartbeat_ms), (1, 50));

@@ -210,24 +210,35 @@ impl Settings {
     /// These settings (the file's) with every key that `over` (flags and variables) sets
     /// replaced by its value there.
     pub fn under(self, over: &Settings) -> Result<Settings, String> {
-        let mut merged = table(&self)?;
-        overlay(&mut merged, table(over)?);
-        let mut settings: Settings = merged.try_into().map_err(|e| e.to_string())?;
+        let mut merged = keys(&self)?;
+        overlay(&mut merged, keys(over)?);
+        let mut settings: Settings =
+            serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| e.to_string())?;
         settings.tasks = self.tasks;
         settings.tokens = self.tokens;
         Ok(settings)
     }
 }
 
-/// The keys set in `settings`, as the file would hold them (unset keys are left out).
-fn table(settings: &Settings) -> Result<toml::Table, String> {
-    toml::Table::try_from(settings).map_err(|e| e.to_string())
+type Keys = serde_json::Map<String, serde_json::Value>;
+
+/// The keys of `settings` by section, as the file would hold them; unset keys are null. (JSON,
+/// not TOML, values: a TOML integer stops at i64, and a u64 setting may not.)
+fn keys(settings: &Settings) -> Result<Keys, String> {
+    match serde_json::to_value(settings).map_err(|e| e.to_string())? {
+        serde_json::Value::Object(keys) => Ok(keys),
+        other => Err(format!("settings are not a table: {other}")),
+    }
 }
 
-fn overlay(under: &mut toml::Table, over: toml::Table) {
+/// `under` with each key that `over` sets (is not null) taken from `over`.
+fn overlay(under: &mut Keys, over: Keys) {
     for (key, value) in over {
         match (under.get_mut(&key), value) {
-            (Some(toml::Value::Table(under)), toml::Value::Table(over)) => overlay(under, over),
+            (_, serde_json::Value::Null) => {}
+            (Some(serde_json::Value::Object(under)), serde_json::Value::Object(over)) => {
+                overlay(under, over)
+            }
             (_, value) => {
                 under.insert(key, value);
             }
