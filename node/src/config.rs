@@ -19,6 +19,7 @@ pub use self::values::{List, Millis, MinMax, parse_duration_ms};
 use crate::ops::TaskDefaults;
 use crate::queue::validate::{self, DEFAULT_MAX_PAYLOAD, MAX_DURATION_MS, MAX_PAYLOAD_LIMIT};
 
+use crate::queue::cap::StoreCaps;
 use crate::raft::RaftSettings;
 use crate::worker::PoolSettings;
 
@@ -57,6 +58,8 @@ pub struct NodeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// What the HTTP API grants one client.
     pub http: HttpLimits,
+    /// Client requests handled at once before the node sheds load.
+    pub max_requests: usize,
     /// The initial voters; empty when joining.
     pub peers: BTreeMap<u64, String>,
     /// A node of the running cluster to ask to be added through.
@@ -225,7 +228,12 @@ impl NodeConfig {
         let ms = |value: Option<Millis>, default: u64| value.map_or(default, |Millis(ms)| ms);
         let result_ttl_ms = ms(set.defaults.result_ttl, task_defaults.result_ttl_ms);
         let dedup_window_ms = ms(set.defaults.dedup_window, task_defaults.dedup_window_ms);
-        for (what, ms) in [("result TTL", result_ttl_ms), ("dedup window", dedup_window_ms)] {
+        let dead_letter_ttl_ms = ms(set.defaults.dead_letter_ttl, task_defaults.dead_letter_ttl_ms);
+        for (what, ms) in [
+            ("result TTL", result_ttl_ms),
+            ("dedup window", dedup_window_ms),
+            ("dead letter TTL", dead_letter_ttl_ms),
+        ] {
             validate::must_be_duration(what, ms, MAX_DURATION_MS).map_err(invalid)?;
         }
         let delivery_limit = set
@@ -276,6 +284,12 @@ impl NodeConfig {
             })
         };
         let http = http_limits(&set.http)?;
+        let max_requests = set.limits.max_requests.unwrap_or(defaults::MAX_REQUESTS);
+        if !(1..=1_000_000).contains(&max_requests) {
+            return Err(invalid(format!(
+                "max requests {max_requests} is out of range 1..=1000000"
+            )));
+        }
         let mut exec = BTreeMap::new();
         for (name, task) in set.tasks {
             validate::must_be_name("task name", &name)
@@ -307,6 +321,7 @@ impl NodeConfig {
             http_listen,
             metrics_listen,
             http,
+            max_requests,
             peers,
             join,
             rebuild: args.rebuild,
@@ -323,11 +338,16 @@ impl NodeConfig {
                     .limits
                     .min_free_disk_bytes
                     .unwrap_or(defaults::MIN_FREE_DISK_BYTES),
+                store_caps: StoreCaps {
+                    max_tasks: set.limits.max_tasks.unwrap_or(defaults::MAX_TASKS),
+                    max_stored_bytes: set.limits.max_stored_bytes.unwrap_or(defaults::MAX_STORED_BYTES),
+                },
                 skip_wal_sync: args.unsafe_skip_wal_sync,
             },
             tasks: TaskDefaults {
                 max_payload_bytes,
                 result_ttl_ms,
+                dead_letter_ttl_ms,
                 dedup_window_ms,
                 delivery_limit,
                 lease_ms: task_defaults.lease_ms,
@@ -530,7 +550,12 @@ mod tests {
         .expect("write");
         let path_flag = path.to_str().expect("utf-8 path");
         // Beyond a TOML integer (i64), as a flag: layered whole all the same.
-        let huge = flags(&["--config", path_flag, "--min-free-disk-bytes", "18000000000000000000"]);
+        let huge = flags(&[
+            "--config",
+            path_flag,
+            "--min-free-disk-bytes",
+            "18000000000000000000",
+        ]);
         let config = NodeConfig::load(&huge).expect("valid");
         assert_eq!(config.raft.min_free_disk_bytes, 18_000_000_000_000_000_000);
         let args = flags(&["--config", path_flag]);
@@ -668,6 +693,10 @@ mod tests {
         assert_eq!(ms(file.defaults.result_ttl), Some(tasks.result_ttl_ms));
         assert_eq!(ms(file.defaults.dedup_window), Some(tasks.dedup_window_ms));
         assert_eq!(file.defaults.delivery_limit, Some(tasks.delivery_limit));
+        assert_eq!(ms(file.defaults.dead_letter_ttl), Some(tasks.dead_letter_ttl_ms));
+        assert_eq!(file.limits.max_tasks, Some(defaults::MAX_TASKS));
+        assert_eq!(file.limits.max_stored_bytes, Some(defaults::MAX_STORED_BYTES));
+        assert_eq!(file.limits.max_requests, Some(defaults::MAX_REQUESTS));
         assert_eq!(
             file.worker.queues,
             Some(List(vec![validate::DEFAULT_QUEUE.to_owned()]))
@@ -742,8 +771,20 @@ mod tests {
                     "keep_logs",
                 ],
             ),
-            ("limits", &["max_payload_bytes", "min_free_disk_bytes"]),
-            ("defaults", &["result_ttl", "dedup_window", "delivery_limit"]),
+            (
+                "limits",
+                &[
+                    "max_payload_bytes",
+                    "min_free_disk_bytes",
+                    "max_tasks",
+                    "max_stored_bytes",
+                    "max_requests",
+                ],
+            ),
+            (
+                "defaults",
+                &["result_ttl", "dedup_window", "delivery_limit", "dead_letter_ttl"],
+            ),
             (
                 "worker",
                 &["enabled", "autoscale", "queues", "concurrency", "grace"],

@@ -30,6 +30,7 @@ pub mod problem;
 pub mod queues;
 pub mod schedules;
 pub mod server;
+pub mod shed;
 pub mod streams;
 pub mod tasks;
 mod tls;

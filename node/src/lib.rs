@@ -24,4 +24,5 @@ pub mod node;
 pub mod ops;
 pub mod queue;
 pub mod raft;
+pub mod shed;
 pub mod worker;

@@ -17,6 +17,7 @@ use crate::auth::AuthLayer;
 use crate::config::NodeConfig;
 use crate::ops::cluster::NodeInfo;
 use crate::raft::{Identity, Replica, ReplicaError, Standing, Storage, StorageError};
+use crate::shed::{InFlight, ShedLayer};
 use crate::worker::exec::ExecHandler;
 use crate::worker::{Registry, WorkerPool};
 
@@ -103,7 +104,9 @@ pub async fn run_with(
         builder = builder.tls_config(server_tls)?;
     }
     let (stop_serving_tx, stop_serving_rx) = tokio::sync::oneshot::channel::<()>();
+    let in_flight = InFlight::new(config.max_requests);
     let server = builder
+        .layer(ShedLayer::new(in_flight.clone()))
         .layer(AuthLayer::new(config.security.policy.clone()))
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
@@ -170,7 +173,11 @@ pub async fn run_with(
                 config.tasks.clone(),
                 node_info.clone(),
                 config.security.policy.clone(),
-            );
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                in_flight.clone(),
+                crate::http::shed::shed,
+            ));
             Some(
                 crate::http::start(listen, config.security.tls.as_ref(), router, config.http)
                     .await

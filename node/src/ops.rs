@@ -56,6 +56,7 @@ pub async fn linearizable(replica: &Replica) -> Result<(), OpError> {
 pub struct TaskDefaults {
     pub max_payload_bytes: usize,
     pub result_ttl_ms: u64,
+    pub dead_letter_ttl_ms: u64,
     pub dedup_window_ms: u64,
     pub delivery_limit: u32,
     pub lease_ms: u64,
@@ -66,6 +67,7 @@ impl Default for TaskDefaults {
         TaskDefaults {
             max_payload_bytes: crate::queue::validate::DEFAULT_MAX_PAYLOAD,
             result_ttl_ms: 24 * 3600 * 1000,
+            dead_letter_ttl_ms: crate::queue::task::DEFAULT_DEAD_LETTER_TTL_MS,
             dedup_window_ms: 24 * 3600 * 1000,
             delivery_limit: 20,
             lease_ms: 30_000,

@@ -21,6 +21,7 @@
 //! - [`flow`]: workflows (chain, group, chord) and how their parts are enqueued.
 
 pub mod answer;
+pub mod cap;
 pub mod command;
 pub mod dedup;
 pub mod event;

@@ -1,5 +1,6 @@
 //! Integration tests: real `qraft` processes in temp dirs, driven through the real client.
 
+mod admission;
 mod bad_input;
 mod cli;
 mod cluster;

@@ -90,7 +90,8 @@ impl View {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     Key(Key),
-    Snapshot(Snapshot),
+    /// Boxed: a snapshot is many times the size of the other messages.
+    Snapshot(Box<Snapshot>),
     /// New events from the stream, oldest first.
     Events(Vec<EventView>),
     Stream(StreamState),
@@ -210,7 +211,7 @@ impl App {
         self.now = now;
         match msg {
             Msg::Key(key) => return self.on_key(key),
-            Msg::Snapshot(snapshot) => self.on_snapshot(snapshot),
+            Msg::Snapshot(snapshot) => self.on_snapshot(*snapshot),
             Msg::Events(events) => self.on_events(events),
             Msg::Stream(StreamState::Connected(addr)) => {
                 self.connected = Some(addr);

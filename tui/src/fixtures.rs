@@ -8,7 +8,7 @@ mod control;
 mod flows;
 mod membership;
 
-pub use self::control::{concurrency_keys, rate_limits, schedules};
+pub use self::control::{limits, schedules};
 pub use self::flows::flows;
 pub use self::membership::{grown_events, grown_nodes};
 
@@ -353,8 +353,7 @@ pub fn snapshot(nodes: Vec<NodeEntry>, step: u64) -> Snapshot {
         workers: workers(),
         tasks: tasks(),
         schedules: schedules(),
-        rate_limits: rate_limits(),
-        concurrency_keys: concurrency_keys(),
+        limits: limits(),
         flows: flows(),
         cluster_now_ms: NOW_MS,
         problems: Vec::new(),
@@ -374,7 +373,7 @@ pub fn app_with_events(nodes: Vec<NodeEntry>, events: Vec<EventView>, read_only:
     let mut at = start;
     for step in 0..20 {
         at = start + Duration::from_secs(step);
-        app.update(at, Msg::Snapshot(snapshot(nodes.clone(), step)));
+        app.update(at, Msg::Snapshot(Box::new(snapshot(nodes.clone(), step))));
     }
     app.update(at, Msg::Stream(StreamState::Connected(addr(1))));
     app.update(at, Msg::Events(events));

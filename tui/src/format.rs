@@ -1,5 +1,5 @@
-//! Pure text formatting shared by the views: ages, durations, rates, counts, payload previews,
-//! progress bars, schedule triggers and event lines (`format/event.rs`). Nothing here reads a
+//! Pure text formatting shared by the views: ages, durations, rates, counts, byte sizes, payload
+//! previews, progress bars, schedule triggers and event lines (`format/event.rs`). Nothing here reads a
 //! clock; callers pass the times to compare.
 
 mod event;
@@ -75,6 +75,25 @@ pub fn grouped(value: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// A size in binary units, as `qraft limit set` takes them: `512 B`, `12.3 MiB`, `1.0 GiB`.
+pub fn bytes(value: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if value < 1024 {
+        return format!("{value} B");
+    }
+    // One decimal is all that is shown, far coarser than f64 loses.
+    #[allow(clippy::cast_precision_loss)]
+    let mut scaled = value as f64 / 1024.0;
+    for unit in &UNITS[..UNITS.len() - 1] {
+        // Below what would round up to 1024.0, so `1024.0 KiB` reads `1.0 MiB`.
+        if scaled < 1023.95 {
+            return format!("{scaled:.1} {unit}");
+        }
+        scaled /= 1024.0;
+    }
+    format!("{scaled:.1} EiB")
 }
 
 /// A per-second rate: `0/s`, `0.4/s`, `12/s`, `1.2k/s`.
@@ -263,6 +282,18 @@ mod tests {
         assert_eq!(rate(0.44), "0.4/s");
         assert_eq!(rate(12.4), "12/s");
         assert_eq!(rate(1_234.0), "1.2k/s");
+    }
+
+    #[test]
+    fn byte_sizes_in_binary_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(1023), "1023 B");
+        assert_eq!(bytes(1024), "1.0 KiB");
+        assert_eq!(bytes(12_897_485), "12.3 MiB");
+        assert_eq!(bytes((1 << 20) - 1), "1.0 MiB", "never 1024.0 KiB");
+        assert_eq!(bytes(1 << 30), "1.0 GiB");
+        assert_eq!(bytes(5 << 40), "5.0 TiB");
+        assert_eq!(bytes(u64::MAX), "16.0 EiB");
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! - [`filter`]: the Tasks view's filter syntax.
 //! - [`render`]: draws an [`app::App`]; one file per view (the Schedules view draws the limits
 //!   beneath it from `render/limits.rs`) plus status bar, help and dialog.
-//! - [`format`]: pure text formatting (ages, durations, rates, counts, payloads, progress bars,
-//!   schedule triggers, events).
+//! - [`format`]: pure text formatting (ages, durations, rates, counts, byte sizes, payloads,
+//!   progress bars, schedule triggers, events).
 //! - `fetch`: the network worker (polling, event stream, actions); the only code that
 //!   touches protobuf, in `fetch/convert.rs` and its submodules (`control.rs`, `event.rs`,
 //!   `flows.rs`). `fetch/nodes.rs` decides which nodes to poll: those given, plus members the

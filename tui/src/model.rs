@@ -9,7 +9,10 @@ mod control;
 mod flow;
 mod summary;
 
-pub use self::control::{KeyUsageView, Misfire, RateLimitView, ScheduleView, Trigger};
+pub use self::control::{
+    KeyUsageView, LimitsView, Misfire, QueueCapView, RateLimitView, ScheduleView, StoreUsageView, Trigger,
+    near_full,
+};
 pub use self::flow::{FlowKind, FlowPartView, FlowState, FlowView};
 pub use self::summary::ClusterSummary;
 
@@ -23,9 +26,7 @@ pub struct Snapshot {
     /// The newest tasks matching the server-side part of the task filter, newest first.
     pub tasks: Vec<TaskView>,
     pub schedules: Vec<ScheduleView>,
-    pub rate_limits: Vec<RateLimitView>,
-    /// Concurrency keys with running tasks (keys with none are not reported).
-    pub concurrency_keys: Vec<KeyUsageView>,
+    pub limits: LimitsView,
     /// The newest flows, newest first.
     pub flows: Vec<FlowView>,
     /// Cluster time (Unix ms) the lists reflect, so ages are judged against the cluster's

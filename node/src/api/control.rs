@@ -1,4 +1,4 @@
-//! `qraft.v1.Control`: rate limits and periodic schedules.
+//! `qraft.v1.Control`: rate limits, queue caps and periodic schedules.
 
 pub(crate) mod schedules;
 
@@ -49,6 +49,18 @@ impl pb::control_server::Control for ControlService {
         Ok(Response::new(pb::RemoveLimitResponse { removed }))
     }
 
+    async fn set_queue_cap(
+        &self,
+        request: Request<pb::SetQueueCapRequest>,
+    ) -> Result<Response<pb::SetQueueCapResponse>, Status> {
+        let request = request.into_inner();
+        let cap = request.cap.parse().map_err(status::invalid)?;
+        limits::set_cap(&self.replica, &request.scope, cap, request.value)
+            .await
+            .map_err(status::from_op_error)?;
+        Ok(Response::new(pb::SetQueueCapResponse {}))
+    }
+
     async fn list_limits(
         &self,
         request: Request<pb::ListLimitsRequest>,
@@ -74,6 +86,23 @@ impl pb::control_server::Control for ControlService {
                 .map(|(key, running)| pb::KeyUsage { key, running })
                 .collect(),
             now_ms: view.now_ms,
+            caps: view
+                .caps
+                .into_iter()
+                .map(|cap| pb::QueueCap {
+                    queue: cap.queue,
+                    max_length: cap.max_length,
+                    max_bytes: cap.max_bytes,
+                    length: cap.length,
+                    bytes: cap.bytes,
+                })
+                .collect(),
+            store: Some(pb::StoreUsage {
+                tasks: view.store.tasks,
+                max_tasks: view.store.max_tasks,
+                bytes: view.store.bytes,
+                max_bytes: view.store.max_bytes,
+            }),
         }))
     }
 

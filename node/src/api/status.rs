@@ -26,7 +26,9 @@ pub fn from_op_error(error: OpError) -> Status {
 
 pub fn from_propose_error(error: &ProposeError) -> Status {
     let mut status = match error {
-        ProposeError::DiskFull { .. } => Status::resource_exhausted(error.to_string()),
+        ProposeError::DiskFull { .. } | ProposeError::StoreFull(_) => {
+            with_kind(Status::resource_exhausted(error.to_string()), metadata::FULL)
+        }
         _ => Status::unavailable(error.to_string()),
     };
     if error.not_applied() {
@@ -88,7 +90,19 @@ pub fn from_rejection(rejection: &Rejection) -> Status {
         }
         Rejection::Revoked(_) => with_kind(Status::failed_precondition(message), metadata::REVOKED),
         Rejection::NotDead { .. } => Status::failed_precondition(message),
+        Rejection::QueueFull { .. } => {
+            let status = with_kind(Status::resource_exhausted(message), metadata::FULL);
+            not_applied(status)
+        }
     }
+}
+
+/// Marks a refusal that stored nothing, so a client may resend it anywhere.
+fn not_applied(mut status: Status) -> Status {
+    status
+        .metadata_mut()
+        .insert(metadata::NOT_APPLIED, MetadataValue::from_static("1"));
+    status
 }
 
 fn with_kind(mut status: Status, kind: &'static str) -> Status {

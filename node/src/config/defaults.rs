@@ -14,6 +14,12 @@ pub const SNAPSHOT_EVERY: u64 = 5_000;
 pub const KEEP_LOGS: u64 = 1_000;
 /// Free space on the data disk below which growing writes are refused.
 pub const MIN_FREE_DISK_BYTES: u64 = 128 * 1024 * 1024;
+/// Cluster-wide caps on what the state holds. Every node keeps every task in memory (about
+/// 800 bytes each besides its payload), so together about 2 GiB at most.
+pub const MAX_TASKS: u64 = 1_000_000;
+pub const MAX_STORED_BYTES: u64 = 1024 * 1024 * 1024;
+/// Client requests a node handles at once before it sheds load.
+pub const MAX_REQUESTS: usize = 4_096;
 pub const CONCURRENCY: usize = 8;
 /// How long running tasks may finish on shutdown before they are handed back.
 pub const WORKER_GRACE_MS: u64 = 10_000;
@@ -39,9 +45,13 @@ pub fn shown() -> Vec<(&'static str, String)> {
         ("keep_logs", KEEP_LOGS.to_string()),
         ("max_payload_bytes", DEFAULT_MAX_PAYLOAD.to_string()),
         ("min_free_disk_bytes", MIN_FREE_DISK_BYTES.to_string()),
+        ("max_tasks", MAX_TASKS.to_string()),
+        ("max_stored_bytes", MAX_STORED_BYTES.to_string()),
+        ("max_requests", MAX_REQUESTS.to_string()),
         ("result_ttl", duration(tasks.result_ttl_ms)),
         ("dedup_window", duration(tasks.dedup_window_ms)),
         ("delivery_limit", tasks.delivery_limit.to_string()),
+        ("dead_letter_ttl", duration(tasks.dead_letter_ttl_ms)),
         ("queues", DEFAULT_QUEUE.to_owned()),
         ("concurrency", CONCURRENCY.to_string()),
         ("grace", duration(WORKER_GRACE_MS)),

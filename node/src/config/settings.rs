@@ -121,6 +121,20 @@ pub struct LimitsSection {
     /// refused (RESOURCE_EXHAUSTED) while answers still drain the queues; 0 turns it off.
     #[arg(long, env = "QRAFT_MIN_FREE_DISK_BYTES")]
     pub min_free_disk_bytes: Option<u64>,
+    /// Tasks the cluster holds at most, finished ones (kept for their result TTL) and dead
+    /// letters included; submits past it are refused (RESOURCE_EXHAUSTED). Every node holds
+    /// every task: size it to the smallest node's memory.
+    #[arg(long, env = "QRAFT_MAX_TASKS")]
+    pub max_tasks: Option<u64>,
+    /// Bytes of args, headers, results and errors the cluster holds at most; submits past it
+    /// are refused (RESOURCE_EXHAUSTED).
+    #[arg(long, env = "QRAFT_MAX_STORED_BYTES")]
+    pub max_stored_bytes: Option<u64>,
+    /// Client requests (gRPC and HTTP together) this node handles at once; one more is refused
+    /// at once as overloaded, unapplied, for the client to resend (peers' Raft calls are never
+    /// refused). A waiting long poll counts.
+    #[arg(long, env = "QRAFT_MAX_REQUESTS")]
+    pub max_requests: Option<usize>,
 }
 
 /// `[defaults]`: settings of tasks whose submit leaves them out.
@@ -136,6 +150,10 @@ pub struct DefaultsSection {
     /// Deliveries after which a task whose lease keeps expiring is dead-lettered.
     #[arg(long, env = "QRAFT_DELIVERY_LIMIT")]
     pub delivery_limit: Option<u32>,
+    /// How long a dead letter (a task that failed for good) is kept for `qraft dead` to retry,
+    /// e.g. 7d.
+    #[arg(long, env = "QRAFT_DEAD_LETTER_TTL", value_name = "DURATION")]
+    pub dead_letter_ttl: Option<Millis>,
 }
 
 /// `[worker]`: this node's worker pool.
@@ -236,9 +254,7 @@ fn overlay(under: &mut Keys, over: Keys) {
     for (key, value) in over {
         match (under.get_mut(&key), value) {
             (_, serde_json::Value::Null) => {}
-            (Some(serde_json::Value::Object(under)), serde_json::Value::Object(over)) => {
-                overlay(under, over)
-            }
+            (Some(serde_json::Value::Object(under)), serde_json::Value::Object(over)) => overlay(under, over),
             (_, value) => {
                 under.insert(key, value);
             }

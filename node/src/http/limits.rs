@@ -1,4 +1,4 @@
-//! `/v1/limits`: rate limits per queue or task name, as `qraft limit` sets them.
+//! `/v1/limits`: rate limits per queue or task name, and queue caps, as `qraft limit` sets them.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,7 +10,8 @@ use super::json::time;
 use super::problem::{Details, Problem};
 use super::queues::ReadParams;
 use crate::ops::limits;
-use crate::queue::limit::Rate;
+use crate::queue::cap::CapKind;
+use crate::queue::limit::{LimitScope, Rate};
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LimitJson {
@@ -32,9 +33,30 @@ pub struct KeyJson {
     pub running: u32,
 }
 
+/// A queue's caps (0: none) and what it holds now: unfinished tasks and their bytes.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CapJson {
+    pub queue: String,
+    pub max_length: u64,
+    pub max_bytes: u64,
+    pub length: u64,
+    pub bytes: u64,
+}
+
+/// What the whole cluster holds, against the answering node's cluster-wide caps.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoreJson {
+    pub tasks: u64,
+    pub max_tasks: u64,
+    pub bytes: u64,
+    pub max_bytes: u64,
+}
+
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LimitList {
     pub limits: Vec<LimitJson>,
+    pub caps: Vec<CapJson>,
+    pub store: StoreJson,
     pub keys: Vec<KeyJson>,
     /// The cluster time the windows are read at.
     pub now: String,
@@ -60,6 +82,23 @@ pub async fn list(
                 frees_at: limit.frees_at_ms.map(time),
             })
             .collect(),
+        caps: view
+            .caps
+            .into_iter()
+            .map(|cap| CapJson {
+                queue: cap.queue,
+                max_length: cap.max_length,
+                max_bytes: cap.max_bytes,
+                length: cap.length,
+                bytes: cap.bytes,
+            })
+            .collect(),
+        store: StoreJson {
+            tasks: view.store.tasks,
+            max_tasks: view.store.max_tasks,
+            bytes: view.store.bytes,
+            max_bytes: view.store.max_bytes,
+        },
         keys: view
             .keys
             .into_iter()
@@ -69,28 +108,55 @@ pub async fn list(
     }))
 }
 
-/// A limit to set: at most `count` starts per `per_ms`.
+/// What to set, any of: a rate (at most `count` starts per `per_ms`, both given), and for a
+/// `queue:NAME` scope its caps, `max_length` (unfinished tasks) and `max_bytes` (their args and
+/// headers). A cap of 0 removes it; what the body leaves out stays as it is.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RateJson {
-    count: u32,
-    per_ms: u64,
+pub struct LimitSetJson {
+    count: Option<u32>,
+    per_ms: Option<u64>,
+    max_length: Option<u64>,
+    max_bytes: Option<u64>,
 }
 
-/// `PUT /v1/limits/{scope}`: sets or replaces the limit; 204.
-#[utoipa::path(put, path = "/v1/limits/{scope}", tag = "limits", request_body = RateJson,
+/// `PUT /v1/limits/{scope}`: sets or replaces the rate and the caps the body names; 204.
+#[utoipa::path(put, path = "/v1/limits/{scope}", tag = "limits", request_body = LimitSetJson,
     params(("scope" = String, Path, description = "`queue:NAME` or `task:NAME`")),
     responses((status = 204, description = "Set"), (status = "4XX", body = Details, content_type = "application/problem+json")))]
 pub async fn set(
     State(app): State<App>,
     Path(scope): Path<String>,
-    Body(json): Body<RateJson>,
+    Body(json): Body<LimitSetJson>,
 ) -> Result<StatusCode, Problem> {
-    let rate = Rate {
-        count: json.count,
-        per_ms: json.per_ms,
+    let rate = match (json.count, json.per_ms) {
+        (Some(count), Some(per_ms)) => Some(Rate { count, per_ms }),
+        (None, None) => None,
+        _ => return Err(Problem::invalid("a rate needs both count and per_ms")),
     };
-    limits::set(&app.replica, &scope, rate).await?;
+    let caps = [
+        (CapKind::MaxLength, json.max_length),
+        (CapKind::MaxBytes, json.max_bytes),
+    ];
+    if rate.is_none() && caps.iter().all(|(_, value)| value.is_none()) {
+        return Err(Problem::invalid(
+            "name what to set: count and per_ms (a rate), max_length or max_bytes",
+        ));
+    }
+    let capped = caps.iter().any(|(_, value)| value.is_some());
+    if capped && !matches!(scope.parse(), Ok(LimitScope::Queue(_))) {
+        return Err(Problem::invalid(format!(
+            "max_length and max_bytes cap a queue: write queue:NAME, not {scope}"
+        )));
+    }
+    if let Some(rate) = rate {
+        limits::set(&app.replica, &scope, rate).await?;
+    }
+    for (cap, value) in caps {
+        if let Some(value) = value {
+            limits::set_cap(&app.replica, &scope, cap, value).await?;
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

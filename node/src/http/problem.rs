@@ -67,7 +67,13 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, "invalid", "INVALID_ARGUMENT", detail)
     }
 
-    fn retry_after(mut self, seconds: u32) -> Problem {
+    /// Marks a refusal that applied nothing, so the client may resend it anywhere.
+    pub(super) fn not_applied(mut self) -> Problem {
+        self.0.not_applied = true;
+        self
+    }
+
+    pub(super) fn retry_after(mut self, seconds: u32) -> Problem {
         self.0.retry_after_s = Some(seconds);
         self
     }
@@ -141,6 +147,13 @@ fn from_rejection(rejection: &Rejection) -> Problem {
         Rejection::NotDead { .. } => {
             Problem::new(StatusCode::CONFLICT, "conflict", "FAILED_PRECONDITION", detail)
         }
+        Rejection::QueueFull { .. } => Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "queue-full",
+            "RESOURCE_EXHAUSTED",
+            detail,
+        )
+        .not_applied(),
     }
 }
 
@@ -198,6 +211,13 @@ fn from_propose_error(error: &ProposeError) -> Problem {
         ProposeError::DiskFull { .. } => Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "disk-full",
+            "RESOURCE_EXHAUSTED",
+            detail,
+        )
+        .retry_after(30),
+        ProposeError::StoreFull(_) => Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "cluster-full",
             "RESOURCE_EXHAUSTED",
             detail,
         )

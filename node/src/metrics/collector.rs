@@ -133,6 +133,29 @@ impl Collector for NodeCollector {
             MetricType::Gauge,
         )?;
         ConstGauge::new(queue.meta().clock_skewed.len() as i64).encode(skewed)?;
+        let mut caps = encoder.encode_descriptor(
+            "queue_cap",
+            "Each queue cap (qraft limit set queue:NAME max-length|max-bytes N) and what the queue holds against it: cap max_length with held tasks (unfinished), cap max_bytes with held bytes",
+            None,
+            MetricType::Gauge,
+        )?;
+        for cap in queue.caps() {
+            let held = queue.held(&cap.queue);
+            for (kind, max, value) in [
+                ("max_length", cap.max_length, held.tasks),
+                ("max_bytes", cap.max_bytes, held.bytes),
+            ] {
+                let Some(max) = max else { continue };
+                for (what, value) in [("max", max), ("held", value)] {
+                    let labels = [("queue", cap.queue.as_str()), ("cap", kind), ("value", what)];
+                    ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX))
+                        .encode(caps.encode_family(&labels)?)?;
+                }
+            }
+        }
+        let store_caps = self.replica.settings().store_caps;
+        let held_tasks = queue.task_count() as u64;
+        let held_bytes = queue.stored_bytes();
         let workers = queue.workers().count() as u64;
         let busy: u64 = queue.workers().map(|w| u64::from(w.active)).sum();
         let unreachable = queue.meta().unreachable.len() as u64;
@@ -149,6 +172,30 @@ impl Collector for NodeCollector {
             "Tasks running on all workers, as of their last heartbeats",
             busy,
         )?;
+        for (name, help, value) in [
+            (
+                "stored_tasks",
+                "Tasks the cluster holds, finished ones and dead letters included (this replica's view)",
+                held_tasks,
+            ),
+            (
+                "stored_tasks_max",
+                "This node's cap on stored tasks (--max-tasks); submits past it are refused",
+                store_caps.max_tasks,
+            ),
+            (
+                "stored_bytes",
+                "Bytes of args, headers, results and errors the cluster holds (this replica's view)",
+                held_bytes,
+            ),
+            (
+                "stored_bytes_max",
+                "This node's cap on stored bytes (--max-stored-bytes); submits past it are refused",
+                store_caps.max_stored_bytes,
+            ),
+        ] {
+            gauge(&mut encoder, name, help, value)?;
+        }
         gauge(
             &mut encoder,
             "raft_unreachable_members",

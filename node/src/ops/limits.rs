@@ -1,6 +1,8 @@
-//! Rate limits (`queue:NAME` or `task:NAME`, N per window) and the concurrency keys in use.
+//! Rate limits (`queue:NAME` or `task:NAME`, N per window), queue caps (`max-length`,
+//! `max-bytes`), the cluster-wide caps on what the state holds, and the concurrency keys in use.
 
 use super::{OpError, linearizable, propose_one};
+use crate::queue::cap::CapKind;
 use crate::queue::limit::{LimitScope, Rate};
 use crate::queue::{Command, Outcome};
 use crate::raft::Replica;
@@ -17,10 +19,33 @@ pub struct LimitView {
     pub frees_at_ms: Option<u64>,
 }
 
-/// Every limit, the concurrency keys with tasks running, and the cluster time they are read at.
+/// One queue's caps (0: none) and what the queue holds now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CapView {
+    pub queue: String,
+    pub max_length: u64,
+    pub max_bytes: u64,
+    /// Unfinished tasks (waiting or running), and their bytes.
+    pub length: u64,
+    pub bytes: u64,
+}
+
+/// What the whole state holds, against the answering node's cluster-wide caps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreView {
+    pub tasks: u64,
+    pub max_tasks: u64,
+    pub bytes: u64,
+    pub max_bytes: u64,
+}
+
+/// Every limit and cap, the concurrency keys with tasks running, and the cluster time they are
+/// read at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitsView {
     pub limits: Vec<LimitView>,
+    pub caps: Vec<CapView>,
+    pub store: StoreView,
     pub keys: Vec<(String, u32)>,
     pub now_ms: u64,
 }
@@ -37,7 +62,18 @@ pub async fn set(replica: &Replica, scope_text: &str, rate: Rate) -> Result<(), 
     Ok(())
 }
 
-/// Removes the limit of `scope`; whether there was one.
+/// Sets one cap of the queue `scope_text` names (`queue:NAME`); 0 removes it.
+pub async fn set_cap(replica: &Replica, scope_text: &str, cap: CapKind, value: u64) -> Result<(), OpError> {
+    let LimitScope::Queue(queue) = scope(scope_text)? else {
+        return Err(OpError::Invalid(format!(
+            "{cap} caps a queue: write queue:NAME, not {scope_text}"
+        )));
+    };
+    propose_one(replica, Command::SetQueueCap { queue, cap, value }).await?;
+    Ok(())
+}
+
+/// Removes the rate limit of `scope`, and a queue's caps; whether there was any.
 pub async fn remove(replica: &Replica, scope_text: &str) -> Result<bool, OpError> {
     let scope = scope(scope_text)?;
     match propose_one(replica, Command::RemoveLimit { scope }).await? {
@@ -53,7 +89,27 @@ pub async fn list(replica: &Replica, linearizable_read: bool) -> Result<LimitsVi
     let shared = replica.shared();
     let queue = shared.queue();
     let now = queue.now_ms();
+    let caps = replica.settings().store_caps;
     Ok(LimitsView {
+        caps: queue
+            .caps()
+            .map(|cap| {
+                let held = queue.held(&cap.queue);
+                CapView {
+                    queue: cap.queue.clone(),
+                    max_length: cap.max_length.unwrap_or(0),
+                    max_bytes: cap.max_bytes.unwrap_or(0),
+                    length: held.tasks,
+                    bytes: held.bytes,
+                }
+            })
+            .collect(),
+        store: StoreView {
+            tasks: queue.task_count() as u64,
+            max_tasks: caps.max_tasks,
+            bytes: queue.stored_bytes(),
+            max_bytes: caps.max_stored_bytes,
+        },
         limits: queue
             .limits()
             .map(|limit| LimitView {

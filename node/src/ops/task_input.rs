@@ -89,6 +89,7 @@ impl TaskInput {
                 },
                 timeout_ms: self.timeout_ms.filter(|ms| *ms > 0),
                 result_ttl_ms: self.result_ttl_ms.unwrap_or(defaults.result_ttl_ms),
+                dead_letter_ttl_ms: defaults.dead_letter_ttl_ms,
                 delivery_limit: self.delivery_limit.unwrap_or(defaults.delivery_limit),
                 concurrency: self.concurrency_key.map(|key| ConcurrencyLimit {
                     key,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cap::CapKind;
 use super::event::Observation;
 use super::flow::{FlowId, SubmitFlow};
 use super::lease::{LeaseRequest, LeasedTask};
@@ -92,7 +93,7 @@ pub enum Command {
         scope: LimitScope,
         rate: Rate,
     },
-    /// Removes a rate limit; `Count(1)` if there was one.
+    /// Removes a rate limit, and a queue's caps; `Count` of what there was.
     RemoveLimit {
         scope: LimitScope,
     },
@@ -120,6 +121,12 @@ pub enum Command {
         name: String,
         from: PlannedFrom,
         firing: Firing,
+    },
+    /// Sets one cap of a queue (`value` 0 removes it).
+    SetQueueCap {
+        queue: String,
+        cap: CapKind,
+        value: u64,
     },
 }
 
@@ -198,4 +205,9 @@ pub enum Rejection {
     /// A worker call from a worker the cluster does not know (never registered, or timed out).
     #[error("worker {0:?} is not registered; register first")]
     NotRegistered(String),
+    /// The queue holds as much as one of its caps allows; nothing was stored.
+    #[error(
+        "queue {queue:?} is full: it is at its {cap} of {max}; let workers drain it, or raise the cap with `qraft limit set queue:{queue} {cap} N`"
+    )]
+    QueueFull { queue: String, cap: CapKind, max: u64 },
 }

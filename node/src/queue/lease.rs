@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::task::TaskId;
 use super::validate::{MAX_BATCH, must_be_lease_ms, must_be_name};
 
+/// Most bytes of args and headers one lease hands out (always at least one task): a reply of
+/// many large tasks stays far below the client's message limit, and what does not fit waits for
+/// the worker's next lease instead of being stranded in a reply it cannot read.
+pub const MAX_LEASE_REPLY_BYTES: u64 = 8 * 1024 * 1024;
+
 /// A worker's request for up to `max` tasks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseRequest {

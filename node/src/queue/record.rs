@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use super::cap::QueueCap;
 use super::dedup::HeldKey;
 use super::event::Event;
 use super::flow::{Flow, FlowId};
@@ -23,10 +24,11 @@ pub const LIMIT: u8 = b'l';
 pub const SCHEDULE: u8 = b's';
 pub const FLOW: u8 = b'f';
 pub const KEY: u8 = b'k';
+pub const CAP: u8 = b'c';
 
 /// Every tag, in the order a restart reads them (tasks last: a task restored from before key
 /// records existed looks for its key among those already read).
-pub const TAGS: [u8; 7] = [WORKER, EVENT, LIMIT, SCHEDULE, FLOW, KEY, TASK];
+pub const TAGS: [u8; 8] = [WORKER, EVENT, LIMIT, CAP, SCHEDULE, FLOW, KEY, TASK];
 
 /// A record that changed: its record must be written, or deleted if the state no longer has it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,6 +37,8 @@ pub enum RecordId {
     Worker(String),
     Event(u64),
     Limit(LimitScope),
+    /// A queue's caps, by the queue's name.
+    Cap(String),
     Schedule(String),
     Flow(FlowId),
     Key(String),
@@ -49,6 +53,7 @@ impl RecordId {
             // Big-endian, so events come back oldest first.
             RecordId::Event(seq) => (EVENT, seq.to_be_bytes().to_vec()),
             RecordId::Limit(scope) => (LIMIT, scope.key().into_bytes()),
+            RecordId::Cap(queue) => (CAP, queue.as_bytes().to_vec()),
             RecordId::Schedule(name) => (SCHEDULE, name.as_bytes().to_vec()),
             RecordId::Flow(id) => (FLOW, id.to_bytes().to_vec()),
             RecordId::Key(key) => (KEY, key.as_bytes().to_vec()),
@@ -68,6 +73,7 @@ pub enum RecordRef<'a> {
     Worker(&'a WorkerInfo),
     Event(&'a Event),
     Limit(&'a Limit),
+    Cap(&'a QueueCap),
     Schedule(&'a Schedule),
     Flow(&'a Flow),
     Key(&'a HeldKey),
@@ -80,6 +86,7 @@ pub enum Stored {
     Worker(WorkerInfo),
     Event(Event),
     Limit(Limit),
+    Cap(QueueCap),
     Schedule(Schedule),
     Flow(Flow),
     Key(HeldKey),
@@ -101,6 +108,7 @@ pub fn decode<D: Decode>(decoder: &D, key: &[u8], value: &[u8]) -> Result<Stored
         Some(WORKER) => decoder.decode(value).map(Stored::Worker),
         Some(EVENT) => decoder.decode(value).map(Stored::Event),
         Some(LIMIT) => decoder.decode(value).map(Stored::Limit),
+        Some(CAP) => decoder.decode(value).map(Stored::Cap),
         Some(SCHEDULE) => decoder.decode(value).map(Stored::Schedule),
         Some(FLOW) => decoder.decode(value).map(Stored::Flow),
         Some(KEY) => decoder.decode(value).map(Stored::Key),

@@ -13,7 +13,7 @@
 //! - `read`: queries (stats, listings).
 //! - `workers`: the worker registry.
 //! - `timeline`: events, leader observations, and the per-queue totals.
-//! - `limits`: rate limits and per-key concurrency limits.
+//! - `limits`: rate limits, per-key concurrency limits and queue caps.
 //! - `schedules`: periodic schedules and their firing.
 //! - `flows`: workflows, moved on in the apply that ends each of their tasks.
 
@@ -34,6 +34,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::cap::{Held, QueueCap};
 use super::command::{Command, Outcome};
 use super::dedup::HeldKey;
 use super::event::Event;
@@ -209,6 +210,11 @@ pub struct QueueState {
     run_times_ms: Vec<u64>,
     /// Rate limits by what they count.
     limits: BTreeMap<LimitScope, Limit>,
+    /// Queue caps by queue, and what each queue with unfinished tasks holds.
+    caps: BTreeMap<String, QueueCap>,
+    held: BTreeMap<String, Held>,
+    /// Bytes of every task held, finished ones included (args, headers, result, error).
+    stored_bytes: u64,
     /// Leased tasks per concurrency key.
     running_keys: BTreeMap<String, u32>,
     /// Schedules by name, and their next due times.
@@ -245,6 +251,9 @@ impl QueueState {
                 Stored::Limit(limit) => {
                     state.limits.insert(limit.scope.clone(), limit);
                 }
+                Stored::Cap(cap) => {
+                    state.caps.insert(cap.queue.clone(), cap);
+                }
                 Stored::Schedule(schedule) => {
                     // Cron due times wait for the leader's plan, not for apply.
                     if let Some(due) = schedule.next_due_ms.filter(|_| !schedule.spec.when.is_cron()) {
@@ -266,6 +275,7 @@ impl QueueState {
         let workers = self.workers.values().cloned().map(Stored::Worker);
         let events = self.events.iter().cloned().map(Stored::Event);
         let limits = self.limits.values().cloned().map(Stored::Limit);
+        let caps = self.caps.values().cloned().map(Stored::Cap);
         let schedules = self.schedules.values().cloned().map(Stored::Schedule);
         let flows = self.flows.values().cloned().map(Stored::Flow);
         let keys = self.keys.values().cloned().map(Stored::Key);
@@ -273,6 +283,7 @@ impl QueueState {
         workers
             .chain(events)
             .chain(limits)
+            .chain(caps)
             .chain(schedules)
             .chain(flows)
             .chain(keys)
@@ -286,6 +297,7 @@ impl QueueState {
             RecordId::Worker(id) => self.worker(id).map(RecordRef::Worker),
             RecordId::Event(seq) => self.event(*seq).map(RecordRef::Event),
             RecordId::Limit(scope) => self.limit(scope).map(RecordRef::Limit),
+            RecordId::Cap(queue) => self.caps.get(queue).map(RecordRef::Cap),
             RecordId::Schedule(name) => self.schedule(name).map(RecordRef::Schedule),
             RecordId::Flow(id) => self.flow(id).map(RecordRef::Flow),
             RecordId::Key(key) => self.keys.get(key).map(RecordRef::Key),
@@ -400,6 +412,7 @@ impl QueueState {
             Command::ResumeSchedule { name } => self.set_schedule_paused(&name, false),
             Command::FireSchedule { name, from, firing } => self.fire_planned(&name, from, firing),
             Command::SubmitFlow(submit) => self.submit_flow(*submit),
+            Command::SetQueueCap { queue, cap, value } => self.set_cap(queue, cap, value),
         }
     }
 
@@ -463,6 +476,13 @@ impl QueueState {
             self.timers.insert((due, task.id));
         }
         by_queue(&mut self.counts, &task.queue)[task.state.index()] += 1;
+        let bytes = task.stored_bytes();
+        self.stored_bytes += bytes;
+        if !task.state.is_final() {
+            let held = by_queue(&mut self.held, &task.queue);
+            held.tasks += 1;
+            held.bytes += bytes;
+        }
         if task.state.is_waiting() {
             *by_queue(by_queue(&mut self.waiting, &task.queue), &task.name) += 1;
         }
@@ -485,6 +505,17 @@ impl QueueState {
         }
         if let Some(due) = task.next_due_ms() {
             self.timers.remove(&(due, task.id));
+        }
+        let bytes = task.stored_bytes();
+        self.stored_bytes = self.stored_bytes.saturating_sub(bytes);
+        if !task.state.is_final()
+            && let Some(held) = self.held.get_mut(&task.queue)
+        {
+            held.tasks = held.tasks.saturating_sub(1);
+            held.bytes = held.bytes.saturating_sub(bytes);
+            if held.tasks == 0 {
+                self.held.remove(&task.queue);
+            }
         }
         if let Some(counts) = self.counts.get_mut(&task.queue) {
             counts[task.state.index()] = counts[task.state.index()].saturating_sub(1);
@@ -528,6 +559,9 @@ impl QueueState {
             && self.workers == other.workers
             && self.events == other.events
             && self.limits == other.limits
+            && self.caps == other.caps
+            && self.held == other.held
+            && self.stored_bytes == other.stored_bytes
             && self.running_keys == other.running_keys
             && self.schedules == other.schedules
             && self.schedule_due == other.schedule_due

@@ -34,3 +34,11 @@ pub struct SubmitTask {
     #[serde(default)]
     pub flow: Option<FlowRef>,
 }
+
+impl SubmitTask {
+    /// Bytes the task will hold when stored: its args and headers (see `Task::stored_bytes`).
+    pub fn stored_bytes(&self) -> u64 {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        (self.args.len() + headers) as u64
+    }
+}

@@ -194,9 +194,20 @@ pub struct TaskOptions {
     pub result_ttl_ms: u64,
     /// Deliveries after which a task whose lease keeps expiring goes to the dead letters.
     pub delivery_limit: u32,
+    /// How long the task is kept once it is a dead letter (failed for good). Tasks stored
+    /// before this existed keep the default.
+    #[serde(default = "default_dead_letter_ttl_ms")]
+    pub dead_letter_ttl_ms: u64,
     /// At most this many tasks with the same key run at once, cluster-wide.
     #[serde(default)]
     pub concurrency: Option<ConcurrencyLimit>,
+}
+
+/// How long a dead letter is kept when the node's settings say nothing else: a week.
+pub const DEFAULT_DEAD_LETTER_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
+
+fn default_dead_letter_ttl_ms() -> u64 {
+    DEFAULT_DEAD_LETTER_TTL_MS
 }
 
 /// A worker's claim on a started task. `delivery` is the fencing token: it grows with every
@@ -271,6 +282,25 @@ pub struct Task {
 
 impl Task {
     /// The next cluster time at which this task changes by itself, if any.
+    /// How long the task is kept once finished: a dead letter for its dead-letter TTL, any
+    /// other for its result TTL.
+    pub fn kept_for_ms(&self) -> u64 {
+        if self.state == TaskState::Failure {
+            self.options.dead_letter_ttl_ms
+        } else {
+            self.options.result_ttl_ms
+        }
+    }
+
+    /// Bytes the task holds beyond its fixed fields: args, headers, result and error. What
+    /// queue caps and the cluster's stored-bytes cap count.
+    pub fn stored_bytes(&self) -> u64 {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let result = self.result.as_ref().map_or(0, Vec::len);
+        let error = self.error.as_ref().map_or(0, String::len);
+        (self.args.len() + headers + result + error) as u64
+    }
+
     pub fn next_due_ms(&self) -> Option<u64> {
         let expiry = self.expires_at_ms.filter(|_| self.state.is_waiting());
         let own = match self.state {
@@ -279,11 +309,10 @@ impl Task {
             TaskState::Started => self.lease.as_ref().map(|l| l.deadline_ms),
             // A started task revoked keeps its lease until the worker learns or it runs out.
             TaskState::Revoked if self.lease.is_some() => self.lease.as_ref().map(|l| l.deadline_ms),
-            TaskState::Success | TaskState::Revoked | TaskState::Expired => self
+            TaskState::Success | TaskState::Revoked | TaskState::Expired | TaskState::Failure => self
                 .finished_at_ms
-                .map(|at| at.saturating_add(self.options.result_ttl_ms)),
-            // Dead letters stay until retried or purged.
-            TaskState::Failure | TaskState::Pending => None,
+                .map(|at| at.saturating_add(self.kept_for_ms())),
+            TaskState::Pending => None,
         };
         [own, expiry, self.dedup_until_ms].into_iter().flatten().min()
     }

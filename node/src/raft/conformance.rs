@@ -52,6 +52,10 @@ async fn openraft_storage_conformance() -> Result<(), StorageError<TypeConfig>> 
 }
 
 fn submit_entry(index: u64, names: &[&str]) -> (Entry, Vec<TaskId>) {
+    sized_entry(index, names, b"{\"n\":1}".to_vec())
+}
+
+fn sized_entry(index: u64, names: &[&str], args: Vec<u8>) -> (Entry, Vec<TaskId>) {
     let ids: Vec<TaskId> = names.iter().map(|_| TaskId::generate()).collect();
     let commands = names
         .iter()
@@ -61,13 +65,14 @@ fn submit_entry(index: u64, names: &[&str]) -> (Entry, Vec<TaskId>) {
                 id: *id,
                 name: (*name).to_string(),
                 queue: "default".into(),
-                args: b"{\"n\":1}".to_vec(),
+                args: args.clone(),
                 headers: BTreeMap::new(),
                 priority: 3,
                 options: TaskOptions {
                     retry: RetryPolicy::default(),
                     timeout_ms: None,
                     result_ttl_ms: 60_000,
+                    dead_letter_ttl_ms: 60_000,
                     delivery_limit: 20,
                     concurrency: None,
                 },
@@ -175,4 +180,37 @@ async fn vote_and_appends_are_durable_through_the_syncer() {
             .map(|v| v.leader_id().term),
         Some(3)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replication_read_is_bounded_in_bytes_but_never_empty() {
+    use super::persist::log_store::MAX_REPLICATION_BYTES;
+    use openraft::RaftLogReader;
+    let dir = TempDir::new().expect("tempdir");
+    let (mut log, _sm) = open(dir.path()).expect("open");
+    // Each entry a third of the budget and a bit; the last alone larger than all of it.
+    let third = vec![b'x'; MAX_REPLICATION_BYTES / 3 + 1024];
+    let mut entries: Vec<Entry> = (1..=4)
+        .map(|i| sized_entry(i, &["big"], third.clone()).0)
+        .collect();
+    entries.push(sized_entry(5, &["huge"], vec![b'x'; MAX_REPLICATION_BYTES + 1024]).0);
+    let (tx, rx) = TypeConfig::oneshot();
+    log.append(entries, openraft::storage::IOFlushed::signal(tx))
+        .await
+        .expect("append");
+    rx.await.expect("flushed").expect("sync ok");
+    let mut reader = log.get_log_reader().await;
+    let indexes = |entries: Vec<Entry>| entries.iter().map(|e| e.index()).collect::<Vec<_>>();
+    let read = reader.limited_get_log_entries(1, 6).await.expect("read");
+    assert_eq!(indexes(read), [1, 2], "two fit, the third would pass the budget");
+    let read = reader.limited_get_log_entries(3, 6).await.expect("read");
+    assert_eq!(indexes(read), [3, 4]);
+    let read = reader.limited_get_log_entries(5, 6).await.expect("read");
+    assert_eq!(
+        indexes(read),
+        [5],
+        "an entry larger than the budget still goes, alone"
+    );
+    let all = reader.try_get_log_entries(1..6).await.expect("read all");
+    assert_eq!(indexes(all), [1, 2, 3, 4, 5], "reads for anything else are whole");
 }

@@ -19,6 +19,7 @@ use super::persist::state_machine::SharedState;
 use super::transport::network::PeerNetwork;
 use super::types::{NodeId, Proposal, Raft};
 use crate::clock::LeaderClock;
+use crate::queue::cap::{StoreCaps, StoreFull};
 use crate::queue::{Command, Outcome};
 
 /// Most commands in one log entry.
@@ -64,6 +65,16 @@ pub enum ProposeError {
         free_bytes: u64,
         min_free_bytes: u64,
     },
+    /// The cluster holds as many tasks or bytes as a cluster-wide cap allows: writes that would
+    /// add to it are refused until tasks finish and expire.
+    #[error("{0}")]
+    StoreFull(StoreFull),
+}
+
+impl From<StoreFull> for ProposeError {
+    fn from(full: StoreFull) -> Self {
+        ProposeError::StoreFull(full)
+    }
 }
 
 impl From<DiskFull> for ProposeError {
@@ -80,7 +91,10 @@ impl ProposeError {
     pub fn not_applied(&self) -> bool {
         matches!(
             self,
-            ProposeError::NoLeader { .. } | ProposeError::ShuttingDown | ProposeError::DiskFull { .. }
+            ProposeError::NoLeader { .. }
+                | ProposeError::ShuttingDown
+                | ProposeError::DiskFull { .. }
+                | ProposeError::StoreFull(_)
         )
     }
 }
@@ -93,8 +107,9 @@ pub struct Proposer {
     queue: mpsc::Sender<(Vec<Command>, Reply)>,
     writer: Arc<Writer>,
     /// Checked on the node a write arrives at and on the leader it is forwarded to: both disks
-    /// must hold what the write adds.
+    /// must hold what the write adds, and both must see the state within its caps.
     disk: DiskGuard,
+    caps: StoreCaps,
 }
 
 impl Proposer {
@@ -103,6 +118,7 @@ impl Proposer {
         node_id: NodeId,
         network: PeerNetwork,
         disk: DiskGuard,
+        caps: StoreCaps,
         clock: Arc<LeaderClock>,
         shared: Arc<SharedState>,
     ) -> Proposer {
@@ -119,12 +135,13 @@ impl Proposer {
             queue: tx,
             writer,
             disk,
+            caps,
         }
     }
 
     /// Proposes `commands` (batched with whatever else is waiting) and returns their outcomes.
     pub async fn propose(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
-        self.disk.must_have_room(&commands)?;
+        self.must_have_room(&commands)?;
         let (tx, rx) = oneshot::channel();
         self.queue
             .send((commands, tx))
@@ -135,8 +152,15 @@ impl Proposer {
 
     /// Proposes a batch forwarded by a follower, on this node only (never forwarded again).
     pub async fn propose_forwarded(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
-        self.disk.must_have_room(&commands)?;
+        self.must_have_room(&commands)?;
         self.writer.write_local(commands).await
+    }
+
+    /// Refuses a write that would grow the state past the disk's watermark or a cap.
+    fn must_have_room(&self, commands: &[Command]) -> Result<(), ProposeError> {
+        self.disk.must_have_room(commands)?;
+        self.writer.shared.queue().must_hold(&self.caps, commands)?;
+        Ok(())
     }
 }
 

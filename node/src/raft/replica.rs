@@ -27,6 +27,7 @@ use super::transport::rpc_server::RaftRpcServer;
 use super::types::{NodeId, Raft, TypeConfig};
 use crate::clock::LeaderClock;
 use crate::metrics::Timings;
+use crate::queue::cap::StoreCaps;
 use crate::queue::{Command, Outcome};
 
 /// Raft timing and log compaction, validated by the node config.
@@ -45,6 +46,8 @@ pub struct RaftSettings {
     pub tls: Option<qraft_proto::Tls>,
     /// Writes that grow the state are refused below this much free space on the data disk.
     pub min_free_disk_bytes: u64,
+    /// Writes that would take the state past these caps are refused.
+    pub store_caps: StoreCaps,
     /// The chaos suite's canary: appends are acknowledged without a WAL sync.
     pub skip_wal_sync: bool,
 }
@@ -220,6 +223,7 @@ impl Replica {
             id,
             network.clone(),
             disk,
+            settings.store_caps,
             clock.clone(),
             shared.clone(),
         );

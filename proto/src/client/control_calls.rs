@@ -21,7 +21,23 @@ impl Client {
         .map(|_| ())
     }
 
-    /// Removes a rate limit; false if there was none.
+    /// Sets one cap (`max-length` or `max-bytes`) of the queue `scope` names (`queue:NAME`);
+    /// 0 removes it.
+    pub async fn set_queue_cap(&self, scope: &str, cap: &str, value: u64) -> Result<(), ClientError> {
+        let request = pb::SetQueueCapRequest {
+            scope: scope.to_owned(),
+            cap: cap.to_owned(),
+            value,
+        };
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(stubs::control(channel).set_queue_cap(request).await) }
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Removes a rate limit, and a queue's caps; false if there was none.
     pub async fn remove_limit(&self, scope: &str) -> Result<bool, ClientError> {
         let request = pb::RemoveLimitRequest {
             scope: scope.to_owned(),

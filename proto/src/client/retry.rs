@@ -60,9 +60,21 @@ pub(crate) enum Decision {
     OutcomeUnknown,
 }
 
+/// A refusal because the cluster is full (a cap, the disk): definite, unlike a busy node's.
+fn is_full(status: &Status) -> bool {
+    status.code() == Code::ResourceExhausted
+        && status
+            .metadata()
+            .get(crate::metadata::ERROR)
+            .is_some_and(|kind| kind == crate::metadata::FULL)
+}
+
 /// Classifies the failure of a `kind` call sent to the node at `asked`.
 pub(crate) fn classify(status: &Status, kind: CallKind, asked: &str) -> Decision {
     let leader = leader_of(status);
+    if is_full(status) {
+        return Decision::Fail;
+    }
     let transient = matches!(
         status.code(),
         Code::Unavailable
@@ -171,6 +183,15 @@ mod tests {
         status
     }
 
+    /// A node's full refusal: RESOURCE_EXHAUSTED marked full, not applied.
+    fn full() -> Status {
+        let mut status = status(Code::ResourceExhausted, Some("b:2"), Some("1"));
+        status
+            .metadata_mut()
+            .insert(metadata::ERROR, MetadataValue::from_static(metadata::FULL));
+        status
+    }
+
     fn connect_error() -> Status {
         let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         Status::from_error(Box::new(tonic::ConnectError(Box::new(refused))))
@@ -245,6 +266,8 @@ mod tests {
                 RetrySameNode,
             ),
             (status(InvalidArgument, Some("b:2"), Some("1")), Write, Fail),
+            (full(), Write, Fail),
+            (full(), Read, Fail),
             // The not-applied marker must be exactly "1".
             (status(Unavailable, None, Some("0")), Write, OutcomeUnknown),
             (status(Unavailable, None, Some("true")), Write, OutcomeUnknown),

@@ -278,19 +278,19 @@ fn a_leader_change_flashes_for_two_seconds() {
     let mut app = App::new(false, start);
     app.update(
         start,
-        Msg::Snapshot(fixtures::snapshot(fixtures::healthy_nodes(1), 0)),
+        Msg::Snapshot(Box::new(fixtures::snapshot(fixtures::healthy_nodes(1), 0))),
     );
     assert!(!app.flashing(), "the first leader seen is not a change");
     app.update(
         start + Duration::from_secs(1),
-        Msg::Snapshot(fixtures::snapshot(fixtures::no_quorum_nodes(), 1)),
+        Msg::Snapshot(Box::new(fixtures::snapshot(fixtures::no_quorum_nodes(), 1))),
     );
     assert!(!app.flashing(), "losing the leader does not flash");
     assert!(app.summary.no_quorum());
     let elected = start + Duration::from_secs(2);
     app.update(
         elected,
-        Msg::Snapshot(fixtures::snapshot(fixtures::healthy_nodes(3), 2)),
+        Msg::Snapshot(Box::new(fixtures::snapshot(fixtures::healthy_nodes(3), 2))),
     );
     assert!(app.flashing());
     assert_eq!(app.leader().map(|leader| leader.id), Some(3));
@@ -305,7 +305,7 @@ fn a_leader_change_flashes_for_two_seconds() {
         fixtures::healthy_nodes(3),
     ];
     for (step, nodes) in (3..).zip(again) {
-        app.update(later, Msg::Snapshot(fixtures::snapshot(nodes, step)));
+        app.update(later, Msg::Snapshot(Box::new(fixtures::snapshot(nodes, step))));
         assert!(
             !app.flashing(),
             "the same leader again, even after a gap, is no change"
@@ -328,7 +328,7 @@ fn task_selection_follows_the_task_as_new_ones_arrive() {
         },
     );
     let now = app.now;
-    app.update(now, Msg::Snapshot(snapshot));
+    app.update(now, Msg::Snapshot(Box::new(snapshot)));
     assert_eq!(app.selected_task().map(|task| task.id.clone()), selected);
     assert_eq!(app.selected(View::Tasks), 2);
 }
@@ -394,7 +394,7 @@ fn depth_history_is_bounded_and_dropped_with_the_queue() {
     for step in 0..100 {
         app.update(
             now,
-            Msg::Snapshot(fixtures::snapshot(fixtures::healthy_nodes(1), step)),
+            Msg::Snapshot(Box::new(fixtures::snapshot(fixtures::healthy_nodes(1), step))),
         );
     }
     assert_eq!(app.depth_history.get("emails").map(VecDeque::len), Some(HISTORY));
@@ -406,7 +406,7 @@ fn depth_history_is_bounded_and_dropped_with_the_queue() {
     );
     let mut snapshot = fixtures::snapshot(fixtures::healthy_nodes(1), 0);
     snapshot.queues.retain(|queue| queue.name != "emails");
-    app.update(now, Msg::Snapshot(snapshot));
+    app.update(now, Msg::Snapshot(Box::new(snapshot)));
     assert!(!app.depth_history.contains_key("emails"));
 }
 

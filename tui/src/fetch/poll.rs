@@ -62,7 +62,11 @@ pub(super) async fn run(mut poller: Poller) {
         .await;
         last_filter = Some(filter);
         poller.reachable.send_replace(Some(reachable(&snapshot.nodes)));
-        if poller.out.send(Msg::Snapshot(snapshot.clone())).is_err() {
+        if poller
+            .out
+            .send(Msg::Snapshot(Box::new(snapshot.clone())))
+            .is_err()
+        {
             return;
         }
         last = snapshot;
@@ -155,9 +159,8 @@ async fn refresh(
         told(now_ms);
     }
     if let Some(response) = keep_last("limits", limits, problems) {
-        let (rate_limits, keys, now_ms) = convert::limits(response);
-        snapshot.rate_limits = rate_limits;
-        snapshot.concurrency_keys = keys;
+        let (limits, now_ms) = convert::limits(response);
+        snapshot.limits = limits;
         told(now_ms);
     }
     if let Some(listed) = keep_last("flows", flows, problems) {

@@ -1,8 +1,11 @@
-//! The Schedules view's lower table: cluster-wide rate limits with how full their current
-//! window is, then the concurrency keys with tasks running now. Read-only, so not selectable.
+//! The Schedules view's lower pane, read-only so not selectable: cluster-wide rate limits with
+//! how full their current window is and the concurrency keys with tasks running now, then the
+//! queue caps and what the whole cluster stores against its caps (`limits/caps.rs`).
+
+mod caps;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::Row;
 
@@ -22,18 +25,45 @@ const WIDTHS: &[Constraint] = &[
 /// Cells of the usage bar; the count follows it.
 const BAR: usize = 10;
 
-/// Rows of limits and keys, header and borders; at most half of `available`, so the schedules
-/// above keep room. Never below what shows the empty line.
-pub fn height(app: &App, available: u16) -> u16 {
-    let rows = app.snapshot.rate_limits.len() + app.snapshot.concurrency_keys.len();
-    let wanted = u16::try_from(rows.max(1) + 3).unwrap_or(u16::MAX);
-    wanted.min(available / 2).max(4)
+/// Below this the pane cannot show a line of each table.
+const MIN_HEIGHT: u16 = 4 + 4 + 1;
+
+/// Both tables with all their rows and the store line, within `room` unless that is too small
+/// to show anything of them.
+pub fn height(app: &App, room: u16) -> u16 {
+    let wanted = rates_height(app)
+        .saturating_add(caps::table_height(app))
+        .saturating_add(1);
+    wanted.min(room.max(MIN_HEIGHT))
+}
+
+/// Rows of limits and keys, header and borders; never below what shows the empty line.
+fn rates_height(app: &App) -> u16 {
+    let limits = &app.snapshot.limits;
+    let rows = limits.rate_limits.len() + limits.concurrency_keys.len();
+    u16::try_from(rows.max(1) + 3).unwrap_or(u16::MAX)
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let tables = area.height.saturating_sub(1);
+    let rates_wanted = rates_height(app);
+    // The caps take what the limits leave, and at least half when both want more.
+    let caps_height = caps::table_height(app).min((tables / 2).max(tables.saturating_sub(rates_wanted)));
+    let [rates_area, caps_area, store_area] = Layout::vertical([
+        Constraint::Length(tables - caps_height),
+        Constraint::Length(caps_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_rates(frame, rates_area, app);
+    caps::render_table(frame, caps_area, app);
+    caps::render_store(frame, store_area, app);
+}
+
+fn render_rates(frame: &mut Frame, area: Rect, app: &App) {
     let now_ms = app.snapshot.cluster_now_ms;
-    let limits = &app.snapshot.rate_limits;
-    let keys = &app.snapshot.concurrency_keys;
+    let limits = &app.snapshot.limits.rate_limits;
+    let keys = &app.snapshot.limits.concurrency_keys;
     let mut rows: Vec<Row> = limits.iter().map(|limit| rate_row(limit, now_ms)).collect();
     rows.extend(keys.iter().map(|usage| {
         Row::new(vec![

@@ -28,7 +28,13 @@ const WIDTHS: &[Constraint] = &[
 ];
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let limits_height = limits::height(app, area.height);
+    // The schedules keep the rows they need, or half the view when both want more.
+    let schedules_wanted = u16::try_from(app.snapshot.schedules.len().max(1) + 3).unwrap_or(u16::MAX);
+    let room = area
+        .height
+        .saturating_sub(schedules_wanted.saturating_add(1))
+        .max(area.height / 2);
+    let limits_height = limits::height(app, room);
     let [table_area, selected_area, limits_area] = Layout::vertical([
         Constraint::Min(4),
         Constraint::Length(1),

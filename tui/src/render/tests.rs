@@ -161,6 +161,55 @@ fn schedules_with_limits_beneath() {
 }
 
 #[test]
+fn queue_caps_and_cluster_totals_beneath_the_limits() {
+    let app = in_view(fixtures::app(fixtures::healthy_nodes(1), false), View::Schedules);
+    let drawn = screen(&app);
+    let text = drawn.backend().to_string();
+    assert!(text.contains("Queue caps (3, 2 near full)"), "{text}");
+    assert!(text.contains("9,500/10,000 (95%)"), "{text}");
+    assert!(text.contains("60.0 MiB/64.0 MiB (93%)"), "{text}");
+    assert!(text.contains("3.0 MiB · no cap"), "{text}");
+    assert!(text.contains("40/100,000 (0%)"), "{text}");
+    assert!(
+        text.contains("cluster holds 1,234/1,000,000 tasks · 12.3 MiB/1.0 GiB"),
+        "{text}"
+    );
+    assert_eq!(colour_of(&drawn, "9,500/10,000"), Some(Color::Yellow));
+    assert_eq!(colour_of(&drawn, "60.0 MiB/64.0 MiB"), Some(Color::Yellow));
+    assert_eq!(colour_of(&drawn, "12/500"), Some(Color::Reset), "length has room");
+    assert_eq!(colour_of(&drawn, "1,234/1,000,000"), Some(Color::Reset));
+}
+
+#[test]
+fn a_full_store_warns_and_no_caps_says_how_to_add_one() {
+    let mut app = fixtures::app(fixtures::healthy_nodes(1), false);
+    let mut snapshot = app.snapshot.clone();
+    snapshot.limits.queue_caps.clear();
+    if let Some(store) = snapshot.limits.store.as_mut() {
+        store.tasks = 950_000;
+    }
+    let now = app.now;
+    app.update(now, Msg::Snapshot(Box::new(snapshot.clone())));
+    let app_full = in_view(app, View::Schedules);
+    let drawn = screen(&app_full);
+    let text = drawn.backend().to_string();
+    assert!(text.contains("Queue caps (0)"), "{text}");
+    assert!(
+        text.contains("no queue caps: `qraft limit set queue:NAME max-length N` adds one"),
+        "{text}"
+    );
+    assert_eq!(colour_of(&drawn, "950,000/1,000,000 tasks"), Some(Color::Yellow));
+    assert_eq!(colour_of(&drawn, "12.3 MiB/1.0 GiB"), Some(Color::Reset));
+
+    let mut app = app_full;
+    snapshot.limits.store = None;
+    app.update(now, Msg::Snapshot(Box::new(snapshot)));
+    let text = screen(&app).backend().to_string();
+    assert!(text.contains("cluster totals not reported"), "{text}");
+    assert!(!text.contains("cluster holds"), "{text}");
+}
+
+#[test]
 fn schedules_on_an_80_column_terminal() {
     let app = in_view(fixtures::app(fixtures::healthy_nodes(1), true), View::Schedules);
     insta::assert_snapshot!(terminal(&app, 80, 24).backend());
@@ -190,7 +239,7 @@ fn a_flow_with_more_parts_than_room_keeps_its_callback_in_sight() {
         chord.total = 401;
     }
     let now = app.now;
-    app.update(now, Msg::Snapshot(snapshot));
+    app.update(now, Msg::Snapshot(Box::new(snapshot)));
     let app = in_view(app, View::Flows);
     let text = screen(&app).backend().to_string();
     assert!(
@@ -248,7 +297,7 @@ fn new_leader_flashes_in_the_status_bar() {
     let at = app.now;
     app.update(
         at,
-        Msg::Snapshot(fixtures::snapshot(fixtures::healthy_nodes(3), 20)),
+        Msg::Snapshot(Box::new(fixtures::snapshot(fixtures::healthy_nodes(3), 20))),
     );
     let first_line = |app: &App| {
         let text = screen(app).backend().to_string();

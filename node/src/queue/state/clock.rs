@@ -70,11 +70,10 @@ fn step(task: &Task, now: u64) -> Option<Step> {
     } else if task.state == TaskState::Revoked && lease_over {
         Some(Step::DropRevokedLease)
     } else if task.state.is_final()
-        && task.state != TaskState::Failure
         && task.lease.is_none()
         && task
             .finished_at_ms
-            .is_some_and(|at| at.saturating_add(task.options.result_ttl_ms) <= now)
+            .is_some_and(|at| at.saturating_add(task.kept_for_ms()) <= now)
     {
         Some(Step::Delete)
     } else if task.dedup_until_ms.is_some_and(|at| at <= now) {

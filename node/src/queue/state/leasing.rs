@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use super::QueueState;
 use super::limits::Admission;
 use crate::queue::command::{Outcome, Rejection};
-use crate::queue::lease::{LeaseRequest, LeasedTask};
+use crate::queue::lease::{LeaseRequest, LeasedTask, MAX_LEASE_REPLY_BYTES};
 use crate::queue::retry::backoff_ms;
 use crate::queue::task::{Lease, Task, TaskId, TaskState};
 
@@ -31,11 +31,18 @@ impl QueueState {
         candidates.sort();
         candidates.dedup();
         let mut admission = Admission::default();
+        let mut reply_bytes = 0u64;
         let admitted: Vec<TaskId> = candidates
             .into_iter()
-            .filter(|(_, id)| self.tasks.get(id).is_some_and(|task| admission.admit(self, task)))
+            .filter_map(|(_, id)| self.tasks.get(&id))
+            .filter(|task| admission.admit(self, task))
             .take(max)
-            .map(|(_, id)| id)
+            .take_while(|task| {
+                let first = reply_bytes == 0;
+                reply_bytes = reply_bytes.saturating_add(task.stored_bytes());
+                first || reply_bytes <= MAX_LEASE_REPLY_BYTES
+            })
+            .map(|task| task.id)
             .collect();
         let now = self.meta.now_ms;
         let worker = request.worker;

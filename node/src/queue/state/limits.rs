@@ -1,4 +1,5 @@
-//! Rate limits and per-key concurrency limits, applied where leases are decided.
+//! Rate limits and per-key concurrency limits, applied where leases are decided; queue caps,
+//! applied where submits are.
 //!
 //! A lease looks only at tasks that could start now ([`QueueState::may_start`]: their queue's and
 //! their name's windows have room, and their concurrency key is below its limit), then admits
@@ -8,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use super::QueueState;
-use crate::queue::command::Outcome;
+use crate::queue::cap::{CapKind, Held, QueueCap, StoreCaps, StoreFull, Stored};
+use crate::queue::command::Command;
+use crate::queue::command::{Outcome, Rejection};
 use crate::queue::limit::{Limit, LimitScope, Rate};
 use crate::queue::record::RecordId;
 use crate::queue::task::Task;
@@ -47,10 +50,86 @@ impl QueueState {
         Outcome::Done
     }
 
+    /// Removes the rate limit of `scope` and, for a queue, its caps: `Count` of what was there.
     pub(super) fn remove_limit(&mut self, scope: LimitScope) -> Outcome {
-        let removed = self.limits.remove(&scope).is_some();
+        let mut removed = u64::from(self.limits.remove(&scope).is_some());
+        if let LimitScope::Queue(queue) = &scope
+            && self.caps.remove(queue).is_some()
+        {
+            removed += 1;
+            self.changed.insert(RecordId::Cap(queue.clone()));
+        }
         self.changed.insert(RecordId::Limit(scope));
-        Outcome::Count(u64::from(removed))
+        Outcome::Count(removed)
+    }
+
+    pub fn caps(&self) -> impl Iterator<Item = &QueueCap> {
+        self.caps.values()
+    }
+
+    /// What `queue` holds now: its unfinished tasks and their bytes.
+    pub fn held(&self, queue: &str) -> Held {
+        self.held.get(queue).copied().unwrap_or_default()
+    }
+
+    /// Bytes of every task held, finished ones included.
+    pub fn stored_bytes(&self) -> u64 {
+        self.stored_bytes
+    }
+
+    /// Refuses `commands` if what they add would take the state past a cluster-wide cap.
+    pub fn must_hold(&self, caps: &StoreCaps, commands: &[Command]) -> Result<(), StoreFull> {
+        let held = Stored {
+            tasks: self.tasks.len() as u64,
+            bytes: self.stored_bytes,
+        };
+        let mut adding = Stored::default();
+        for command in commands {
+            let (tasks, bytes) = match command {
+                Command::Submit(submit) => (1, submit.stored_bytes()),
+                Command::SubmitFlow(flow) => {
+                    let steps = flow.spec.steps();
+                    let bytes = steps.iter().map(|step| step.template.args.len() as u64).sum();
+                    (steps.len() as u64, bytes)
+                }
+                _ => (0, 0),
+            };
+            adding.tasks += tasks;
+            adding.bytes += bytes;
+        }
+        caps.must_hold(held, adding)
+    }
+
+    /// Sets one cap of `queue`; 0 removes it, and a queue left without caps loses its record.
+    pub(super) fn set_cap(&mut self, queue: String, kind: CapKind, value: u64) -> Outcome {
+        if let Err(reason) = crate::queue::validate::must_be_name("queue name", &queue) {
+            return Outcome::Rejected(Rejection::Invalid(reason));
+        }
+        let mut cap = self
+            .caps
+            .remove(&queue)
+            .unwrap_or_else(|| QueueCap::new(queue.clone()));
+        cap.set(kind, value);
+        self.changed.insert(RecordId::Cap(queue.clone()));
+        if !cap.is_empty() {
+            self.caps.insert(queue, cap);
+        }
+        Outcome::Done
+    }
+
+    /// The refusal for one more task of `bytes` in `queue`, if it would break a cap.
+    pub(super) fn must_fit(&self, queue: &str, bytes: u64) -> Result<(), Rejection> {
+        let Some(cap) = self.caps.get(queue) else {
+            return Ok(());
+        };
+        match cap.broken_by(self.held(queue), bytes) {
+            None => Ok(()),
+            Some((cap, max)) => Err(Rejection::QueueFull {
+                queue: queue.to_owned(),
+                cap,
+                max,
+            }),
+        }
     }
 
     /// Whether `task` could start now, by every limit that applies to it.

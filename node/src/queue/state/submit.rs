@@ -25,6 +25,9 @@ impl QueueState {
         if let Some(answer) = self.answer_for_held_key(&submit) {
             return answer;
         }
+        if let Err(full) = self.must_fit(&submit.queue, submit.stored_bytes()) {
+            return Outcome::Rejected(full);
+        }
         let now = self.meta.now_ms;
         let key = submit
             .idempotency_key

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
+use crate::queue::cap::CapKind;
 use crate::queue::command::{DeadSelector, Rejection};
 use crate::queue::event::Observation;
 use crate::queue::lease::LeaseRequest;
@@ -25,6 +26,7 @@ fn options() -> TaskOptions {
         timeout_ms: None,
         result_ttl_ms: 60_000,
         delivery_limit: 20,
+        dead_letter_ttl_ms: 120_000,
         concurrency: None,
     }
 }
@@ -133,6 +135,27 @@ fn leases_follow_priority_then_fifo_across_queues() {
     assert_eq!(got, vec![high, other, low]);
     assert_eq!(leased(state.apply(lease(&["a", "b"], 3))), vec![(low2, 1)]);
     assert!(leased(state.apply(lease(&["a", "b"], 3))).is_empty());
+}
+
+#[test]
+fn a_lease_is_bounded_in_bytes_but_never_empty() {
+    use crate::queue::lease::MAX_LEASE_REPLY_BYTES;
+    let mut state = new_state();
+    let third = (MAX_LEASE_REPLY_BYTES / 3) as usize + 1;
+    for _ in 0..5 {
+        state.apply(submit_with("t", "q", 0, |s| s.args = vec![0; third]));
+    }
+    state.apply(submit_with("t", "q", 0, |s| {
+        s.args = vec![0; MAX_LEASE_REPLY_BYTES as usize + 1]
+    }));
+    let sizes: Vec<usize> = (0..4)
+        .map(|_| leased(state.apply(lease(&["q"], 100))).len())
+        .collect();
+    assert_eq!(
+        sizes,
+        [2, 2, 1, 1],
+        "two thirds and a bit fit; the oversized one goes alone"
+    );
 }
 
 #[test]
@@ -540,7 +563,7 @@ fn purge_removes_only_waiting_tasks() {
 }
 
 #[test]
-fn results_are_purged_after_their_ttl_but_dead_letters_stay() {
+fn results_and_dead_letters_are_purged_each_after_its_own_ttl() {
     let mut state = new_state();
     let ok = submitted(state.apply(submit("t", "q", 0)));
     let dead = submitted(state.apply(submit("t", "q", 0)));
@@ -566,6 +589,17 @@ fn results_are_purged_after_their_ttl_but_dead_letters_stay() {
     at(&mut state, 60_000);
     assert!(state.task(&ok).is_none(), "result outlived its TTL");
     assert_eq!(state_of(&state, dead), Some(TaskState::Failure));
+    // Dead letters have a TTL of their own (120 s in these options).
+    at(&mut state, 119_999);
+    assert_eq!(state_of(&state, dead), Some(TaskState::Failure));
+    state.take_changes();
+    at(&mut state, 120_000);
+    assert!(state.task(&dead).is_none(), "the dead letter outlived its TTL");
+    assert_eq!(
+        state.take_changes().tasks(),
+        vec![dead],
+        "and its record is deleted"
+    );
 }
 
 #[test]
@@ -797,6 +831,11 @@ enum Op {
         queue: u8,
         count: Option<u8>,
     },
+    Cap {
+        queue: u8,
+        bytes: bool,
+        value: u8,
+    },
     Schedule {
         name: u8,
         every_s: Option<u8>,
@@ -825,6 +864,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1..4u8, 0..6u8).prop_map(|(node, term)| Op::Elected { node, term }),
         1 => (1..4u8, any::<bool>()).prop_map(|(node, reachable)| Op::Reachable { node, reachable }),
         1 => (0..3u8, proptest::option::of(1..4u8)).prop_map(|(queue, count)| Op::Limit { queue, count }),
+        1 => (0..3u8, any::<bool>(), 0..6u8).prop_map(|(queue, bytes, value)| Op::Cap { queue, bytes, value }),
         1 => (0..2u8, proptest::option::of(1..20u8)).prop_map(|(name, every_s)| Op::Schedule { name, every_s }),
         1 => (0..4u8, proptest::option::of(0..2u8)).prop_map(|(kind, key)| Op::Flow { kind, key }),
     ]
@@ -979,6 +1019,19 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
                     None => Command::RemoveLimit { scope },
                 }
             }
+            Op::Cap {
+                queue: q,
+                bytes,
+                value,
+            } => Command::SetQueueCap {
+                queue: queue(q),
+                cap: if bytes {
+                    CapKind::MaxBytes
+                } else {
+                    CapKind::MaxLength
+                },
+                value: value.into(),
+            },
             Op::Flow { kind, key } => {
                 let members = || (0..3u8).map(|q| flows::step("t", &queue(q), b"")).collect();
                 let spec = match kind {
@@ -1049,6 +1102,7 @@ proptest! {
     }
 }
 
+mod caps;
 mod flows;
 mod keys;
 mod limits;

@@ -71,6 +71,7 @@ mod tests {
                     retry: RetryPolicy::default(),
                     timeout_ms: Some(1_000),
                     result_ttl_ms: 60_000,
+                    dead_letter_ttl_ms: 60_000,
                     delivery_limit: 20,
                     concurrency: None,
                 },

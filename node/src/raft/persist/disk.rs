@@ -102,6 +102,7 @@ mod tests {
                 retry: Default::default(),
                 timeout_ms: None,
                 result_ttl_ms: 1,
+                dead_letter_ttl_ms: 1,
                 delivery_limit: 1,
                 concurrency: None,
             },

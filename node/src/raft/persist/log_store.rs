@@ -20,6 +20,11 @@ use super::storage::{CF_LOG, CF_RAFT_META, cf, rocks_err};
 use super::syncer::Syncer;
 use crate::raft::types::{Entry, LogId, TypeConfig, Vote};
 
+/// Most bytes of encoded entries one replication read returns (always at least one entry): an
+/// append to a lagging follower stays far below the transport's message limit however many
+/// large batches it is behind, instead of wedging on one message it can never send.
+pub const MAX_REPLICATION_BYTES: usize = 32 * 1024 * 1024;
+
 const VOTE_KEY: &[u8] = b"vote";
 const LAST_PURGED_KEY: &[u8] = b"last_purged";
 
@@ -74,11 +79,10 @@ fn key_index(key: &[u8]) -> Result<u64, io::Error> {
     Ok(u64::from_be_bytes(bytes))
 }
 
-impl RaftLogReader<TypeConfig> for LogStore {
-    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
-        &mut self,
-        range: RB,
-    ) -> Result<Vec<Entry>, io::Error> {
+impl LogStore {
+    /// The entries in `range`, in order, stopping before the one that would take their encoded
+    /// size past `budget` bytes (the first is always returned).
+    fn read_entries(&self, range: impl RangeBounds<u64>, budget: usize) -> Result<Vec<Entry>, io::Error> {
         let start = match range.start_bound() {
             Bound::Included(x) => *x,
             Bound::Excluded(x) => x.saturating_add(1),
@@ -86,6 +90,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         };
         let cf_log = cf(&self.db, CF_LOG)?;
         let mut entries = Vec::new();
+        let mut bytes_read = 0usize;
         let from = index_key(start);
         for item in self
             .db
@@ -94,6 +99,10 @@ impl RaftLogReader<TypeConfig> for LogStore {
             let (key, bytes) = item.map_err(rocks_err)?;
             let index = key_index(&key)?;
             if !range.contains(&index) {
+                break;
+            }
+            bytes_read = bytes_read.saturating_add(bytes.len());
+            if !entries.is_empty() && bytes_read > budget {
                 break;
             }
             let entry: Entry = codec::decode(&bytes)?;
@@ -109,6 +118,20 @@ impl RaftLogReader<TypeConfig> for LogStore {
             entries.push(entry);
         }
         Ok(entries)
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        self.read_entries(range, usize::MAX)
+    }
+
+    /// What replication sends in one append: bounded in bytes, not only in entries.
+    async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> Result<Vec<Entry>, io::Error> {
+        self.read_entries(start..end, MAX_REPLICATION_BYTES)
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {

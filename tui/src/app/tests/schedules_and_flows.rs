@@ -68,7 +68,7 @@ fn flow_and_schedule_selection_follow_their_item_as_the_lists_change() {
     );
     snapshot.schedules.remove(0);
     let now = app.now;
-    app.update(now, Msg::Snapshot(snapshot));
+    app.update(now, Msg::Snapshot(Box::new(snapshot)));
     assert_eq!(app.selected_flow().map(|flow| flow.id.clone()), selected);
     assert_eq!(app.selected(View::Flows), 2);
     assert_eq!(

@@ -2,7 +2,9 @@
 
 use qraft_proto::pb;
 
-use crate::model::{KeyUsageView, Misfire, RateLimitView, ScheduleView, Trigger};
+use crate::model::{
+    KeyUsageView, LimitsView, Misfire, QueueCapView, RateLimitView, ScheduleView, StoreUsageView, Trigger,
+};
 
 /// The schedules and the cluster time they reflect.
 pub fn schedules(response: pb::ListSchedulesResponse) -> (Vec<ScheduleView>, u64) {
@@ -47,9 +49,10 @@ fn schedule(schedule: pb::Schedule) -> ScheduleView {
     }
 }
 
-/// The rate limits, the concurrency keys in use, and the cluster time they reflect.
-pub fn limits(response: pb::ListLimitsResponse) -> (Vec<RateLimitView>, Vec<KeyUsageView>, u64) {
-    let limits = response
+/// Rate limits, concurrency keys in use, queue caps and the cluster's stored totals, and the
+/// cluster time they reflect.
+pub fn limits(response: pb::ListLimitsResponse) -> (LimitsView, u64) {
+    let rate_limits = response
         .limits
         .into_iter()
         .map(|limit| RateLimitView {
@@ -60,7 +63,7 @@ pub fn limits(response: pb::ListLimitsResponse) -> (Vec<RateLimitView>, Vec<KeyU
             frees_at_ms: limit.frees_at_ms,
         })
         .collect();
-    let keys = response
+    let concurrency_keys = response
         .keys
         .into_iter()
         .map(|usage| KeyUsageView {
@@ -68,7 +71,32 @@ pub fn limits(response: pb::ListLimitsResponse) -> (Vec<RateLimitView>, Vec<KeyU
             running: usage.running,
         })
         .collect();
-    (limits, keys, response.now_ms)
+    // The protocol says 0 for "no cap".
+    let cap = |max: u64| (max != 0).then_some(max);
+    let queue_caps = response
+        .caps
+        .into_iter()
+        .map(|queue_cap| QueueCapView {
+            queue: queue_cap.queue,
+            max_length: cap(queue_cap.max_length),
+            max_bytes: cap(queue_cap.max_bytes),
+            length: queue_cap.length,
+            bytes: queue_cap.bytes,
+        })
+        .collect();
+    let store = response.store.map(|store| StoreUsageView {
+        tasks: store.tasks,
+        max_tasks: store.max_tasks,
+        bytes: store.bytes,
+        max_bytes: store.max_bytes,
+    });
+    let limits = LimitsView {
+        rate_limits,
+        concurrency_keys,
+        queue_caps,
+        store,
+    };
+    (limits, response.now_ms)
 }
 
 #[cfg(test)]
@@ -129,8 +157,8 @@ mod tests {
     }
 
     #[test]
-    fn limits_and_keys() {
-        let (limits, keys, now_ms) = limits(pb::ListLimitsResponse {
+    fn limits_keys_caps_and_store() {
+        let (limits, now_ms) = limits(pb::ListLimitsResponse {
             limits: vec![pb::RateLimit {
                 scope: "task:mail.send".into(),
                 count: 100,
@@ -143,24 +171,74 @@ mod tests {
                 running: 3,
             }],
             now_ms: 5,
+            caps: vec![
+                pb::QueueCap {
+                    queue: "emails".into(),
+                    max_length: 1_000,
+                    max_bytes: 0,
+                    length: 950,
+                    bytes: 4_096,
+                },
+                pb::QueueCap {
+                    queue: "reports".into(),
+                    max_length: 0,
+                    max_bytes: 1 << 30,
+                    length: 2,
+                    bytes: 512,
+                },
+            ],
+            store: Some(pb::StoreUsage {
+                tasks: 1_234,
+                max_tasks: 1_000_000,
+                bytes: 9_000,
+                max_bytes: 1 << 31,
+            }),
         });
         assert_eq!(now_ms, 5);
         assert_eq!(
             limits,
-            [RateLimitView {
-                scope: "task:mail.send".into(),
-                count: 100,
-                per_ms: 1_000,
-                used: 100,
-                frees_at_ms: 7,
-            }]
+            LimitsView {
+                rate_limits: vec![RateLimitView {
+                    scope: "task:mail.send".into(),
+                    count: 100,
+                    per_ms: 1_000,
+                    used: 100,
+                    frees_at_ms: 7,
+                }],
+                concurrency_keys: vec![KeyUsageView {
+                    key: "customer-42".into(),
+                    running: 3
+                }],
+                queue_caps: vec![
+                    QueueCapView {
+                        queue: "emails".into(),
+                        max_length: Some(1_000),
+                        max_bytes: None,
+                        length: 950,
+                        bytes: 4_096,
+                    },
+                    QueueCapView {
+                        queue: "reports".into(),
+                        max_length: None,
+                        max_bytes: Some(1 << 30),
+                        length: 2,
+                        bytes: 512,
+                    },
+                ],
+                store: Some(StoreUsageView {
+                    tasks: 1_234,
+                    max_tasks: 1_000_000,
+                    bytes: 9_000,
+                    max_bytes: 1 << 31,
+                }),
+            }
         );
-        assert_eq!(
-            keys,
-            [KeyUsageView {
-                key: "customer-42".into(),
-                running: 3
-            }]
-        );
+    }
+
+    #[test]
+    fn a_node_that_reports_no_store_usage_leaves_it_unknown() {
+        let (limits, _) = limits(pb::ListLimitsResponse::default());
+        assert_eq!(limits, LimitsView::default());
+        assert_eq!(limits.store, None);
     }
 }

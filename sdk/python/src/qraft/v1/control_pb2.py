@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from qraft.v1 import tasks_pb2 as qraft_dot_v1_dot_tasks__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16qraft/v1/control.proto\x12\x08qraft.v1\x1a\x14qraft/v1/tasks.proto\"\\\n\tRateLimit\x12\r\n\x05scope\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\r\x12\x0e\n\x06per_ms\x18\x03 \x01(\x04\x12\x0c\n\x04used\x18\x04 \x01(\r\x12\x13\n\x0b\x66rees_at_ms\x18\x05 \x01(\x04\"?\n\x0fSetLimitRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\r\x12\x0e\n\x06per_ms\x18\x03 \x01(\x04\"\x12\n\x10SetLimitResponse\"#\n\x12RemoveLimitRequest\x12\r\n\x05scope\x18\x01 \x01(\t\"&\n\x13RemoveLimitResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\")\n\x11ListLimitsRequest\x12\x14\n\x0clinearizable\x18\x01 \x01(\x08\"(\n\x08KeyUsage\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07running\x18\x02 \x01(\r\"k\n\x12ListLimitsResponse\x12#\n\x06limits\x18\x01 \x03(\x0b\x32\x13.qraft.v1.RateLimit\x12 \n\x04keys\x18\x02 \x03(\x0b\x32\x12.qraft.v1.KeyUsage\x12\x0e\n\x06now_ms\x18\x03 \x01(\x04\"\xd1\x01\n\x0cScheduleSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x04task\x18\x02 \x01(\x0b\x32\x12.qraft.v1.TaskSpec\x12\x0c\n\x04\x63ron\x18\x03 \x01(\t\x12\x10\n\x08\x65very_ms\x18\x04 \x01(\x04\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12\"\n\x07misfire\x18\x06 \x01(\x0e\x32\x11.qraft.v1.Misfire\x12\x16\n\x0e\x63\x61tch_up_limit\x18\x07 \x01(\r\x12\x15\n\x08grace_ms\x18\x08 \x01(\x04H\x00\x88\x01\x01\x42\x0b\n\t_grace_ms\"\xb5\x01\n\x08Schedule\x12$\n\x04spec\x18\x01 \x01(\x0b\x32\x16.qraft.v1.ScheduleSpec\x12\x0e\n\x06paused\x18\x02 \x01(\x08\x12\x13\n\x0bnext_run_ms\x18\x03 \x01(\x04\x12\x13\n\x0blast_run_ms\x18\x04 \x01(\x04\x12\x14\n\x0clast_task_id\x18\x05 \x01(\t\x12\x0c\n\x04runs\x18\x06 \x01(\x04\x12\x0e\n\x06missed\x18\x07 \x01(\x04\x12\x15\n\rcreated_at_ms\x18\x08 \x01(\x04\":\n\x12\x41\x64\x64ScheduleRequest\x12$\n\x04spec\x18\x01 \x01(\x0b\x32\x16.qraft.v1.ScheduleSpec\"M\n\x13\x41\x64\x64ScheduleResponse\x12$\n\x08schedule\x18\x01 \x01(\x0b\x32\x12.qraft.v1.Schedule\x12\x10\n\x08replaced\x18\x02 \x01(\x08\"\x1f\n\x0fScheduleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"8\n\x10ScheduleResponse\x12$\n\x08schedule\x18\x01 \x01(\x0b\x32\x12.qraft.v1.Schedule\")\n\x16RemoveScheduleResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\",\n\x14ListSchedulesRequest\x12\x14\n\x0clinearizable\x18\x01 \x01(\x08\"N\n\x15ListSchedulesResponse\x12%\n\tschedules\x18\x01 \x03(\x0b\x32\x12.qraft.v1.Schedule\x12\x0e\n\x06now_ms\x18\x02 \x01(\x04*J\n\x07Misfire\x12\x17\n\x13MISFIRE_UNSPECIFIED\x10\x00\x12\x10\n\x0cMISFIRE_SKIP\x10\x01\x12\x14\n\x10MISFIRE_CATCH_UP\x10\x02\x32\xdf\x04\n\x07\x43ontrol\x12\x41\n\x08SetLimit\x12\x19.qraft.v1.SetLimitRequest\x1a\x1a.qraft.v1.SetLimitResponse\x12J\n\x0bRemoveLimit\x12\x1c.qraft.v1.RemoveLimitRequest\x1a\x1d.qraft.v1.RemoveLimitResponse\x12G\n\nListLimits\x12\x1b.qraft.v1.ListLimitsRequest\x1a\x1c.qraft.v1.ListLimitsResponse\x12J\n\x0b\x41\x64\x64Schedule\x12\x1c.qraft.v1.AddScheduleRequest\x1a\x1d.qraft.v1.AddScheduleResponse\x12M\n\x0eRemoveSchedule\x12\x19.qraft.v1.ScheduleRequest\x1a .qraft.v1.RemoveScheduleResponse\x12\x46\n\rPauseSchedule\x12\x19.qraft.v1.ScheduleRequest\x1a\x1a.qraft.v1.ScheduleResponse\x12G\n\x0eResumeSchedule\x12\x19.qraft.v1.ScheduleRequest\x1a\x1a.qraft.v1.ScheduleResponse\x12P\n\rListSchedules\x12\x1e.qraft.v1.ListSchedulesRequest\x1a\x1f.qraft.v1.ListSchedulesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16qraft/v1/control.proto\x12\x08qraft.v1\x1a\x14qraft/v1/tasks.proto\"\\\n\tRateLimit\x12\r\n\x05scope\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\r\x12\x0e\n\x06per_ms\x18\x03 \x01(\x04\x12\x0c\n\x04used\x18\x04 \x01(\r\x12\x13\n\x0b\x66rees_at_ms\x18\x05 \x01(\x04\"?\n\x0fSetLimitRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\r\x12\x0e\n\x06per_ms\x18\x03 \x01(\x04\"\x12\n\x10SetLimitResponse\"#\n\x12RemoveLimitRequest\x12\r\n\x05scope\x18\x01 \x01(\t\"&\n\x13RemoveLimitResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\"_\n\x08QueueCap\x12\r\n\x05queue\x18\x01 \x01(\t\x12\x12\n\nmax_length\x18\x02 \x01(\x04\x12\x11\n\tmax_bytes\x18\x03 \x01(\x04\x12\x0e\n\x06length\x18\x04 \x01(\x04\x12\r\n\x05\x62ytes\x18\x05 \x01(\x04\"?\n\x12SetQueueCapRequest\x12\r\n\x05scope\x18\x01 \x01(\t\x12\x0b\n\x03\x63\x61p\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x04\"\x15\n\x13SetQueueCapResponse\"P\n\nStoreUsage\x12\r\n\x05tasks\x18\x01 \x01(\x04\x12\x11\n\tmax_tasks\x18\x02 \x01(\x04\x12\r\n\x05\x62ytes\x18\x03 \x01(\x04\x12\x11\n\tmax_bytes\x18\x04 \x01(\x04\")\n\x11ListLimitsRequest\x12\x14\n\x0clinearizable\x18\x01 \x01(\x08\"(\n\x08KeyUsage\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07running\x18\x02 \x01(\r\"\xb2\x01\n\x12ListLimitsResponse\x12#\n\x06limits\x18\x01 \x03(\x0b\x32\x13.qraft.v1.RateLimit\x12 \n\x04keys\x18\x02 \x03(\x0b\x32\x12.qraft.v1.KeyUsage\x12\x0e\n\x06now_ms\x18\x03 \x01(\x04\x12 \n\x04\x63\x61ps\x18\x04 \x03(\x0b\x32\x12.qraft.v1.QueueCap\x12#\n\x05store\x18\x05 \x01(\x0b\x32\x14.qraft.v1.StoreUsage\"\xd1\x01\n\x0cScheduleSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x04task\x18\x02 \x01(\x0b\x32\x12.qraft.v1.TaskSpec\x12\x0c\n\x04\x63ron\x18\x03 \x01(\t\x12\x10\n\x08\x65very_ms\x18\x04 \x01(\x04\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12\"\n\x07misfire\x18\x06 \x01(\x0e\x32\x11.qraft.v1.Misfire\x12\x16\n\x0e\x63\x61tch_up_limit\x18\x07 \x01(\r\x12\x15\n\x08grace_ms\x18\x08 \x01(\x04H\x00\x88\x01\x01\x42\x0b\n\t_grace_ms\"\xb5\x01\n\x08Schedule\x12$\n\x04spec\x18\x01 \x01(\x0b\x32\x16.qraft.v1.ScheduleSpec\x12\x0e\n\x06paused\x18\x02 \x01(\x08\x12\x13\n\x0bnext_run_ms\x18\x03 \x01(\x04\x12\x13\n\x0blast_run_ms\x18\x04 \x01(\x04\x12\x14\n\x0clast_task_id\x18\x05 \x01(\t\x12\x0c\n\x04runs\x18\x06 \x01(\x04\x12\x0e\n\x06missed\x18\x07 \x01(\x04\x12\x15\n\rcreated_at_ms\x18\x08 \x01(\x04\":\n\x12\x41\x64\x64ScheduleRequest\x12$\n\x04spec\x18\x01 \x01(\x0b\x32\x16.qraft.v1.ScheduleSpec\"M\n\x13\x41\x64\x64ScheduleResponse\x12$\n\x08schedule\x18\x01 \x01(\x0b\x32\x12.qraft.v1.Schedule\x12\x10\n\x08replaced\x18\x02 \x01(\x08\"\x1f\n\x0fScheduleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"8\n\x10ScheduleResponse\x12$\n\x08schedule\x18\x01 \x01(\x0b\x32\x12.qraft.v1.Schedule\")\n\x16RemoveScheduleResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\",\n\x14ListSchedulesRequest\x12\x14\n\x0clinearizable\x18\x01 \x01(\x08\"N\n\x15ListSchedulesResponse\x12%\n\tschedules\x18\x01 \x03(\x0b\x32\x12.qraft.v1.Schedule\x12\x0e\n\x06now_ms\x18\x02 \x01(\x04*J\n\x07Misfire\x12\x17\n\x13MISFIRE_UNSPECIFIED\x10\x00\x12\x10\n\x0cMISFIRE_SKIP\x10\x01\x12\x14\n\x10MISFIRE_CATCH_UP\x10\x02\x32\xab\x05\n\x07\x43ontrol\x12\x41\n\x08SetLimit\x12\x19.qraft.v1.SetLimitRequest\x1a\x1a.qraft.v1.SetLimitResponse\x12J\n\x0bRemoveLimit\x12\x1c.qraft.v1.RemoveLimitRequest\x1a\x1d.qraft.v1.RemoveLimitResponse\x12J\n\x0bSetQueueCap\x12\x1c.qraft.v1.SetQueueCapRequest\x1a\x1d.qraft.v1.SetQueueCapResponse\x12G\n\nListLimits\x12\x1b.qraft.v1.ListLimitsRequest\x1a\x1c.qraft.v1.ListLimitsResponse\x12J\n\x0b\x41\x64\x64Schedule\x12\x1c.qraft.v1.AddScheduleRequest\x1a\x1d.qraft.v1.AddScheduleResponse\x12M\n\x0eRemoveSchedule\x12\x19.qraft.v1.ScheduleRequest\x1a .qraft.v1.RemoveScheduleResponse\x12\x46\n\rPauseSchedule\x12\x19.qraft.v1.ScheduleRequest\x1a\x1a.qraft.v1.ScheduleResponse\x12G\n\x0eResumeSchedule\x12\x19.qraft.v1.ScheduleRequest\x1a\x1a.qraft.v1.ScheduleResponse\x12P\n\rListSchedules\x12\x1e.qraft.v1.ListSchedulesRequest\x1a\x1f.qraft.v1.ListSchedulesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qraft.v1.control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MISFIRE']._serialized_start=1303
-  _globals['_MISFIRE']._serialized_end=1377
+  _globals['_MISFIRE']._serialized_start=1642
+  _globals['_MISFIRE']._serialized_end=1716
   _globals['_RATELIMIT']._serialized_start=58
   _globals['_RATELIMIT']._serialized_end=150
   _globals['_SETLIMITREQUEST']._serialized_start=152
@@ -44,30 +44,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REMOVELIMITREQUEST']._serialized_end=272
   _globals['_REMOVELIMITRESPONSE']._serialized_start=274
   _globals['_REMOVELIMITRESPONSE']._serialized_end=312
-  _globals['_LISTLIMITSREQUEST']._serialized_start=314
-  _globals['_LISTLIMITSREQUEST']._serialized_end=355
-  _globals['_KEYUSAGE']._serialized_start=357
-  _globals['_KEYUSAGE']._serialized_end=397
-  _globals['_LISTLIMITSRESPONSE']._serialized_start=399
-  _globals['_LISTLIMITSRESPONSE']._serialized_end=506
-  _globals['_SCHEDULESPEC']._serialized_start=509
-  _globals['_SCHEDULESPEC']._serialized_end=718
-  _globals['_SCHEDULE']._serialized_start=721
-  _globals['_SCHEDULE']._serialized_end=902
-  _globals['_ADDSCHEDULEREQUEST']._serialized_start=904
-  _globals['_ADDSCHEDULEREQUEST']._serialized_end=962
-  _globals['_ADDSCHEDULERESPONSE']._serialized_start=964
-  _globals['_ADDSCHEDULERESPONSE']._serialized_end=1041
-  _globals['_SCHEDULEREQUEST']._serialized_start=1043
-  _globals['_SCHEDULEREQUEST']._serialized_end=1074
-  _globals['_SCHEDULERESPONSE']._serialized_start=1076
-  _globals['_SCHEDULERESPONSE']._serialized_end=1132
-  _globals['_REMOVESCHEDULERESPONSE']._serialized_start=1134
-  _globals['_REMOVESCHEDULERESPONSE']._serialized_end=1175
-  _globals['_LISTSCHEDULESREQUEST']._serialized_start=1177
-  _globals['_LISTSCHEDULESREQUEST']._serialized_end=1221
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=1223
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=1301
-  _globals['_CONTROL']._serialized_start=1380
-  _globals['_CONTROL']._serialized_end=1987
+  _globals['_QUEUECAP']._serialized_start=314
+  _globals['_QUEUECAP']._serialized_end=409
+  _globals['_SETQUEUECAPREQUEST']._serialized_start=411
+  _globals['_SETQUEUECAPREQUEST']._serialized_end=474
+  _globals['_SETQUEUECAPRESPONSE']._serialized_start=476
+  _globals['_SETQUEUECAPRESPONSE']._serialized_end=497
+  _globals['_STOREUSAGE']._serialized_start=499
+  _globals['_STOREUSAGE']._serialized_end=579
+  _globals['_LISTLIMITSREQUEST']._serialized_start=581
+  _globals['_LISTLIMITSREQUEST']._serialized_end=622
+  _globals['_KEYUSAGE']._serialized_start=624
+  _globals['_KEYUSAGE']._serialized_end=664
+  _globals['_LISTLIMITSRESPONSE']._serialized_start=667
+  _globals['_LISTLIMITSRESPONSE']._serialized_end=845
+  _globals['_SCHEDULESPEC']._serialized_start=848
+  _globals['_SCHEDULESPEC']._serialized_end=1057
+  _globals['_SCHEDULE']._serialized_start=1060
+  _globals['_SCHEDULE']._serialized_end=1241
+  _globals['_ADDSCHEDULEREQUEST']._serialized_start=1243
+  _globals['_ADDSCHEDULEREQUEST']._serialized_end=1301
+  _globals['_ADDSCHEDULERESPONSE']._serialized_start=1303
+  _globals['_ADDSCHEDULERESPONSE']._serialized_end=1380
+  _globals['_SCHEDULEREQUEST']._serialized_start=1382
+  _globals['_SCHEDULEREQUEST']._serialized_end=1413
+  _globals['_SCHEDULERESPONSE']._serialized_start=1415
+  _globals['_SCHEDULERESPONSE']._serialized_end=1471
+  _globals['_REMOVESCHEDULERESPONSE']._serialized_start=1473
+  _globals['_REMOVESCHEDULERESPONSE']._serialized_end=1514
+  _globals['_LISTSCHEDULESREQUEST']._serialized_start=1516
+  _globals['_LISTSCHEDULESREQUEST']._serialized_end=1560
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=1562
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=1640
+  _globals['_CONTROL']._serialized_start=1719
+  _globals['_CONTROL']._serialized_end=2402
 # @@protoc_insertion_point(module_scope)

@@ -56,6 +56,46 @@ class RemoveLimitResponse(_message.Message):
     removed: bool
     def __init__(self, removed: bool = ...) -> None: ...
 
+class QueueCap(_message.Message):
+    __slots__ = ("queue", "max_length", "max_bytes", "length", "bytes")
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    queue: str
+    max_length: int
+    max_bytes: int
+    length: int
+    bytes: int
+    def __init__(self, queue: _Optional[str] = ..., max_length: _Optional[int] = ..., max_bytes: _Optional[int] = ..., length: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class SetQueueCapRequest(_message.Message):
+    __slots__ = ("scope", "cap", "value")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    CAP_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    scope: str
+    cap: str
+    value: int
+    def __init__(self, scope: _Optional[str] = ..., cap: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+
+class SetQueueCapResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StoreUsage(_message.Message):
+    __slots__ = ("tasks", "max_tasks", "bytes", "max_bytes")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TASKS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    tasks: int
+    max_tasks: int
+    bytes: int
+    max_bytes: int
+    def __init__(self, tasks: _Optional[int] = ..., max_tasks: _Optional[int] = ..., bytes: _Optional[int] = ..., max_bytes: _Optional[int] = ...) -> None: ...
+
 class ListLimitsRequest(_message.Message):
     __slots__ = ("linearizable",)
     LINEARIZABLE_FIELD_NUMBER: _ClassVar[int]
@@ -71,14 +111,18 @@ class KeyUsage(_message.Message):
     def __init__(self, key: _Optional[str] = ..., running: _Optional[int] = ...) -> None: ...
 
 class ListLimitsResponse(_message.Message):
-    __slots__ = ("limits", "keys", "now_ms")
+    __slots__ = ("limits", "keys", "now_ms", "caps", "store")
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     NOW_MS_FIELD_NUMBER: _ClassVar[int]
+    CAPS_FIELD_NUMBER: _ClassVar[int]
+    STORE_FIELD_NUMBER: _ClassVar[int]
     limits: _containers.RepeatedCompositeFieldContainer[RateLimit]
     keys: _containers.RepeatedCompositeFieldContainer[KeyUsage]
     now_ms: int
-    def __init__(self, limits: _Optional[_Iterable[_Union[RateLimit, _Mapping]]] = ..., keys: _Optional[_Iterable[_Union[KeyUsage, _Mapping]]] = ..., now_ms: _Optional[int] = ...) -> None: ...
+    caps: _containers.RepeatedCompositeFieldContainer[QueueCap]
+    store: StoreUsage
+    def __init__(self, limits: _Optional[_Iterable[_Union[RateLimit, _Mapping]]] = ..., keys: _Optional[_Iterable[_Union[KeyUsage, _Mapping]]] = ..., now_ms: _Optional[int] = ..., caps: _Optional[_Iterable[_Union[QueueCap, _Mapping]]] = ..., store: _Optional[_Union[StoreUsage, _Mapping]] = ...) -> None: ...
 
 class ScheduleSpec(_message.Message):
     __slots__ = ("name", "task", "cron", "every_ms", "time_zone", "misfire", "catch_up_limit", "grace_ms")

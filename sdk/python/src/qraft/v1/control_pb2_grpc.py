@@ -44,6 +44,11 @@ class ControlStub(object):
                 request_serializer=qraft_dot_v1_dot_control__pb2.RemoveLimitRequest.SerializeToString,
                 response_deserializer=qraft_dot_v1_dot_control__pb2.RemoveLimitResponse.FromString,
                 _registered_method=True)
+        self.SetQueueCap = channel.unary_unary(
+                '/qraft.v1.Control/SetQueueCap',
+                request_serializer=qraft_dot_v1_dot_control__pb2.SetQueueCapRequest.SerializeToString,
+                response_deserializer=qraft_dot_v1_dot_control__pb2.SetQueueCapResponse.FromString,
+                _registered_method=True)
         self.ListLimits = channel.unary_unary(
                 '/qraft.v1.Control/ListLimits',
                 request_serializer=qraft_dot_v1_dot_control__pb2.ListLimitsRequest.SerializeToString,
@@ -128,6 +133,33 @@ class Control(object):
             '/qraft.v1.Control/RemoveLimit',
             qraft_dot_v1_dot_control__pb2.RemoveLimitRequest.SerializeToString,
             qraft_dot_v1_dot_control__pb2.RemoveLimitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetQueueCap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qraft.v1.Control/SetQueueCap',
+            qraft_dot_v1_dot_control__pb2.SetQueueCapRequest.SerializeToString,
+            qraft_dot_v1_dot_control__pb2.SetQueueCapResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,126 @@
+//! Queue caps: what a queue holds, and submits past a cap refused without a trace.
+
+use super::*;
+
+fn cap(queue: &str, cap: CapKind, value: u64) -> Command {
+    Command::SetQueueCap {
+        queue: queue.into(),
+        cap,
+        value,
+    }
+}
+
+fn refused(outcome: Outcome) -> (CapKind, u64) {
+    match outcome {
+        Outcome::Rejected(Rejection::QueueFull { cap, max, .. }) => (cap, max),
+        other => panic!("expected a full queue, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_full_queue_refuses_submits_without_a_trace_and_takes_them_again_once_drained() {
+    let mut state = new_state();
+    assert_eq!(state.apply(cap("q", CapKind::MaxLength, 2)), Outcome::Done);
+    let first = submitted(state.apply(submit("t", "q", 0)));
+    submitted(state.apply(submit("t", "q", 0)));
+    state.take_changes();
+    let (seq, count) = (state.meta().next_seq, state.task_count());
+    assert_eq!(refused(state.apply(submit("t", "q", 0))), (CapKind::MaxLength, 2));
+    assert_eq!((state.meta().next_seq, state.task_count()), (seq, count));
+    assert!(state.take_changes().records.is_empty(), "nothing written");
+    submitted(state.apply(submit("t", "other", 0)));
+
+    // A running task still counts; a finished one no longer does.
+    let (id, delivery) = leased(state.apply(lease(&["q"], 1)))[0];
+    assert_eq!(id, first);
+    refused(state.apply(submit("t", "q", 0)));
+    state.apply(Command::Ack {
+        id,
+        delivery,
+        result: vec![0; 100],
+    });
+    assert_eq!(state.held("q").tasks, 1);
+    submitted(state.apply(submit("t", "q", 0)));
+}
+
+#[test]
+fn max_bytes_counts_args_and_headers_of_unfinished_tasks() {
+    let mut state = new_state();
+    state.apply(cap("q", CapKind::MaxBytes, 10));
+    let sized = |bytes: usize| submit_with("t", "q", 0, |s| s.args = vec![b'x'; bytes]);
+    submitted(state.apply(sized(6)));
+    assert_eq!(refused(state.apply(sized(5))), (CapKind::MaxBytes, 10));
+    submitted(state.apply(sized(4)));
+    assert_eq!(state.held("q").bytes, 10, "exactly at the cap");
+    let with_header = submit_with("t", "q", 0, |s| {
+        s.args.clear();
+        s.headers.insert("k".into(), "v".into());
+    });
+    refused(state.apply(with_header));
+}
+
+#[test]
+fn a_duplicate_submit_to_a_full_queue_still_answers_with_its_task() {
+    let mut state = new_state();
+    state.apply(cap("q", CapKind::MaxLength, 1));
+    let keyed = || {
+        submit_with("t", "q", 0, |s| {
+            s.idempotency_key = Some("once".into());
+            s.dedup_window_ms = 60_000;
+        })
+    };
+    let id = submitted(state.apply(keyed()));
+    match state.apply(keyed()) {
+        Outcome::Submitted {
+            id: again, duplicate, ..
+        } => assert_eq!((again, duplicate), (id, true)),
+        other => panic!("a resend must find its task, not a full queue: {other:?}"),
+    }
+}
+
+#[test]
+fn caps_are_set_one_at_a_time_removed_by_zero_and_with_the_limit() {
+    let mut state = new_state();
+    state.apply(cap("q", CapKind::MaxLength, 5));
+    state.apply(cap("q", CapKind::MaxBytes, 500));
+    let caps: Vec<_> = state.caps().cloned().collect();
+    assert_eq!((caps[0].max_length, caps[0].max_bytes), (Some(5), Some(500)));
+    state.apply(cap("q", CapKind::MaxLength, 0));
+    assert_eq!(state.caps().next().map(|c| c.max_length), Some(None));
+    state.take_changes();
+    assert_eq!(
+        state.apply(Command::RemoveLimit {
+            scope: "queue:q".parse().expect("scope"),
+        }),
+        Outcome::Count(1)
+    );
+    assert_eq!(state.caps().count(), 0);
+    assert!(
+        state
+            .take_changes()
+            .records
+            .contains(&crate::queue::record::RecordId::Cap("q".into())),
+        "the cap's record is deleted"
+    );
+    assert!(matches!(
+        state.apply(cap("bad name", CapKind::MaxLength, 1)),
+        Outcome::Rejected(Rejection::Invalid(_))
+    ));
+}
+
+#[test]
+fn stored_bytes_follow_tasks_through_their_results_and_deletion() {
+    let mut state = new_state();
+    let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.args = vec![0; 40])));
+    assert_eq!(state.stored_bytes(), 40);
+    let (_, delivery) = leased(state.apply(lease(&["q"], 1)))[0];
+    state.apply(Command::Ack {
+        id,
+        delivery,
+        result: vec![0; 60],
+    });
+    assert_eq!(state.stored_bytes(), 100);
+    assert_eq!(state.held("q").tasks, 0);
+    at(&mut state, 60_000);
+    assert_eq!((state.stored_bytes(), state.task_count()), (0, 0));
+}
