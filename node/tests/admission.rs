@@ -163,15 +163,14 @@ async fn a_node_past_its_request_limit_sheds_at_once_while_raft_goes_on() {
     tracing::info!("--- two long polls take both of the leader's places");
     let polls: Vec<_> = (0..2)
         .map(|_| {
-            // Past the client's usual attempt timeout: a long poll is meant to wait.
-            let client = on_leader.clone().with_timeout(Duration::from_secs(40));
+            let client = on_leader.clone();
             tokio::spawn(async move {
                 client
                     .lease(pb::LeaseRequest {
                         worker_id: "poller".into(),
                         queues: vec!["idle".into()],
                         max: 1,
-                        wait_ms: 10_000,
+                        wait_ms: 30_000,
                         ..Default::default()
                     })
                     .await
@@ -216,5 +215,67 @@ async fn a_node_past_its_request_limit_sheds_at_once_while_raft_goes_on() {
     assert_eq!(leased, 2, "each poll was woken with a task");
     let (status, _) = http(&leader_http, "GET", "/v1/status", None).await;
     assert_eq!(status, 200, "places are given back once answered");
+    cluster.must_not_have_panicked();
+}
+
+/// Five batches of 56 MB each, sent while a follower is down, leave it 280 MB of log behind:
+/// more than one Raft message may carry (256 MiB). It catches up all the same, because a
+/// replication read stops at a byte budget instead of sending 64 entries whatever their size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_further_behind_than_one_message_can_carry_catches_up() {
+    let mut cluster = TestCluster::start(3, &["--no-worker"]);
+    let leader = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let behind = [1, 2, 3]
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("a follower");
+    cluster.kill_node(behind);
+    let up: Vec<u64> = [1, 2, 3].into_iter().filter(|id| *id != behind).collect();
+    // A 56 MB batch takes a while to write and replicate on this shared machine; keyed, so a
+    // resend is safe.
+    let client = cluster
+        .client(&up)
+        .with_timeout(Duration::from_secs(60))
+        .with_retry(qraft_proto::RetryPolicy {
+            deadline: Duration::from_secs(120),
+            ..Default::default()
+        });
+    for batch in 0..5 {
+        let tasks = (0..56)
+            .map(|i| pb::TaskSpec {
+                queue: "big".into(),
+                args: vec![b'x'; 1_000_000],
+                idempotency_key: format!("big-{batch}-{i}"),
+                ..spec("big")
+            })
+            .collect();
+        client.submit_batch(tasks).await.expect("a 56 MB batch");
+    }
+    let target = cluster
+        .status(leader)
+        .await
+        .map(|status| status.last_log_index)
+        .expect("the leader's log");
+
+    tracing::info!("--- the follower comes back 280 MB behind");
+    cluster.start_node(behind);
+    let (_, took) = crate::util::wait_for("the follower to catch up", Duration::from_secs(120), || {
+        let status = cluster.status(behind);
+        async move {
+            status
+                .await
+                .map(|status| status.applied_index)
+                .filter(|applied| *applied >= target)
+        }
+    })
+    .await;
+    tracing::info!(?took, "caught up");
+    let queues = cluster
+        .client(&[behind])
+        .list_queues(false)
+        .await
+        .expect("the follower's own view");
+    let big = queues.iter().find(|q| q.name == "big").expect("queue big");
+    assert_eq!(big.ready, 280, "the follower holds every task");
     cluster.must_not_have_panicked();
 }

@@ -42,8 +42,14 @@ impl Client {
         .map(|_| ())
     }
 
+    /// Leases up to `request.max` tasks. A long poll (`wait_ms`) gets that much more time, per
+    /// attempt and in all, so the client does not cut short the wait it asked for.
     pub async fn lease(&self, request: pb::LeaseRequest) -> Result<Vec<pb::LeasedTask>, ClientError> {
-        let response = self
+        let wait = std::time::Duration::from_millis(request.wait_ms);
+        let mut retry = self.retry;
+        retry.deadline += wait;
+        let client = self.clone().with_timeout(self.timeout + wait).with_retry(retry);
+        let response = client
             .call_write(|channel| {
                 let request = request.clone();
                 async move { into_inner(stubs::worker(channel).lease(request).await) }

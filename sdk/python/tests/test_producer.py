@@ -18,7 +18,7 @@ from producer_support import BUILTIN_QUEUE, idle_queue, now_ms, stored
 import qraft
 from qraft import Qraft
 from qraft._transport import Kind
-from qraft.v1 import admin_pb2, tasks_pb2
+from qraft.v1 import admin_pb2, control_pb2, tasks_pb2
 
 
 @pytest.fixture(scope="module")
@@ -357,3 +357,25 @@ def test_task_metadata_and_helpers(app: Qraft) -> None:
     r = meta.delay(4)
     assert meta.AsyncResult(r.id) == r and hash(app.AsyncResult(r.id)) == hash(r)
     assert r.name == "tests.meta" and repr(r) == f"<AsyncResult: {r.id}>" and r == r.id
+
+
+def test_a_full_queue_raises_limit_exceeded_and_stores_nothing(app: Qraft) -> None:
+    queue = idle_queue()
+    app.transport.call(
+        "Control", "SetQueueCap",
+        control_pb2.SetQueueCapRequest(scope=f"queue:{queue}", cap="max-length", value=1),
+        kind=Kind.WRITE,
+    )
+
+    @app.task(name="tests.capped", queue=queue)
+    def capped() -> None: ...
+
+    first = capped.delay()
+    started = time.monotonic()
+    with pytest.raises(qraft.LimitExceeded, match=f'queue "{queue}" is full.*max-length of 1'):
+        capped.delay()
+    assert time.monotonic() - started < 2, "refused at once, not retried"
+    listed = app.transport.call(
+        "Tasks", "ListTasks", tasks_pb2.ListTasksRequest(queue=queue, linearizable=True), kind=Kind.READ
+    )
+    assert [t.id for t in listed.tasks] == [first.id], "the refused submit stored nothing"

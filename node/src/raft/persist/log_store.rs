@@ -23,7 +23,7 @@ use crate::raft::types::{Entry, LogId, TypeConfig, Vote};
 /// Most bytes of encoded entries one replication read returns (always at least one entry): an
 /// append to a lagging follower stays far below the transport's message limit however many
 /// large batches it is behind, instead of wedging on one message it can never send.
-pub const MAX_REPLICATION_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_REPLICATION_BYTES: usize = 16 * 1024 * 1024;
 
 const VOTE_KEY: &[u8] = b"vote";
 const LAST_PURGED_KEY: &[u8] = b"last_purged";

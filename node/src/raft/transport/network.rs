@@ -29,6 +29,11 @@ type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::
 /// Largest gRPC message a Raft peer sends or accepts (an append of many batched entries).
 pub const MAX_RAFT_MESSAGE: usize = 256 * 1024 * 1024;
 const SNAPSHOT_CHUNK: usize = 1024 * 1024;
+/// The slowest a peer is expected to take in an append and write it (bytes per second). openraft
+/// gives an append one heartbeat interval (100 ms), in which a follower cannot take a batch of
+/// large tasks; retried with the same deadline, such an append would never get through. Each
+/// append gets that interval plus the time its size takes at this rate.
+const SLOWEST_APPEND_BYTES_PER_S: f64 = 16.0 * 1024.0 * 1024.0;
 
 /// Makes connections to peers; shared by every replication stream of this node.
 #[derive(Clone)]
@@ -145,7 +150,11 @@ impl PeerConnection {
         let payload = pb::RaftPayload {
             data: codec::encode(req).map_err(|e| network_error(&e))?.into(),
         };
-        let request = client.request(payload, Some(option.hard_ttl()));
+        let timeout = match method {
+            Method::AppendEntries => option.hard_ttl() + transfer_time(payload.data.len()),
+            _ => option.hard_ttl(),
+        };
+        let request = client.request(payload, Some(timeout));
         let response = match method {
             Method::Vote => client.inner.vote(request).await,
             Method::PreVote => client.inner.pre_vote(request).await,
@@ -163,6 +172,11 @@ enum Method {
     PreVote,
     AppendEntries,
     TransferLeader,
+}
+
+/// How long `bytes` may take to reach a peer and be written there, at the slowest expected rate.
+fn transfer_time(bytes: usize) -> Duration {
+    Duration::from_secs_f64(bytes as f64 / SLOWEST_APPEND_BYTES_PER_S)
 }
 
 /// Replies carry `Result<T, String>`: the peer's Raft may have stopped.
