@@ -151,6 +151,24 @@ async fn tasks_survive_reopen_and_travel_in_snapshots() {
     drop((_log, follower));
     let (_log, follower) = open(follower_dir.path()).expect("reopen follower");
     assert_eq!(follower.shared().queue().task_count(), 3);
+
+    tracing::info!("--- an install cut short by a stop is finished when the node opens");
+    drop((_log, follower));
+    {
+        let identity = Identity {
+            cluster_name: "test".into(),
+            node_id: 1,
+        };
+        let storage = Storage::open(follower_dir.path(), &identity).expect("storage");
+        super::persist::snapshot::begin_install(&storage.db, &meta).expect("begin");
+    }
+    let (_log, follower) = open(follower_dir.path()).expect("reopen after a cut-short install");
+    assert_eq!(follower.shared().queue().task_count(), 3);
+    let (applied, _) = {
+        let mut follower = follower;
+        follower.applied_state().await.expect("applied state")
+    };
+    assert_eq!(applied.map(|id| id.index()), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,7 +20,7 @@ use rocksdb::{DB, IteratorMode, WriteBatch};
 use sha2::{Digest, Sha256};
 
 use super::codec;
-use super::storage::{CF_SM_DATA, CF_SM_META, cf, create_dir_durably, rocks_err};
+use super::storage::{CF_RAFT_META, CF_SM_DATA, CF_SM_META, cf, create_dir_durably, rocks_err};
 use crate::raft::types::SnapshotMeta;
 
 const MAGIC: &[u8; 8] = b"QRAFTSNP";
@@ -195,14 +195,6 @@ pub fn verify(file: File) -> Result<SnapshotMeta, io::Error> {
     read_records(file, |_| {})
 }
 
-/// Reads and checks a whole snapshot file, returning its meta and records; nothing is changed
-/// until the file has proven complete and intact.
-pub fn read_all(file: File) -> Result<(SnapshotMeta, Vec<Record>), io::Error> {
-    let mut records = Vec::new();
-    let meta = read_records(file, |record| records.push(record))?;
-    Ok((meta, records))
-}
-
 fn read_records(file: File, mut each: impl FnMut(Record)) -> Result<SnapshotMeta, io::Error> {
     let mut reader = Hashing::new(BufReader::new(file));
     let (meta, version) = read_header(&mut reader)?;
@@ -276,20 +268,62 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// Replaces the state machine's column families with a snapshot's records, durably.
-pub fn install_records(db: &Arc<DB>, records: Vec<Record>) -> Result<(), io::Error> {
+/// Key (in `raft_meta`) of a snapshot being installed: written before the state machine's
+/// column families are replaced and deleted by the write that completes them, so a node stopped
+/// half way finds it at start-up and installs the stored snapshot again.
+const INSTALLING_KEY: &[u8] = b"installing_snapshot";
+
+/// Bytes of records handed to RocksDB at once while installing.
+const INSTALL_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// Replaces the state machine's column families with the records of the snapshot `file`
+/// (verified, and stored where a restart finds it), streamed in chunks: memory stays bounded
+/// whatever the snapshot's size. The replacement is marked durably first and the mark cleared
+/// by the last write, so an install cut short is finished at the next start
+/// ([`interrupted_install`]) instead of leaving half a state behind.
+pub fn install(db: &Arc<DB>, mut file: File, meta: &SnapshotMeta) -> Result<(), io::Error> {
+    use std::io::Seek;
+    begin_install(db, meta)?;
     let cf_data = cf(db, CF_SM_DATA)?;
     let cf_meta = cf(db, CF_SM_META)?;
-    let mut batch = WriteBatch::default();
-    // Every key qraft writes starts with a byte below 0xFF.
-    batch.delete_range_cf(cf_data, [0u8].as_slice(), [0xFFu8].as_slice());
-    batch.delete_range_cf(cf_meta, [0u8].as_slice(), [0xFFu8].as_slice());
-    for (tag, key, value) in records {
+    let cf_raft = cf(db, CF_RAFT_META)?;
+    file.rewind()?;
+    let mut chunk = WriteBatch::default();
+    let mut failure = None;
+    read_records(file, |(tag, key, value)| {
         let family = if tag == TAG_SM_DATA { cf_data } else { cf_meta };
-        batch.put_cf(family, key, value);
+        chunk.put_cf(family, key, value);
+        if failure.is_none() && chunk.size_in_bytes() >= INSTALL_CHUNK_BYTES {
+            failure = db.write(std::mem::take(&mut chunk)).err();
+        }
+    })?;
+    if let Some(error) = failure {
+        return Err(rocks_err(error));
     }
-    db.write(batch).map_err(rocks_err)?;
+    chunk.delete_cf(cf_raft, INSTALLING_KEY);
+    db.write(chunk).map_err(rocks_err)?;
     db.flush_wal(true).map_err(rocks_err)
+}
+
+/// Marks the install of `meta` as begun and empties the state machine, durably.
+pub(in crate::raft) fn begin_install(db: &DB, meta: &SnapshotMeta) -> Result<(), io::Error> {
+    let mut begin = WriteBatch::default();
+    begin.put_cf(cf(db, CF_RAFT_META)?, INSTALLING_KEY, codec::encode(meta)?);
+    // Every key qraft writes starts with a byte below 0xFF.
+    for family in [CF_SM_DATA, CF_SM_META] {
+        begin.delete_range_cf(cf(db, family)?, [0u8].as_slice(), [0xFFu8].as_slice());
+    }
+    db.write(begin).map_err(rocks_err)?;
+    db.flush_wal(true).map_err(rocks_err)
+}
+
+/// The snapshot whose install a stop cut short, if any: it must be installed again before the
+/// state machine is read.
+pub fn interrupted_install(db: &DB) -> Result<Option<SnapshotMeta>, io::Error> {
+    db.get_cf(cf(db, CF_RAFT_META)?, INSTALLING_KEY)
+        .map_err(rocks_err)?
+        .map(|bytes| codec::decode(&bytes))
+        .transpose()
 }
 
 fn write_header(out: &mut impl Write, meta: &SnapshotMeta) -> Result<(), io::Error> {
@@ -380,6 +414,13 @@ mod tests {
         publish(&tmp, dir, &meta(index)).expect("publish")
     }
 
+    /// Every record of a snapshot file, after checking it whole.
+    fn read_all(file: File) -> Result<(SnapshotMeta, Vec<Record>), io::Error> {
+        let mut records = Vec::new();
+        let meta = read_records(file, |record| records.push(record))?;
+        Ok((meta, records))
+    }
+
     fn publish_empty(dir: &Path, index: u64) -> SnapshotFile {
         publish_with(dir, index, &[])
     }
@@ -421,6 +462,114 @@ mod tests {
             let error = error.expect_err("refused");
             assert!(error.to_string().contains("checksum"), "{error}");
         }
+    }
+
+    fn storage(dir: &Path) -> crate::raft::persist::storage::Storage {
+        let identity = crate::raft::persist::storage::Identity {
+            cluster_name: "test".into(),
+            node_id: 1,
+        };
+        crate::raft::persist::storage::Storage::open(dir, &identity).expect("storage")
+    }
+
+    fn data_keys(db: &DB) -> usize {
+        let family = cf(db, CF_SM_DATA).expect("cf");
+        db.iterator_cf(family, IteratorMode::Start).count()
+    }
+
+    const MEASURED_INSTALL: &str = "QRAFT_TEST_MEASURED_INSTALL";
+    const SNAPSHOT_MIB: usize = 256;
+
+    /// Peak resident memory (VmHWM) of this process, in bytes.
+    fn peak_resident() -> usize {
+        let status = fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+        let kib: usize = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM");
+        kib * 1024
+    }
+
+    /// In the child: writes a snapshot of `SNAPSHOT_MIB` one record at a time, installs it,
+    /// and prints how much the process's peak resident memory grew during the install.
+    fn measure_install(dir: &Path) {
+        let storage = storage(&dir.join("db"));
+        let snapshots = dir.join("snapshots");
+        create_dir_durably(&snapshots).expect("dir");
+        let tmp = snapshots.join("building.tmp");
+        let mut out = Hashing::new(BufWriter::new(File::create(&tmp).expect("create")));
+        write_header(&mut out, &meta(10)).expect("header");
+        let value = vec![b'x'; 1 << 20];
+        for i in 0..SNAPSHOT_MIB as u32 {
+            write_record(&mut out, TAG_SM_DATA, &i.to_be_bytes(), &value).expect("record");
+        }
+        let mut file = finish(out, SNAPSHOT_MIB as u64).expect("finish");
+        file.flush().expect("flush");
+        drop(file);
+        let published = publish(&tmp, &snapshots, &meta(10)).expect("publish");
+        let before = peak_resident();
+        install(&storage.db, published.file, &meta(10)).expect("install");
+        let grew = peak_resident().saturating_sub(before);
+        assert_eq!(data_keys(&storage.db), SNAPSHOT_MIB);
+        println!("install grew the peak by {grew} bytes");
+    }
+
+    /// Installing a 256 MiB snapshot raises the process's peak memory by a bounded amount
+    /// (RocksDB's memtables, and one chunk), not by the snapshot's size once or more times, as
+    /// reading all its records and writing them in one batch did. Peak memory is per process, so
+    /// the install runs in a child process of this test binary that runs nothing else.
+    #[test]
+    fn an_install_holds_bounded_memory_whatever_the_snapshot_size() {
+        if let Ok(dir) = std::env::var(MEASURED_INSTALL) {
+            measure_install(Path::new(&dir));
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let name =
+            "raft::persist::snapshot::tests::an_install_holds_bounded_memory_whatever_the_snapshot_size";
+        let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(MEASURED_INSTALL, dir.path())
+            .output()
+            .expect("run the child");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let grew: usize = stdout
+            .lines()
+            .find_map(|line| line.split("install grew the peak by ").nth(1))
+            .and_then(|rest| rest.trim_end_matches(" bytes").parse().ok())
+            .unwrap_or_else(|| panic!("no measurement in: {stdout}"));
+        assert!(
+            grew < (SNAPSHOT_MIB << 20) * 3 / 4,
+            "installing a {SNAPSHOT_MIB} MiB snapshot grew the peak by {} MiB",
+            grew >> 20
+        );
+    }
+
+    #[test]
+    fn an_install_cut_short_is_found_and_finished_from_the_stored_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage = storage(&dir.path().join("db"));
+        let snapshots = dir.path().join("snapshots");
+        create_dir_durably(&snapshots).expect("dir");
+        let records: Vec<Record> = (0..5u32)
+            .map(|i| (TAG_SM_DATA, i.to_be_bytes().to_vec(), b"task".to_vec()))
+            .collect();
+        publish_with(&snapshots, 5, &records);
+        // A stop right after the install began: the old state is gone, the new not yet there.
+        begin_install(&storage.db, &meta(5)).expect("begin");
+        assert_eq!(data_keys(&storage.db), 0);
+        let cut_short = interrupted_install(&storage.db).expect("read").expect("marked");
+        let (stored, file) = newest(&snapshots).expect("newest").expect("the stored copy");
+        assert_eq!((cut_short, stored.clone()), (meta(5), meta(5)));
+        install(&storage.db, file, &stored).expect("finished");
+        assert_eq!(data_keys(&storage.db), 5);
+        assert_eq!(interrupted_install(&storage.db).expect("read"), None);
     }
 
     #[test]

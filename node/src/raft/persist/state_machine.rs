@@ -91,6 +91,7 @@ impl StateMachineStore {
         timings: Timings,
         clock: Arc<LeaderClock>,
     ) -> Result<StateMachineStore, io::Error> {
+        finish_interrupted_install(&db, &snapshot_dir)?;
         let state = load_queue(&db)?;
         clock.observe(state.now_ms());
         let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
@@ -114,6 +115,27 @@ impl StateMachineStore {
     pub fn shared(&self) -> Arc<SharedState> {
         self.shared.clone()
     }
+}
+
+/// Installs again the snapshot whose install a stop cut short, from the copy stored before it
+/// began.
+fn finish_interrupted_install(db: &Arc<DB>, dir: &std::path::Path) -> Result<(), io::Error> {
+    let Some(meta) = snapshot::interrupted_install(db)? else {
+        return Ok(());
+    };
+    let stored = snapshot::newest(dir)?.filter(|(newest, _)| *newest == meta);
+    let Some((_, file)) = stored else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the install of snapshot {meta:?} was cut short and its file is gone from {}; \
+                 wipe this node's data and start it with --rebuild",
+                dir.display()
+            ),
+        ));
+    };
+    tracing::warn!(snapshot = ?meta, "finishing the install of a snapshot a stop cut short");
+    snapshot::install(db, file, &meta)
 }
 
 fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
@@ -282,16 +304,17 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let state = tokio::task::spawn_blocking(move || -> Result<QueueState, io::Error> {
             use std::io::Seek;
             file.rewind()?;
-            let (found, records) = snapshot::read_all(file.try_clone()?)?;
+            let found = snapshot::verify(file.try_clone()?)?;
             if found != wanted {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("snapshot file covers {found:?}, but {wanted:?} was announced"),
                 ));
             }
-            snapshot::install_records(&db, records)?;
             file.rewind()?;
-            snapshot::store_copy(&mut file, &dir, &wanted)?;
+            // Stored before it is installed: an install cut short is finished from this copy.
+            let stored = snapshot::store_copy(&mut file, &dir, &wanted)?;
+            snapshot::install(&db, stored.file, &wanted)?;
             load_queue(&db)
         })
         .await
