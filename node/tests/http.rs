@@ -1429,12 +1429,9 @@ async fn the_finished_stream_resumes_on_another_node_without_a_gap_or_a_repeat()
             let mut ids = Vec::new();
             for n in from..from + 5 {
                 let task = json!({"name": "builtin.echo", "args": {"n": n}});
-                ids.push(
-                    http.post(&leader, "/v1/tasks", &task).await.json()["id"]
-                        .as_str()
-                        .expect("id")
-                        .to_owned(),
-                );
+                let reply = http.post(&leader, "/v1/tasks", &task).await.json();
+                let id = reply["id"].as_str().unwrap_or_else(|| panic!("no id in {reply}"));
+                ids.push(id.to_owned());
             }
             ids
         }
