@@ -4,6 +4,9 @@
 #
 #   scripts/bench.sh [--runs N] [--quick] [--no-scale]
 #
+# QRAFT_BENCH_BIN=path/to/qraft benchmarks that binary instead of building one (to compare an
+# older build against a newer one, alternating).
+#
 # --runs N     repeat every mode N times (default 1), each on a fresh cluster, and add medians
 # --quick      smaller sizes (for a smoke test of the script itself)
 # --no-scale   skip the scale test (1,000,000 queued tasks: memory per node, restart time)
@@ -19,7 +22,7 @@ while (($#)); do
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --quick) quick=1; shift ;;
     --no-scale) scale=0; shift ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -30,10 +33,14 @@ else
     submit_n=60000 batch_n=300000 e2e_n=200000 latency_n=5000 scale_n=1000000
 fi
 
-bash scripts/setup.sh
-echo "bench: building (release)" >&2
-cargo build --release --locked --bin qraft >&2
-bin="$CARGO_TARGET_DIR/release/qraft"
+if [ -n "${QRAFT_BENCH_BIN:-}" ]; then
+    bin="$QRAFT_BENCH_BIN"
+else
+    bash scripts/setup.sh
+    echo "bench: building (release)" >&2
+    cargo build --release --locked --bin qraft >&2
+    bin="$CARGO_TARGET_DIR/release/qraft"
+fi
 
 work="$(mktemp -d -t qraft-bench.XXXXXX)"
 pids=()
@@ -53,11 +60,15 @@ trap 'stop_cluster; rm -rf "$work"' EXIT INT TERM
 # (the default, 8, suits tasks that do real work; see docs/performance.md). The cluster-wide
 # caps are raised past what any mode stores: a benchmark measures speed, not admission.
 peers="" base=0 cluster_dir=""
+raised_caps=()
+if "$bin" node --help | grep -q -- --max-tasks; then
+    raised_caps=(--max-tasks 1000000000 --max-stored-bytes 1000000000000)
+fi
 start_node() {
     local id="$1"
     "$bin" node --id "$id" --listen "127.0.0.1:$((base + id))" --peers "$peers" --data "$cluster_dir/n$id" \
         --http-listen "127.0.0.1:$((base + 100 + id))" --concurrency "${QRAFT_BENCH_CONCURRENCY:-128}" \
-        --max-tasks 1000000000 --max-stored-bytes 1000000000000 \
+        "${raised_caps[@]}" \
         >>"$cluster_dir/n$id.log" 2>&1 </dev/null &
     pids[id]="$!"
 }
@@ -129,6 +140,7 @@ scale_test() {
 }
 
 results="$work/results.jsonl"
+: >"$results"
 for run in $(seq 1 "$runs"); do
     start_cluster "run$run"
     "$bin" bench latency -n "$latency_n" -r 1000 --json >>"$results"
