@@ -13,6 +13,7 @@ use super::event::Event;
 use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
 use super::schedule::Schedule;
+use super::state::{QueueTotals, TotalsRecord};
 use super::task::{Task, TaskId};
 use super::worker::WorkerInfo;
 
@@ -25,10 +26,11 @@ pub const SCHEDULE: u8 = b's';
 pub const FLOW: u8 = b'f';
 pub const KEY: u8 = b'k';
 pub const CAP: u8 = b'c';
+pub const TOTALS: u8 = b'q';
 
 /// Every tag, in the order a restart reads them (tasks last: a task restored from before key
 /// records existed looks for its key among those already read).
-pub const TAGS: [u8; 8] = [WORKER, EVENT, LIMIT, CAP, SCHEDULE, FLOW, KEY, TASK];
+pub const TAGS: [u8; 9] = [WORKER, EVENT, LIMIT, CAP, TOTALS, SCHEDULE, FLOW, KEY, TASK];
 
 /// A record that changed: its record must be written, or deleted if the state no longer has it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,6 +41,8 @@ pub enum RecordId {
     Limit(LimitScope),
     /// A queue's caps, by the queue's name.
     Cap(String),
+    /// A queue's totals, by the queue's name.
+    Totals(String),
     Schedule(String),
     Flow(FlowId),
     Key(String),
@@ -54,6 +58,7 @@ impl RecordId {
             RecordId::Event(seq) => (EVENT, seq.to_be_bytes().to_vec()),
             RecordId::Limit(scope) => (LIMIT, scope.key().into_bytes()),
             RecordId::Cap(queue) => (CAP, queue.as_bytes().to_vec()),
+            RecordId::Totals(queue) => (TOTALS, queue.as_bytes().to_vec()),
             RecordId::Schedule(name) => (SCHEDULE, name.as_bytes().to_vec()),
             RecordId::Flow(id) => (FLOW, id.to_bytes().to_vec()),
             RecordId::Key(key) => (KEY, key.as_bytes().to_vec()),
@@ -74,6 +79,11 @@ pub enum RecordRef<'a> {
     Event(&'a Event),
     Limit(&'a Limit),
     Cap(&'a QueueCap),
+    /// Stored as a [`TotalsRecord`].
+    Totals {
+        queue: &'a str,
+        totals: &'a QueueTotals,
+    },
     Schedule(&'a Schedule),
     Flow(&'a Flow),
     Key(&'a HeldKey),
@@ -87,6 +97,7 @@ pub enum Stored {
     Event(Event),
     Limit(Limit),
     Cap(QueueCap),
+    Totals(TotalsRecord),
     Schedule(Schedule),
     Flow(Flow),
     Key(HeldKey),
@@ -109,6 +120,7 @@ pub fn decode<D: Decode>(decoder: &D, key: &[u8], value: &[u8]) -> Result<Stored
         Some(EVENT) => decoder.decode(value).map(Stored::Event),
         Some(LIMIT) => decoder.decode(value).map(Stored::Limit),
         Some(CAP) => decoder.decode(value).map(Stored::Cap),
+        Some(TOTALS) => decoder.decode(value).map(Stored::Totals),
         Some(SCHEDULE) => decoder.decode(value).map(Stored::Schedule),
         Some(FLOW) => decoder.decode(value).map(Stored::Flow),
         Some(KEY) => decoder.decode(value).map(Stored::Key),

@@ -47,7 +47,7 @@ use super::worker::WorkerInfo;
 use flows::PartEnded;
 
 pub use read::{Coverage, QueueStats, TaskFilter};
-pub use timeline::{ElectedLeader, QueueTotals};
+pub use timeline::{ElectedLeader, QueueTotals, TotalsRecord};
 
 /// The scalar part of the state, stored beside the task records.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,8 +60,9 @@ pub struct QueueMeta {
     /// Queues that hand out nothing.
     #[serde(default)]
     pub paused: BTreeSet<String>,
-    /// Tasks accepted, succeeded and failed per queue since the queue first had a task.
-    #[serde(default)]
+    /// Where per-queue totals were kept before they had records of their own: read at restore
+    /// and moved out, never written again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub totals: BTreeMap<String, QueueTotals>,
     /// The leader of the newest term an election was recorded for.
     #[serde(default)]
@@ -213,6 +214,8 @@ pub struct QueueState {
     /// Queue caps by queue, and what each queue with unfinished tasks holds.
     caps: BTreeMap<String, QueueCap>,
     held: BTreeMap<String, Held>,
+    /// Tasks accepted, succeeded and failed per queue since the queue first had a task.
+    totals: BTreeMap<String, QueueTotals>,
     /// Bytes of every task held, finished ones included (args, headers, result, error).
     stored_bytes: u64,
     /// Leased tasks per concurrency key.
@@ -254,6 +257,9 @@ impl QueueState {
                 Stored::Cap(cap) => {
                     state.caps.insert(cap.queue.clone(), cap);
                 }
+                Stored::Totals(record) => {
+                    state.totals.insert(record.queue, record.totals);
+                }
                 Stored::Schedule(schedule) => {
                     // Cron due times wait for the leader's plan, not for apply.
                     if let Some(due) = schedule.next_due_ms.filter(|_| !schedule.spec.when.is_cron()) {
@@ -267,6 +273,7 @@ impl QueueState {
                 }
             }
         }
+        state.move_totals_out_of_meta();
         state
     }
 
@@ -276,6 +283,12 @@ impl QueueState {
         let events = self.events.iter().cloned().map(Stored::Event);
         let limits = self.limits.values().cloned().map(Stored::Limit);
         let caps = self.caps.values().cloned().map(Stored::Cap);
+        let totals = self.totals.iter().map(|(queue, totals)| {
+            Stored::Totals(TotalsRecord {
+                queue: queue.clone(),
+                totals: *totals,
+            })
+        });
         let schedules = self.schedules.values().cloned().map(Stored::Schedule);
         let flows = self.flows.values().cloned().map(Stored::Flow);
         let keys = self.keys.values().cloned().map(Stored::Key);
@@ -284,6 +297,7 @@ impl QueueState {
             .chain(events)
             .chain(limits)
             .chain(caps)
+            .chain(totals)
             .chain(schedules)
             .chain(flows)
             .chain(keys)
@@ -298,6 +312,10 @@ impl QueueState {
             RecordId::Event(seq) => self.event(*seq).map(RecordRef::Event),
             RecordId::Limit(scope) => self.limit(scope).map(RecordRef::Limit),
             RecordId::Cap(queue) => self.caps.get(queue).map(RecordRef::Cap),
+            RecordId::Totals(queue) => self
+                .totals
+                .get_key_value(queue)
+                .map(|(queue, totals)| RecordRef::Totals { queue, totals }),
             RecordId::Schedule(name) => self.schedule(name).map(RecordRef::Schedule),
             RecordId::Flow(id) => self.flow(id).map(RecordRef::Flow),
             RecordId::Key(key) => self.keys.get(key).map(RecordRef::Key),
@@ -561,6 +579,7 @@ impl QueueState {
             && self.limits == other.limits
             && self.caps == other.caps
             && self.held == other.held
+            && self.totals == other.totals
             && self.stored_bytes == other.stored_bytes
             && self.running_keys == other.running_keys
             && self.schedules == other.schedules

@@ -21,6 +21,14 @@ pub struct QueueTotals {
     pub failed: u64,
 }
 
+/// A queue's totals as stored: a record of their own (`q` + queue), written only when they
+/// change, not with the state's scalars on every apply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalsRecord {
+    pub queue: String,
+    pub totals: QueueTotals,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ElectedLeader {
     pub term: u64,
@@ -47,11 +55,22 @@ impl QueueState {
     }
 
     pub fn totals(&self) -> &std::collections::BTreeMap<String, QueueTotals> {
-        &self.meta.totals
+        &self.totals
     }
 
+    /// The totals of `queue`, to be changed (and so written).
     pub(super) fn queue_totals(&mut self, queue: &str) -> &mut QueueTotals {
-        by_queue(&mut self.meta.totals, queue)
+        self.changed.insert(RecordId::Totals(queue.to_owned()));
+        by_queue(&mut self.totals, queue)
+    }
+
+    /// Totals restored from the scalars, where they were kept before they had records: moved to
+    /// records, written by the next apply together with the scalars that no longer hold them.
+    pub(super) fn move_totals_out_of_meta(&mut self) {
+        for (queue, totals) in std::mem::take(&mut self.meta.totals) {
+            self.changed.insert(RecordId::Totals(queue.clone()));
+            self.totals.entry(queue).or_insert(totals);
+        }
     }
 
     /// Appends an event at the current cluster time, dropping the oldest beyond capacity.

@@ -286,3 +286,54 @@ fn a_silent_worker_times_out_and_a_heartbeat_keeps_one() {
         "a worker that comes back is told to register again"
     );
 }
+
+#[test]
+fn totals_are_records_of_their_own_written_only_when_they_change() {
+    let mut state = new_state();
+    state.apply(submit("t", "a", 0));
+    state.apply(submit("t", "b", 0));
+    state.take_changes();
+    state.apply(submit("t", "a", 0));
+    let totals = |changes: &Changes| {
+        changes
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                crate::queue::record::RecordId::Totals(queue) => Some(queue.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        totals(&state.take_changes()),
+        ["a"],
+        "b's totals are not rewritten"
+    );
+    assert_eq!(state.totals()["a"].enqueued, 2);
+    assert!(state.meta().totals.is_empty(), "the scalars no longer carry them");
+}
+
+#[test]
+fn totals_kept_in_the_scalars_before_are_moved_to_records_at_restore() {
+    let mut meta = QueueMeta::default();
+    meta.totals.insert(
+        "old".into(),
+        QueueTotals {
+            enqueued: 5,
+            completed: 4,
+            failed: 1,
+        },
+    );
+    let mut state = QueueState::restore(meta, []);
+    assert_eq!(state.totals()["old"].completed, 4);
+    assert!(state.meta().totals.is_empty());
+    let changes = state.take_changes();
+    assert!(
+        changes
+            .records
+            .contains(&crate::queue::record::RecordId::Totals("old".into())),
+        "written as a record with the next apply"
+    );
+    let again = QueueState::restore(state.meta().clone(), state.stored());
+    assert!(again.same_as(&state), "and read back from it");
+}
