@@ -14,7 +14,7 @@ use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
 use super::schedule::Schedule;
 use super::state::{QueueTotals, TotalsRecord};
-use super::task::{Task, TaskId};
+use super::task::{Task, TaskId, TaskPayload};
 use super::worker::WorkerInfo;
 
 /// Storage key tags; every key qraft writes starts with one, and all are below 0xFF.
@@ -27,15 +27,21 @@ pub const FLOW: u8 = b'f';
 pub const KEY: u8 = b'k';
 pub const CAP: u8 = b'c';
 pub const TOTALS: u8 = b'q';
+pub const PAYLOAD: u8 = b'a';
 
-/// Every tag, in the order a restart reads them (tasks last: a task restored from before key
-/// records existed looks for its key among those already read).
-pub const TAGS: [u8; 9] = [WORKER, EVENT, LIMIT, CAP, TOTALS, SCHEDULE, FLOW, KEY, TASK];
+/// Every tag, in the order a restart reads them (tasks after keys: a task restored from before
+/// key records existed looks for its key among those already read; payloads after tasks: each
+/// joins the task it belongs to).
+pub const TAGS: [u8; 10] = [
+    WORKER, EVENT, LIMIT, CAP, TOTALS, SCHEDULE, FLOW, KEY, TASK, PAYLOAD,
+];
 
 /// A record that changed: its record must be written, or deleted if the state no longer has it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RecordId {
     Task(TaskId),
+    /// A task's args and headers, written once.
+    Payload(TaskId),
     Worker(String),
     Event(u64),
     Limit(LimitScope),
@@ -53,6 +59,7 @@ impl RecordId {
     pub fn key(&self) -> Vec<u8> {
         let (tag, own): (u8, Vec<u8>) = match self {
             RecordId::Task(id) => (TASK, id.to_bytes().to_vec()),
+            RecordId::Payload(id) => (PAYLOAD, id.to_bytes().to_vec()),
             RecordId::Worker(id) => (WORKER, id.as_bytes().to_vec()),
             // Big-endian, so events come back oldest first.
             RecordId::Event(seq) => (EVENT, seq.to_be_bytes().to_vec()),
@@ -75,6 +82,13 @@ impl RecordId {
 #[serde(untagged)]
 pub enum RecordRef<'a> {
     Task(&'a Task),
+    /// Stored as a [`TaskPayload`].
+    Payload {
+        id: &'a TaskId,
+        #[serde(with = "serde_bytes")]
+        args: &'a [u8],
+        headers: &'a std::collections::BTreeMap<String, String>,
+    },
     Worker(&'a WorkerInfo),
     Event(&'a Event),
     Limit(&'a Limit),
@@ -93,6 +107,7 @@ pub enum RecordRef<'a> {
 #[derive(Clone, Debug)]
 pub enum Stored {
     Task(Task),
+    Payload(TaskPayload),
     Worker(WorkerInfo),
     Event(Event),
     Limit(Limit),
@@ -116,6 +131,7 @@ pub trait Decode {
 pub fn decode<D: Decode>(decoder: &D, key: &[u8], value: &[u8]) -> Result<Stored, D::Error> {
     match key.first().copied() {
         Some(TASK) => decoder.decode(value).map(Stored::Task),
+        Some(PAYLOAD) => decoder.decode(value).map(Stored::Payload),
         Some(WORKER) => decoder.decode(value).map(Stored::Worker),
         Some(EVENT) => decoder.decode(value).map(Stored::Event),
         Some(LIMIT) => decoder.decode(value).map(Stored::Limit),

@@ -42,7 +42,7 @@ use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
 use super::record::{RecordId, RecordRef, Stored};
 use super::schedule::Schedule;
-use super::task::{Task, TaskId, TaskState};
+use super::task::{Task, TaskId, TaskPayload, TaskState};
 use super::worker::WorkerInfo;
 use flows::PartEnded;
 
@@ -242,10 +242,15 @@ impl QueueState {
         for record in records {
             match record {
                 Stored::Task(task) => {
+                    // Written before payloads had records of their own: give it one.
+                    if !task.args.is_empty() || !task.headers.is_empty() {
+                        state.changed.insert(RecordId::Payload(task.id));
+                    }
                     state.index(&task);
                     state.hold_legacy_key(&task);
                     state.tasks.insert(task.id, Box::new(task));
                 }
+                Stored::Payload(payload) => state.attach(payload),
                 Stored::Key(held) => state.hold(held),
                 Stored::Worker(worker) => {
                     state.workers.insert(worker.id.clone(), worker);
@@ -292,7 +297,15 @@ impl QueueState {
         let schedules = self.schedules.values().cloned().map(Stored::Schedule);
         let flows = self.flows.values().cloned().map(Stored::Flow);
         let keys = self.keys.values().cloned().map(Stored::Key);
-        let tasks = self.tasks.values().map(|t| Stored::Task(t.as_ref().clone()));
+        let tasks = self.tasks.values().flat_map(|task| {
+            let mut task = task.as_ref().clone();
+            let payload = TaskPayload {
+                id: task.id,
+                args: std::mem::take(&mut task.args),
+                headers: std::mem::take(&mut task.headers),
+            };
+            [Stored::Task(task), Stored::Payload(payload)]
+        });
         workers
             .chain(events)
             .chain(limits)
@@ -308,6 +321,11 @@ impl QueueState {
     pub fn get_record(&self, id: &RecordId) -> Option<RecordRef<'_>> {
         match id {
             RecordId::Task(id) => self.task(id).map(RecordRef::Task),
+            RecordId::Payload(id) => self.task(id).map(|task| RecordRef::Payload {
+                id: &task.id,
+                args: &task.args,
+                headers: &task.headers,
+            }),
             RecordId::Worker(id) => self.worker(id).map(RecordRef::Worker),
             RecordId::Event(seq) => self.event(*seq).map(RecordRef::Event),
             RecordId::Limit(scope) => self.limit(scope).map(RecordRef::Limit),
@@ -438,6 +456,7 @@ impl QueueState {
     fn add(&mut self, task: Task) {
         self.queue_totals(&task.queue).enqueued += 1;
         self.changed.insert(RecordId::Task(task.id));
+        self.changed.insert(RecordId::Payload(task.id));
         self.insert(Box::new(task), false);
     }
 
@@ -447,6 +466,7 @@ impl QueueState {
             self.unindex(&task);
             self.outlive_key(&task);
             self.changed.insert(RecordId::Task(id));
+            self.changed.insert(RecordId::Payload(id));
             if let Some(flow) = task.flow.filter(|_| !task.state.is_final()) {
                 self.parts_ended.push(PartEnded::deleted(&task, flow));
             }
@@ -465,6 +485,17 @@ impl QueueState {
             }
             self.insert(task, before.is_final());
             self.changed.insert(RecordId::Task(id));
+        }
+    }
+
+    /// Joins a restored task with its payload record.
+    fn attach(&mut self, payload: TaskPayload) {
+        if let Some(mut task) = self.tasks.remove(&payload.id) {
+            self.unindex(&task);
+            task.args = payload.args;
+            task.headers = payload.headers;
+            self.index(&task);
+            self.tasks.insert(task.id, task);
         }
     }
 

@@ -203,6 +203,16 @@ pub struct TaskOptions {
     pub concurrency: Option<ConcurrencyLimit>,
 }
 
+/// The part of a task that never changes after submit, as its own record (`a` + id): written
+/// once when the task is accepted and deleted with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPayload {
+    pub id: TaskId,
+    #[serde(with = "serde_bytes")]
+    pub args: Vec<u8>,
+    pub headers: BTreeMap<String, String>,
+}
+
 /// How long a dead letter is kept when the node's settings say nothing else: a week.
 pub const DEFAULT_DEAD_LETTER_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
 
@@ -226,8 +236,12 @@ pub struct Task {
     pub id: TaskId,
     pub name: String,
     pub queue: String,
-    #[serde(with = "serde_bytes")]
+    /// Args and headers never change after submit: they are stored once, as the task's
+    /// [`TaskPayload`] record, and left out of the task's own record, which every lease and
+    /// answer rewrites. Read back here from either (records written before the split hold them).
+    #[serde(with = "serde_bytes", default, skip_serializing)]
     pub args: Vec<u8>,
+    #[serde(default, skip_serializing)]
     pub headers: BTreeMap<String, String>,
     pub priority: u8,
     pub state: TaskState,

@@ -129,6 +129,11 @@ async fn tasks_survive_reopen_and_travel_in_snapshots() {
         assert_eq!(queue.task_count(), 4);
         for id in &ids {
             assert_eq!(queue.task(id).map(|t| t.priority), Some(3));
+            // The args come back from the payload record, not the task's own.
+            assert_eq!(
+                queue.task(id).map(|t| t.args.clone()),
+                Some(b"{\"n\":1}".to_vec())
+            );
         }
         assert_eq!(*shared.applied().borrow(), 3);
     }

@@ -124,3 +124,56 @@ fn stored_bytes_follow_tasks_through_their_results_and_deletion() {
     at(&mut state, 60_000);
     assert_eq!((state.stored_bytes(), state.task_count()), (0, 0));
 }
+
+#[test]
+fn a_tasks_payload_is_written_once_and_only_its_own_record_on_each_change() {
+    let mut state = new_state();
+    let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.args = vec![7; 1_000])));
+    let payload = crate::queue::record::RecordId::Payload(id);
+    let task = crate::queue::record::RecordId::Task(id);
+    let changes = state.take_changes();
+    assert!(changes.records.contains(&payload) && changes.records.contains(&task));
+    let (_, delivery) = leased(state.apply(lease(&["q"], 1)))[0];
+    state.apply(Command::Ack {
+        id,
+        delivery,
+        result: vec![1],
+    });
+    let changes = state.take_changes();
+    assert!(
+        changes.records.contains(&task),
+        "the lease and the ack rewrite the task"
+    );
+    assert!(!changes.records.contains(&payload), "but not its args");
+    let record = match state.get_record(&task) {
+        Some(crate::queue::record::RecordRef::Task(task)) => rmp_serde::to_vec_named(task).expect("encode"),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        record.len() < 1_000,
+        "the task's record leaves its args out: {} bytes",
+        record.len()
+    );
+    at(&mut state, 60_000);
+    assert!(
+        state.take_changes().records.contains(&payload),
+        "deleted with the task"
+    );
+}
+
+#[test]
+fn a_task_stored_whole_before_the_split_keeps_its_args_and_gets_a_payload_record() {
+    let mut state = new_state();
+    let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.args = b"old".to_vec())));
+    let whole = state.task(&id).cloned().expect("task");
+    let mut restored = QueueState::restore(state.meta().clone(), [Stored::Task(whole)]);
+    assert_eq!(restored.task(&id).map(|t| t.args.clone()), Some(b"old".to_vec()));
+    assert_eq!(restored.held("q").bytes, 3);
+    assert!(
+        restored
+            .take_changes()
+            .records
+            .contains(&crate::queue::record::RecordId::Payload(id)),
+        "the next apply writes its payload record"
+    );
+}
