@@ -40,12 +40,14 @@ impl InFlight {
     }
 
     /// Requests being handled now.
-    pub fn current(&self) -> usize {
+    #[cfg(test)]
+    fn current(&self) -> usize {
         self.limit - self.permits.available_permits()
     }
 
     /// Requests refused as overloaded since the node started.
-    pub fn shed(&self) -> u64 {
+    #[cfg(test)]
+    fn shed(&self) -> u64 {
         self.shed.load(Ordering::Relaxed)
     }
 

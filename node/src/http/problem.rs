@@ -104,17 +104,14 @@ impl From<OpError> for Problem {
             OpError::Propose(error) => from_propose_error(&error),
             OpError::Membership(error) => from_membership_error(error),
             OpError::Transfer(error) => from_transfer_error(error),
-            OpError::ShuttingDown => {
-                let mut problem = Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "shutting-down",
-                    "UNAVAILABLE",
-                    error.to_string(),
-                )
-                .retry_after(1);
-                problem.0.not_applied = true;
-                problem
-            }
+            OpError::ShuttingDown => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting-down",
+                "UNAVAILABLE",
+                error.to_string(),
+            )
+            .retry_after(1)
+            .not_applied(),
             OpError::Internal(detail) => {
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "INTERNAL", detail)
             }

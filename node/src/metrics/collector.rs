@@ -154,8 +154,7 @@ impl Collector for NodeCollector {
             }
         }
         let store_caps = self.replica.settings().store_caps;
-        let held_tasks = queue.task_count() as u64;
-        let held_bytes = queue.stored_bytes();
+        let usage = queue.usage();
         let workers = queue.workers().count() as u64;
         let busy: u64 = queue.workers().map(|w| u64::from(w.active)).sum();
         let unreachable = queue.meta().unreachable.len() as u64;
@@ -176,7 +175,7 @@ impl Collector for NodeCollector {
             (
                 "stored_tasks",
                 "Tasks the cluster holds, finished ones and dead letters included (this replica's view)",
-                held_tasks,
+                usage.tasks,
             ),
             (
                 "stored_tasks_max",
@@ -186,7 +185,7 @@ impl Collector for NodeCollector {
             (
                 "stored_bytes",
                 "Bytes of args, headers, results and errors the cluster holds (this replica's view)",
-                held_bytes,
+                usage.bytes,
             ),
             (
                 "stored_bytes_max",

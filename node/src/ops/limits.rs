@@ -104,11 +104,14 @@ pub async fn list(replica: &Replica, linearizable_read: bool) -> Result<LimitsVi
                 }
             })
             .collect(),
-        store: StoreView {
-            tasks: queue.task_count() as u64,
-            max_tasks: caps.max_tasks,
-            bytes: queue.stored_bytes(),
-            max_bytes: caps.max_stored_bytes,
+        store: {
+            let usage = queue.usage();
+            StoreView {
+                tasks: usage.tasks,
+                max_tasks: caps.max_tasks,
+                bytes: usage.bytes,
+                max_bytes: caps.max_stored_bytes,
+            }
         },
         limits: queue
             .limits()

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::command::Command;
+
 /// What a queue holds now: its unfinished tasks (waiting or running) and their bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Held {
@@ -32,13 +34,6 @@ impl QueueCap {
             queue,
             max_length: None,
             max_bytes: None,
-        }
-    }
-
-    pub fn get(&self, kind: CapKind) -> Option<u64> {
-        match kind {
-            CapKind::MaxLength => self.max_length,
-            CapKind::MaxBytes => self.max_bytes,
         }
     }
 
@@ -106,14 +101,39 @@ pub struct StoreCaps {
 
 /// What the state holds, and what a write would add to it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stored {
+pub struct Usage {
     pub tasks: u64,
     pub bytes: u64,
 }
 
+impl Usage {
+    /// What `commands` would add to the state: the tasks they submit and those tasks' bytes.
+    pub fn added_by(commands: &[Command]) -> Usage {
+        let mut adding = Usage::default();
+        for command in commands {
+            let (tasks, bytes) = match command {
+                Command::Submit(submit) => (1, submit.stored_bytes()),
+                Command::SubmitFlow(flow) => {
+                    let steps = flow.spec.steps();
+                    let bytes = steps.iter().map(|step| step.template.args.len() as u64).sum();
+                    (steps.len() as u64, bytes)
+                }
+                _ => (0, 0),
+            };
+            adding.tasks += tasks;
+            adding.bytes += bytes;
+        }
+        adding
+    }
+
+    pub fn is_nothing(&self) -> bool {
+        *self == Usage::default()
+    }
+}
+
 impl StoreCaps {
     /// Refuses a write that adds `adding` to a state holding `held`, if it would pass a cap.
-    pub fn must_hold(&self, held: Stored, adding: Stored) -> Result<(), StoreFull> {
+    pub fn must_hold(&self, held: Usage, adding: Usage) -> Result<(), StoreFull> {
         if adding.tasks > 0 && held.tasks.saturating_add(adding.tasks) > self.max_tasks {
             return Err(StoreFull::Tasks {
                 held: held.tasks,
@@ -176,7 +196,7 @@ mod tests {
             max_tasks: 10,
             max_stored_bytes: 100,
         };
-        let stored = |tasks, bytes| Stored { tasks, bytes };
+        let stored = |tasks, bytes| Usage { tasks, bytes };
         assert_eq!(caps.must_hold(stored(9, 0), stored(1, 100)), Ok(()));
         assert_eq!(
             caps.must_hold(stored(9, 0), stored(2, 0)),

@@ -488,14 +488,21 @@ impl QueueState {
         }
     }
 
-    /// Joins a restored task with its payload record.
+    /// Joins a restored task with its payload record. Only the byte counts change: every other
+    /// index was made when the task was restored.
     fn attach(&mut self, payload: TaskPayload) {
-        if let Some(mut task) = self.tasks.remove(&payload.id) {
-            self.unindex(&task);
-            task.args = payload.args;
-            task.headers = payload.headers;
-            self.index(&task);
-            self.tasks.insert(task.id, task);
+        let Some(task) = self.tasks.get_mut(&payload.id) else {
+            return;
+        };
+        let before = task.stored_bytes();
+        task.args = payload.args;
+        task.headers = payload.headers;
+        let added = task.stored_bytes().saturating_sub(before);
+        self.stored_bytes += added;
+        if !task.state.is_final()
+            && let Some(held) = self.held.get_mut(&task.queue)
+        {
+            held.bytes += added;
         }
     }
 

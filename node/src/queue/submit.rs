@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::task::{FlowRef, TaskId, TaskOptions};
+use super::task::{FlowRef, TaskId, TaskOptions, payload_bytes};
 
 /// A new task as the proposing node built it: already validated, id already assigned; times
 /// the client gave relative (countdown, expiry) stay relative until apply.
@@ -38,7 +38,6 @@ pub struct SubmitTask {
 impl SubmitTask {
     /// Bytes the task will hold when stored: its args and headers (see `Task::stored_bytes`).
     pub fn stored_bytes(&self) -> u64 {
-        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
-        (self.args.len() + headers) as u64
+        payload_bytes(&self.args, &self.headers)
     }
 }

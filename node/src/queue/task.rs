@@ -213,6 +213,12 @@ pub struct TaskPayload {
     pub headers: BTreeMap<String, String>,
 }
 
+/// Bytes of a task's args and headers: what a queue's `max-bytes` cap counts.
+pub fn payload_bytes(args: &[u8], headers: &BTreeMap<String, String>) -> u64 {
+    let headers: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    (args.len() + headers) as u64
+}
+
 /// How long a dead letter is kept when the node's settings say nothing else: a week.
 pub const DEFAULT_DEAD_LETTER_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
 
@@ -309,10 +315,9 @@ impl Task {
     /// Bytes the task holds beyond its fixed fields: args, headers, result and error. What
     /// queue caps and the cluster's stored-bytes cap count.
     pub fn stored_bytes(&self) -> u64 {
-        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
         let result = self.result.as_ref().map_or(0, Vec::len);
         let error = self.error.as_ref().map_or(0, String::len);
-        (self.args.len() + headers + result + error) as u64
+        payload_bytes(&self.args, &self.headers) + (result + error) as u64
     }
 
     pub fn next_due_ms(&self) -> Option<u64> {

@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::QueueState;
-use crate::queue::cap::{CapKind, Held, QueueCap, StoreCaps, StoreFull, Stored};
-use crate::queue::command::Command;
+use crate::queue::cap::{CapKind, Held, QueueCap, Usage};
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::limit::{Limit, LimitScope, Rate};
 use crate::queue::record::RecordId;
@@ -72,32 +71,12 @@ impl QueueState {
         self.held.get(queue).copied().unwrap_or_default()
     }
 
-    /// Bytes of every task held, finished ones included.
-    pub fn stored_bytes(&self) -> u64 {
-        self.stored_bytes
-    }
-
-    /// Refuses `commands` if what they add would take the state past a cluster-wide cap.
-    pub fn must_hold(&self, caps: &StoreCaps, commands: &[Command]) -> Result<(), StoreFull> {
-        let held = Stored {
+    /// What the whole state holds: every task, finished ones included, and their bytes.
+    pub fn usage(&self) -> Usage {
+        Usage {
             tasks: self.tasks.len() as u64,
             bytes: self.stored_bytes,
-        };
-        let mut adding = Stored::default();
-        for command in commands {
-            let (tasks, bytes) = match command {
-                Command::Submit(submit) => (1, submit.stored_bytes()),
-                Command::SubmitFlow(flow) => {
-                    let steps = flow.spec.steps();
-                    let bytes = steps.iter().map(|step| step.template.args.len() as u64).sum();
-                    (steps.len() as u64, bytes)
-                }
-                _ => (0, 0),
-            };
-            adding.tasks += tasks;
-            adding.bytes += bytes;
         }
-        caps.must_hold(held, adding)
     }
 
     /// Sets one cap of `queue`; 0 removes it, and a queue left without caps loses its record.

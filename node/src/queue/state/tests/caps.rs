@@ -112,17 +112,17 @@ fn caps_are_set_one_at_a_time_removed_by_zero_and_with_the_limit() {
 fn stored_bytes_follow_tasks_through_their_results_and_deletion() {
     let mut state = new_state();
     let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.args = vec![0; 40])));
-    assert_eq!(state.stored_bytes(), 40);
+    assert_eq!(state.usage().bytes, 40);
     let (_, delivery) = leased(state.apply(lease(&["q"], 1)))[0];
     state.apply(Command::Ack {
         id,
         delivery,
         result: vec![0; 60],
     });
-    assert_eq!(state.stored_bytes(), 100);
+    assert_eq!(state.usage().bytes, 100);
     assert_eq!(state.held("q").tasks, 0);
     at(&mut state, 60_000);
-    assert_eq!((state.stored_bytes(), state.task_count()), (0, 0));
+    assert_eq!((state.usage().bytes, state.task_count()), (0, 0));
 }
 
 #[test]
