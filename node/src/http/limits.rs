@@ -11,7 +11,7 @@ use super::problem::{Details, Problem};
 use super::queues::ReadParams;
 use crate::ops::limits;
 use crate::queue::cap::CapKind;
-use crate::queue::limit::{LimitScope, Rate};
+use crate::queue::limit::Rate;
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LimitJson {
@@ -134,29 +134,14 @@ pub async fn set(
         (None, None) => None,
         _ => return Err(Problem::invalid("a rate needs both count and per_ms")),
     };
-    let caps = [
+    let caps: Vec<(CapKind, u64)> = [
         (CapKind::MaxLength, json.max_length),
         (CapKind::MaxBytes, json.max_bytes),
-    ];
-    if rate.is_none() && caps.iter().all(|(_, value)| value.is_none()) {
-        return Err(Problem::invalid(
-            "name what to set: count and per_ms (a rate), max_length or max_bytes",
-        ));
-    }
-    let capped = caps.iter().any(|(_, value)| value.is_some());
-    if capped && !matches!(scope.parse(), Ok(LimitScope::Queue(_))) {
-        return Err(Problem::invalid(format!(
-            "max_length and max_bytes cap a queue: write queue:NAME, not {scope}"
-        )));
-    }
-    if let Some(rate) = rate {
-        limits::set(&app.replica, &scope, rate).await?;
-    }
-    for (cap, value) in caps {
-        if let Some(value) = value {
-            limits::set_cap(&app.replica, &scope, cap, value).await?;
-        }
-    }
+    ]
+    .into_iter()
+    .filter_map(|(cap, value)| value.map(|value| (cap, value)))
+    .collect();
+    limits::change(&app.replica, &scope, rate, &caps).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -56,20 +56,53 @@ fn scope(text: &str) -> Result<LimitScope, OpError> {
 
 /// Sets (or replaces) the limit of `scope`.
 pub async fn set(replica: &Replica, scope_text: &str, rate: Rate) -> Result<(), OpError> {
-    let scope = scope(scope_text)?;
-    rate.must_be_valid().map_err(OpError::Invalid)?;
-    propose_one(replica, Command::SetLimit { scope, rate }).await?;
-    Ok(())
+    change(replica, scope_text, Some(rate), &[]).await
 }
 
 /// Sets one cap of the queue `scope_text` names (`queue:NAME`); 0 removes it.
 pub async fn set_cap(replica: &Replica, scope_text: &str, cap: CapKind, value: u64) -> Result<(), OpError> {
-    let LimitScope::Queue(queue) = scope(scope_text)? else {
-        return Err(OpError::Invalid(format!(
-            "{cap} caps a queue: write queue:NAME, not {scope_text}"
-        )));
-    };
-    propose_one(replica, Command::SetQueueCap { queue, cap, value }).await?;
+    change(replica, scope_text, None, &[(cap, value)]).await
+}
+
+/// Sets the rate of `scope` if given, and each of `caps` (0 removes one) for a queue: checked
+/// first, then proposed together, so a change is made whole or not at all.
+pub async fn change(
+    replica: &Replica,
+    scope_text: &str,
+    rate: Option<Rate>,
+    caps: &[(CapKind, u64)],
+) -> Result<(), OpError> {
+    let scope = scope(scope_text)?;
+    let mut commands = Vec::new();
+    if let Some(rate) = rate {
+        rate.must_be_valid().map_err(OpError::Invalid)?;
+        commands.push(Command::SetLimit {
+            scope: scope.clone(),
+            rate,
+        });
+    }
+    if let Some((cap, _)) = caps.first() {
+        let LimitScope::Queue(queue) = &scope else {
+            return Err(OpError::Invalid(format!(
+                "{cap} caps a queue: write queue:NAME, not {scope_text}"
+            )));
+        };
+        commands.extend(caps.iter().map(|&(cap, value)| Command::SetQueueCap {
+            queue: queue.clone(),
+            cap,
+            value,
+        }));
+    }
+    if commands.is_empty() {
+        return Err(OpError::Invalid(
+            "name what to set: a rate (count and per_ms), max-length or max-bytes".into(),
+        ));
+    }
+    for outcome in replica.propose(commands).await? {
+        if let Outcome::Rejected(rejection) = outcome {
+            return Err(OpError::Rejected(rejection));
+        }
+    }
     Ok(())
 }
 
