@@ -95,13 +95,25 @@ pub fn write_from_view(
     publish(&tmp, dir, &meta)
 }
 
-/// Copies a received snapshot into `dir` as the current snapshot.
-pub fn store_copy(source: &mut File, dir: &Path, meta: &SnapshotMeta) -> Result<SnapshotFile, io::Error> {
+/// Copies a received snapshot into `dir` as the current snapshot, checking it whole on the way
+/// (framing, record count, checksum, and that it covers `meta`): one read does both.
+pub fn store_checked(source: &mut File, dir: &Path, meta: &SnapshotMeta) -> Result<SnapshotFile, io::Error> {
     create_dir_durably(dir)?;
     let tmp = dir.join(format!("received-{}.tmp", ulid::Ulid::new()));
     let result = (|| {
         let mut out = File::create(&tmp)?;
-        io::copy(source, &mut out)?;
+        let found = read_records(
+            Copying {
+                source,
+                out: &mut out,
+            },
+            |_| {},
+        )?;
+        if found != *meta {
+            return Err(invalid(format!(
+                "snapshot file covers {found:?}, but {meta:?} was announced"
+            )));
+        }
         out.sync_all()
     })();
     if let Err(e) = result {
@@ -109,6 +121,20 @@ pub fn store_copy(source: &mut File, dir: &Path, meta: &SnapshotMeta) -> Result<
         return Err(e);
     }
     publish(&tmp, dir, meta)
+}
+
+/// A reader that writes every byte it reads to `out`.
+struct Copying<'a, R> {
+    source: R,
+    out: &'a mut File,
+}
+
+impl<R: Read> Read for Copying<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.source.read(buf)?;
+        self.out.write_all(&buf[..read])?;
+        Ok(read)
+    }
 }
 
 /// Renames a finished temp file to its final name, makes the rename durable, and deletes the
@@ -195,7 +221,7 @@ pub fn verify(file: File) -> Result<SnapshotMeta, io::Error> {
     read_records(file, |_| {})
 }
 
-fn read_records(file: File, mut each: impl FnMut(Record)) -> Result<SnapshotMeta, io::Error> {
+fn read_records(file: impl Read, mut each: impl FnMut(Record)) -> Result<SnapshotMeta, io::Error> {
     let mut reader = Hashing::new(BufReader::new(file));
     let (meta, version) = read_header(&mut reader)?;
     let mut found = 0u64;
@@ -570,6 +596,46 @@ mod tests {
         install(&storage.db, file, &stored).expect("finished");
         assert_eq!(data_keys(&storage.db), 5);
         assert_eq!(interrupted_install(&storage.db).expect("read"), None);
+    }
+
+    #[test]
+    fn a_received_snapshot_is_stored_only_if_whole_and_the_one_announced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let records: Vec<Record> = (0..20u32)
+            .map(|i| {
+                (
+                    TAG_SM_DATA,
+                    i.to_be_bytes().to_vec(),
+                    format!("value {i}").into_bytes(),
+                )
+            })
+            .collect();
+        let sent = publish_with(dir.path(), 3, &records);
+        let received = dir.path().join("received");
+        let mut good = File::open(&sent.path).expect("open");
+        let stored = store_checked(&mut good, &received, &meta(3)).expect("stored");
+        assert_eq!(
+            fs::read(&stored.path).expect("read"),
+            fs::read(&sent.path).expect("read")
+        );
+
+        let mut other = File::open(&sent.path).expect("open");
+        let Err(refused) = store_checked(&mut other, &received, &meta(4)) else {
+            panic!("stored a snapshot that was not the one announced");
+        };
+        assert!(refused.to_string().contains("was announced"), "{refused}");
+        let mut bytes = fs::read(&sent.path).expect("read");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        let damaged = dir.path().join("damaged.bin");
+        fs::write(&damaged, &bytes).expect("write");
+        let mut damaged = File::open(&damaged).expect("open");
+        assert!(store_checked(&mut damaged, &received, &meta(3)).is_err());
+        let left: Vec<_> = fs::read_dir(&received)
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(left, [stored.path], "nothing else stored, no temp file left");
     }
 
     #[test]

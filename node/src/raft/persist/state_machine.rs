@@ -304,16 +304,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let state = tokio::task::spawn_blocking(move || -> Result<QueueState, io::Error> {
             use std::io::Seek;
             file.rewind()?;
-            let found = snapshot::verify(file.try_clone()?)?;
-            if found != wanted {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("snapshot file covers {found:?}, but {wanted:?} was announced"),
-                ));
-            }
-            file.rewind()?;
-            // Stored before it is installed: an install cut short is finished from this copy.
-            let stored = snapshot::store_copy(&mut file, &dir, &wanted)?;
+            // Checked whole and stored before anything is replaced: an install cut short is
+            // finished from this copy.
+            let stored = snapshot::store_checked(&mut file, &dir, &wanted)?;
             snapshot::install(&db, stored.file, &wanted)?;
             load_queue(&db)
         })
