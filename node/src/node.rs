@@ -264,18 +264,44 @@ pub async fn run_with(
     Ok(())
 }
 
-/// Completes once the replica sees itself removed from the cluster: left out of the newest
-/// configuration, or kept on as a learner after it was a voter (how a leader removes a voter).
+/// Completes once the replica sees itself removed from the cluster (see [`SeenStanding`]).
 async fn wait_until_removed(replica: &Replica) {
     let mut interval = tokio::time::interval(Duration::from_millis(500));
-    let mut was_voter = false;
+    let mut seen = SeenStanding::default();
     loop {
         interval.tick().await;
-        match replica.standing() {
-            Standing::Removed => return,
-            Standing::Learner if was_voter => return,
-            Standing::Voter => was_voter = true,
-            Standing::Learner | Standing::Joining => {}
+        if seen.removed_by(replica.standing()) {
+            return;
+        }
+    }
+}
+
+/// What a node has seen of its own place in the cluster, to tell a removal from a join that is
+/// still copying the log of the time before it was added.
+#[derive(Debug, Default)]
+struct SeenStanding {
+    voter: bool,
+    member: bool,
+}
+
+impl SeenStanding {
+    /// Whether `now` means this node was removed: its id retired, left out of the newest
+    /// configuration after it was in one, or kept on as a learner after it was a voter (how a
+    /// leader removes a voter).
+    fn removed_by(&mut self, now: Standing) -> bool {
+        match now {
+            Standing::Removed => true,
+            Standing::LeftOut => self.member,
+            Standing::Learner if self.voter => true,
+            Standing::Learner => {
+                self.member = true;
+                false
+            }
+            Standing::Voter => {
+                (self.voter, self.member) = (true, true);
+                false
+            }
+            Standing::Joining => false,
         }
     }
 }
@@ -314,5 +340,33 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removed_after(standings: &[Standing]) -> Vec<bool> {
+        let mut seen = SeenStanding::default();
+        standings.iter().map(|s| seen.removed_by(*s)).collect()
+    }
+
+    #[test]
+    fn a_join_copying_the_log_from_before_it_was_added_is_not_a_removal() {
+        use Standing::*;
+        assert_eq!(
+            removed_after(&[Joining, LeftOut, LeftOut, Learner, Voter]),
+            [false; 5]
+        );
+    }
+
+    #[test]
+    fn a_member_left_out_or_demoted_or_retired_is_removed() {
+        use Standing::*;
+        assert_eq!(removed_after(&[Voter, LeftOut]), [false, true]);
+        assert_eq!(removed_after(&[Learner, LeftOut]), [false, true]);
+        assert_eq!(removed_after(&[Voter, Learner]), [false, true]);
+        assert_eq!(removed_after(&[LeftOut, Removed]), [false, true]);
     }
 }

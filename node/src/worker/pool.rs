@@ -52,6 +52,8 @@ struct Running {
     handle: JoinHandle<()>,
 }
 
+/// Longest a stopping pool waits for its leaving to commit.
+const LEAVE_LIMIT: Duration = Duration::from_secs(2);
 /// How often the pool tells the cluster it is alive (and how busy).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Autoscale: idle this long before shrinking, then one slot less per this interval.
@@ -146,8 +148,14 @@ impl WorkerPool {
             )
             .await;
             heartbeat.abort();
-            if let Err(e) = replica.propose_one(Command::LeaveWorker { id: worker_id }).await {
-                tracing::debug!(error = %e, "could not announce leaving");
+            // Best effort, and bounded: a leader whose followers stopped at the same moment
+            // can commit nothing, and must still stop. A worker that did not say it left is
+            // dropped from the registry when its heartbeats stop.
+            let leave = replica.propose_one(Command::LeaveWorker { id: worker_id });
+            match tokio::time::timeout(LEAVE_LIMIT, leave).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "could not announce leaving"),
+                Err(_) => tracing::info!("leaving not committed within {LEAVE_LIMIT:?}; stopping anyway"),
             }
         });
         WorkerPool { stop, main }
@@ -361,7 +369,7 @@ fn stop_revoked(replica: &Replica, running: &mut BTreeMap<TaskId, Running>, done
         let queue = shared.queue();
         candidates
             .into_iter()
-            .filter(|id| queue.task(id).is_some_and(|t| t.state == TaskState::Revoked))
+            .filter(|id| queue.task_state(id) == Some(TaskState::Revoked))
             .collect()
     };
     for id in revoked {

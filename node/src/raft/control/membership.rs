@@ -77,8 +77,11 @@ pub enum Standing {
     Joining,
     Learner,
     Voter,
-    /// Left out of the newest configuration, or its id retired.
+    /// Its id retired: removed for good.
     Removed,
+    /// Not in the newest configuration this node knows. Removed if it was in an earlier one;
+    /// a node that joins sees this while it copies the log from before it was added.
+    LeftOut,
 }
 
 /// The voters and learners as this replica sees them, and whether a change is under way.
@@ -119,7 +122,7 @@ impl Replica {
             None => Standing::Joining,
             Some(newest) if newest.contains(&self.id()) => Standing::Voter,
             Some(_) if membership.learner_ids().any(|id| id == self.id()) => Standing::Learner,
-            Some(_) => Standing::Removed,
+            Some(_) => Standing::LeftOut,
         }
     }
 
