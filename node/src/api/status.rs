@@ -29,6 +29,8 @@ pub fn from_propose_error(error: &ProposeError) -> Status {
         ProposeError::DiskFull { .. } | ProposeError::StoreFull(_) => {
             with_kind(Status::resource_exhausted(error.to_string()), metadata::FULL)
         }
+        // Like a shed request: resent by the client.
+        ProposeError::Overloaded { .. } => Status::resource_exhausted(error.to_string()),
         _ => Status::unavailable(error.to_string()),
     };
     if error.not_applied() {

@@ -219,6 +219,13 @@ fn from_propose_error(error: &ProposeError) -> Problem {
             detail,
         )
         .retry_after(30),
+        ProposeError::Overloaded { .. } => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "RESOURCE_EXHAUSTED",
+            detail,
+        )
+        .retry_after(1),
         ProposeError::NoLeader { .. } => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "no-leader",

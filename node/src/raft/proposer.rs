@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::persist::codec;
 use super::persist::disk::{DiskFull, DiskGuard};
@@ -24,8 +24,13 @@ use crate::queue::{Command, Outcome};
 
 /// Most commands in one log entry.
 const MAX_BATCH_COMMANDS: usize = 2048;
-/// Most payload bytes in one log entry (tasks can carry up to 1 MiB of args each).
+/// Most encoded bytes in one log entry (tasks can carry up to 1 MiB of args each); one
+/// proposal larger than this is an entry of its own.
 const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Most encoded bytes of proposals a node holds waiting for their outcome: past it, one more is
+/// refused as overloaded instead of queueing without end (each request is bounded by the
+/// transport's message limit; this bounds them all together).
+const MAX_WAITING_BYTES: usize = 256 * 1024 * 1024;
 /// Batches proposed but not yet committed, per node.
 const MAX_IN_FLIGHT: usize = 16;
 /// How long a proposal waits for a leader to emerge before answering "no leader".
@@ -69,6 +74,22 @@ pub enum ProposeError {
     /// add to it are refused until tasks finish and expire.
     #[error("{0}")]
     StoreFull(StoreFull),
+    /// This node holds as many bytes of proposals waiting for their outcome as it may: nothing
+    /// was proposed.
+    #[error(
+        "node {node} is overloaded: {} MiB of writes wait for the log, and this one of {} KiB \
+         would pass its limit of {} MiB; nothing was applied: send it again shortly, or to \
+         another node",
+        waiting_bytes / (1024 * 1024),
+        bytes / 1024,
+        limit_bytes / (1024 * 1024)
+    )]
+    Overloaded {
+        node: u64,
+        bytes: u64,
+        waiting_bytes: u64,
+        limit_bytes: u64,
+    },
 }
 
 impl From<StoreFull> for ProposeError {
@@ -95,17 +116,22 @@ impl ProposeError {
                 | ProposeError::ShuttingDown
                 | ProposeError::DiskFull { .. }
                 | ProposeError::StoreFull(_)
+                | ProposeError::Overloaded { .. }
         )
     }
 }
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, ProposeError>>;
 
+/// Commands waiting to be proposed, their encoded size, and where their outcomes go.
+type Waiting = (Vec<Command>, usize, Reply);
+
 /// Handle for proposing commands; cheap to clone.
 #[derive(Clone)]
 pub struct Proposer {
-    queue: mpsc::Sender<(Vec<Command>, Reply)>,
+    queue: mpsc::Sender<Waiting>,
     writer: Arc<Writer>,
+    waiting: WaitingBytes,
     /// Checked on the node a write arrives at and on the leader it is forwarded to: both disks
     /// must hold what the write adds, and both must see the state within its caps.
     disk: DiskGuard,
@@ -134,6 +160,7 @@ impl Proposer {
         Proposer {
             queue: tx,
             writer,
+            waiting: WaitingBytes::new(MAX_WAITING_BYTES),
             disk,
             caps,
         }
@@ -142,9 +169,11 @@ impl Proposer {
     /// Proposes `commands` (batched with whatever else is waiting) and returns their outcomes.
     pub async fn propose(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
         self.must_have_room(&commands)?;
+        let bytes = codec::encoded_len(&commands);
+        let _waiting = self.hold(bytes)?;
         let (tx, rx) = oneshot::channel();
         self.queue
-            .send((commands, tx))
+            .send((commands, bytes, tx))
             .await
             .map_err(|_| ProposeError::ShuttingDown)?;
         rx.await.map_err(|_| ProposeError::ShuttingDown)?
@@ -153,7 +182,19 @@ impl Proposer {
     /// Proposes a batch forwarded by a follower, on this node only (never forwarded again).
     pub async fn propose_forwarded(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
         self.must_have_room(&commands)?;
+        let _waiting = self.hold(codec::encoded_len(&commands))?;
         self.writer.write_local(commands).await
+    }
+
+    fn hold(&self, bytes: usize) -> Result<OwnedSemaphorePermit, ProposeError> {
+        self.waiting
+            .hold(bytes)
+            .map_err(|waiting_bytes| ProposeError::Overloaded {
+                node: self.writer.node_id,
+                bytes: bytes as u64,
+                waiting_bytes,
+                limit_bytes: self.waiting.limit_kib as u64 * 1024,
+            })
     }
 
     /// Refuses a write that would grow the state past the disk's watermark or a cap. Answers
@@ -169,9 +210,36 @@ impl Proposer {
     }
 }
 
-async fn batch_loop(mut rx: mpsc::Receiver<(Vec<Command>, Reply)>, writer: Arc<Writer>) {
+/// Bytes of proposals waiting for their outcome on a node, counted in KiB, up to a limit.
+#[derive(Clone)]
+struct WaitingBytes {
+    kib: Arc<Semaphore>,
+    limit_kib: usize,
+}
+
+impl WaitingBytes {
+    fn new(limit_bytes: usize) -> WaitingBytes {
+        let limit_kib = (limit_bytes / 1024).max(1);
+        WaitingBytes {
+            kib: Arc::new(Semaphore::new(limit_kib)),
+            limit_kib,
+        }
+    }
+
+    /// A place for `bytes` more, held until their outcome is known; a proposal larger than the
+    /// whole limit waits alone. `Err`: the bytes waiting now, which leave no room.
+    fn hold(&self, bytes: usize) -> Result<OwnedSemaphorePermit, u64> {
+        let kib = (bytes / 1024 + 1).min(self.limit_kib);
+        self.kib
+            .clone()
+            .try_acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
+            .map_err(|_| ((self.limit_kib - self.kib.available_permits()) * 1024) as u64)
+    }
+}
+
+async fn batch_loop(mut rx: mpsc::Receiver<Waiting>, writer: Arc<Writer>) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let mut carry: Option<(Vec<Command>, Reply)> = None;
+    let mut carry: Option<Waiting> = None;
     loop {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             return;
@@ -183,18 +251,17 @@ async fn batch_loop(mut rx: mpsc::Receiver<(Vec<Command>, Reply)>, writer: Arc<W
                 None => return,
             },
         };
-        let mut bytes = payload_bytes(&first.0);
+        let mut bytes = first.1;
         let mut count = first.0.len();
         let mut batch = vec![first];
         while count < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES {
             match rx.try_recv() {
                 Ok(item) => {
-                    let item_bytes = payload_bytes(&item.0);
-                    if bytes + item_bytes > MAX_BATCH_BYTES {
+                    if bytes + item.1 > MAX_BATCH_BYTES {
                         carry = Some(item);
                         break;
                     }
-                    bytes += item_bytes;
+                    bytes += item.1;
                     count += item.0.len();
                     batch.push(item);
                 }
@@ -204,24 +271,13 @@ async fn batch_loop(mut rx: mpsc::Receiver<(Vec<Command>, Reply)>, writer: Arc<W
         let writer = writer.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let sizes: Vec<usize> = batch.iter().map(|(c, _)| c.len()).collect();
-            let (commands, replies): (Vec<Vec<Command>>, Vec<Reply>) = batch.into_iter().unzip();
+            let sizes: Vec<usize> = batch.iter().map(|(c, _, _)| c.len()).collect();
+            let (commands, replies): (Vec<Vec<Command>>, Vec<Reply>) =
+                batch.into_iter().map(|(c, _, reply)| (c, reply)).unzip();
             let result = writer.write(commands.into_iter().flatten().collect()).await;
             deliver(result, &sizes, replies);
         });
     }
-}
-
-fn payload_bytes(commands: &[Command]) -> usize {
-    commands
-        .iter()
-        .map(|c| match c {
-            Command::Submit(s) => s.args.len() + s.name.len() + s.queue.len() + 128,
-            Command::Ack { result, .. } => result.len() + 64,
-            Command::Fail { error, .. } => error.len() + 64,
-            _ => 64,
-        })
-        .sum()
 }
 
 /// Splits a batch's outcomes back to the callers, in order.
@@ -411,4 +467,25 @@ fn is_connect_failure(status: &tonic::Status) -> bool {
         source = error.source();
     }
     status.message().contains("tcp connect error") || status.message().contains("Connection refused")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposals_past_the_waiting_bytes_are_refused_until_some_have_their_outcome() {
+        let waiting = WaitingBytes::new(1024 * 1024);
+        let first = waiting.hold(600 * 1024).expect("room");
+        assert_eq!(waiting.hold(600 * 1024).err(), Some(601 * 1024), "no room left");
+        let small = waiting.hold(100).expect("a small one fits");
+        drop(first);
+        let second = waiting.hold(600 * 1024).expect("room again");
+        drop((small, second));
+        let alone = waiting
+            .hold(5 * 1024 * 1024)
+            .expect("larger than the limit: alone");
+        assert!(waiting.hold(100).is_err());
+        drop(alone);
+    }
 }

@@ -17,6 +17,26 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, io::Error> {
     Ok(out)
 }
 
+/// The length of `value` encoded, counted without keeping the bytes: what a log entry carrying
+/// it grows by.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    struct Counter(usize);
+    impl io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(1);
+    // Encoding into a counter fails only for values that could not be encoded at all, which
+    // fail again, with their error, where they are really written.
+    let _ = rmp_serde::encode::write_named(&mut counter, value);
+    counter.0
+}
+
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, io::Error> {
     match bytes.split_first() {
         Some((&VERSION_MSGPACK_NAMED, body)) => rmp_serde::from_slice(body)
@@ -32,6 +52,12 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, io::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_encoded_length_is_the_length_of_the_encoding() {
+        let value = (7u64, "x".repeat(300), vec![1u8; 70_000]);
+        assert_eq!(encoded_len(&value), encode(&value).expect("encode").len());
+    }
 
     #[test]
     fn round_trip_and_version_checks() {
