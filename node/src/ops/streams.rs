@@ -52,7 +52,7 @@ async fn forward(
             for task in found {
                 last = last.max(task.finish_seq.unwrap_or(last));
                 if queue.as_ref().is_none_or(|q| *q == task.queue) {
-                    batch.push(task.clone());
+                    batch.push(task.into_owned());
                 }
             }
             (batch, scanned)

@@ -1,5 +1,6 @@
 //! Tasks: submit one or a batch, read, wait for, revoke and list.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -114,7 +115,11 @@ pub async fn get(replica: &Replica, id: &TaskId, linearizable_read: bool) -> Res
     }
     let shared = replica.shared();
     let applied = *shared.applied().borrow();
-    let task = shared.queue().task(id).cloned().ok_or_else(|| not_found(id))?;
+    let task = shared
+        .queue()
+        .task(id)
+        .map(Cow::into_owned)
+        .ok_or_else(|| not_found(id))?;
     Ok((task, applied))
 }
 
@@ -134,7 +139,7 @@ pub async fn wait(replica: &Replica, id: &TaskId, limit: Duration) -> Result<(Ta
             .shared()
             .queue()
             .task(id)
-            .cloned()
+            .map(Cow::into_owned)
             .ok_or_else(|| not_found(id))?;
         if task.state.is_final() {
             return Ok((task, true));
@@ -181,5 +186,5 @@ pub async fn list(
     }
     let shared = replica.shared();
     let queue = shared.queue();
-    Ok(queue.list(filter).into_iter().cloned().collect())
+    Ok(queue.list(filter).into_iter().map(Cow::into_owned).collect())
 }

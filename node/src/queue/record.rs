@@ -36,6 +36,12 @@ pub const TAGS: [u8; 10] = [
     WORKER, EVENT, LIMIT, CAP, TOTALS, SCHEDULE, FLOW, KEY, TASK, PAYLOAD,
 ];
 
+/// The tags a node reads when it starts: every kind but payloads, which stay on disk until a
+/// task is read (a task's record counts its payload's bytes).
+pub fn read_at_start() -> impl Iterator<Item = u8> {
+    TAGS.into_iter().filter(|tag| *tag != PAYLOAD)
+}
+
 /// A record that changed: its record must be written, or deleted if the state no longer has it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RecordId {

@@ -1,10 +1,13 @@
 //! [`QueueState`]: every task and the indexes over them, changed only by [`QueueState::apply`].
 //!
-//! Apply is deterministic: it reads nothing but the command and the leader-stamped time, and it
-//! iterates only ordered maps. The records are authoritative (see `queue::record`); the indexes
-//! (ready queues, timers, counters) are derived from them and rebuilt by [`QueueState::restore`].
-//! Every change of a task goes through [`QueueState::replace`], which keeps the indexes in step.
+//! Apply is deterministic: it reads nothing but the command, the leader-stamped time and the
+//! task bodies this replica wrote, and it iterates only ordered maps. The records are
+//! authoritative (see `queue::record`); the indexes (ready queues, timers, counters) are derived
+//! from them and rebuilt by [`QueueState::restore`]. Every change of a task goes through
+//! `QueueState::update`, which keeps the indexes in step.
 //!
+//! - `entry`: the small entry memory keeps of every task.
+//! - `bodies`: the rest of each task, in memory until written, then read back from storage.
 //! - `submit`: accepting tasks.
 //! - `keys`: idempotency keys, held for their whole window.
 //! - `leasing`: lease, ack, fail, extend.
@@ -18,7 +21,9 @@
 //! - `flows`: workflows, moved on in the apply that ends each of their tasks.
 
 mod admin;
+mod bodies;
 mod clock;
+mod entry;
 mod flows;
 mod keys;
 mod leasing;
@@ -29,8 +34,8 @@ mod submit;
 mod timeline;
 mod workers;
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,10 +47,13 @@ use super::flow::{Flow, FlowId};
 use super::limit::{Limit, LimitScope};
 use super::record::{RecordId, RecordRef, Stored};
 use super::schedule::Schedule;
-use super::task::{Task, TaskId, TaskPayload, TaskState};
+use super::task::{self, Task, TaskId, TaskPayload, TaskState};
 use super::worker::WorkerInfo;
+use bodies::Bodies;
+use entry::{Names, TaskEntry};
 use flows::PartEnded;
 
+pub use bodies::TaskStore;
 pub use read::{Coverage, QueueStats, TaskFilter};
 pub use timeline::{ElectedLeader, QueueTotals, TotalsRecord};
 
@@ -184,11 +192,12 @@ impl Changes {
 #[derive(Clone, Debug, Default)]
 pub struct QueueState {
     meta: QueueMeta,
-    /// Boxed: the map's nodes then hold small entries, so its half-empty nodes (ids arrive in
-    /// order, and a B-tree split leaves the left node half full) waste little.
-    tasks: BTreeMap<TaskId, Box<Task>>,
+    /// Every task's entry; its body is in `bodies`.
+    tasks: BTreeMap<TaskId, TaskEntry>,
+    names: Names,
+    bodies: Bodies,
     /// Runnable tasks per queue, highest priority first, then oldest first.
-    ready: BTreeMap<String, BTreeMap<(Reverse<u8>, u64), TaskId>>,
+    ready: BTreeMap<String, BTreeMap<ReadyKey, TaskId>>,
     /// When each task next changes by itself.
     timers: BTreeSet<(u64, TaskId)>,
     /// Finished tasks still held, by the sequence number of their finish.
@@ -232,24 +241,36 @@ pub struct QueueState {
 }
 
 impl QueueState {
-    /// Rebuilds the state and its indexes from stored records, streamed (tasks may be many);
-    /// events come in key order, oldest first.
+    /// Rebuilds the state and its indexes from records, keeping every task's body in memory.
     pub fn restore(meta: QueueMeta, records: impl IntoIterator<Item = Stored>) -> Self {
+        Self::restore_with(meta, records, None)
+    }
+
+    /// Rebuilds the state and its indexes from the records of `store`, streamed (tasks may be
+    /// many): bodies are read back from the store when needed, not kept.
+    pub fn restore_over(
+        meta: QueueMeta,
+        records: impl IntoIterator<Item = Stored>,
+        store: Arc<dyn TaskStore>,
+    ) -> Self {
+        Self::restore_with(meta, records, Some(store))
+    }
+
+    /// Events come in key order, oldest first; payloads after the tasks they belong to.
+    fn restore_with(
+        meta: QueueMeta,
+        records: impl IntoIterator<Item = Stored>,
+        store: Option<Arc<dyn TaskStore>>,
+    ) -> Self {
+        let keep_bodies = store.is_none();
         let mut state = QueueState {
             meta,
+            bodies: Bodies::over(store),
             ..QueueState::default()
         };
         for record in records {
             match record {
-                Stored::Task(task) => {
-                    // Written before payloads had records of their own: give it one.
-                    if !task.args.is_empty() || !task.headers.is_empty() {
-                        state.changed.insert(RecordId::Payload(task.id));
-                    }
-                    state.index(&task);
-                    state.hold_legacy_key(&task);
-                    state.tasks.insert(task.id, Box::new(task));
-                }
+                Stored::Task(task) => state.restore_task(task, keep_bodies),
                 Stored::Payload(payload) => state.attach(payload),
                 Stored::Key(held) => state.hold(held),
                 Stored::Worker(worker) => {
@@ -297,8 +318,8 @@ impl QueueState {
         let schedules = self.schedules.values().cloned().map(Stored::Schedule);
         let flows = self.flows.values().cloned().map(Stored::Flow);
         let keys = self.keys.values().cloned().map(Stored::Key);
-        let tasks = self.tasks.values().flat_map(|task| {
-            let mut task = task.as_ref().clone();
+        let tasks = self.tasks().flat_map(|task| {
+            let mut task = task.into_owned();
             let payload = TaskPayload {
                 id: task.id,
                 args: std::mem::take(&mut task.args),
@@ -317,11 +338,25 @@ impl QueueState {
             .chain(tasks)
     }
 
-    /// The record `id` names, as it is now; `None` once it is gone.
-    pub fn get_record(&self, id: &RecordId) -> Option<RecordRef<'_>> {
+    /// The record `id` names, as it is now; `None` once it is gone. A changed task's body is in
+    /// memory until [`QueueState::written`]; any other is read from the store (a failure to
+    /// read is kept for [`QueueState::take_failure`], never taken for a deletion).
+    pub fn get_record(&mut self, id: &RecordId) -> Option<RecordRef<'_>> {
+        if let RecordId::Task(task) | RecordId::Payload(task) = id
+            && !self.bodies.unwritten.contains_key(task)
+            && let Some(body) = self.take_body(*task)
+        {
+            self.keep(body);
+        }
+        let body = |id: &TaskId| {
+            self.bodies
+                .unwritten
+                .get(id)
+                .filter(|_| self.tasks.contains_key(id))
+        };
         match id {
-            RecordId::Task(id) => self.task(id).map(RecordRef::Task),
-            RecordId::Payload(id) => self.task(id).map(|task| RecordRef::Payload {
+            RecordId::Task(id) => body(id).map(|task| RecordRef::Task(task)),
+            RecordId::Payload(id) => body(id).map(|task| RecordRef::Payload {
                 id: &task.id,
                 args: &task.args,
                 headers: &task.headers,
@@ -346,14 +381,6 @@ impl QueueState {
 
     pub fn now_ms(&self) -> u64 {
         self.meta.now_ms
-    }
-
-    pub fn task(&self, id: &TaskId) -> Option<&Task> {
-        self.tasks.get(id).map(Box::as_ref)
-    }
-
-    pub fn tasks(&self) -> impl DoubleEndedIterator<Item = &Task> {
-        self.tasks.values().map(Box::as_ref)
     }
 
     pub fn task_count(&self) -> usize {
@@ -462,48 +489,93 @@ impl QueueState {
 
     /// Removes a task and its index entries.
     fn delete(&mut self, id: TaskId) {
-        if let Some(task) = self.tasks.remove(&id) {
-            self.unindex(&task);
-            self.outlive_key(&task);
-            self.changed.insert(RecordId::Task(id));
-            self.changed.insert(RecordId::Payload(id));
-            if let Some(flow) = task.flow.filter(|_| !task.state.is_final()) {
-                self.parts_ended.push(PartEnded::deleted(&task, flow));
-            }
+        if let Some(task) = self.take_body(id) {
+            self.delete_taken(task);
         }
     }
 
-    /// Changes one task in place: unindexed, changed, indexed again. The record is moved, not
-    /// copied, so a large payload costs nothing here.
+    fn delete_taken(&mut self, task: Box<Task>) {
+        self.unindex(&task);
+        self.outlive_key(&task);
+        self.changed.insert(RecordId::Task(task.id));
+        self.changed.insert(RecordId::Payload(task.id));
+        if let Some(flow) = task.flow.filter(|_| !task.state.is_final()) {
+            self.parts_ended.push(PartEnded::deleted(&task, flow));
+        }
+    }
+
+    /// Changes one task in place: unindexed, changed, indexed again.
     fn update(&mut self, id: TaskId, change: impl FnOnce(&mut Task)) {
-        if let Some(mut task) = self.tasks.remove(&id) {
-            self.unindex(&task);
-            let before = task.state;
-            change(&mut task);
-            if task.state != before {
-                self.count_transition(&task, before);
-            }
-            self.insert(task, before.is_final());
-            self.changed.insert(RecordId::Task(id));
+        if let Some(task) = self.take_body(id) {
+            self.update_taken(task, change);
         }
     }
 
-    /// Joins a restored task with its payload record. Only the byte counts change: every other
-    /// index was made when the task was restored.
+    fn update_taken(&mut self, mut task: Box<Task>, change: impl FnOnce(&mut Task)) {
+        self.unindex(&task);
+        let before = task.state;
+        change(&mut task);
+        if task.state != before {
+            self.count_transition(&task, before);
+        }
+        self.changed.insert(RecordId::Task(task.id));
+        self.insert(task, before.is_final());
+    }
+
+    /// Indexes a task read back at restore. A record written before it counted its payload
+    /// gets the count (read from the payload record if need be) and is written again with the
+    /// next apply, from memory until then.
+    fn restore_task(&mut self, mut task: Task, keep_bodies: bool) {
+        let mut upgraded = false;
+        if task.payload_bytes.is_none() {
+            let whole = !task.args.is_empty() || !task.headers.is_empty();
+            let stored = if whole {
+                None
+            } else {
+                self.bodies.store.as_ref().map(|store| store.read(task.id))
+            };
+            let read_back = matches!(stored, Some(Ok(_)));
+            match stored {
+                Some(Ok(Some(body))) => task = body,
+                Some(Err(e)) => self.storage_failed(format!("reading task {} at start: {e}", task.id)),
+                // Nothing stored; or in memory, where the payload record comes after the
+                // tasks and `attach` counts it.
+                _ => {}
+            }
+            if whole || read_back {
+                task.payload_bytes = Some(task::payload_bytes(&task.args, &task.headers));
+                upgraded = true;
+            }
+        }
+        self.index(&task);
+        self.hold_legacy_key(&task);
+        if upgraded {
+            self.changed.insert(RecordId::Task(task.id));
+            self.changed.insert(RecordId::Payload(task.id));
+        }
+        if upgraded || keep_bodies {
+            self.keep(Box::new(task));
+        }
+    }
+
+    /// Joins a task restored in memory with its payload record, and counts the payload if the
+    /// task's record, written before records counted it, does not.
     fn attach(&mut self, payload: TaskPayload) {
-        let Some(task) = self.tasks.get_mut(&payload.id) else {
+        let Some(mut task) = self.bodies.unwritten.remove(&payload.id) else {
             return;
         };
-        let before = task.stored_bytes();
+        let counted = task.payload_bytes.is_some();
+        if !counted {
+            self.unindex(&task);
+        }
         task.args = payload.args;
         task.headers = payload.headers;
-        let added = task.stored_bytes().saturating_sub(before);
-        self.stored_bytes += added;
-        if !task.state.is_final()
-            && let Some(held) = self.held.get_mut(&task.queue)
-        {
-            held.bytes += added;
+        if !counted {
+            task.payload_bytes = Some(task::payload_bytes(&task.args, &task.headers));
+            self.index(&task);
+            self.changed.insert(RecordId::Task(task.id));
         }
+        self.keep(task);
     }
 
     fn insert(&mut self, mut task: Box<Task>, was_final: bool) {
@@ -518,21 +590,26 @@ impl QueueState {
             }
         }
         self.index(&task);
-        self.tasks.insert(task.id, task);
+        self.keep(task);
     }
 
+    /// Makes the task's entry and every index entry for it.
     fn index(&mut self, task: &Task) {
+        let entry = TaskEntry::of(task, &mut self.names);
+        if let Some(old) = self.tasks.insert(task.id, entry) {
+            old.release(&mut self.names);
+        }
         if let Some(seq) = task.finish_seq.filter(|_| task.state.is_final()) {
             self.finish_order.insert(seq, task.id);
         }
         if task.state == TaskState::Pending {
-            by_queue(&mut self.ready, &task.queue).insert((Reverse(task.priority), task.seq), task.id);
+            by_queue(&mut self.ready, &task.queue).insert(ReadyKey::of(task), task.id);
         }
         if let Some(due) = task.next_due_ms() {
             self.timers.insert((due, task.id));
         }
         by_queue(&mut self.counts, &task.queue)[task.state.index()] += 1;
-        let bytes = task.stored_bytes();
+        let bytes = u64::from(entry.bytes);
         self.stored_bytes += bytes;
         if !task.state.is_final() {
             let held = by_queue(&mut self.held, &task.queue);
@@ -547,14 +624,22 @@ impl QueueState {
         }
     }
 
+    /// Removes the task's entry and every index entry for it.
     fn unindex(&mut self, task: &Task) {
+        let bytes = match self.tasks.remove(&task.id) {
+            Some(entry) => {
+                entry.release(&mut self.names);
+                u64::from(entry.bytes)
+            }
+            None => 0,
+        };
         if let Some(seq) = task.finish_seq {
             self.finish_order.remove(&seq);
         }
         if task.state == TaskState::Pending
             && let Some(queue) = self.ready.get_mut(&task.queue)
         {
-            queue.remove(&(Reverse(task.priority), task.seq));
+            queue.remove(&ReadyKey::of(task));
             if queue.is_empty() {
                 self.ready.remove(&task.queue);
             }
@@ -562,7 +647,6 @@ impl QueueState {
         if let Some(due) = task.next_due_ms() {
             self.timers.remove(&(due, task.id));
         }
-        let bytes = task.stored_bytes();
         self.stored_bytes = self.stored_bytes.saturating_sub(bytes);
         if !task.state.is_final()
             && let Some(held) = self.held.get_mut(&task.queue)
@@ -601,11 +685,18 @@ impl QueueState {
         }
     }
 
+    /// The entry of `id` with its names spelled out.
+    fn spelled(&self, id: &TaskId) -> Option<entry::Spelled<'_>> {
+        self.tasks.get(id).map(|entry| entry.spelled(&self.names))
+    }
+
     /// Records, meta and every index: what two replicas must agree on, and what a restore must
     /// rebuild exactly.
     pub fn same_as(&self, other: &QueueState) -> bool {
         self.meta == other.meta
-            && self.tasks == other.tasks
+            && self.tasks.len() == other.tasks.len()
+            && self.tasks.keys().all(|id| self.spelled(id) == other.spelled(id))
+            && self.tasks().eq(other.tasks())
             && self.ready == other.ready
             && self.timers == other.timers
             && self.keys == other.keys
@@ -625,6 +716,19 @@ impl QueueState {
             && self.flows == other.flows
             && self.flow_expiry == other.flow_expiry
             && self.flow_keys == other.flow_keys
+    }
+}
+
+/// A ready task's place in its queue: highest priority first, then in the order of submission.
+/// One `u64` (the priority's complement above a 56-bit sequence number), because the index holds
+/// an entry for every task waiting to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ReadyKey(u64);
+
+impl ReadyKey {
+    fn of(task: &Task) -> ReadyKey {
+        let rank = u64::from(u8::MAX - task.priority) << 56;
+        ReadyKey(rank | (task.seq & ((1 << 56) - 1)))
     }
 }
 

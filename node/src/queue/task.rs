@@ -249,6 +249,10 @@ pub struct Task {
     pub args: Vec<u8>,
     #[serde(default, skip_serializing)]
     pub headers: BTreeMap<String, String>,
+    /// Bytes of the args and headers, in the task's own record so that a restart counts what
+    /// each queue holds without reading a single payload. Unset in records written before.
+    #[serde(default)]
+    pub payload_bytes: Option<u64>,
     pub priority: u8,
     pub state: TaskState,
     /// Position in the order of submission across the whole cluster: FIFO within a priority.
@@ -317,7 +321,10 @@ impl Task {
     pub fn stored_bytes(&self) -> u64 {
         let result = self.result.as_ref().map_or(0, Vec::len);
         let error = self.error.as_ref().map_or(0, String::len);
-        payload_bytes(&self.args, &self.headers) + (result + error) as u64
+        let payload = self
+            .payload_bytes
+            .unwrap_or_else(|| payload_bytes(&self.args, &self.headers));
+        payload + (result + error) as u64
     }
 
     pub fn next_due_ms(&self) -> Option<u64> {

@@ -176,6 +176,66 @@ async fn tasks_survive_reopen_and_travel_in_snapshots() {
     assert_eq!(applied.map(|id| id.index()), Some(2));
 }
 
+/// A restart reads each task's small record and not its payload: what every queue holds is
+/// counted from the records, and args stay on disk until a task is read. (Before, a restart
+/// read and kept every payload: 50 MiB here, the whole backlog on a node.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_reads_no_payload_and_keeps_none_in_memory() {
+    use rocksdb::perf::{PerfContext, PerfMetric, PerfStatsLevel};
+    const ARGS: usize = 256 * 1024;
+    const PER_ENTRY: usize = 20;
+    const ENTRIES: u64 = 10;
+    let payloads = (ARGS * PER_ENTRY) as u64 * ENTRIES;
+    let dir = TempDir::new().expect("tempdir");
+    let ids = {
+        let (_log, mut sm) = open(dir.path()).expect("open");
+        let mut ids = Vec::new();
+        for index in 1..=ENTRIES {
+            let (entry, more) = sized_entry(index, &["big"; PER_ENTRY], vec![b'x'; ARGS]);
+            apply(&mut sm, vec![entry]).await;
+            ids.extend(more);
+        }
+        let shared = sm.shared();
+        assert_eq!(shared.queue().held("default").bytes, payloads);
+        assert_eq!(shared.queue().bodies_in_memory().0, 0, "all written");
+        ids
+    };
+
+    rocksdb::perf::set_perf_stats(PerfStatsLevel::EnableCount);
+    let mut perf = PerfContext::default();
+    perf.reset();
+    let (_log, sm) = open(dir.path()).expect("reopen");
+    let read = [
+        PerfMetric::IterReadBytes,
+        PerfMetric::GetReadBytes,
+        PerfMetric::MultigetReadBytes,
+    ]
+    .into_iter()
+    .map(|metric| perf.metric(metric))
+    .sum::<u64>();
+    rocksdb::perf::set_perf_stats(PerfStatsLevel::Disable);
+    tracing::info!(read, payloads, "bytes read by the restart");
+    assert!(read > 0, "the perf counters count");
+    assert!(
+        read < payloads / 100,
+        "the restart read {read} bytes; the payloads are {payloads}"
+    );
+    let shared = sm.shared();
+    let queue = shared.queue();
+    assert_eq!(queue.task_count(), ids.len());
+    assert_eq!(
+        queue.held("default").bytes,
+        payloads,
+        "counted without reading them"
+    );
+    assert_eq!(queue.bodies_in_memory(), (0, 0));
+    assert_eq!(
+        queue.task(&ids[7]).map(|t| t.args.len()),
+        Some(ARGS),
+        "read when asked for"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vote_and_appends_are_durable_through_the_syncer() {
     let dir = TempDir::new().expect("tempdir");

@@ -8,3 +8,4 @@ pub mod snapshot;
 pub mod state_machine;
 pub mod storage;
 pub mod syncer;
+pub mod task_store;

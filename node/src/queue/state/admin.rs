@@ -1,6 +1,7 @@
 //! Operator commands: revoke, pause and resume a queue, purge it, and handle dead letters.
 
 use super::QueueState;
+use super::entry::{Names, TaskEntry};
 use crate::queue::command::{DeadSelector, Outcome, Rejection};
 use crate::queue::event::{EventKind, QueueAction};
 use crate::queue::task::{TaskId, TaskState};
@@ -10,14 +11,11 @@ impl QueueState {
     /// worker learns of it on its next extend (and any ack is refused). Revoking a finished task
     /// changes nothing.
     pub(super) fn revoke(&mut self, id: TaskId) -> Outcome {
-        let Some(task) = self.tasks.get(&id) else {
+        let Some(state) = self.task_state(&id) else {
             return Outcome::Rejected(Rejection::NotFound(id));
         };
-        if task.state.is_final() {
-            return Outcome::Updated {
-                id,
-                state: task.state,
-            };
+        if state.is_final() {
+            return Outcome::Updated { id, state };
         }
         let now = self.meta.now_ms;
         self.update(id, |task| {
@@ -55,12 +53,8 @@ impl QueueState {
     /// Deletes the queue's waiting tasks (pending, scheduled, retrying); running and finished
     /// ones stay.
     pub(super) fn purge_queue(&mut self, queue: &str) -> Outcome {
-        let doomed: Vec<TaskId> = self
-            .tasks
-            .values()
-            .filter(|t| t.queue == queue && t.state.is_waiting())
-            .map(|t| t.id)
-            .collect();
+        let doomed =
+            self.ids_where(|entry, names| entry.state.is_waiting() && names.get(entry.queue) == queue);
         for id in &doomed {
             self.delete(*id);
         }
@@ -75,27 +69,16 @@ impl QueueState {
     fn dead_letters(&self, selector: &DeadSelector) -> Result<Vec<TaskId>, Rejection> {
         match selector {
             DeadSelector::Task(id) => {
-                let task = self.tasks.get(id).ok_or(Rejection::NotFound(*id))?;
-                if task.state != TaskState::Failure {
-                    return Err(Rejection::NotDead {
-                        id: *id,
-                        state: task.state,
-                    });
+                let state = self.task_state(id).ok_or(Rejection::NotFound(*id))?;
+                if state != TaskState::Failure {
+                    return Err(Rejection::NotDead { id: *id, state });
                 }
                 Ok(vec![*id])
             }
-            DeadSelector::Queue(queue) => Ok(self
-                .tasks
-                .values()
-                .filter(|t| t.state == TaskState::Failure && &t.queue == queue)
-                .map(|t| t.id)
-                .collect()),
-            DeadSelector::All => Ok(self
-                .tasks
-                .values()
-                .filter(|t| t.state == TaskState::Failure)
-                .map(|t| t.id)
-                .collect()),
+            DeadSelector::Queue(queue) => Ok(self.ids_where(|entry, names| {
+                entry.state == TaskState::Failure && names.get(entry.queue) == queue
+            })),
+            DeadSelector::All => Ok(self.ids_where(|entry, _| entry.state == TaskState::Failure)),
         }
     }
 
@@ -141,7 +124,11 @@ impl QueueState {
     fn record_dead_action(&mut self, selector: &DeadSelector, action: QueueAction, count: usize) {
         let queue = match selector {
             DeadSelector::Queue(queue) => queue.clone(),
-            DeadSelector::Task(id) => self.tasks.get(id).map(|t| t.queue.clone()).unwrap_or_default(),
+            DeadSelector::Task(id) => self
+                .tasks
+                .get(id)
+                .map(|entry| self.names.get(entry.queue).to_owned())
+                .unwrap_or_default(),
             DeadSelector::All => String::new(),
         };
         self.record(EventKind::Queue {
@@ -149,5 +136,14 @@ impl QueueState {
             action,
             count: count as u64,
         });
+    }
+
+    /// Ids of the tasks whose entries match, oldest id first.
+    fn ids_where(&self, matches: impl Fn(&TaskEntry, &Names) -> bool) -> Vec<TaskId> {
+        self.tasks
+            .iter()
+            .filter(|(_, entry)| matches(entry, &self.names))
+            .map(|(id, _)| *id)
+            .collect()
     }
 }

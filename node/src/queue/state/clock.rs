@@ -27,16 +27,14 @@ impl QueueState {
     fn settle(&mut self, id: TaskId) {
         let now = self.meta.now_ms;
         for _ in 0..MAX_STEPS {
-            let Some(task) = self.tasks.get(&id) else {
+            let Some(task) = self.take_body(id) else {
                 return;
             };
-            if task.next_due_ms().is_none_or(|due| due > now) {
-                return;
-            }
-            match step(task, now) {
-                Some(Step::Delete) => self.delete(id),
-                Some(step) => self.update(id, |task| apply(step, task, now)),
-                None => return,
+            let step = step(&task, now).filter(|_| task.next_due_ms().is_some_and(|due| due <= now));
+            match step {
+                Some(Step::Delete) => self.delete_taken(task),
+                Some(step) => self.update_taken(task, |task| apply(step, task, now)),
+                None => return self.keep(task),
             }
         }
     }

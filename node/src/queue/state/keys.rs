@@ -24,9 +24,7 @@ impl QueueState {
             }));
         }
         let state = self
-            .tasks
-            .get(&held.task)
-            .map(|task| task.state)
+            .task_state(&held.task)
             .or(held.last_state)
             .unwrap_or(TaskState::Revoked);
         Some(Outcome::Submitted {

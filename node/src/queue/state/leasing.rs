@@ -2,10 +2,8 @@
 //! delivery number of the lease it belongs to (the fencing token); an answer for an older
 //! delivery is rejected, so a late worker never overwrites the current one's outcome.
 
-use std::cmp::Reverse;
-
-use super::QueueState;
 use super::limits::Admission;
+use super::{QueueState, ReadyKey};
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::lease::{LeaseRequest, LeasedTask, MAX_LEASE_REPLY_BYTES};
 use crate::queue::retry::backoff_ms;
@@ -20,7 +18,7 @@ const SCAN_LIMIT: usize = 10_000;
 impl QueueState {
     pub(super) fn lease(&mut self, request: LeaseRequest) -> Outcome {
         let max = request.max as usize;
-        let mut candidates: Vec<((Reverse<u8>, u64), TaskId)> = Vec::new();
+        let mut candidates: Vec<(ReadyKey, TaskId)> = Vec::new();
         for queue in &request.queues {
             candidates.extend(
                 self.runnable(queue, &request.names)
@@ -34,15 +32,15 @@ impl QueueState {
         let mut reply_bytes = 0u64;
         let admitted: Vec<TaskId> = candidates
             .into_iter()
-            .filter_map(|(_, id)| self.tasks.get(&id))
-            .filter(|task| admission.admit(self, task))
+            .filter_map(|(_, id)| self.tasks.get(&id).map(|entry| (id, entry)))
+            .filter(|(_, entry)| admission.admit(self, entry))
             .take(max)
-            .take_while(|task| {
+            .take_while(|(_, entry)| {
                 let first = reply_bytes == 0;
-                reply_bytes = reply_bytes.saturating_add(task.stored_bytes());
+                reply_bytes = reply_bytes.saturating_add(u64::from(entry.bytes));
                 first || reply_bytes <= MAX_LEASE_REPLY_BYTES
             })
-            .map(|task| task.id)
+            .map(|(id, _)| id)
             .collect();
         let now = self.meta.now_ms;
         let worker = request.worker;
@@ -170,7 +168,7 @@ impl QueueState {
         &'a self,
         queue: &str,
         names: &'a [String],
-    ) -> impl Iterator<Item = (&'a (Reverse<u8>, u64), &'a TaskId)> + 'a {
+    ) -> impl Iterator<Item = (&'a ReadyKey, &'a TaskId)> + 'a {
         let ready = self
             .ready
             .get(queue)
@@ -179,17 +177,26 @@ impl QueueState {
             .into_iter()
             .flat_map(|ready| ready.iter().take(SCAN_LIMIT))
             .filter(move |(_, id)| {
-                self.tasks.get(*id).is_some_and(|task| {
-                    (names.is_empty() || names.contains(&task.name)) && self.may_start(task)
+                self.tasks.get(*id).is_some_and(|entry| {
+                    let name = self.names.get(entry.name);
+                    (names.is_empty() || names.iter().any(|n| n == name)) && self.may_start(entry)
                 })
             })
     }
 
     /// The task is started and leased under exactly this delivery number.
-    fn must_hold_lease(&self, id: TaskId, delivery: u32) -> Result<(), Rejection> {
-        let task = self.tasks.get(&id).ok_or(Rejection::NotFound(id))?;
+    fn must_hold_lease(&mut self, id: TaskId, delivery: u32) -> Result<(), Rejection> {
+        let entry = self.tasks.get(&id).ok_or(Rejection::NotFound(id))?;
+        if !matches!(entry.state, TaskState::Started | TaskState::Revoked) {
+            return Err(Rejection::StaleLease {
+                id,
+                delivery,
+                current: format!("the task is {}", entry.state),
+            });
+        }
+        let task = self.take_body(id).ok_or(Rejection::NotFound(id))?;
         let current = task.lease.as_ref().filter(|l| l.delivery == delivery);
-        match (task.state, current) {
+        let verdict = match (task.state, current) {
             (TaskState::Started, Some(_)) => Ok(()),
             (TaskState::Revoked, Some(_)) => Err(Rejection::Revoked(id)),
             _ => Err(Rejection::StaleLease {
@@ -200,7 +207,9 @@ impl QueueState {
                     None => format!("the task is {}", task.state),
                 },
             }),
-        }
+        };
+        self.keep(task);
+        verdict
     }
 }
 

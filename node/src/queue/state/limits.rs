@@ -9,11 +9,11 @@
 use std::collections::BTreeMap;
 
 use super::QueueState;
+use super::entry::TaskEntry;
 use crate::queue::cap::{CapKind, Held, QueueCap, Usage};
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::limit::{Limit, LimitScope, Rate};
 use crate::queue::record::RecordId;
-use crate::queue::task::Task;
 
 impl QueueState {
     pub fn limits(&self) -> impl Iterator<Item = &Limit> {
@@ -111,20 +111,18 @@ impl QueueState {
         }
     }
 
-    /// Whether `task` could start now, by every limit that applies to it.
-    pub(super) fn may_start(&self, task: &Task) -> bool {
-        if self.limits.is_empty() && task.options.concurrency.is_none() {
+    /// Whether the task of `entry` could start now, by every limit that applies to it.
+    pub(super) fn may_start(&self, entry: &TaskEntry) -> bool {
+        if self.limits.is_empty() && entry.concurrency.is_none() {
             return true;
         }
         let now = self.meta.now_ms;
         let window_has_room = |scope: LimitScope| self.limits.get(&scope).is_none_or(|l| l.room(now) > 0);
-        window_has_room(LimitScope::Queue(task.queue.clone()))
-            && window_has_room(LimitScope::Task(task.name.clone()))
-            && task
-                .options
+        window_has_room(LimitScope::Queue(self.names.get(entry.queue).to_owned()))
+            && window_has_room(LimitScope::Task(self.names.get(entry.name).to_owned()))
+            && entry
                 .concurrency
-                .as_ref()
-                .is_none_or(|c| self.running_with_key(&c.key) < c.max)
+                .is_none_or(|(key, max)| self.running_with_key(self.names.get(key)) < max)
     }
 
     /// Whether a queue's own rate limit leaves room now: a queue that is full is not scanned.
@@ -163,15 +161,16 @@ pub(super) struct Admission {
 }
 
 impl Admission {
-    /// Admits `task` if every limit still has room after what this lease took, and counts it.
-    pub(super) fn admit(&mut self, state: &QueueState, task: &Task) -> bool {
-        if state.limits.is_empty() && task.options.concurrency.is_none() {
+    /// Admits the task of `entry` if every limit still has room after what this lease took,
+    /// and counts it.
+    pub(super) fn admit(&mut self, state: &QueueState, entry: &TaskEntry) -> bool {
+        if state.limits.is_empty() && entry.concurrency.is_none() {
             return true;
         }
         let now = state.meta.now_ms;
         let scopes = [
-            LimitScope::Queue(task.queue.clone()),
-            LimitScope::Task(task.name.clone()),
+            LimitScope::Queue(state.names.get(entry.queue).to_owned()),
+            LimitScope::Task(state.names.get(entry.name).to_owned()),
         ];
         for scope in &scopes {
             if let Some(limit) = state.limits.get(scope) {
@@ -181,12 +180,13 @@ impl Admission {
                 }
             }
         }
-        if let Some(concurrency) = &task.options.concurrency {
-            let taken = self.keys.get(&concurrency.key).copied().unwrap_or(0);
-            if state.running_with_key(&concurrency.key) + taken >= concurrency.max {
+        if let Some((key, max)) = entry.concurrency {
+            let key = state.names.get(key);
+            let taken = self.keys.get(key).copied().unwrap_or(0);
+            if state.running_with_key(key) + taken >= max {
                 return false;
             }
-            *self.keys.entry(concurrency.key.clone()).or_default() += 1;
+            *self.keys.entry(key.to_owned()).or_default() += 1;
         }
         for scope in scopes {
             if state.limits.contains_key(&scope) {

@@ -1,5 +1,6 @@
 //! Queries over the state: per-queue statistics and filtered task listings.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::QueueState;
@@ -82,10 +83,10 @@ impl QueueState {
 
     /// Finished tasks still held whose finish came after `after`, in the order they finished,
     /// at most `limit`.
-    pub fn finished_after(&self, after: u64, limit: usize) -> Vec<&Task> {
+    pub fn finished_after(&self, after: u64, limit: usize) -> Vec<Cow<'_, Task>> {
         self.finish_order
             .range(after.saturating_add(1)..)
-            .filter_map(|(_, id)| self.tasks.get(id).map(Box::as_ref))
+            .filter_map(|(_, id)| self.task(id))
             .take(limit)
             .collect()
     }
@@ -96,14 +97,20 @@ impl QueueState {
     }
 
     /// Tasks matching `filter`, newest first, at most `filter.limit`.
-    pub fn list(&self, filter: &TaskFilter) -> Vec<&Task> {
+    pub fn list(&self, filter: &TaskFilter) -> Vec<Cow<'_, Task>> {
+        // Names no task uses match nothing; looked up once, not per task.
+        let queue = filter.queue.as_deref().map(|q| self.names.find(q));
+        let name = filter.name.as_deref().map(|n| self.names.find(n));
+        if queue == Some(None) || name == Some(None) {
+            return Vec::new();
+        }
         self.tasks
-            .values()
-            .map(Box::as_ref)
+            .iter()
             .rev()
-            .filter(|t| filter.queue.as_ref().is_none_or(|q| &t.queue == q))
-            .filter(|t| filter.state.is_none_or(|s| t.state == s))
-            .filter(|t| filter.name.as_ref().is_none_or(|n| &t.name == n))
+            .filter(|(_, e)| queue.flatten().is_none_or(|q| e.queue == q))
+            .filter(|(_, e)| name.flatten().is_none_or(|n| e.name == n))
+            .filter(|(_, e)| filter.state.is_none_or(|s| e.state == s))
+            .filter_map(|(id, _)| self.task(id))
             .take(filter.limit)
             .collect()
     }

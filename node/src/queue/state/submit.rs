@@ -14,11 +14,11 @@ impl QueueState {
         if let Err(reason) = validate::must_be_valid_submit(&submit, usize::MAX) {
             return Outcome::Rejected(Rejection::Invalid(reason));
         }
-        if let Some(existing) = self.tasks.get(&submit.id) {
+        if let Some(state) = self.task_state(&submit.id) {
             // The same command applied twice (a proposer's resend).
             return Outcome::Submitted {
-                id: existing.id,
-                state: existing.state,
+                id: submit.id,
+                state,
                 duplicate: true,
             };
         }
@@ -39,6 +39,7 @@ impl QueueState {
         let scheduled = eta_ms.is_some_and(|eta| eta > now);
         let task = Task {
             id: submit.id,
+            payload_bytes: Some(submit.stored_bytes()),
             name: submit.name,
             queue: submit.queue,
             args: submit.args,

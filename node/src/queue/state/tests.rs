@@ -1074,21 +1074,28 @@ fn commands(ops: &[Op]) -> Vec<(u64, Command)> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// Two replicas applying the same log end identical, outcome for outcome; and a replica
-    /// rebuilt from the records alone (a restart) has exactly the same indexes.
+    /// Two replicas applying the same log end identical, outcome for outcome, whether they keep
+    /// task bodies in memory or read them back from storage; and a replica rebuilt from the
+    /// records alone (a restart) has exactly the same indexes.
     #[test]
     fn same_log_same_state_and_restore_rebuilds_the_indexes(ops in proptest::collection::vec(op(), 1..120)) {
         let log = commands(&ops);
         let mut a = QueueState::default();
-        let mut b = QueueState::default();
+        // Its task bodies on a disk, as a node keeps them.
+        let (mut b, disk) = disk::Disk::state();
         for (stamp, command) in &log {
             let from_a = a.apply_batch(*stamp, [command.clone()]);
             let from_b = b.apply_batch(*stamp, [command.clone()]);
             prop_assert_eq!(from_a, from_b);
+            disk.write(&mut b);
         }
         prop_assert!(a.same_as(&b));
+        prop_assert_eq!(b.bodies_in_memory(), (0, 0));
         let restored = QueueState::restore(a.meta().clone(), a.stored());
         prop_assert!(restored.same_as(&a), "restore differs from the live state");
+        let restored = QueueState::restore_over(b.meta().clone(), b.stored(), disk.clone());
+        prop_assert!(restored.same_as(&a), "restore over the disk differs from the live state");
+        prop_assert_eq!(restored.bodies_in_memory(), (0, 0));
         for k in 0..3 {
             let running = a.running_with_key(&format!("c{k}"));
             prop_assert!(running <= key_limit(k), "key c{} runs {} tasks", k, running);
@@ -1103,6 +1110,7 @@ proptest! {
 }
 
 mod caps;
+mod disk;
 mod flows;
 mod keys;
 mod limits;

@@ -8,6 +8,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Instant;
 
@@ -21,6 +22,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 use super::codec;
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
+use super::task_store::StoredTasks;
 use crate::clock::LeaderClock;
 use crate::metrics::Timings;
 use crate::queue::record::{self, Stored};
@@ -37,6 +39,8 @@ const FINISHED_BACKLOG: usize = 65_536;
 pub struct SharedState {
     queue: RwLock<QueueState>,
     applied: watch::Sender<u64>,
+    /// Commands applied since this process started: what a snapshot's cost is weighed against.
+    applied_commands: AtomicU64,
     finished: broadcast::Sender<TaskId>,
     last_event: watch::Sender<u64>,
 }
@@ -51,6 +55,11 @@ impl SharedState {
     /// The index of the last applied log entry, watchable.
     pub fn applied(&self) -> watch::Receiver<u64> {
         self.applied.subscribe()
+    }
+
+    /// Commands applied since this process started.
+    pub fn applied_commands(&self) -> u64 {
+        self.applied_commands.load(Ordering::Relaxed)
     }
 
     /// Ids of tasks as they reach a final state on this replica. A receiver that lags behind
@@ -103,6 +112,7 @@ impl StateMachineStore {
             shared: Arc::new(SharedState {
                 queue: RwLock::new(state),
                 applied: applied_tx,
+                applied_commands: AtomicU64::new(0),
                 finished: finished_tx,
                 last_event: last_event_tx,
             }),
@@ -145,11 +155,11 @@ fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Opti
         .transpose()
 }
 
-fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
+fn load_queue(db: &Arc<DB>) -> Result<QueueState, io::Error> {
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
     // Streamed straight into the state, so the records are never all held twice.
     let mut failure = None;
-    let mut kinds = record::TAGS.into_iter().map(|tag| stored_records(db, tag));
+    let mut kinds = record::read_at_start().map(|tag| stored_records(db, tag));
     let mut current: Option<Box<dyn Iterator<Item = Result<Stored, io::Error>>>> = None;
     let records = std::iter::from_fn(|| {
         loop {
@@ -171,10 +181,11 @@ fn load_queue(db: &DB) -> Result<QueueState, io::Error> {
             }
         }
     });
-    let state = QueueState::restore(meta, records);
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(state),
+    let mut state = QueueState::restore_over(meta, records, StoredTasks::over(db.clone()));
+    match (failure, state.take_failure()) {
+        (Some(e), _) => Err(e),
+        (None, Some(failure)) => Err(io::Error::new(io::ErrorKind::InvalidData, failure)),
+        (None, None) => Ok(state),
     }
 }
 
@@ -243,9 +254,15 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                 let log_id = entry.log_id();
                 let response = match entry.payload {
                     EntryPayload::Blank => ProposalResponse::default(),
-                    EntryPayload::Normal(proposal) => ProposalResponse {
-                        outcomes: queue.apply_batch(proposal.stamped_at_ms, proposal.commands),
-                    },
+                    EntryPayload::Normal(proposal) => {
+                        let commands = proposal.commands.len() as u64;
+                        self.shared
+                            .applied_commands
+                            .fetch_add(commands, Ordering::Relaxed);
+                        ProposalResponse {
+                            outcomes: queue.apply_batch(proposal.stamped_at_ms, proposal.commands),
+                        }
+                    }
                     EntryPayload::Membership(membership) => {
                         let stored = StoredMembership::new(Some(log_id), membership);
                         batch.put_cf(cf_meta, MEMBERSHIP_KEY, codec::encode(&stored)?);
@@ -263,6 +280,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     None => batch.delete_cf(cf_data, id.key()),
                 }
             }
+            if let Some(failure) = queue.take_failure() {
+                // Memory already moved past what could be read: write nothing, stop the node.
+                return Err(io::Error::other(format!("applying {last}: {failure}")));
+            }
             batch.put_cf(cf_meta, QUEUE_META_KEY, codec::encode(queue.meta())?);
             finished = changes.finished;
             last_event = queue.meta().last_event_seq;
@@ -273,6 +294,11 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         }
         batch.put_cf(cf_meta, LAST_APPLIED_KEY, codec::encode(&last)?);
         self.db.write(batch).map_err(rocks_err)?;
+        self.shared
+            .queue
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .written();
         self.timings.apply.observe(started.elapsed().as_secs_f64());
         for (responder, response) in responses {
             responder.send(response);

@@ -165,7 +165,9 @@ fn a_tasks_payload_is_written_once_and_only_its_own_record_on_each_change() {
 fn a_task_stored_whole_before_the_split_keeps_its_args_and_gets_a_payload_record() {
     let mut state = new_state();
     let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.args = b"old".to_vec())));
-    let whole = state.task(&id).cloned().expect("task");
+    let mut whole = state.task(&id).expect("task").into_owned();
+    // Records of then did not count their payload either.
+    whole.payload_bytes = None;
     let mut restored = QueueState::restore(state.meta().clone(), [Stored::Task(whole)]);
     assert_eq!(restored.task(&id).map(|t| t.args.clone()), Some(b"old".to_vec()));
     assert_eq!(restored.held("q").bytes, 3);
@@ -176,4 +178,45 @@ fn a_task_stored_whole_before_the_split_keeps_its_args_and_gets_a_payload_record
             .contains(&crate::queue::record::RecordId::Payload(id)),
         "the next apply writes its payload record"
     );
+}
+
+#[test]
+fn a_task_stored_before_its_record_counted_its_payload_is_counted_from_the_payload_record() {
+    let mut state = new_state();
+    let id = submitted(state.apply(submit_with("t", "q", 0, |s| s.args = vec![1; 500])));
+    let mut task = state.task(&id).expect("task").into_owned();
+    let payload = crate::queue::task::TaskPayload {
+        id,
+        args: std::mem::take(&mut task.args),
+        headers: std::mem::take(&mut task.headers),
+    };
+    task.payload_bytes = None;
+    let (_, disk) = super::disk::Disk::state();
+    disk.put(task.clone(), payload.clone());
+
+    tracing::info!("--- over storage: read back from the payload record once, and written counted");
+    let mut restored =
+        QueueState::restore_over(state.meta().clone(), [Stored::Task(task.clone())], disk.clone());
+    restored.cache_bodies(0);
+    assert_eq!(restored.held("q").bytes, 500);
+    assert_eq!(restored.take_failure(), None);
+    let changes = restored.take_changes();
+    assert!(
+        changes
+            .records
+            .contains(&crate::queue::record::RecordId::Task(id))
+    );
+    disk.write_changes(&mut restored, changes);
+    assert_eq!(restored.bodies_in_memory(), (0, 0));
+    let again = QueueState::restore_over(state.meta().clone(), restored.stored(), disk.clone());
+    assert_eq!(again.held("q").bytes, 500);
+    assert!(again.same_as(&restored));
+
+    tracing::info!("--- in memory: counted when the payload record comes");
+    let restored = QueueState::restore(
+        state.meta().clone(),
+        [Stored::Task(task), Stored::Payload(payload)],
+    );
+    assert_eq!(restored.held("q").bytes, 500);
+    assert_eq!(restored.task(&id).map(|t| t.args.len()), Some(500));
 }
