@@ -2,14 +2,25 @@
 # Benchmarks a fresh local 3-node cluster: builds release, starts the nodes in a temp dir, runs
 # `qraft bench` in each mode, prints one table, and tears everything down.
 #
-#   scripts/bench.sh [--runs N] [--quick] [--no-scale]
+#   scripts/bench.sh [--runs N] [--quick] [--no-scale] [--scale-tasks N] [--scale-runs K]
 #
 # QRAFT_BENCH_BIN=path/to/qraft benchmarks that binary instead of building one (to compare an
 # older build against a newer one, alternating).
 #
-# --runs N     repeat every mode N times (default 1), each on a fresh cluster, and add medians
-# --quick      smaller sizes (for a smoke test of the script itself)
-# --no-scale   skip the scale test (1,000,000 queued tasks: memory per node, restart time)
+# --runs N         repeat every mode N times (default 1), each on a fresh cluster, and add
+#                  medians; 0 runs the scale test alone
+# --quick          smaller sizes (for a smoke test of the script itself)
+# --no-scale       skip the scale test
+# --scale-tasks N  tasks the scale test queues (default 10,000,000; 20,000 with --quick)
+# --scale-runs K   repeat the scale test K times (default 1), each on a fresh cluster, and add
+#                  medians
+#
+# The scale test queues N tasks with 100-byte args and prints each node's resident memory and
+# its bytes per queued task; then kills node 1 with kill -9, restarts it and times until it
+# answers and until it has caught up; then kills node 3 and wipes its data, and once node 1 or 2
+# leads, starts node 4 with --join in its place, times until node 4 has caught up, reads its
+# peak resident memory (VmHWM) and removes node 3 from the membership. Each wait gives up after
+# 600 s ("never").
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$QRAFT_ROOT"
@@ -17,12 +28,16 @@ cd "$QRAFT_ROOT"
 runs=1
 quick=0
 scale=1
+scale_tasks=""
+scale_runs=1
 while (($#)); do
     case "$1" in
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --quick) quick=1; shift ;;
     --no-scale) scale=0; shift ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --scale-tasks) scale_tasks="${2:?--scale-tasks needs a number}"; shift 2 ;;
+    --scale-runs) scale_runs="${2:?--scale-runs needs a number}"; shift 2 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -30,8 +45,15 @@ done
 if ((quick)); then
     submit_n=5000 batch_n=20000 e2e_n=10000 latency_n=1000 scale_n=20000
 else
-    submit_n=60000 batch_n=300000 e2e_n=200000 latency_n=5000 scale_n=1000000
+    submit_n=60000 batch_n=300000 e2e_n=200000 latency_n=5000 scale_n=10000000
 fi
+scale_n="${scale_tasks:-$scale_n}"
+for number in "$runs" "$scale_n" "$scale_runs"; do
+    case "$number" in
+    '' | *[!0-9]*) echo "bench.sh: $number is not a number (try --help)" >&2; exit 2 ;;
+    esac
+done
+if ((scale_n < 1)); then echo "bench.sh: --scale-tasks must be at least 1" >&2; exit 2; fi
 
 if [ -n "${QRAFT_BENCH_BIN:-}" ]; then
     bin="$QRAFT_BENCH_BIN"
@@ -53,7 +75,9 @@ stop_cluster() {
     done
     pids=()
 }
-trap 'stop_cluster; rm -rf "$work"' EXIT INT TERM
+trap 'stop_cluster; rm -rf "$work"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # A fresh cluster per run, so that no run pays for the tasks an earlier one left behind.
 # No-op tasks take microseconds: 128 slots per node keep the pools from waiting on round trips
@@ -64,9 +88,13 @@ raised_caps=()
 if "$bin" node --help | grep -q -- --max-tasks; then
     raised_caps=(--max-tasks 1000000000 --max-stored-bytes 1000000000000)
 fi
+# start_node ID [ARGS...]: with no ARGS the node is one of --peers; ARGS replace that (--join).
 start_node() {
     local id="$1"
-    "$bin" node --id "$id" --listen "127.0.0.1:$((base + id))" --peers "$peers" --data "$cluster_dir/n$id" \
+    shift
+    local membership=(--peers "$peers")
+    if (($#)); then membership=("$@"); fi
+    "$bin" node --id "$id" --listen "127.0.0.1:$((base + id))" "${membership[@]}" --data "$cluster_dir/n$id" \
         --http-listen "127.0.0.1:$((base + 100 + id))" --concurrency "${QRAFT_BENCH_CONCURRENCY:-128}" \
         "${raised_caps[@]}" \
         >>"$cluster_dir/n$id.log" 2>&1 </dev/null &
@@ -97,44 +125,144 @@ start_cluster() {
     exit 1
 }
 
-# Prints the applied index of node $1 (empty while it does not answer).
-applied_index() {
+# Prints "APPLIED SNAPSHOT ROLE" of node $1 (empty while it does not answer). Asked through the
+# node itself; `status` lists every member it knows of, so the node is picked by its id.
+node_progress() {
     "$bin" status --cluster "127.0.0.1:$((base + $1))" --json 2>/dev/null |
-        python3 -c 'import json,sys; n=json.load(sys.stdin)["nodes"][0]; print(n["applied_index"] if n["reachable"] else "")' 2>/dev/null || true
+        python3 -c '
+import json, sys
+for n in json.load(sys.stdin)["nodes"]:
+    if n["id"] == int(sys.argv[1]) and n["reachable"]:
+        print(n["applied_index"] or 0, n["snapshot_index"] or 0, n["role"])' "$1" 2>/dev/null || true
+}
+
+# Prints the applied index of node $1 (empty while it does not answer).
+applied_index() { local progress; progress="$(node_progress "$1")"; echo "${progress%% *}"; }
+
+# Prints the id of the leader the nodes of $QRAFT_CLUSTER name (empty if none).
+leader_id() {
+    "$bin" status --json 2>/dev/null |
+        python3 -c 'import json,sys; l=json.load(sys.stdin)["leader"]; print(l["id"] if l else "")' 2>/dev/null || true
 }
 
 # Seconds from $1 to $2 (both from `date +%s%N`), with two decimals.
 seconds_since() { local cs=$((($2 - $1) / 10000000)); printf '%d.%02d' $((cs / 100)) $((cs % 100)); }
 
-rss_mib() { echo $(($(awk '/VmRSS/ {print $2}' "/proc/$1/status") / 1024)); }
+# A /proc/PID/status field of process $1, in KiB: $2 VmRSS (resident now) or VmHWM (peak).
+proc_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || true; }
+
+# Every wait of the scale test gives up after this long.
+scale_wait_s=600
+scale_payload=()
+if "$bin" bench submit --help | grep -q -- --payload-bytes; then scale_payload=(--payload-bytes 100); fi
 
 # Memory and recovery at scale: queue many tasks, read each node's resident memory, then kill -9
-# one node, start it again and time until it answers and until it has caught up.
+# one node, start it again and time until it answers and until it has caught up; then replace
+# another node by a new one (wiped data, new id, --join) and time its catch-up. Appends one JSON
+# object per run to $work/scale.jsonl; the report prints them.
 scale_test() {
-    start_cluster scale
-    "$bin" bench submit -n "$scale_n" -c 4 -b 1000 --queue scale --json >"$work/scale.json"
-    local target
+    local run="$1"
+    start_cluster "scale$run"
+    "$bin" bench submit -n "$scale_n" -c 4 -b 1000 "${scale_payload[@]}" --queue scale --json >"$work/scale.json"
+    local target deadline id submit_errors
+    submit_errors="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["errors"])' "$work/scale.json")"
     target="$("$bin" status --json | python3 -c 'import json,sys; print(max(n["last_log_index"] or 0 for n in json.load(sys.stdin)["nodes"]))')"
+    deadline=$((SECONDS + scale_wait_s))
     for id in 1 2 3; do
-        until [ "$(applied_index "$id")" -ge "$target" ] 2>/dev/null; do sleep 0.2; done
+        until [ "$(applied_index "$id")" -ge "$target" ] 2>/dev/null; do
+            if ((SECONDS >= deadline)); then
+                echo "bench: scale: node $id has not applied index $target within $scale_wait_s s" >&2
+                break
+            fi
+            sleep 0.2
+        done
     done
-    local rss=() id
-    for id in 1 2 3; do rss+=("$(rss_mib "${pids[id]}")"); done
+    local rss=()
+    for id in 1 2 3; do rss+=("$(proc_kib "${pids[id]}" VmRSS)"); done
+
+    # Node 1: kill -9 and restart with its data.
     kill -KILL "${pids[1]}"
     wait "${pids[1]}" 2>/dev/null || true
     local started serving="" caught="" now applied
     started="$(date +%s%N)"
     start_node 1
-    for _ in $(seq 1 1200); do
+    deadline=$((SECONDS + scale_wait_s))
+    while ((SECONDS < deadline)); do
         applied="$(applied_index 1)"
         now="$(date +%s%N)"
         if [ -n "$applied" ] && [ -z "$serving" ]; then serving="$(seconds_since "$started" "$now")"; fi
         if [ -n "$applied" ] && [ "$applied" -ge "$target" ]; then caught="$(seconds_since "$started" "$now")"; break; fi
         sleep 0.05
     done
-    printf 'scale: %s queued tasks; resident memory n1 %s MiB, n2 %s MiB, n3 %s MiB\n' "$scale_n" "${rss[@]}" >"$work/scale.txt"
-    printf 'scale: n1 killed (-9) and restarted: answering after %s s, caught up after %s s, then %s MiB\n' \
-        "${serving:-never}" "${caught:-never}" "$(rss_mib "${pids[1]}")" >>"$work/scale.txt"
+    local restarted_kib
+    restarted_kib="$(proc_kib "${pids[1]}" VmRSS)"
+
+    # Node 3: kill -9 and wipe; node 4, new, joins through node 2 in its place, catches up and
+    # becomes a voter; then node 3 leaves the membership (README: "Replace a machine").
+    kill -KILL "${pids[3]}"
+    wait "${pids[3]}" 2>/dev/null || true
+    unset 'pids[3]'
+    rm -rf "$cluster_dir/n3"
+    # A machine is replaced after the failover, not during it: wait until 1 or 2 leads, so that
+    # the time measured is node 4's catch-up and not an election.
+    export QRAFT_CLUSTER="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2))"
+    deadline=$((SECONDS + scale_wait_s))
+    until [[ "$(leader_id)" == [12] ]]; do
+        if ((SECONDS >= deadline)); then echo "bench: scale: no leader among nodes 1 and 2" >&2; break; fi
+        sleep 0.1
+    done
+    QRAFT_CLUSTER="$QRAFT_CLUSTER,127.0.0.1:$((base + 4))"
+    local progress snapshot role n4_caught="" n4_voter="" n4_peak_kib="" n4_method="" n4_rss_kib="" removed=false
+    started="$(date +%s%N)"
+    start_node 4 --join "127.0.0.1:$((base + 2))"
+    deadline=$((SECONDS + scale_wait_s))
+    while ((SECONDS < deadline)); do
+        progress="$(node_progress 4)"
+        now="$(date +%s%N)"
+        if [ -n "$progress" ]; then
+            read -r applied snapshot role <<<"$progress"
+            if [ -z "$n4_caught" ] && [ "$applied" -ge "$target" ]; then
+                n4_caught="$(seconds_since "$started" "$now")"
+                n4_peak_kib="$(proc_kib "${pids[4]}" VmHWM)"
+                if ((snapshot > 0)); then n4_method=snapshot; else n4_method="log replay"; fi
+            fi
+            if [ -z "$n4_voter" ] && [ "$role" != learner ]; then n4_voter="$(seconds_since "$started" "$now")"; fi
+            if [ -n "$n4_caught" ] && [ -n "$n4_voter" ]; then break; fi
+        fi
+        sleep 0.05
+    done
+    if [ -n "$n4_voter" ] &&
+        timeout "$scale_wait_s" "$bin" cluster remove-node 3 --json >>"$cluster_dir/remove-n3.log" 2>&1; then
+        removed=true
+    fi
+    n4_rss_kib="$(proc_kib "${pids[4]}" VmRSS)"
+    if [ -z "$n4_peak_kib" ]; then n4_peak_kib="$(proc_kib "${pids[4]}" VmHWM)"; fi
+
+    python3 - "$scale_n" "$submit_errors" "${#scale_payload[@]}" "${rss[@]}" "${serving:-}" "${caught:-}" "${restarted_kib:-}" \
+        "$n4_method" "$n4_caught" "$n4_voter" "${n4_peak_kib:-}" "${n4_rss_kib:-}" "$removed" >>"$work/scale.jsonl" <<'PY'
+import json, sys
+errors = int(sys.argv.pop(2))
+a = sys.argv[1:]
+num = lambda s: float(s) if s else None
+mib = lambda s: int(s) / 1024 if s else None
+print(json.dumps({
+    "tasks": int(a[0]), "submit_errors": errors, "payload_bytes": 100 if a[1] != "0" else 0,
+    "rss_mib": [mib(x) for x in a[2:5]],
+    "restart": {"answering_s": num(a[5]), "caught_up_s": num(a[6]), "rss_mib": mib(a[7])},
+    "replace": {"method": a[8] or None, "caught_up_s": num(a[9]), "voter_s": num(a[10]),
+                "peak_mib": mib(a[11]), "rss_mib": mib(a[12]), "removed": a[13] == "true"},
+}))
+PY
+    if [ -z "$n4_voter" ]; then
+        echo "bench: scale: node 4 did not become a voter within $scale_wait_s s; its log:" >&2
+        tail -n 5 "$cluster_dir/n4.log" >&2
+    elif ! $removed; then
+        echo "bench: scale: node 3 was not removed from the membership:" >&2
+        tail -n 5 "$cluster_dir/remove-n3.log" >&2
+    fi
+    if [ -n "$n4_voter" ] && grep -q "this node was removed from the cluster" "$cluster_dir/n4.log"; then
+        echo "bench: scale: node 4 logged \"this node was removed from the cluster\" (its worker pool stopped) while it joined, yet it is a voter" >&2
+    fi
     stop_cluster
     rm -rf "$cluster_dir"
 }
@@ -151,12 +279,15 @@ for run in $(seq 1 "$runs"); do
     stop_cluster
     rm -rf "$cluster_dir"
 done
-if ((scale)); then scale_test; fi
+if ((scale)); then
+    : >"$work/scale.jsonl"
+    for run in $(seq 1 "$scale_runs"); do scale_test "$run"; done
+fi
 
 echo
 echo "qraft bench: 3 nodes and the load generator on one machine ($(nproc) cores, $(uname -sr)), fsync before ack"
 table_status=0
-python3 - "$results" "$runs" <<'PY' || table_status=$?
+[ ! -s "$results" ] || python3 - "$results" "$runs" <<'PY' || table_status=$?
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 runs = int(sys.argv[2])
@@ -182,5 +313,52 @@ for key, group in groups.items():
 errors = sum(r["errors"] for r in rows)
 sys.exit(1 if errors else 0)
 PY
-if [ -f "$work/scale.txt" ]; then cat "$work/scale.txt"; fi
+if [ -s "$work/scale.jsonl" ]; then
+    python3 - "$work/scale.jsonl" <<'PY' || table_status=$?
+import json, statistics, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+def secs(v):
+    return "never" if v is None else f"{v:.2f} s"
+def mib(v):
+    return "?" if v is None else f"{v:.0f} MiB"
+def lines(label, r):
+    n = r["tasks"]
+    args = f"{r['payload_bytes']}-byte args" if r["payload_bytes"] else "empty args (this binary has no --payload-bytes)"
+    nodes = ", ".join(
+        f"n{i} {mib(m)} ({m * 1048576 / n:.0f} B/task)" if m is not None else f"n{i} ?"
+        for i, m in enumerate(r["rss_mib"], 1))
+    s, p = r["restart"], r["replace"]
+    how = p["method"] or "?"
+    errors = f" ({r['submit_errors']} submits failed)" if r.get("submit_errors") else ""
+    yield f"{label}: {n} queued tasks{errors}, {args}; resident memory {nodes}"
+    yield (f"{label}: n1 killed (-9) and restarted: answering after {secs(s['answering_s'])}, "
+           f"caught up after {secs(s['caught_up_s'])}, then {mib(s['rss_mib'])}")
+    removed = "n3 removed" if p["removed"] is True else "n3 NOT removed" if p["removed"] is False else f"n3 removed in {p['removed']}"
+    caught = f"caught up by {how} after {secs(p['caught_up_s'])}" if p["caught_up_s"] is not None else "caught up never"
+    voter = f"a voter after {secs(p['voter_s'])}" if p["voter_s"] is not None else "a voter never"
+    yield (f"{label}: n3 wiped, replaced by n4 (--join): {caught}, peak {mib(p['peak_mib'])}; "
+           f"{voter}, then {mib(p['rss_mib'])}; {removed}")
+for i, r in enumerate(rows, 1):
+    for l in lines("scale" if len(rows) == 1 else f"scale run {i}", r):
+        print(l)
+if len(rows) > 1:
+    methods = sorted({r["replace"]["method"] or "?" for r in rows})
+    removed = sum(r["replace"]["removed"] for r in rows)
+    m = {
+        "tasks": rows[0]["tasks"], "payload_bytes": rows[0]["payload_bytes"],
+        "submit_errors": sum(r["submit_errors"] for r in rows),
+        "rss_mib": [med(r["rss_mib"][i] for r in rows) for i in range(3)],
+        "restart": {k: med(r["restart"][k] for r in rows) for k in ("answering_s", "caught_up_s", "rss_mib")},
+        "replace": {**{k: med(r["replace"][k] for r in rows) for k in ("caught_up_s", "voter_s", "peak_mib", "rss_mib")},
+                    "method": " or ".join(methods), "removed": f"{removed} of {len(rows)} runs"},
+    }
+    for l in lines(f"scale median of {len(rows)}", m):
+        print(l)
+sys.exit(0 if all(r["replace"]["removed"] and r["replace"]["caught_up_s"] is not None
+                  and r["restart"]["caught_up_s"] is not None for r in rows) else 1)
+PY
+fi
 exit "$table_status"
