@@ -6,12 +6,13 @@
 //! records, which bounds the snapshot work per entry whatever the size. The log is longer
 //! between snapshots in exchange; it lives on disk, not in memory.
 //!
-//! An entry may carry one command or a thousand (a batched submit), so while nothing is being
-//! applied the floor is also met by commands: as many as there are records (a snapshot then
-//! rewrites at most one record per command since the last). Counting entries alone, ten
-//! million tasks submitted a thousand per entry never made a snapshot, and a node that replaced
-//! another replayed the whole log; counting commands under load made `e2e` snapshot every few
-//! seconds, 7% of the leader's CPU.
+//! An entry may carry one command or a thousand (a batched submit), so once nothing has been
+//! applied for [`QUIET`] the floor is also met by commands: as many as there are records (a
+//! snapshot then rewrites at most one record per command since the last). Counting entries
+//! alone, ten million tasks submitted a thousand per entry never made a snapshot, and a node that
+//! replaced another replayed the whole log; counting commands under load made `e2e` snapshot
+//! every few seconds (7% of the leader's CPU), and after a pause of a moment, into the next
+//! burst.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,8 @@ use crate::raft::types::Raft;
 /// Records a snapshot may rewrite per log entry since the previous one.
 pub const RECORDS_PER_ENTRY: u64 = 4;
 const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// How long nothing must have been applied before commands count toward a snapshot.
+const QUIET: Duration = Duration::from_secs(2);
 
 /// Log entries to wait between two snapshots with `records` records held.
 pub fn entries_between(snapshot_every: u64, records: u64) -> u64 {
@@ -45,8 +48,9 @@ pub(in crate::raft) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_
     let mut interval = tokio::time::interval(CHECK_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Commands applied as of the last snapshot this loop saw, and as of its last look (counted
-    // from this start).
+    // from this start); since when none were.
     let (mut last_snapshot, mut commands_then, mut commands_seen) = (None, 0, 0);
+    let mut quiet_since = tokio::time::Instant::now();
     while stop.tick(&mut interval).await {
         let (applied, snapshot) = {
             let metrics = raft.metrics();
@@ -63,7 +67,10 @@ pub(in crate::raft) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_
         if last_snapshot != Some(snapshot) {
             (last_snapshot, commands_then) = (Some(snapshot), commands);
         }
-        let quiet = std::mem::replace(&mut commands_seen, commands) == commands;
+        if std::mem::replace(&mut commands_seen, commands) != commands {
+            quiet_since = tokio::time::Instant::now();
+        }
+        let quiet = quiet_since.elapsed() >= QUIET;
         let records = shared.queue().task_count() as u64;
         let entries = applied.saturating_sub(snapshot);
         if due(snapshot_every, records, entries, commands - commands_then, quiet)
