@@ -348,12 +348,8 @@ impl QueueState {
         {
             self.keep(body);
         }
-        let body = |id: &TaskId| {
-            self.bodies
-                .unwritten
-                .get(id)
-                .filter(|_| self.tasks.contains_key(id))
-        };
+        // A deleted task's body left memory with it.
+        let body = |id: &TaskId| self.bodies.unwritten.get(id);
         match id {
             RecordId::Task(id) => body(id).map(|task| RecordRef::Task(task)),
             RecordId::Payload(id) => body(id).map(|task| RecordRef::Payload {
@@ -484,7 +480,7 @@ impl QueueState {
         self.queue_totals(&task.queue).enqueued += 1;
         self.changed.insert(RecordId::Task(task.id));
         self.changed.insert(RecordId::Payload(task.id));
-        self.insert(Box::new(task), false);
+        self.insert(Box::new(task), false, None);
     }
 
     /// Removes a task and its index entries.
@@ -495,7 +491,9 @@ impl QueueState {
     }
 
     fn delete_taken(&mut self, task: Box<Task>) {
-        self.unindex(&task);
+        if let Some(entry) = self.unindex(&task) {
+            entry.release(&mut self.names);
+        }
         self.outlive_key(&task);
         self.changed.insert(RecordId::Task(task.id));
         self.changed.insert(RecordId::Payload(task.id));
@@ -512,42 +510,21 @@ impl QueueState {
     }
 
     fn update_taken(&mut self, mut task: Box<Task>, change: impl FnOnce(&mut Task)) {
-        self.unindex(&task);
+        let entry = self.unindex(&task);
         let before = task.state;
         change(&mut task);
         if task.state != before {
             self.count_transition(&task, before);
         }
         self.changed.insert(RecordId::Task(task.id));
-        self.insert(task, before.is_final());
+        self.insert(task, before.is_final(), entry);
     }
 
-    /// Indexes a task read back at restore. A record written before it counted its payload
-    /// gets the count (read from the payload record if need be) and is written again with the
-    /// next apply, from memory until then.
+    /// Indexes a task read back at restore. A record written before records counted their
+    /// payload gets the count and is written again with the next apply, from memory until then.
     fn restore_task(&mut self, mut task: Task, keep_bodies: bool) {
-        let mut upgraded = false;
-        if task.payload_bytes.is_none() {
-            let whole = !task.args.is_empty() || !task.headers.is_empty();
-            let stored = if whole {
-                None
-            } else {
-                self.bodies.store.as_ref().map(|store| store.read(task.id))
-            };
-            let read_back = matches!(stored, Some(Ok(_)));
-            match stored {
-                Some(Ok(Some(body))) => task = body,
-                Some(Err(e)) => self.storage_failed(format!("reading task {} at start: {e}", task.id)),
-                // Nothing stored; or in memory, where the payload record comes after the
-                // tasks and `attach` counts it.
-                _ => {}
-            }
-            if whole || read_back {
-                task.payload_bytes = Some(task::payload_bytes(&task.args, &task.headers));
-                upgraded = true;
-            }
-        }
-        self.index(&task);
+        let upgraded = task.payload_bytes.is_none() && self.count_payload(&mut task);
+        self.index(&task, None);
         self.hold_legacy_key(&task);
         if upgraded {
             self.changed.insert(RecordId::Task(task.id));
@@ -558,27 +535,46 @@ impl QueueState {
         }
     }
 
+    /// Counts `task`'s payload into its record, read from the payload record if the task's own
+    /// does not hold it. `false` when it is not at hand: in memory, the payload record comes
+    /// after the tasks and [`QueueState::attach`] counts it; or the read failed.
+    fn count_payload(&mut self, task: &mut Task) -> bool {
+        if task.args.is_empty() && task.headers.is_empty() {
+            let Some(store) = &self.bodies.store else {
+                return false;
+            };
+            match store.read(task.id) {
+                Ok(Some(body)) => *task = body,
+                Ok(None) => {}
+                Err(e) => {
+                    self.storage_failed(format!("reading task {} at start: {e}", task.id));
+                    return false;
+                }
+            }
+        }
+        task.payload_bytes = Some(task::payload_bytes(&task.args, &task.headers));
+        true
+    }
+
     /// Joins a task restored in memory with its payload record, and counts the payload if the
     /// task's record, written before records counted it, does not.
     fn attach(&mut self, payload: TaskPayload) {
         let Some(mut task) = self.bodies.unwritten.remove(&payload.id) else {
             return;
         };
-        let counted = task.payload_bytes.is_some();
-        if !counted {
-            self.unindex(&task);
-        }
         task.args = payload.args;
         task.headers = payload.headers;
-        if !counted {
+        if task.payload_bytes.is_none() {
+            let entry = self.unindex(&task);
             task.payload_bytes = Some(task::payload_bytes(&task.args, &task.headers));
-            self.index(&task);
+            self.index(&task, entry);
             self.changed.insert(RecordId::Task(task.id));
         }
         self.keep(task);
     }
 
-    fn insert(&mut self, mut task: Box<Task>, was_final: bool) {
+    /// Indexes a task (with the names of `entry`, its entry before a change) and keeps its body.
+    fn insert(&mut self, mut task: Box<Task>, was_final: bool, entry: Option<TaskEntry>) {
         if !task.state.is_final() {
             task.finish_seq = None;
         } else if !was_final {
@@ -589,13 +585,17 @@ impl QueueState {
                 self.parts_ended.push(PartEnded::finished(&task, flow));
             }
         }
-        self.index(&task);
+        self.index(&task, entry);
         self.keep(task);
     }
 
-    /// Makes the task's entry and every index entry for it.
-    fn index(&mut self, task: &Task) {
-        let entry = TaskEntry::of(task, &mut self.names);
+    /// Makes the task's entry and every index entry for it. `before`: its entry before a
+    /// change, whose names it keeps (a task's queue, name and concurrency key never change).
+    fn index(&mut self, task: &Task, before: Option<TaskEntry>) {
+        let entry = match before {
+            Some(before) => before.changed_to(task),
+            None => TaskEntry::of(task, &mut self.names),
+        };
         if let Some(old) = self.tasks.insert(task.id, entry) {
             old.release(&mut self.names);
         }
@@ -624,15 +624,11 @@ impl QueueState {
         }
     }
 
-    /// Removes the task's entry and every index entry for it.
-    fn unindex(&mut self, task: &Task) {
-        let bytes = match self.tasks.remove(&task.id) {
-            Some(entry) => {
-                entry.release(&mut self.names);
-                u64::from(entry.bytes)
-            }
-            None => 0,
-        };
+    /// Removes every index entry for the task, and its entry, which still holds its names: the
+    /// caller indexes the task again with it, or releases them.
+    fn unindex(&mut self, task: &Task) -> Option<TaskEntry> {
+        let entry = self.tasks.remove(&task.id);
+        let bytes = entry.map_or(0, |entry| u64::from(entry.bytes));
         if let Some(seq) = task.finish_seq {
             self.finish_order.remove(&seq);
         }
@@ -683,6 +679,7 @@ impl QueueState {
                 self.running_keys.remove(&concurrency.key);
             }
         }
+        entry
     }
 
     /// The entry of `id` with its names spelled out.

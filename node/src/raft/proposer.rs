@@ -180,9 +180,14 @@ impl Proposer {
     }
 
     /// Proposes a batch forwarded by a follower, on this node only (never forwarded again).
-    pub async fn propose_forwarded(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+    /// `bytes`: its size as it came, encoded, so it is not encoded again to be counted.
+    pub async fn propose_forwarded(
+        &self,
+        commands: Vec<Command>,
+        bytes: usize,
+    ) -> Result<Vec<Outcome>, ProposeError> {
         self.must_have_room(&commands)?;
-        let _waiting = self.hold(codec::encoded_len(&commands))?;
+        let _waiting = self.hold(bytes)?;
         self.writer.write_local(commands).await
     }
 

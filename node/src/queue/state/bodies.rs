@@ -169,7 +169,7 @@ impl QueueState {
     }
 
     /// The records of the changes taken last were written to the store: their bodies are read
-    /// from it from now on, and leave memory.
+    /// from it from now on, or kept in the caches.
     pub fn written(&mut self) {
         if self.bodies.store.is_some() {
             self.bodies.keep_written();

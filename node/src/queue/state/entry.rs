@@ -40,7 +40,18 @@ impl TaskEntry {
                 .concurrency
                 .as_ref()
                 .map(|limit| (names.hold(&limit.key), limit.max)),
-            bytes: u32::try_from(task.stored_bytes()).unwrap_or(u32::MAX),
+            bytes: bytes_of(task),
+        }
+    }
+
+    /// This entry after its task changed: the same names (a task's queue, name and concurrency
+    /// key never change), its state, priority and bytes anew.
+    pub fn changed_to(self, task: &Task) -> TaskEntry {
+        TaskEntry {
+            state: task.state,
+            priority: task.priority,
+            bytes: bytes_of(task),
+            ..self
         }
     }
 
@@ -63,6 +74,10 @@ impl TaskEntry {
             self.bytes,
         )
     }
+}
+
+fn bytes_of(task: &Task) -> u32 {
+    u32::try_from(task.stored_bytes()).unwrap_or(u32::MAX)
 }
 
 /// Names used by tasks, each stored once and numbered; a name no task uses any more is dropped.

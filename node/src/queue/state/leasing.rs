@@ -167,19 +167,23 @@ impl QueueState {
     pub(super) fn runnable<'a>(
         &'a self,
         queue: &str,
-        names: &'a [String],
+        names: &[String],
     ) -> impl Iterator<Item = (&'a ReadyKey, &'a TaskId)> + 'a {
+        // The names by their numbers, looked up once: `None` runs any; a name no task has
+        // matches nothing.
+        let wanted: Option<Vec<_>> =
+            (!names.is_empty()).then(|| names.iter().filter_map(|n| self.names.find(n)).collect());
         let ready = self
             .ready
             .get(queue)
-            .filter(|_| !self.meta.paused.contains(queue) && self.queue_has_room(queue));
+            .filter(|_| !self.meta.paused.contains(queue) && self.queue_has_room(queue))
+            .filter(|_| wanted.as_ref().is_none_or(|wanted| !wanted.is_empty()));
         ready
             .into_iter()
             .flat_map(|ready| ready.iter().take(SCAN_LIMIT))
             .filter(move |(_, id)| {
                 self.tasks.get(*id).is_some_and(|entry| {
-                    let name = self.names.get(entry.name);
-                    (names.is_empty() || names.iter().any(|n| n == name)) && self.may_start(entry)
+                    wanted.as_ref().is_none_or(|wanted| wanted.contains(&entry.name)) && self.may_start(entry)
                 })
             })
     }

@@ -6,8 +6,8 @@
 //!
 //! Format, version 3: `QRAFTSNP`, version byte, `u32` length + encoded [`SnapshotMeta`], then
 //! one LZ4 frame holding the records `tag u8, u32 key length, key, u32 value length, value`, the
-//! end tag and the `u64` record count, then the SHA-256 of every byte of the file before it.
-//! Integers are big-endian. A file whose checksum does not match is refused before anything is
+//! end tag, the `u64` record count, and the SHA-256 of every byte before it as a reader sees
+//! them (the header, then the frame's content). Integers are big-endian. A file whose checksum does not match is refused before anything is
 //! installed, so a snapshot damaged on disk or on the way is found, not spread to the node that
 //! installs it. The records compress to about a quarter (they repeat their field names), which
 //! is what lets a node holding ten million tasks keep a snapshot on a small disk. Version 2 (the
@@ -691,19 +691,26 @@ mod tests {
         assert_eq!(left, [stored.path], "nothing else stored, no temp file left");
     }
 
+    /// A file of an older, uncompressed format up to its record count: `version`'s header and
+    /// one record (the caller appends the checksum of a format that has one).
+    fn write_uncompressed(out: &mut impl Write, version: u8, meta: &SnapshotMeta, record: &Record) {
+        out.write_all(MAGIC).expect("magic");
+        out.write_all(&[version]).expect("version");
+        let encoded = codec::encode(meta).expect("meta");
+        write_len(out, encoded.len()).expect("len");
+        out.write_all(&encoded).expect("meta");
+        write_record(out, record.0, &record.1, &record.2).expect("record");
+        out.write_all(&[TAG_END]).expect("end");
+        out.write_all(&1u64.to_be_bytes()).expect("count");
+    }
+
     #[test]
     fn a_snapshot_written_before_compression_is_still_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("v2.qsnap");
         let mut out = Hashing::new(File::create(&path).expect("create"));
-        out.write_all(MAGIC).expect("magic");
-        out.write_all(&[UNCOMPRESSED_VERSION]).expect("version");
-        let encoded = codec::encode(&meta(8)).expect("meta");
-        write_len(&mut out, encoded.len()).expect("len");
-        out.write_all(&encoded).expect("meta");
-        write_record(&mut out, TAG_SM_DATA, b"t1", b"task").expect("record");
-        out.write_all(&[TAG_END]).expect("end");
-        out.write_all(&1u64.to_be_bytes()).expect("count");
+        let record = (TAG_SM_DATA, b"t1".to_vec(), b"task".to_vec());
+        write_uncompressed(&mut out, UNCOMPRESSED_VERSION, &meta(8), &record);
         let (mut file, digest) = out.finish();
         file.write_all(&digest).expect("digest");
         drop(file);
@@ -725,14 +732,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("v1.qsnap");
         let mut out = File::create(&path).expect("create");
-        out.write_all(MAGIC).expect("magic");
-        out.write_all(&[UNCHECKED_VERSION]).expect("version");
-        let encoded = codec::encode(&meta(7)).expect("meta");
-        write_len(&mut out, encoded.len()).expect("len");
-        out.write_all(&encoded).expect("meta");
-        write_record(&mut out, TAG_SM_META, b"k", b"v").expect("record");
-        out.write_all(&[TAG_END]).expect("end");
-        out.write_all(&1u64.to_be_bytes()).expect("count");
+        let record = (TAG_SM_META, b"k".to_vec(), b"v".to_vec());
+        write_uncompressed(&mut out, UNCHECKED_VERSION, &meta(7), &record);
+        drop(out);
         let (read_meta, records) = read_all(File::open(&path).expect("open")).expect("read");
         assert_eq!(
             (read_meta, records),

@@ -146,8 +146,9 @@ impl pb::raft_server::Raft for RaftRpcServer {
     }
 
     async fn propose(&self, request: Request<pb::RaftPayload>) -> Result<Response<pb::RaftPayload>, Status> {
+        let bytes = request.get_ref().data.len();
         let commands: Vec<Command> = self.decode(request)?;
-        let result = self.proposer.propose_forwarded(commands).await;
+        let result = self.proposer.propose_forwarded(commands, bytes).await;
         let data = codec::encode(&result).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(pb::RaftPayload { data: data.into() }))
     }
