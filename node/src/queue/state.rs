@@ -28,6 +28,7 @@ mod flows;
 mod keys;
 mod leasing;
 mod limits;
+mod packed;
 mod read;
 mod schedules;
 mod submit;
@@ -52,6 +53,7 @@ use super::worker::WorkerInfo;
 use bodies::Bodies;
 use entry::{Names, TaskEntry};
 use flows::PartEnded;
+use packed::PackedMap;
 
 pub use bodies::TaskStore;
 pub use read::{Coverage, QueueStats, TaskFilter};
@@ -193,11 +195,11 @@ impl Changes {
 pub struct QueueState {
     meta: QueueMeta,
     /// Every task's entry; its body is in `bodies`.
-    tasks: BTreeMap<TaskId, TaskEntry>,
+    tasks: PackedMap<TaskId, TaskEntry>,
     names: Names,
     bodies: Bodies,
     /// Runnable tasks per queue, highest priority first, then oldest first.
-    ready: BTreeMap<String, BTreeMap<ReadyKey, TaskId>>,
+    ready: BTreeMap<String, PackedMap<ReadyKey, TaskId>>,
     /// When each task next changes by itself.
     timers: BTreeSet<(u64, TaskId)>,
     /// Finished tasks still held, by the sequence number of their finish.
