@@ -109,6 +109,14 @@ pub enum RecordRef<'a> {
     Key(&'a HeldKey),
 }
 
+impl RecordRef<'_> {
+    /// Whether the record is stored with its fields by position rather than by name: the
+    /// records kept per task, millions of them, whose field names were most of their bytes.
+    pub fn by_position(&self) -> bool {
+        matches!(self, RecordRef::Task(_) | RecordRef::Payload { .. })
+    }
+}
+
 /// A record read back from storage.
 #[derive(Clone, Debug)]
 pub enum Stored {

@@ -235,20 +235,14 @@ pub struct Lease {
     pub deadline_ms: u64,
 }
 
-/// Everything the cluster keeps about one task. New fields must be `#[serde(default)]`: records
-/// written by an older release are read by a newer one.
+/// Everything the cluster keeps about one task. New fields must be `#[serde(default)]` and go
+/// after the others, before `args`: records written by an older release, by name or by position,
+/// are read by a newer one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
     pub id: TaskId,
     pub name: String,
     pub queue: String,
-    /// Args and headers never change after submit: they are stored once, as the task's
-    /// [`TaskPayload`] record, and left out of the task's own record, which every lease and
-    /// answer rewrites. Read back here from either (records written before the split hold them).
-    #[serde(with = "serde_bytes", default, skip_serializing)]
-    pub args: Vec<u8>,
-    #[serde(default, skip_serializing)]
-    pub headers: BTreeMap<String, String>,
     /// Bytes of the args and headers, in the task's own record so that a restart counts what
     /// each queue holds without reading a single payload. Unset in records written before.
     #[serde(default)]
@@ -302,6 +296,15 @@ pub struct Task {
     /// Its place in the order tasks finished in, the same on every replica; set while final.
     #[serde(default)]
     pub finish_seq: Option<u64>,
+    // New fields go above: a record written by position ends before them and leaves them
+    // default, and args and headers, never written, must come last.
+    /// Args and headers never change after submit: they are stored once, as the task's
+    /// [`TaskPayload`] record, and left out of the task's own record, which every lease and
+    /// answer rewrites. Read back here from either (records written before the split hold them).
+    #[serde(with = "serde_bytes", default, skip_serializing)]
+    pub args: Vec<u8>,
+    #[serde(default, skip_serializing)]
+    pub headers: BTreeMap<String, String>,
 }
 
 impl Task {

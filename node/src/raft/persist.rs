@@ -3,6 +3,7 @@
 pub mod codec;
 pub mod compaction;
 pub mod disk;
+pub mod load;
 pub mod log_store;
 pub mod snapshot;
 pub mod state_machine;

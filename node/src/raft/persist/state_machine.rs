@@ -16,17 +16,16 @@ use futures::{Stream, TryStreamExt};
 use openraft::entry::RaftEntry;
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
-use rocksdb::{DB, IteratorMode, WriteBatch};
+use rocksdb::{DB, WriteBatch};
 use tokio::sync::{broadcast, oneshot, watch};
 
 use super::codec;
+use super::load::{load_queue, read_meta};
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
-use super::task_store::StoredTasks;
 use crate::clock::LeaderClock;
 use crate::metrics::Timings;
-use crate::queue::record::{self, Stored};
-use crate::queue::{QueueMeta, QueueState, TaskId};
+use crate::queue::{QueueState, TaskId};
 use crate::raft::types::{LogId, ProposalResponse, SnapshotMeta, StoredMembership, TypeConfig};
 
 type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, tokio::fs::File>;
@@ -148,80 +147,6 @@ fn finish_interrupted_install(db: &Arc<DB>, dir: &std::path::Path) -> Result<(),
     snapshot::install(db, file, &meta)
 }
 
-fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
-    db.get_cf(cf(db, CF_SM_META)?, key)
-        .map_err(rocks_err)?
-        .map(|b| codec::decode(&b))
-        .transpose()
-}
-
-fn load_queue(db: &Arc<DB>) -> Result<QueueState, io::Error> {
-    let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
-    // Streamed straight into the state, so the records are never all held twice.
-    let mut failure = None;
-    let mut kinds = record::read_at_start().map(|tag| stored_records(db, tag));
-    let mut current: Option<Box<dyn Iterator<Item = Result<Stored, io::Error>>>> = None;
-    let records = std::iter::from_fn(|| {
-        loop {
-            if let Some(next) = current.as_mut().and_then(Iterator::next) {
-                return match next {
-                    Ok(stored) => Some(stored),
-                    Err(e) => {
-                        failure = Some(e);
-                        None
-                    }
-                };
-            }
-            match kinds.next()? {
-                Ok(iter) => current = Some(Box::new(iter)),
-                Err(e) => {
-                    failure = Some(e);
-                    return None;
-                }
-            }
-        }
-    });
-    let mut state = QueueState::restore_over(meta, records, StoredTasks::over(db.clone()));
-    match (failure, state.take_failure()) {
-        (Some(e), _) => Err(e),
-        (None, Some(failure)) => Err(io::Error::new(io::ErrorKind::InvalidData, failure)),
-        (None, None) => Ok(state),
-    }
-}
-
-/// The stored records of one kind (all keys starting with `tag`), decoded, in key order.
-fn stored_records(
-    db: &DB,
-    tag: u8,
-) -> Result<impl Iterator<Item = Result<Stored, io::Error>> + '_, io::Error> {
-    let start = [tag];
-    let iter = db.iterator_cf(
-        cf(db, CF_SM_DATA)?,
-        IteratorMode::From(&start, rocksdb::Direction::Forward),
-    );
-    Ok(iter
-        .take_while(move |item| item.as_ref().map_or(true, |(key, _)| key.first() == Some(&tag)))
-        .map(|item| {
-            item.map_err(rocks_err)
-                .and_then(|(key, value)| record::decode(&Codec, &key, &value))
-        }))
-}
-
-/// The node's versioned encoding, as the record table decodes with it.
-struct Codec;
-
-impl record::Decode for Codec {
-    type Error = io::Error;
-
-    fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, io::Error> {
-        codec::decode(bytes)
-    }
-
-    fn unknown(&self, message: String) -> io::Error {
-        io::Error::new(io::ErrorKind::InvalidData, message)
-    }
-}
-
 impl RaftStateMachine<TypeConfig> for StateMachineStore {
     type SnapshotData = tokio::fs::File;
     type SnapshotBuilder = SnapshotBuilder;
@@ -276,6 +201,9 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             let changes = queue.take_changes();
             for id in &changes.records {
                 match queue.get_record(id) {
+                    Some(record) if record.by_position() => {
+                        batch.put_cf(cf_data, id.key(), codec::encode_positional(&record)?)
+                    }
                     Some(record) => batch.put_cf(cf_data, id.key(), codec::encode(&record)?),
                     None => batch.delete_cf(cf_data, id.key()),
                 }

@@ -60,8 +60,8 @@ const BLOCK_CACHE_BYTES: usize = 64 << 20;
 const MEMTABLE_BYTES: usize = 256 << 20;
 
 /// Options of every column family. Tables past the first two levels are LZ4-compressed:
-/// records repeat their field names (named MessagePack, for compatibility) and queues repeat
-/// task names and args, so a large backlog shrinks to a fraction on disk; the first levels,
+/// records repeat queue and task names, and queues repeat args, so a large backlog shrinks to a
+/// fraction on disk; the first levels,
 /// written by every memtable flush and mostly deleted again (the log, finished tasks), are not,
 /// which keeps compression's CPU off the write path. Tables written before stay readable.
 fn column_family_options(cache: &Cache) -> Options {

@@ -1,0 +1,122 @@
+//! Reading the queue state back from its records: at start, and after a snapshot is installed.
+//! With millions of tasks this is most of a restart, and its two halves cost about the same:
+//! reading and decoding records, and indexing them. A thread of its own does the first while
+//! the caller's does the second, a bounded batch at a time, so records are never all held.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use rocksdb::{DB, ReadOptions};
+
+use super::codec;
+use super::snapshot::QUEUE_META_KEY;
+use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
+use super::task_store::StoredTasks;
+use crate::queue::record::{self, Stored};
+use crate::queue::{QueueMeta, QueueState};
+
+/// Records decoded ahead of the indexing, per batch and in batches.
+const BATCH: usize = 1024;
+const BATCHES_AHEAD: usize = 16;
+/// Bytes RocksDB reads ahead while it walks the records in order.
+const READ_AHEAD: usize = 4 << 20;
+
+type Batch = Result<Vec<Stored>, io::Error>;
+
+/// The queue state its records rebuild; task bodies stay on disk.
+pub fn load_queue(db: &Arc<DB>) -> Result<QueueState, io::Error> {
+    let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
+    let (batches, received) = sync_channel::<Batch>(BATCHES_AHEAD);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_records(db, &batches));
+        let mut failure = None;
+        let records = in_order(received, &mut failure);
+        let mut state = QueueState::restore_over(meta, records, StoredTasks::over(db.clone()));
+        match (failure, state.take_failure()) {
+            (Some(e), _) => Err(e),
+            (None, Some(failure)) => Err(io::Error::new(io::ErrorKind::InvalidData, failure)),
+            (None, None) => Ok(state),
+        }
+    })
+}
+
+pub fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
+    db.get_cf(cf(db, CF_SM_META)?, key)
+        .map_err(rocks_err)?
+        .map(|b| codec::decode(&b))
+        .transpose()
+}
+
+/// The records of the batches as they come, until the reader is done or `failure` is set.
+fn in_order<'a>(
+    received: Receiver<Batch>,
+    failure: &'a mut Option<io::Error>,
+) -> impl Iterator<Item = Stored> + 'a {
+    received
+        .into_iter()
+        .map_while(|batch| batch.map_err(|e| *failure = Some(e)).ok())
+        .flatten()
+}
+
+/// Sends every record a start reads, decoded, in the order a restore takes them, then hangs up;
+/// stops at the first error, which it sends, or when the receiver is gone.
+fn read_records(db: &DB, batches: &SyncSender<Batch>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    for tag in record::read_at_start() {
+        let sent = read_kind(db, tag, &mut |stored| {
+            batch.push(stored);
+            if batch.len() < BATCH {
+                return true;
+            }
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            batches.send(Ok(full)).is_ok()
+        });
+        match sent {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                let _ = batches.send(Err(e));
+                return;
+            }
+        }
+    }
+    let _ = batches.send(Ok(batch));
+}
+
+/// Hands each stored record of one kind (every key starting with `tag`), decoded and in key
+/// order, to `take`, while it returns `true`; `Ok(false)` if it stopped.
+fn read_kind(db: &DB, tag: u8, take: &mut impl FnMut(Stored) -> bool) -> Result<bool, io::Error> {
+    let mut options = ReadOptions::default();
+    options.set_readahead_size(READ_AHEAD);
+    // Read once, in order: keeping these blocks would only push out the ones apply reads.
+    options.fill_cache(false);
+    let mut records = db.raw_iterator_cf_opt(cf(db, CF_SM_DATA)?, options);
+    records.seek([tag]);
+    while let (Some(key), Some(value)) = (records.key(), records.value()) {
+        if key.first() != Some(&tag) {
+            break;
+        }
+        if !take(record::decode(&Codec, key, value)?) {
+            return Ok(false);
+        }
+        records.next();
+    }
+    records.status().map_err(rocks_err)?;
+    Ok(true)
+}
+
+/// The node's versioned encoding, as the record table decodes with it.
+struct Codec;
+
+impl record::Decode for Codec {
+    type Error = io::Error;
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, io::Error> {
+        codec::decode(bytes)
+    }
+
+    fn unknown(&self, message: String) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, message)
+    }
+}
