@@ -8,8 +8,10 @@
 use std::collections::BTreeMap;
 
 /// Most entries in a leaf: big enough that the map of leaves is small, small enough that moving
-/// the entries of one leaf is a short copy.
-const LEAF: usize = 256;
+/// the entries of one leaf is a short copy. A leaf holds one more while an insert settles, so
+/// its vectors are sized for 256: 4 KiB of task ids, sizes an allocator serves without rounding
+/// up (mimalloc rounded 257 ids up by a quarter, 14 bytes per queued task).
+const LEAF: usize = 255;
 
 /// A leaf with fewer entries than this is merged with a neighbour when the two fit in one.
 const SPARSE: usize = LEAF / 4;
@@ -241,14 +243,14 @@ impl<K, V> Leaf<K, V> {
         self.values.push(value);
     }
 
-    /// Grows by doubling, but never past one entry over [`LEAF`], the most a leaf holds before
-    /// it is settled: a vector's own doubling would leave a full leaf half empty.
+    /// Grows to the next power of two, but never past one entry over [`LEAF`], the most a leaf
+    /// holds before it is settled: a vector's own doubling would leave a full leaf half empty.
     fn room_for_one(&mut self) {
-        let capacity = self.keys.capacity();
-        if self.keys.len() == capacity {
-            let more = capacity.max(4).min((LEAF + 1).saturating_sub(capacity)).max(1);
-            self.keys.reserve_exact(more);
-            self.values.reserve_exact(more);
+        let len = self.keys.len();
+        if len == self.keys.capacity() {
+            let wanted = (len + 1).next_power_of_two().clamp(4, LEAF + 1).max(len + 1);
+            self.keys.reserve_exact(wanted - len);
+            self.values.reserve_exact(wanted - len);
         }
     }
 
