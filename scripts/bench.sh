@@ -194,8 +194,10 @@ scale_test() {
         if [ -n "$applied" ] && [ "$applied" -ge "$target" ]; then caught="$(seconds_since "$started" "$now")"; break; fi
         sleep 0.05
     done
-    local restarted_kib
+    local restarted_kib loaded_ms
     restarted_kib="$(proc_kib "${pids[1]}" VmRSS)"
+    # Of the restart, the time the node took to read its queue state back (its log says).
+    loaded_ms="$(grep -o 'queue state loaded.* ms=[0-9]*' "$cluster_dir/n1.log" | tail -n 1 | sed 's/.* ms=//')"
 
     # Node 3: kill -9 and wipe; node 4, new, joins through node 2 in its place, catches up and
     # becomes a voter; then node 3 leaves the membership (README: "Replace a machine").
@@ -238,7 +240,7 @@ scale_test() {
     n4_rss_kib="$(proc_kib "${pids[4]}" VmRSS)"
     if [ -z "$n4_peak_kib" ]; then n4_peak_kib="$(proc_kib "${pids[4]}" VmHWM)"; fi
 
-    python3 - "$scale_n" "$submit_errors" "${#scale_payload[@]}" "${rss[@]}" "${serving:-}" "${caught:-}" "${restarted_kib:-}" \
+    python3 - "$scale_n" "$submit_errors" "${#scale_payload[@]}" "${rss[@]}" "${serving:-}" "${caught:-}" "${restarted_kib:-}" "${loaded_ms:-}" \
         "$n4_method" "$n4_caught" "$n4_voter" "${n4_peak_kib:-}" "${n4_rss_kib:-}" "$removed" >>"$work/scale.jsonl" <<'PY'
 import json, sys
 errors = int(sys.argv.pop(2))
@@ -248,9 +250,10 @@ mib = lambda s: int(s) / 1024 if s else None
 print(json.dumps({
     "tasks": int(a[0]), "submit_errors": errors, "payload_bytes": 100 if a[1] != "0" else 0,
     "rss_mib": [mib(x) for x in a[2:5]],
-    "restart": {"answering_s": num(a[5]), "caught_up_s": num(a[6]), "rss_mib": mib(a[7])},
-    "replace": {"method": a[8] or None, "caught_up_s": num(a[9]), "voter_s": num(a[10]),
-                "peak_mib": mib(a[11]), "rss_mib": mib(a[12]), "removed": a[13] == "true"},
+    "restart": {"answering_s": num(a[5]), "caught_up_s": num(a[6]), "rss_mib": mib(a[7]),
+                "state_loaded_s": num(a[8]) / 1000 if a[8] else None},
+    "replace": {"method": a[9] or None, "caught_up_s": num(a[10]), "voter_s": num(a[11]),
+                "peak_mib": mib(a[12]), "rss_mib": mib(a[13]), "removed": a[14] == "true"},
 }))
 PY
     if [ -z "$n4_voter" ]; then
@@ -334,7 +337,8 @@ def lines(label, r):
     how = p["method"] or "?"
     errors = f" ({r['submit_errors']} submits failed)" if r.get("submit_errors") else ""
     yield f"{label}: {n} queued tasks{errors}, {args}; resident memory {nodes}"
-    yield (f"{label}: n1 killed (-9) and restarted: answering after {secs(s['answering_s'])}, "
+    loaded = f" (its state read back in {secs(s['state_loaded_s'])})" if s.get("state_loaded_s") is not None else ""
+    yield (f"{label}: n1 killed (-9) and restarted: answering after {secs(s['answering_s'])}{loaded}, "
            f"caught up after {secs(s['caught_up_s'])}, then {mib(s['rss_mib'])}")
     removed = "n3 removed" if p["removed"] is True else "n3 NOT removed" if p["removed"] is False else f"n3 removed in {p['removed']}"
     caught = f"caught up by {how} after {secs(p['caught_up_s'])}" if p["caught_up_s"] is not None else "caught up never"
@@ -351,7 +355,8 @@ if len(rows) > 1:
         "tasks": rows[0]["tasks"], "payload_bytes": rows[0]["payload_bytes"],
         "submit_errors": sum(r["submit_errors"] for r in rows),
         "rss_mib": [med(r["rss_mib"][i] for r in rows) for i in range(3)],
-        "restart": {k: med(r["restart"][k] for r in rows) for k in ("answering_s", "caught_up_s", "rss_mib")},
+        "restart": {k: med(r["restart"].get(k) for r in rows)
+                    for k in ("answering_s", "caught_up_s", "rss_mib", "state_loaded_s")},
         "replace": {**{k: med(r["replace"][k] for r in rows) for k in ("caught_up_s", "voter_s", "peak_mib", "rss_mib")},
                     "method": " or ".join(methods), "removed": f"{removed} of {len(rows)} runs"},
     }

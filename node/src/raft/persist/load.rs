@@ -5,7 +5,9 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::time::Instant;
 
 use rocksdb::{DB, ReadOptions};
 
@@ -26,19 +28,43 @@ type Batch = Result<Vec<Stored>, io::Error>;
 
 /// The queue state its records rebuild; task bodies stay on disk.
 pub fn load_queue(db: &Arc<DB>) -> Result<QueueState, io::Error> {
+    let started = Instant::now();
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
     let (batches, received) = sync_channel::<Batch>(BATCHES_AHEAD);
-    std::thread::scope(|scope| {
-        scope.spawn(move || read_records(db, &batches));
+    let waits = Waits::default();
+    let state = std::thread::scope(|scope| {
+        let waits = &waits;
+        // The sender moves to the reader: it hangs up when done, which ends the indexing.
+        scope.spawn(move || read_records(db, &batches, waits));
         let mut failure = None;
-        let records = in_order(received, &mut failure);
+        let records = in_order(received, &mut failure, waits);
         let mut state = QueueState::restore_over(meta, records, StoredTasks::over(db.clone()));
         match (failure, state.take_failure()) {
             (Some(e), _) => Err(e),
             (None, Some(failure)) => Err(io::Error::new(io::ErrorKind::InvalidData, failure)),
             (None, None) => Ok(state),
         }
-    })
+    })?;
+    // Which half a slow start waited on: reading (disk, decoding) or indexing (memory, CPU).
+    tracing::info!(
+        tasks = state.task_count(),
+        ms = started.elapsed().as_millis() as u64,
+        reading_waited_ms = waits.reading.load(Ordering::Relaxed) / 1000,
+        indexing_waited_ms = waits.indexing.load(Ordering::Relaxed) / 1000,
+        "queue state loaded"
+    );
+    Ok(state)
+}
+
+/// Microseconds each half of a load spent waiting for the other.
+#[derive(Default)]
+struct Waits {
+    reading: AtomicU64,
+    indexing: AtomicU64,
+}
+
+fn waited(counter: &AtomicU64, since: Instant) {
+    counter.fetch_add(since.elapsed().as_micros() as u64, Ordering::Relaxed);
 }
 
 pub fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<Option<T>, io::Error> {
@@ -52,16 +78,25 @@ pub fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<
 fn in_order<'a>(
     received: Receiver<Batch>,
     failure: &'a mut Option<io::Error>,
+    waits: &'a Waits,
 ) -> impl Iterator<Item = Stored> + 'a {
-    received
-        .into_iter()
-        .map_while(|batch| batch.map_err(|e| *failure = Some(e)).ok())
-        .flatten()
+    std::iter::from_fn(move || match received.try_recv() {
+        Ok(batch) => Some(batch),
+        Err(TryRecvError::Disconnected) => None,
+        Err(TryRecvError::Empty) => {
+            let since = Instant::now();
+            let batch = received.recv().ok();
+            waited(&waits.indexing, since);
+            batch
+        }
+    })
+    .map_while(|batch| batch.map_err(|e| *failure = Some(e)).ok())
+    .flatten()
 }
 
 /// Sends every record a start reads, decoded, in the order a restore takes them, then hangs up;
 /// stops at the first error, which it sends, or when the receiver is gone.
-fn read_records(db: &DB, batches: &SyncSender<Batch>) {
+fn read_records(db: &DB, batches: &SyncSender<Batch>, waits: &Waits) {
     let mut batch = Vec::with_capacity(BATCH);
     for tag in record::read_at_start() {
         let sent = read_kind(db, tag, &mut |stored| {
@@ -70,7 +105,16 @@ fn read_records(db: &DB, batches: &SyncSender<Batch>) {
                 return true;
             }
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            batches.send(Ok(full)).is_ok()
+            match batches.try_send(Ok(full)) {
+                Ok(()) => true,
+                Err(TrySendError::Disconnected(_)) => false,
+                Err(TrySendError::Full(full)) => {
+                    let since = Instant::now();
+                    let sent = batches.send(full).is_ok();
+                    waited(&waits.reading, since);
+                    sent
+                }
+            }
         });
         match sent {
             Ok(true) => {}
