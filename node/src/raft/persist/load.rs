@@ -26,18 +26,24 @@ const READ_AHEAD: usize = 4 << 20;
 
 type Batch = Result<Vec<Stored>, io::Error>;
 
+/// A queue state read back, and the bytes of records read for it.
+pub struct Loaded {
+    pub state: QueueState,
+    pub bytes_read: u64,
+}
+
 /// The queue state its records rebuild; task bodies stay on disk.
-pub fn load_queue(db: &Arc<DB>) -> Result<QueueState, io::Error> {
+pub fn load_queue(db: &Arc<DB>) -> Result<Loaded, io::Error> {
     let started = Instant::now();
     let meta: QueueMeta = read_meta(db, QUEUE_META_KEY)?.unwrap_or_default();
     let (batches, received) = sync_channel::<Batch>(BATCHES_AHEAD);
-    let waits = Waits::default();
+    let counts = Counts::default();
     let state = std::thread::scope(|scope| {
-        let waits = &waits;
+        let counts = &counts;
         // The sender moves to the reader: it hangs up when done, which ends the indexing.
-        scope.spawn(move || read_records(db, &batches, waits));
+        scope.spawn(move || read_records(db, &batches, counts));
         let mut failure = None;
-        let records = in_order(received, &mut failure, waits);
+        let records = in_order(received, &mut failure, counts);
         let mut state = QueueState::restore_over(meta, records, StoredTasks::over(db.clone()));
         match (failure, state.take_failure()) {
             (Some(e), _) => Err(e),
@@ -46,21 +52,25 @@ pub fn load_queue(db: &Arc<DB>) -> Result<QueueState, io::Error> {
         }
     })?;
     // Which half a slow start waited on: reading (disk, decoding) or indexing (memory, CPU).
+    let bytes_read = counts.bytes_read.load(Ordering::Relaxed);
     tracing::info!(
         tasks = state.task_count(),
+        bytes_read,
         ms = started.elapsed().as_millis() as u64,
-        reading_waited_ms = waits.reading.load(Ordering::Relaxed) / 1000,
-        indexing_waited_ms = waits.indexing.load(Ordering::Relaxed) / 1000,
+        reading_waited_ms = counts.reading_waited.load(Ordering::Relaxed) / 1000,
+        indexing_waited_ms = counts.indexing_waited.load(Ordering::Relaxed) / 1000,
         "queue state loaded"
     );
-    Ok(state)
+    Ok(Loaded { state, bytes_read })
 }
 
-/// Microseconds each half of a load spent waiting for the other.
+/// Bytes of records (keys and values) the reader read, and the microseconds each half of a
+/// load spent waiting for the other.
 #[derive(Default)]
-struct Waits {
-    reading: AtomicU64,
-    indexing: AtomicU64,
+struct Counts {
+    bytes_read: AtomicU64,
+    reading_waited: AtomicU64,
+    indexing_waited: AtomicU64,
 }
 
 fn waited(counter: &AtomicU64, since: Instant) {
@@ -78,7 +88,7 @@ pub fn read_meta<T: serde::de::DeserializeOwned>(db: &DB, key: &[u8]) -> Result<
 fn in_order<'a>(
     received: Receiver<Batch>,
     failure: &'a mut Option<io::Error>,
-    waits: &'a Waits,
+    counts: &'a Counts,
 ) -> impl Iterator<Item = Stored> + 'a {
     std::iter::from_fn(move || match received.try_recv() {
         Ok(batch) => Some(batch),
@@ -86,7 +96,7 @@ fn in_order<'a>(
         Err(TryRecvError::Empty) => {
             let since = Instant::now();
             let batch = received.recv().ok();
-            waited(&waits.indexing, since);
+            waited(&counts.indexing_waited, since);
             batch
         }
     })
@@ -96,10 +106,10 @@ fn in_order<'a>(
 
 /// Sends every record a start reads, decoded, in the order a restore takes them, then hangs up;
 /// stops at the first error, which it sends, or when the receiver is gone.
-fn read_records(db: &DB, batches: &SyncSender<Batch>, waits: &Waits) {
+fn read_records(db: &DB, batches: &SyncSender<Batch>, counts: &Counts) {
     let mut batch = Vec::with_capacity(BATCH);
     for tag in record::read_at_start() {
-        let sent = read_kind(db, tag, &mut |stored| {
+        let sent = read_kind(db, tag, &counts.bytes_read, &mut |stored| {
             batch.push(stored);
             if batch.len() < BATCH {
                 return true;
@@ -111,7 +121,7 @@ fn read_records(db: &DB, batches: &SyncSender<Batch>, waits: &Waits) {
                 Err(TrySendError::Full(full)) => {
                     let since = Instant::now();
                     let sent = batches.send(full).is_ok();
-                    waited(&waits.reading, since);
+                    waited(&counts.reading_waited, since);
                     sent
                 }
             }
@@ -129,8 +139,14 @@ fn read_records(db: &DB, batches: &SyncSender<Batch>, waits: &Waits) {
 }
 
 /// Hands each stored record of one kind (every key starting with `tag`), decoded and in key
-/// order, to `take`, while it returns `true`; `Ok(false)` if it stopped.
-fn read_kind(db: &DB, tag: u8, take: &mut impl FnMut(Stored) -> bool) -> Result<bool, io::Error> {
+/// order, to `take`, while it returns `true`; `Ok(false)` if it stopped. Counts what it reads in
+/// `bytes_read`.
+fn read_kind(
+    db: &DB,
+    tag: u8,
+    bytes_read: &AtomicU64,
+    take: &mut impl FnMut(Stored) -> bool,
+) -> Result<bool, io::Error> {
     let mut options = ReadOptions::default();
     options.set_readahead_size(READ_AHEAD);
     // Read once, in order: keeping these blocks would only push out the ones apply reads.
@@ -141,6 +157,7 @@ fn read_kind(db: &DB, tag: u8, take: &mut impl FnMut(Stored) -> bool) -> Result<
         if key.first() != Some(&tag) {
             break;
         }
+        bytes_read.fetch_add((key.len() + value.len()) as u64, Ordering::Relaxed);
         if !take(record::decode(&Codec, key, value)?) {
             return Ok(false);
         }

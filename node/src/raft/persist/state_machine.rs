@@ -20,7 +20,7 @@ use rocksdb::{DB, WriteBatch};
 use tokio::sync::{broadcast, oneshot, watch};
 
 use super::codec;
-use super::load::{load_queue, read_meta};
+use super::load::{Loaded, load_queue, read_meta};
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 use crate::clock::LeaderClock;
@@ -40,6 +40,8 @@ pub struct SharedState {
     applied: watch::Sender<u64>,
     /// Commands applied since this process started: what a snapshot's cost is weighed against.
     applied_commands: AtomicU64,
+    /// Bytes of records the last load of the state read (at start, or after an install).
+    loaded_bytes: AtomicU64,
     finished: broadcast::Sender<TaskId>,
     last_event: watch::Sender<u64>,
 }
@@ -61,6 +63,11 @@ impl SharedState {
         self.applied_commands.load(Ordering::Relaxed)
     }
 
+    /// Bytes of records the last load of the state read: a start reads no payload.
+    pub fn loaded_bytes(&self) -> u64 {
+        self.loaded_bytes.load(Ordering::Relaxed)
+    }
+
     /// Ids of tasks as they reach a final state on this replica. A receiver that lags behind
     /// gets `Lagged` and must re-read the states it cares about.
     pub fn finished(&self) -> broadcast::Receiver<TaskId> {
@@ -73,9 +80,10 @@ impl SharedState {
         self.last_event.subscribe()
     }
 
-    fn replace(&self, state: QueueState) {
-        let last_event = state.meta().last_event_seq;
-        *self.queue.write().unwrap_or_else(|p| p.into_inner()) = state;
+    fn replace(&self, loaded: Loaded) {
+        let last_event = loaded.state.meta().last_event_seq;
+        *self.queue.write().unwrap_or_else(|p| p.into_inner()) = loaded.state;
+        self.loaded_bytes.store(loaded.bytes_read, Ordering::Relaxed);
         self.last_event.send_replace(last_event);
     }
 }
@@ -100,7 +108,7 @@ impl StateMachineStore {
         clock: Arc<LeaderClock>,
     ) -> Result<StateMachineStore, io::Error> {
         finish_interrupted_install(&db, &snapshot_dir)?;
-        let state = load_queue(&db)?;
+        let Loaded { state, bytes_read } = load_queue(&db)?;
         clock.observe(state.now_ms());
         let applied = read_meta::<LogId>(&db, LAST_APPLIED_KEY)?.map_or(0, |id| id.index());
         let (applied_tx, _) = watch::channel(applied);
@@ -112,6 +120,7 @@ impl StateMachineStore {
                 queue: RwLock::new(state),
                 applied: applied_tx,
                 applied_commands: AtomicU64::new(0),
+                loaded_bytes: AtomicU64::new(bytes_read),
                 finished: finished_tx,
                 last_event: last_event_tx,
             }),
@@ -255,7 +264,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let db = self.db.clone();
         let dir = self.snapshot_dir.clone();
         let wanted = meta.clone();
-        let state = tokio::task::spawn_blocking(move || -> Result<QueueState, io::Error> {
+        let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded, io::Error> {
             use std::io::Seek;
             file.rewind()?;
             // Checked whole and stored before anything is replaced: an install cut short is
@@ -266,8 +275,8 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         })
         .await
         .map_err(io::Error::other)??;
-        self.clock.observe(state.now_ms());
-        self.shared.replace(state);
+        self.clock.observe(loaded.state.now_ms());
+        self.shared.replace(loaded);
         self.shared
             .applied
             .send_replace(meta.last_log_id.as_ref().map_or(0, |id| id.index()));
