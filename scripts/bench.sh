@@ -106,7 +106,10 @@ start_cluster() {
     http=""
     cluster_dir="$work/$1"
     mkdir -p "$cluster_dir"
-    base=$((17000 + RANDOM % 20000))
+    # Below 32768, where Linux starts handing out ephemeral ports: a node whose port a client
+    # took as its own end of a connection could not listen (seen: a scale run whose node 1
+    # never started).
+    base=$((17000 + RANDOM % 15000))
     peers=""
     for id in 1 2 3; do
         peers="$peers${peers:+,}$id@127.0.0.1:$((base + id))"
@@ -171,7 +174,8 @@ scale_test() {
     for id in 1 2 3; do
         until [ "$(applied_index "$id")" -ge "$target" ] 2>/dev/null; do
             if ((SECONDS >= deadline)); then
-                echo "bench: scale: node $id has not applied index $target within $scale_wait_s s" >&2
+                echo "bench: scale: node $id has not applied index $target within $scale_wait_s s; its log:" >&2
+                tail -n 5 "$cluster_dir/n$id.log" >&2
                 break
             fi
             sleep 0.2
