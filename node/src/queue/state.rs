@@ -493,7 +493,8 @@ impl QueueState {
     }
 
     fn delete_taken(&mut self, task: Box<Task>) {
-        if let Some(entry) = self.unindex(&task) {
+        self.unindex(&task);
+        if let Some(entry) = self.tasks.remove(&task.id) {
             entry.release(&mut self.names);
         }
         self.outlive_key(&task);
@@ -592,13 +593,16 @@ impl QueueState {
     }
 
     /// Makes the task's entry and every index entry for it. `before`: its entry before a
-    /// change, whose names it keeps (a task's queue, name and concurrency key never change).
+    /// change, still in place, which it overwrites keeping its names (a task's queue, name and
+    /// concurrency key never change).
     fn index(&mut self, task: &Task, before: Option<TaskEntry>) {
         let entry = match before {
             Some(before) => before.changed_to(task),
             None => TaskEntry::of(task, &mut self.names),
         };
-        if let Some(old) = self.tasks.insert(task.id, entry) {
+        if let Some(old) = self.tasks.insert(task.id, entry)
+            && before.is_none()
+        {
             old.release(&mut self.names);
         }
         if let Some(seq) = task.finish_seq.filter(|_| task.state.is_final()) {
@@ -626,10 +630,12 @@ impl QueueState {
         }
     }
 
-    /// Removes every index entry for the task, and its entry, which still holds its names: the
-    /// caller indexes the task again with it, or releases them.
+    /// Removes every index entry for the task but its entry, which it returns: the caller
+    /// indexes the task again over it, or removes it. Left in place because a change (every
+    /// lease and answer) puts it straight back, and taking it out of a packed leaf and putting
+    /// it in again would shift the leaf twice.
     fn unindex(&mut self, task: &Task) -> Option<TaskEntry> {
-        let entry = self.tasks.remove(&task.id);
+        let entry = self.tasks.get(&task.id).copied();
         let bytes = entry.map_or(0, |entry| u64::from(entry.bytes));
         if let Some(seq) = task.finish_seq {
             self.finish_order.remove(&seq);
