@@ -13,11 +13,7 @@ const VERSION_MSGPACK_NAMED: u8 = 1;
 const VERSION_MSGPACK_POSITIONAL: u8 = 2;
 
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, io::Error> {
-    let mut out = Vec::with_capacity(128);
-    out.push(VERSION_MSGPACK_NAMED);
-    rmp_serde::encode::write_named(&mut out, value)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("encode: {e}")))?;
-    Ok(out)
+    versioned(VERSION_MSGPACK_NAMED, value, rmp_serde::encode::write_named)
 }
 
 /// `value` with its fields by position, not by name: only for types whose new fields are added
@@ -25,10 +21,18 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, io::Error> {
 /// and whose fields never serialized come after all others. For stored records only, never the
 /// log: snapshots copy them, and like the snapshot format they are read by this release and newer.
 pub fn encode_positional<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, io::Error> {
+    versioned(VERSION_MSGPACK_POSITIONAL, value, rmp_serde::encode::write)
+}
+
+/// `version`, then `value` as `write` encodes it.
+fn versioned<T: Serialize + ?Sized>(
+    version: u8,
+    value: &T,
+    write: fn(&mut Vec<u8>, &T) -> Result<(), rmp_serde::encode::Error>,
+) -> Result<Vec<u8>, io::Error> {
     let mut out = Vec::with_capacity(128);
-    out.push(VERSION_MSGPACK_POSITIONAL);
-    rmp_serde::encode::write(&mut out, value)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("encode: {e}")))?;
+    out.push(version);
+    write(&mut out, value).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("encode: {e}")))?;
     Ok(out)
 }
 

@@ -153,18 +153,23 @@ fn read_kind(
     options.fill_cache(false);
     let mut records = db.raw_iterator_cf_opt(cf(db, CF_SM_DATA)?, options);
     records.seek([tag]);
+    let mut read = 0;
+    let mut going = true;
     while let (Some(key), Some(value)) = (records.key(), records.value()) {
         if key.first() != Some(&tag) {
             break;
         }
-        bytes_read.fetch_add((key.len() + value.len()) as u64, Ordering::Relaxed);
-        if !take(record::decode(&Codec, key, value)?) {
-            return Ok(false);
+        read += (key.len() + value.len()) as u64;
+        going = take(record::decode(&Codec, key, value)?);
+        if !going {
+            break;
         }
         records.next();
     }
+    // Counted once per kind, not once per record: one thread reads, but the counter is shared.
+    bytes_read.fetch_add(read, Ordering::Relaxed);
     records.status().map_err(rocks_err)?;
-    Ok(true)
+    Ok(going)
 }
 
 /// The node's versioned encoding, as the record table decodes with it.
