@@ -153,7 +153,7 @@ fn finish_interrupted_install(db: &Arc<DB>, dir: &std::path::Path) -> Result<(),
         ));
     };
     tracing::warn!(snapshot = ?meta, "finishing the install of a snapshot a stop cut short");
-    snapshot::install(db, file, &meta)
+    snapshot::install(db, file, &meta, dir)
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachineStore {
@@ -270,7 +270,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             // Checked whole and stored before anything is replaced: an install cut short is
             // finished from this copy.
             let stored = snapshot::store_checked(&mut file, &dir, &wanted)?;
-            snapshot::install(&db, stored.file, &wanted)?;
+            snapshot::install(&db, stored.file, &wanted, &dir)?;
             load_queue(&db)
         })
         .await
