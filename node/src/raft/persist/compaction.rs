@@ -47,9 +47,9 @@ pub fn due(snapshot_every: u64, records: u64, entries: u64, commands: u64, quiet
 pub(in crate::raft) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_every: u64, mut stop: Stop) {
     let mut interval = tokio::time::interval(CHECK_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Commands applied as of the last snapshot this loop saw, and as of its last look (counted
-    // from this start); since when none were.
-    let (mut last_snapshot, mut commands_then, mut commands_seen) = (None, 0, 0);
+    let mut since = SinceSnapshot::default();
+    // Commands applied as of the last look (counted from this start); since when none were.
+    let mut commands_seen = 0;
     let mut quiet_since = tokio::time::Instant::now();
     while stop.tick(&mut interval).await {
         let (applied, snapshot) = {
@@ -64,20 +64,42 @@ pub(in crate::raft) async fn run(raft: Raft, shared: Arc<SharedState>, snapshot_
             )
         };
         let commands = shared.applied_commands();
-        if last_snapshot != Some(snapshot) {
-            (last_snapshot, commands_then) = (Some(snapshot), commands);
-        }
+        let commands_since = since.commands(snapshot, commands);
         if std::mem::replace(&mut commands_seen, commands) != commands {
             quiet_since = tokio::time::Instant::now();
         }
         let quiet = quiet_since.elapsed() >= QUIET;
         let records = shared.queue().task_count() as u64;
         let entries = applied.saturating_sub(snapshot);
-        if due(snapshot_every, records, entries, commands - commands_then, quiet)
+        if due(snapshot_every, records, entries, commands_since, quiet)
             && raft.trigger().snapshot().await.is_err()
         {
             return;
         }
+    }
+}
+
+/// Commands applied since the last snapshot. They are counted from this start, so those
+/// before it are unknown: until a snapshot is made here, as many as can be. Counted as none, a
+/// node restarted with a large quiet backlog and a long log behind its snapshot made no
+/// snapshot and kept that log until as many new commands as records came.
+#[derive(Default)]
+struct SinceSnapshot {
+    /// The snapshot this start began with.
+    first: Option<u64>,
+    /// The newest snapshot since (made or installed), and the commands applied as of it.
+    made: Option<(u64, u64)>,
+}
+
+impl SinceSnapshot {
+    fn commands(&mut self, snapshot: u64, commands: u64) -> u64 {
+        let first = *self.first.get_or_insert(snapshot);
+        match self.made {
+            Some((index, _)) if index != snapshot => self.made = Some((snapshot, commands)),
+            None if snapshot != first => self.made = Some((snapshot, commands)),
+            _ => {}
+        }
+        self.made.map_or(u64::MAX, |(_, then)| commands - then)
     }
 }
 
@@ -112,6 +134,17 @@ mod tests {
             due(5000, 1_000_000, 250_000, 0, false),
             "entries alone, as before"
         );
+    }
+
+    #[test]
+    fn commands_before_a_restart_count_until_a_snapshot_is_made() {
+        let mut since = SinceSnapshot::default();
+        assert_eq!(since.commands(400, 0), u64::MAX, "unknown since the start");
+        assert_eq!(since.commands(400, 30), u64::MAX);
+        assert_eq!(since.commands(900, 50), 0, "a snapshot made here");
+        assert_eq!(since.commands(900, 75), 25);
+        assert_eq!(since.commands(1300, 80), 0);
+        assert_eq!(since.commands(1300, 81), 1);
     }
 
     #[test]
