@@ -262,9 +262,15 @@ scale_test() {
     fi
     n4_rss_kib="$(proc_kib "${pids[4]}" VmRSS)"
     if [ -z "$n4_peak_kib" ]; then n4_peak_kib="$(proc_kib "${pids[4]}" VmHWM)"; fi
+    # Of the replacement, how long node 2 took to build its snapshot and node 4 to install it
+    # (their logs say; an older binary's do not).
+    local built_ms installed_ms
+    built_ms="$(grep -o 'snapshot built.* ms=[0-9]*' "$cluster_dir/n2.log" | tail -n 1 | sed 's/.* ms=//')"
+    installed_ms="$(grep -o 'snapshot installed.* ms=[0-9]*' "$cluster_dir/n4.log" | tail -n 1 | sed 's/.* ms=//')"
 
     python3 - "$scale_n" "$submit_errors" "${#scale_payload[@]}" "${rss[@]}" "${serving:-}" "${caught:-}" "${restarted_kib:-}" "${loaded_ms:-}" \
-        "$n4_method" "$n4_caught" "$n4_voter" "${n4_peak_kib:-}" "${n4_rss_kib:-}" "$removed" >>"$work/scale.jsonl" <<'PY'
+        "$n4_method" "$n4_caught" "$n4_voter" "${n4_peak_kib:-}" "${n4_rss_kib:-}" "$removed" "${built_ms:-}" "${installed_ms:-}" \
+        >>"$work/scale.jsonl" <<'PY'
 import json, sys
 errors = int(sys.argv.pop(2))
 a = sys.argv[1:]
@@ -276,7 +282,9 @@ print(json.dumps({
     "restart": {"answering_s": num(a[5]), "caught_up_s": num(a[6]), "rss_mib": mib(a[7]),
                 "state_loaded_s": num(a[8]) / 1000 if a[8] else None},
     "replace": {"method": a[9] or None, "caught_up_s": num(a[10]), "voter_s": num(a[11]),
-                "peak_mib": mib(a[12]), "rss_mib": mib(a[13]), "removed": a[14] == "true"},
+                "peak_mib": mib(a[12]), "rss_mib": mib(a[13]), "removed": a[14] == "true",
+                "snapshot_built_s": num(a[15]) / 1000 if a[15] else None,
+                "snapshot_installed_s": num(a[16]) / 1000 if a[16] else None},
 }))
 PY
     if [ -z "$n4_voter" ]; then
@@ -365,6 +373,8 @@ def lines(label, r):
            f"caught up after {secs(s['caught_up_s'])}, then {mib(s['rss_mib'])}")
     removed = "n3 removed" if p["removed"] is True else "n3 NOT removed" if p["removed"] is False else f"n3 removed in {p['removed']}"
     caught = f"caught up by {how} after {secs(p['caught_up_s'])}" if p["caught_up_s"] is not None else "caught up never"
+    if how == "snapshot" and p.get("snapshot_installed_s") is not None:
+        caught += f" (built in {secs(p.get('snapshot_built_s'))} on n2, installed in {secs(p['snapshot_installed_s'])})"
     voter = f"a voter after {secs(p['voter_s'])}" if p["voter_s"] is not None else "a voter never"
     yield (f"{label}: n3 wiped, replaced by n4 (--join): {caught}, peak {mib(p['peak_mib'])}; "
            f"{voter}, then {mib(p['rss_mib'])}; {removed}")
@@ -380,7 +390,8 @@ if len(rows) > 1:
         "rss_mib": [med(r["rss_mib"][i] for r in rows) for i in range(3)],
         "restart": {k: med(r["restart"].get(k) for r in rows)
                     for k in ("answering_s", "caught_up_s", "rss_mib", "state_loaded_s")},
-        "replace": {**{k: med(r["replace"][k] for r in rows) for k in ("caught_up_s", "voter_s", "peak_mib", "rss_mib")},
+        "replace": {**{k: med(r["replace"].get(k) for r in rows) for k in ("caught_up_s", "voter_s", "peak_mib", "rss_mib",
+                                                                   "snapshot_built_s", "snapshot_installed_s")},
                     "method": " or ".join(methods), "removed": f"{removed} of {len(rows)} runs"},
     }
     for l in lines(f"scale median of {len(rows)}", m):

@@ -269,8 +269,16 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
             file.rewind()?;
             // Checked whole and stored before anything is replaced: an install cut short is
             // finished from this copy.
+            let started = Instant::now();
             let stored = snapshot::store_checked(&mut file, &dir, &wanted)?;
+            let bytes = stored.file.metadata()?.len();
             snapshot::install(&db, stored.file, &wanted, &dir)?;
+            tracing::info!(
+                last_log_id = ?wanted.last_log_id,
+                bytes,
+                ms = started.elapsed().as_millis() as u64,
+                "snapshot installed"
+            );
             load_queue(&db)
         })
         .await
@@ -309,6 +317,7 @@ impl SnapshotBuilder {
         let spawned = std::thread::Builder::new()
             .name("qraft-snapshot".into())
             .spawn(move || {
+                let started = Instant::now();
                 let result = {
                     let view = db.snapshot();
                     let _ = taken_tx.send(());
@@ -317,6 +326,11 @@ impl SnapshotBuilder {
                 // Let go of the database before answering, so that whoever waits on the answer
                 // can close it.
                 drop(db);
+                if let Ok(file) = &result {
+                    let bytes = file.file.metadata().map_or(0, |m| m.len());
+                    let ms = started.elapsed().as_millis() as u64;
+                    tracing::info!(path = %file.path.display(), last_log_id = ?file.meta.last_log_id, bytes, ms, "snapshot built");
+                }
                 let _ = done_tx.send(result);
             });
         match spawned {
@@ -343,7 +357,6 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let file = done
             .await
             .map_err(|_| io::Error::other("snapshot thread ended without an answer"))??;
-        tracing::info!(path = %file.path.display(), last_log_id = ?file.meta.last_log_id, "snapshot built");
         Ok(Snapshot {
             meta: file.meta,
             snapshot: tokio::fs::File::from_std(file.file),
