@@ -219,9 +219,8 @@ scale_test() {
         sleep 0.1
     done
     # Replaced by snapshot, the way a wiped node catches up once the log is compacted: node 2
-    # leads, and node 4 joins once node 2's snapshot covers the fill (node 2 was not restarted,
-    # so its snapshot is due as soon as the fill is over; node 1's count of commands began again
-    # at its restart). No snapshot is due before 5,000 entries (the default --snapshot-every):
+    # leads, and node 4 joins once node 2's snapshot covers the fill (due as soon as the fill is
+    # over and the log is quiet). No snapshot is due before 5,000 entries (the default --snapshot-every):
     # after a smaller fill node 4 replays the log, and the line says so.
     if ((target >= 5000)); then
         timeout "$scale_wait_s" "$bin" cluster transfer-leader 2 --json >>"$cluster_dir/transfer.log" 2>&1 || true
