@@ -276,6 +276,39 @@ async fn sigterm_hands_running_tasks_to_another_node_without_waiting_for_the_lea
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_and_restarted_hands_back_what_it_ran_without_waiting_for_the_lease() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let all = [1, 2, 3];
+    cluster.wait_for_leader(&all, Duration::from_secs(15)).await;
+    let client = cluster.client(&all);
+    // No time limit: the lease is the default 30 s.
+    let (id, first, node) = start_sleep(&client, br#"{"ms":600000}"#, 0).await;
+
+    tracing::info!("--- kill -9 the node running it, and start it again");
+    cluster.kill_node(node);
+    let killed = std::time::Instant::now();
+    cluster.start_node(node);
+    let (second, _) = wait_for("the task to run again", Duration::from_secs(40), || async {
+        client
+            .get_task(&id, true)
+            .await
+            .ok()
+            .filter(|t| t.state == pb::TaskState::Started as i32 && t.attempts == 2)
+    })
+    .await;
+    let waited = killed.elapsed();
+    assert!(
+        waited < Duration::from_secs(20),
+        "ran again {waited:?} after the kill: its 30 s lease expired instead of being handed back"
+    );
+    assert!(second.delivery > first.delivery, "{second:?}");
+    let log = std::fs::read_to_string(&cluster.nodes[&node].log).expect("log");
+    assert!(log.contains("handed back tasks leased to this worker"), "{log}");
+    client.revoke(&id).await.expect("revoke");
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autoscale_grows_with_a_backlog_and_shrinks_when_idle() {
     let cluster = TestCluster::start(3, &["--autoscale", "1,4"]);
     let all = [1, 2, 3];

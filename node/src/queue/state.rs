@@ -231,6 +231,8 @@ pub struct QueueState {
     stored_bytes: u64,
     /// Leased tasks per concurrency key.
     running_keys: BTreeMap<String, u32>,
+    /// Leased tasks per worker, with their delivery numbers.
+    leases: BTreeMap<String, BTreeMap<TaskId, u32>>,
     /// Schedules by name, and their next due times.
     schedules: BTreeMap<String, Schedule>,
     schedule_due: BTreeSet<(u64, String)>,
@@ -628,6 +630,9 @@ impl QueueState {
         if let (Some(_), Some(concurrency)) = (&task.lease, &task.options.concurrency) {
             *by_queue(&mut self.running_keys, &concurrency.key) += 1;
         }
+        if let Some(lease) = &task.lease {
+            by_queue(&mut self.leases, &lease.worker).insert(task.id, lease.delivery);
+        }
     }
 
     /// Removes every index entry for the task but its entry, which it returns: the caller
@@ -687,6 +692,14 @@ impl QueueState {
                 self.running_keys.remove(&concurrency.key);
             }
         }
+        if let Some(lease) = &task.lease
+            && let Some(held) = self.leases.get_mut(&lease.worker)
+        {
+            held.remove(&task.id);
+            if held.is_empty() {
+                self.leases.remove(&lease.worker);
+            }
+        }
         entry
     }
 
@@ -716,6 +729,7 @@ impl QueueState {
             && self.totals == other.totals
             && self.stored_bytes == other.stored_bytes
             && self.running_keys == other.running_keys
+            && self.leases == other.leases
             && self.schedules == other.schedules
             && self.schedule_due == other.schedule_due
             && self.flows == other.flows

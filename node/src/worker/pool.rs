@@ -6,6 +6,11 @@
 //!
 //! On shutdown it stops leasing, lets running tasks finish within a grace period, then hands the
 //! rest back (`Release`) so another node takes them at once instead of after the lease expires.
+//!
+//! It also hands back leases it holds but does not run ([`hand_back_orphans`]): those of its
+//! previous run, when the node was killed and restarted (its worker id is the node's), and
+//! those granted to a lease whose answer was lost in a failover. Either way the tasks run
+//! again within seconds, not after their whole lease.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,6 +64,10 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Autoscale: idle this long before shrinking, then one slot less per this interval.
 const IDLE_BEFORE_SHRINK: Duration = Duration::from_secs(2);
 const SHRINK_STEP: Duration = Duration::from_secs(1);
+/// How often the pool looks for leases it holds but does not run.
+const ORPHAN_SWEEP: Duration = Duration::from_secs(1);
+/// Most leases handed back in one proposal.
+const MAX_HAND_BACK: usize = 1000;
 
 /// The pool's slot count as autoscale moves it.
 struct Slots {
@@ -252,6 +261,9 @@ async fn run(
     // Revokes of running tasks, watched once here rather than by every attempt.
     let mut finished = replica.shared().finished();
     let mut finished_closed = false;
+    let mut sweep = tokio::time::interval(ORPHAN_SWEEP);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut orphans = Vec::new();
     loop {
         // Looking for ready work costs a scan of the local queue: only when a slot could take it.
         let backlog = (running.len() < slots.limit || slots.can_grow())
@@ -319,6 +331,9 @@ async fn run(
                 finished_closed = matches!(done, Err(RecvError::Closed));
                 stop_revoked(&replica, &mut running, done);
             }
+            _ = sweep.tick() => {
+                orphans = hand_back_orphans(&replica, &worker_id, &running, &orphans).await;
+            }
             // New state applied: maybe new work (or our own answers landed).
             Ok(()) = applied.changed(), if lease_failures == 0 => {}
             _ = tokio::time::sleep(idle) => {}
@@ -354,6 +369,54 @@ async fn run(
             }
         }
     }
+}
+
+/// Hands back (`Release`) the tasks this replica shows leased to `worker` that the pool does not
+/// run, and returns those it saw, for the next sweep. A lease is handed back only when two
+/// sweeps in a row saw it: a task just answered still shows its lease here until this replica
+/// applies the answer, a moment later. (Were one handed back anyway, the release would come
+/// after the committed answer in the log, and be refused as stale.) No lease is in flight
+/// while this runs: the pool awaits its leases in the same loop.
+async fn hand_back_orphans(
+    replica: &Replica,
+    worker: &str,
+    running: &BTreeMap<TaskId, Running>,
+    seen_before: &[(TaskId, u32)],
+) -> Vec<(TaskId, u32)> {
+    let orphans: Vec<(TaskId, u32)> = {
+        let shared = replica.shared();
+        let queue = shared.queue();
+        queue
+            .leased_to(worker)
+            .into_iter()
+            .filter(|(id, _)| !running.contains_key(id) && queue.task_state(id) == Some(TaskState::Started))
+            .collect()
+    };
+    let releases: Vec<Command> = orphans
+        .iter()
+        .filter(|orphan| seen_before.contains(orphan))
+        .take(MAX_HAND_BACK)
+        .map(|&(id, delivery)| Command::Release { id, delivery })
+        .collect();
+    if !releases.is_empty() {
+        let count = releases.len();
+        match replica.propose(releases).await {
+            Ok(outcomes) => {
+                let handed_back = outcomes
+                    .iter()
+                    .filter(|outcome| matches!(outcome, Outcome::Updated { .. }))
+                    .count();
+                tracing::info!(
+                    handed_back,
+                    refused = count - handed_back,
+                    "handed back tasks leased to this worker that it does not run (an earlier run's, or a lease whose answer was lost)"
+                );
+            }
+            // Seen again next sweep, and tried again.
+            Err(e) => tracing::debug!(error = %e, count, "could not hand back orphaned leases"),
+        }
+    }
+    orphans
 }
 
 /// Stops the attempts of running tasks that were just revoked. After a lagged feed every

@@ -294,6 +294,38 @@ fn expired_leases_return_the_task_and_the_delivery_limit_kills_it() {
 }
 
 #[test]
+fn the_tasks_a_worker_holds_are_known_until_answered_handed_back_or_expired() {
+    let mut state = new_state();
+    let ids: Vec<TaskId> = (0..3)
+        .map(|_| submitted(state.apply(submit("t", "q", 0))))
+        .collect();
+    let mut held = leased(state.apply(lease(&["q"], 3)));
+    held.sort();
+    assert_eq!(state.leased_to("w1"), held);
+    assert!(state.leased_to("w2").is_empty());
+    let delivery = |id: TaskId| held.iter().find(|(h, _)| *h == id).expect("held").1;
+    let (acked, released, left) = (ids[0], ids[1], ids[2]);
+    state.apply(Command::Ack {
+        id: acked,
+        delivery: delivery(acked),
+        result: vec![],
+    });
+    state.apply(Command::Release {
+        id: released,
+        delivery: delivery(released),
+    });
+    assert_eq!(state.leased_to("w1"), vec![(left, delivery(left))]);
+    at(&mut state, 30_000);
+    assert!(state.leased_to("w1").is_empty(), "the lease expired");
+    assert_eq!(leased(state.apply(lease(&["q"], 3))).len(), 2);
+    assert_eq!(
+        state.leased_to("w1").len(),
+        2,
+        "leased again under new deliveries"
+    );
+}
+
+#[test]
 fn a_stale_token_cannot_ack_extend_or_fail() {
     let mut state = new_state();
     let id = submitted(state.apply(submit("t", "q", 0)));

@@ -4,6 +4,7 @@ use super::QueueState;
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::event::EventKind;
 use crate::queue::record::RecordId;
+use crate::queue::task::TaskId;
 use crate::queue::worker::{WORKER_TTL_MS, WorkerInfo, WorkerRegistration};
 
 impl QueueState {
@@ -13,6 +14,14 @@ impl QueueState {
 
     pub fn worker(&self, id: &str) -> Option<&WorkerInfo> {
         self.workers.get(id)
+    }
+
+    /// The tasks holding a lease of `worker`, each with its delivery number, in id order.
+    pub fn leased_to(&self, worker: &str) -> Vec<(TaskId, u32)> {
+        self.leases
+            .get(worker)
+            .map(|held| held.iter().map(|(id, delivery)| (*id, *delivery)).collect())
+            .unwrap_or_default()
     }
 
     pub(super) fn register_worker(&mut self, registration: WorkerRegistration) -> Outcome {
