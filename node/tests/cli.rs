@@ -241,6 +241,72 @@ async fn bench_modes_measure_what_they_say() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_breakdown_times_every_stage_of_the_run_and_only_the_run() {
+    let cluster = TestCluster::start(3, &[]);
+    cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let cli = Cli::of(&cluster);
+    // Submits before the run must not count in its breakdown.
+    cli.json(&["bench", "submit", "-n", "50", "-c", "1", "-b", "1"]);
+
+    let output = cli.run(&[
+        "bench",
+        "e2e",
+        "-n",
+        "300",
+        "-c",
+        "2",
+        "-b",
+        "1",
+        "--breakdown",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "the run's figures, then its breakdown: {stdout}");
+    assert_eq!(lines[0]["tasks"].as_u64(), Some(300));
+    let stages = &lines[1]["breakdown"];
+    assert_eq!(lines[1]["nodes"].as_u64(), Some(3));
+    assert_eq!(
+        stages["api_submit"]["count"].as_u64(),
+        Some(300),
+        "one per submit of this run: {stages}"
+    );
+    // Two of the three pools are on followers: their leases and answers are forwarded.
+    for stage in [
+        "propose_wait",
+        "forward",
+        "leader_write",
+        "fsync",
+        "replicate",
+        "apply",
+        "worker_lease",
+        "task_run",
+        "worker_answer",
+    ] {
+        let timed = &stages[stage];
+        assert!(
+            timed["count"].as_u64().is_some_and(|n| n > 0)
+                && timed["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0)
+                && timed["mean_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{stage} was not timed: {stages}"
+        );
+    }
+
+    let text = cli.text(&["bench", "submit", "-n", "20", "--breakdown"]);
+    assert!(text.contains("where the time went"), "{text}");
+    assert!(text.contains("leader_write"), "{text}");
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_larger_than_grpcs_default_message_limit_runs_and_lists_whole() {
     let cluster = TestCluster::start(3, &["--max-payload-bytes", "8388608"]);
     cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;

@@ -43,6 +43,24 @@ fn role_to_pb(role: Role) -> pb::NodeRole {
     }
 }
 
+fn stages_to_pb(timings: &crate::metrics::Timings) -> Vec<pb::StageTiming> {
+    use crate::metrics::stage::{FACTOR, FIRST_BOUND_SECONDS};
+    timings
+        .stages()
+        .into_iter()
+        .map(|(name, _, stage)| {
+            let reading = stage.read();
+            pb::StageTiming {
+                name: name.to_string(),
+                sum_seconds: reading.sum_seconds,
+                first_bound_seconds: FIRST_BOUND_SECONDS,
+                factor: FACTOR,
+                buckets: reading.buckets,
+            }
+        })
+        .collect()
+}
+
 #[tonic::async_trait]
 impl pb::admin_server::Admin for AdminService {
     type WatchEventsStream = EventStream;
@@ -85,6 +103,7 @@ impl pb::admin_server::Admin for AdminService {
             active_members: view.active_members,
             wall_ms: view.wall_ms,
             clock_skew_ms: view.clock_skew_ms,
+            stages: stages_to_pb(self.replica.timings()),
         }))
     }
 

@@ -8,7 +8,9 @@
 //! - [`http`]: their HTTP/JSON transport (`submit --http`).
 //! - [`tracker`]: matches submits with the finishes a node streams back.
 //! - [`report`]: the figures, as a table row or JSON.
+//! - [`breakdown`]: `--breakdown`, where the run's time went, stage by stage.
 
+mod breakdown;
 mod e2e;
 mod http;
 mod latency;
@@ -27,6 +29,11 @@ pub use self::submit::SubmitBench;
 pub struct BenchArgs {
     #[command(subcommand)]
     pub mode: BenchMode,
+    /// After the run, print where its time went: every node's timings of each stage of a
+    /// task's path (API, proposer, leader write, fsync, replication, apply, worker lease, run,
+    /// answer), read before and after the run.
+    #[arg(long, global = true)]
+    pub breakdown: bool,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -40,10 +47,29 @@ pub enum BenchMode {
     Latency(LatencyBench),
 }
 
+impl BenchMode {
+    fn cluster(&self) -> &crate::cli::ClusterArgs {
+        match self {
+            BenchMode::Submit(bench) => &bench.cluster,
+            BenchMode::E2e(bench) => &bench.cluster,
+            BenchMode::Latency(bench) => &bench.cluster,
+        }
+    }
+}
+
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    match args.mode {
+    let json = args.mode.cluster().json;
+    let breakdown = match args.breakdown {
+        true => Some(breakdown::Breakdown::start(args.mode.cluster().client()?).await?),
+        false => None,
+    };
+    let code = match args.mode {
         BenchMode::Submit(bench) => submit::run(bench).await,
         BenchMode::E2e(bench) => e2e::run(bench).await,
         BenchMode::Latency(bench) => latency::run(bench).await,
+    }?;
+    if let Some(breakdown) = breakdown {
+        breakdown.finish(json).await?;
     }
+    Ok(code)
 }

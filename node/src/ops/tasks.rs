@@ -59,8 +59,11 @@ pub async fn submit(
     caller: &Caller,
     input: TaskInput,
 ) -> Result<Submitted, OpError> {
+    let started = std::time::Instant::now();
     let submit = prepared(input, defaults, caller, wall_ms())?;
-    submitted(propose_one(replica, Command::Submit(submit)).await?)
+    let answer = submitted(propose_one(replica, Command::Submit(submit)).await?);
+    replica.timings().api_submit.observe_since(started);
+    answer
 }
 
 /// Submits up to [`MAX_BATCH`] tasks in one log entry. Nothing is proposed unless every task is
@@ -78,6 +81,7 @@ pub async fn submit_batch(
             inputs.len()
         )));
     }
+    let started = std::time::Instant::now();
     let now = wall_ms();
     let commands = inputs
         .into_iter()
@@ -89,6 +93,7 @@ pub async fn submit_batch(
         })
         .collect::<Result<Vec<_>, OpError>>()?;
     let outcomes = replica.propose(commands).await?;
+    replica.timings().api_submit.observe_since(started);
     outcomes
         .into_iter()
         .enumerate()

@@ -19,6 +19,7 @@ use super::persist::state_machine::SharedState;
 use super::transport::network::PeerNetwork;
 use super::types::{NodeId, Proposal, Raft};
 use crate::clock::LeaderClock;
+use crate::metrics::Timings;
 use crate::queue::cap::{StoreCaps, StoreFull, Usage};
 use crate::queue::{Command, Outcome};
 
@@ -123,8 +124,9 @@ impl ProposeError {
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, ProposeError>>;
 
-/// Commands waiting to be proposed, their encoded size, and where their outcomes go.
-type Waiting = (Vec<Command>, usize, Reply);
+/// Commands waiting to be proposed, their encoded size, where their outcomes go, and since when
+/// they wait.
+type Waiting = (Vec<Command>, usize, Reply, Instant);
 
 /// Handle for proposing commands; cheap to clone.
 #[derive(Clone)]
@@ -147,6 +149,7 @@ impl Proposer {
         caps: StoreCaps,
         clock: Arc<LeaderClock>,
         shared: Arc<SharedState>,
+        timings: Timings,
     ) -> Proposer {
         let (tx, rx) = mpsc::channel(4096);
         let writer = Arc::new(Writer {
@@ -155,6 +158,7 @@ impl Proposer {
             network,
             clock,
             shared,
+            timings,
         });
         tokio::spawn(batch_loop(rx, writer.clone()));
         Proposer {
@@ -173,7 +177,7 @@ impl Proposer {
         let _waiting = self.hold(bytes)?;
         let (tx, rx) = oneshot::channel();
         self.queue
-            .send((commands, bytes, tx))
+            .send((commands, bytes, tx, Instant::now()))
             .await
             .map_err(|_| ProposeError::ShuttingDown)?;
         rx.await.map_err(|_| ProposeError::ShuttingDown)?
@@ -189,6 +193,10 @@ impl Proposer {
         self.must_have_room(&commands)?;
         let _waiting = self.hold(bytes)?;
         self.writer.write_local(commands).await
+    }
+
+    pub fn timings(&self) -> &Timings {
+        &self.writer.timings
     }
 
     fn hold(&self, bytes: usize) -> Result<OwnedSemaphorePermit, ProposeError> {
@@ -274,11 +282,14 @@ async fn batch_loop(mut rx: mpsc::Receiver<Waiting>, writer: Arc<Writer>) {
             }
         }
         let writer = writer.clone();
+        for (_, _, _, since) in &batch {
+            writer.timings.propose_wait.observe_since(*since);
+        }
         tokio::spawn(async move {
             let _permit = permit;
-            let sizes: Vec<usize> = batch.iter().map(|(c, _, _)| c.len()).collect();
+            let sizes: Vec<usize> = batch.iter().map(|(c, _, _, _)| c.len()).collect();
             let (commands, replies): (Vec<Vec<Command>>, Vec<Reply>) =
-                batch.into_iter().map(|(c, _, reply)| (c, reply)).unzip();
+                batch.into_iter().map(|(c, _, reply, _)| (c, reply)).unzip();
             let result = writer.write(commands.into_iter().flatten().collect()).await;
             deliver(result, &sizes, replies);
         });
@@ -321,6 +332,7 @@ struct Writer {
     clock: Arc<LeaderClock>,
     /// The cluster time this node has applied: stamps never go below it.
     shared: Arc<SharedState>,
+    timings: Timings,
 }
 
 impl Writer {
@@ -379,7 +391,12 @@ impl Writer {
             stamped_at_ms: self.clock.stamp(term, cluster_ms),
             commands,
         };
-        match self.raft.client_write(proposal).await {
+        let started = Instant::now();
+        let written = self.raft.client_write(proposal).await;
+        if written.is_ok() {
+            self.timings.leader_write.observe_since(started);
+        }
+        match written {
             Ok(response) => Ok(response.data.outcomes),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                 Err(ProposeError::NoLeader {
@@ -440,9 +457,13 @@ impl Writer {
             .map_err(|_| ProposeError::NoLeader { leader_addr: None })?;
         let data = codec::encode(commands).map_err(|e| ProposeError::Unknown(e.to_string()))?;
         let request = client.request(pb_payload(data), Some(FORWARD_TIMEOUT));
+        let started = Instant::now();
         match client.inner.propose(request).await {
-            Ok(reply) => codec::decode::<Result<Vec<Outcome>, ProposeError>>(&reply.into_inner().data)
-                .map_err(|e| ProposeError::Unknown(format!("leader's answer is unreadable: {e}")))?,
+            Ok(reply) => {
+                self.timings.forward.observe_since(started);
+                codec::decode::<Result<Vec<Outcome>, ProposeError>>(&reply.into_inner().data)
+                    .map_err(|e| ProposeError::Unknown(format!("leader's answer is unreadable: {e}")))?
+            }
             Err(status) if is_connect_failure(&status) => Err(ProposeError::NoLeader { leader_addr: None }),
             Err(status) => Err(ProposeError::Unknown(format!(
                 "forwarding to the leader at {addr} failed: {}",

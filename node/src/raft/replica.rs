@@ -213,7 +213,11 @@ impl Replica {
             clock.clone(),
         )?;
         let shared = state_machine.shared();
-        let network = PeerNetwork::new(&settings.cluster_name, settings.tls.clone())?;
+        let network = PeerNetwork::new(
+            &settings.cluster_name,
+            settings.tls.clone(),
+            timings.replicate.clone(),
+        )?;
         let raft = Raft::new(id, config, network.clone(), log_store, state_machine)
             .await
             .map_err(|e| ReplicaError::Raft(e.to_string()))?;
@@ -226,6 +230,7 @@ impl Replica {
             settings.store_caps,
             clock.clone(),
             shared.clone(),
+            timings.clone(),
         );
         // A node with Raft state serves Raft at once; one without waits for bootstrap to say
         // whether it is new or lost its data.

@@ -53,7 +53,9 @@ async fn send_batches(replica: Replica, mut pending: mpsc::UnboundedReceiver<Pen
             }
         }
         let (commands, waiters): (Vec<Command>, Vec<oneshot::Sender<()>>) = batch.into_iter().unzip();
+        let started = std::time::Instant::now();
         propose_until_known(&replica, commands).await;
+        replica.timings().worker_answer.observe_since(started);
         for waiter in waiters {
             let _ = waiter.send(());
         }

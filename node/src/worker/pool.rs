@@ -277,8 +277,10 @@ async fn run(
                 max: LeaseRequest::max_for(free),
                 ..lease.clone()
             };
+            let started = std::time::Instant::now();
             match replica.propose_one(Command::Lease(request)).await {
                 Ok(Outcome::Leased(tasks)) => {
+                    replica.timings().worker_lease.observe_since(started);
                     lease_failures = 0;
                     if tasks.is_empty() {
                         stale_view_until = *applied.borrow();

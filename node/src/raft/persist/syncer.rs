@@ -11,10 +11,10 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use openraft::storage::IOFlushed;
-use prometheus_client::metrics::histogram::Histogram;
 use rocksdb::DB;
 use tokio::sync::oneshot;
 
+use crate::metrics::Stage;
 use crate::raft::types::TypeConfig;
 
 enum Waiter {
@@ -31,12 +31,7 @@ pub struct Syncer {
 impl Syncer {
     /// Starts the thread; each sync's duration goes to `fsync_seconds`. Without `fsync` (the
     /// chaos suite's canary only) the WAL goes to the page cache and no further.
-    pub fn start(
-        db: &Arc<DB>,
-        node_id: u64,
-        fsync_seconds: Histogram,
-        fsync: bool,
-    ) -> Result<Syncer, io::Error> {
+    pub fn start(db: &Arc<DB>, node_id: u64, fsync_seconds: Stage, fsync: bool) -> Result<Syncer, io::Error> {
         let (tx, rx) = mpsc::channel::<Waiter>();
         // A weak handle: the syncer must not keep the database open after the stores close it.
         let db = Arc::downgrade(db);
@@ -61,7 +56,7 @@ impl Syncer {
     }
 }
 
-fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Waiter>, fsync_seconds: &Histogram, fsync: bool) {
+fn run(db: &Weak<DB>, rx: &mpsc::Receiver<Waiter>, fsync_seconds: &Stage, fsync: bool) {
     while let Ok(first) = rx.recv() {
         let mut waiters = vec![first];
         waiters.extend(rx.try_iter());

@@ -21,6 +21,7 @@ use qraft_proto::pb::raft_client::RaftClient;
 use tokio::io::AsyncReadExt;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
+use crate::metrics::Stage;
 use crate::raft::persist::codec;
 use crate::raft::types::{Node, NodeId, TypeConfig, Vote};
 
@@ -42,10 +43,12 @@ pub struct PeerNetwork {
     cluster_name: Arc<str>,
     /// Mutual TLS: peers accept Raft only from a node certificate of the cluster's CA.
     tls: Option<ClientTlsConfig>,
+    /// Round trips of appends that carry entries (heartbeats are not timed).
+    replicate: Stage,
 }
 
 impl PeerNetwork {
-    pub fn new(cluster_name: &str, tls: Option<Tls>) -> io::Result<PeerNetwork> {
+    pub fn new(cluster_name: &str, tls: Option<Tls>, replicate: Stage) -> io::Result<PeerNetwork> {
         if tls.as_ref().is_some_and(|tls| !tls.has_identity()) {
             return Err(io::Error::other("peer TLS needs this node's certificate and key"));
         }
@@ -53,6 +56,7 @@ impl PeerNetwork {
             channels: Arc::default(),
             cluster_name: cluster_name.into(),
             tls: tls.map(|tls| tls.client_config()),
+            replicate,
         })
     }
 
@@ -119,6 +123,7 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
         PeerConnection {
             target,
             client: self.client(&node.addr),
+            replicate: self.replicate.clone(),
         }
     }
 }
@@ -127,6 +132,7 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
 pub struct PeerConnection {
     target: NodeId,
     client: Result<PeerClient, String>,
+    replicate: Stage,
 }
 
 impl PeerConnection {
@@ -208,7 +214,12 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(Method::AppendEntries, &rpc, &option).await
+        let started = std::time::Instant::now();
+        let answer = self.unary(Method::AppendEntries, &rpc, &option).await;
+        if answer.is_ok() && !rpc.entries.is_empty() {
+            self.replicate.observe_since(started);
+        }
+        answer
     }
 
     async fn vote(
