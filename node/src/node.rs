@@ -194,7 +194,7 @@ pub async fn run_with(
             replica.clone(),
             registry,
             settings,
-            format!("node{}", config.id),
+            crate::queue::worker::embedded_worker_id(config.id),
             config.advertise.clone(),
         )
     });

@@ -57,6 +57,28 @@ async fn a_remote_worker_long_polls_and_answers_in_batches_through_followers() {
         queues.contains("warning: queue remote: 1 waiting task(s) and no worker consumes it"),
         "{queues}"
     );
+    tracing::info!("--- a node's own pool's id is not a remote worker's to take");
+    let taken = worker
+        .register_worker(pb::RegisterRequest {
+            worker_id: format!("node{leader}"),
+            node: "laptop".into(),
+            queues: vec!["remote".into()],
+            names: vec![],
+            concurrency: 1,
+        })
+        .await
+        .expect_err("refused");
+    assert!(
+        taken
+            .to_string()
+            .contains("reserved for a node's own worker pool"),
+        "{taken}"
+    );
+    let mut as_a_node = lease(1, 0);
+    as_a_node.worker_id = format!("node{}", followers[0]);
+    let taken = worker.lease(as_a_node).await.expect_err("refused");
+    assert!(taken.to_string().contains("reserved"), "{taken}");
+
     worker
         .register_worker(pb::RegisterRequest {
             worker_id: "remote-1".into(),

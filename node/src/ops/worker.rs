@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::TaskDefaults;
 use super::{OpError, propose_one};
 use crate::queue::validate::{self, MAX_DURATION_MS, MAX_LEASE_WAIT_MS};
+use crate::queue::worker::is_embedded_worker_id;
 use crate::queue::{
     Command, LeaseRequest, LeasedTask, Outcome, TaskId, TaskState, WorkerKind, WorkerRegistration, answer,
 };
@@ -44,19 +45,34 @@ pub enum Answer {
 pub async fn register(replica: &Replica, mut registration: WorkerRegistration) -> Result<(), OpError> {
     registration.kind = WorkerKind::Remote;
     validate::must_be_valid_registration(&registration).map_err(OpError::Invalid)?;
+    must_not_be_a_node_pool(&registration.id)?;
     propose_one(replica, Command::RegisterWorker(registration)).await?;
     Ok(())
 }
 
 pub async fn heartbeat(replica: &Replica, id: String, active: u32) -> Result<(), OpError> {
     validate::must_be_name("worker id", &id).map_err(OpError::Invalid)?;
+    must_not_be_a_node_pool(&id)?;
     propose_one(replica, Command::WorkerHeartbeat { id, active }).await?;
     Ok(())
 }
 
 pub async fn leave(replica: &Replica, id: String) -> Result<(), OpError> {
     validate::must_be_name("worker id", &id).map_err(OpError::Invalid)?;
+    must_not_be_a_node_pool(&id)?;
     propose_one(replica, Command::LeaveWorker { id }).await?;
+    Ok(())
+}
+
+/// A node's pool hands back the leases under its id that it does not run: a remote worker
+/// under that id would have its tasks taken from it.
+fn must_not_be_a_node_pool(id: &str) -> Result<(), OpError> {
+    if is_embedded_worker_id(id) {
+        return Err(OpError::Invalid(format!(
+            "worker id {id:?} is reserved for a node's own worker pool; give this worker \
+             another id (the default is HOST:PID)"
+        )));
+    }
     Ok(())
 }
 
@@ -80,6 +96,7 @@ pub async fn lease(
         lease_ms: lease_ms(defaults, input.lease_ms)?,
     };
     lease.must_be_valid().map_err(OpError::Invalid)?;
+    must_not_be_a_node_pool(&lease.worker)?;
     if input.wait_ms > MAX_LEASE_WAIT_MS {
         return Err(OpError::Invalid(format!(
             "a lease waits at most {MAX_LEASE_WAIT_MS} ms for work, not {}",

@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 /// one that comes back has its heartbeat refused and registers again.
 pub const WORKER_TTL_MS: u64 = 60_000;
 
+/// The worker id of node `node`'s own pool. A restarted node's pool hands back every lease
+/// under this id that it does not run, so no remote worker may use it.
+pub fn embedded_worker_id(node: u64) -> String {
+    format!("node{node}")
+}
+
+/// Whether `id` is (or could be) a node's own pool's: `node` and digits.
+pub fn is_embedded_worker_id(id: &str) -> bool {
+    id.strip_prefix("node")
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether a worker runs inside a node or speaks the worker protocol from outside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkerKind {
@@ -64,5 +76,18 @@ impl WorkerInfo {
     pub fn consumes(&self, queue: &str, name: &str) -> bool {
         self.queues.iter().any(|q| q == queue)
             && (self.names.is_empty() || self.names.iter().any(|n| n == name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ids_of_node_pools_are_recognised() {
+        assert!(is_embedded_worker_id(&embedded_worker_id(12)));
+        for remote in ["node", "nodes", "node1a", "host:node1", "web-1:4242"] {
+            assert!(!is_embedded_worker_id(remote), "{remote}");
+        }
     }
 }
