@@ -77,7 +77,7 @@ class PeerProgress(_message.Message):
     def __init__(self, id: _Optional[int] = ..., matched_index: _Optional[int] = ..., has_matched: bool = ..., lag: _Optional[int] = ..., last_ack_ms_ago: _Optional[int] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("id", "addr", "role", "term", "last_log_index", "applied_index", "snapshot_index", "purged_index", "leader_id", "leader_addr", "members", "cluster_name", "version", "task_count", "committed_index", "peers", "unreachable", "membership_changing", "active_members", "wall_ms", "clock_skew_ms")
+    __slots__ = ("id", "addr", "role", "term", "last_log_index", "applied_index", "snapshot_index", "purged_index", "leader_id", "leader_addr", "members", "cluster_name", "version", "task_count", "committed_index", "peers", "unreachable", "membership_changing", "active_members", "wall_ms", "clock_skew_ms", "stages")
     ID_FIELD_NUMBER: _ClassVar[int]
     ADDR_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +99,7 @@ class NodeStatus(_message.Message):
     ACTIVE_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     WALL_MS_FIELD_NUMBER: _ClassVar[int]
     CLOCK_SKEW_MS_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
     id: int
     addr: str
     role: NodeRole
@@ -120,7 +121,22 @@ class NodeStatus(_message.Message):
     active_members: _containers.RepeatedScalarFieldContainer[int]
     wall_ms: int
     clock_skew_ms: int
-    def __init__(self, id: _Optional[int] = ..., addr: _Optional[str] = ..., role: _Optional[_Union[NodeRole, str]] = ..., term: _Optional[int] = ..., last_log_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., purged_index: _Optional[int] = ..., leader_id: _Optional[int] = ..., leader_addr: _Optional[str] = ..., members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ..., cluster_name: _Optional[str] = ..., version: _Optional[str] = ..., task_count: _Optional[int] = ..., committed_index: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerProgress, _Mapping]]] = ..., unreachable: _Optional[_Iterable[int]] = ..., membership_changing: bool = ..., active_members: _Optional[_Iterable[int]] = ..., wall_ms: _Optional[int] = ..., clock_skew_ms: _Optional[int] = ...) -> None: ...
+    stages: _containers.RepeatedCompositeFieldContainer[StageTiming]
+    def __init__(self, id: _Optional[int] = ..., addr: _Optional[str] = ..., role: _Optional[_Union[NodeRole, str]] = ..., term: _Optional[int] = ..., last_log_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., snapshot_index: _Optional[int] = ..., purged_index: _Optional[int] = ..., leader_id: _Optional[int] = ..., leader_addr: _Optional[str] = ..., members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ..., cluster_name: _Optional[str] = ..., version: _Optional[str] = ..., task_count: _Optional[int] = ..., committed_index: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerProgress, _Mapping]]] = ..., unreachable: _Optional[_Iterable[int]] = ..., membership_changing: bool = ..., active_members: _Optional[_Iterable[int]] = ..., wall_ms: _Optional[int] = ..., clock_skew_ms: _Optional[int] = ..., stages: _Optional[_Iterable[_Union[StageTiming, _Mapping]]] = ...) -> None: ...
+
+class StageTiming(_message.Message):
+    __slots__ = ("name", "sum_seconds", "first_bound_seconds", "factor", "buckets")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SUM_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BOUND_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FACTOR_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    sum_seconds: float
+    first_bound_seconds: float
+    factor: float
+    buckets: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., sum_seconds: _Optional[float] = ..., first_bound_seconds: _Optional[float] = ..., factor: _Optional[float] = ..., buckets: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ListQueuesRequest(_message.Message):
     __slots__ = ("linearizable",)
