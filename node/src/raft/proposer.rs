@@ -134,10 +134,16 @@ pub struct Proposer {
     queue: mpsc::Sender<Waiting>,
     writer: Arc<Writer>,
     waiting: WaitingBytes,
-    /// Checked on the node a write arrives at and on the leader it is forwarded to: both disks
-    /// must hold what the write adds, and both must see the state within its caps.
-    disk: DiskGuard,
-    caps: StoreCaps,
+    room: Room,
+}
+
+/// What a write must find room in. Checked on the node a write arrives at and on the leader it
+/// is forwarded to: both disks must hold what the write adds, and both must see the state
+/// within its caps.
+#[derive(Clone)]
+pub struct Room {
+    pub disk: DiskGuard,
+    pub caps: StoreCaps,
 }
 
 impl Proposer {
@@ -145,8 +151,7 @@ impl Proposer {
         raft: Raft,
         node_id: NodeId,
         network: PeerNetwork,
-        disk: DiskGuard,
-        caps: StoreCaps,
+        room: Room,
         clock: Arc<LeaderClock>,
         shared: Arc<SharedState>,
         timings: Timings,
@@ -165,8 +170,7 @@ impl Proposer {
             queue: tx,
             writer,
             waiting: WaitingBytes::new(MAX_WAITING_BYTES),
-            disk,
-            caps,
+            room,
         }
     }
 
@@ -213,11 +217,11 @@ impl Proposer {
     /// Refuses a write that would grow the state past the disk's watermark or a cap. Answers
     /// and other writes that add nothing pass without a look at the state (and its lock).
     fn must_have_room(&self, commands: &[Command]) -> Result<(), ProposeError> {
-        self.disk.must_have_room(commands)?;
+        self.room.disk.must_have_room(commands)?;
         let adding = Usage::added_by(commands);
         if !adding.is_nothing() {
             let held = self.writer.shared.queue().usage();
-            self.caps.must_hold(held, adding)?;
+            self.room.caps.must_hold(held, adding)?;
         }
         Ok(())
     }

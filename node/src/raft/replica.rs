@@ -20,7 +20,7 @@ use super::persist::log_store::LogStore;
 use super::persist::state_machine::{SharedState, StateMachineStore};
 use super::persist::storage::Storage;
 use super::persist::syncer::Syncer;
-use super::proposer::{ProposeError, Proposer};
+use super::proposer::{ProposeError, Proposer, Room};
 use super::read_index;
 use super::transport::network::{MAX_RAFT_MESSAGE, PeerNetwork};
 use super::transport::rpc_server::RaftRpcServer;
@@ -226,8 +226,10 @@ impl Replica {
             raft.clone(),
             id,
             network.clone(),
-            disk,
-            settings.store_caps,
+            Room {
+                disk,
+                caps: settings.store_caps,
+            },
             clock.clone(),
             shared.clone(),
             timings.clone(),
