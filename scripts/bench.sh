@@ -202,7 +202,7 @@ scale_test() {
     local restarted_kib loaded_ms
     restarted_kib="$(proc_kib "${pids[1]}" VmRSS)"
     # Of the restart, the time the node took to read its queue state back (its log says).
-    loaded_ms="$(grep -o 'queue state loaded.* ms=[0-9]*' "$cluster_dir/n1.log" | tail -n 1 | sed 's/.* ms=//')"
+    loaded_ms="$(grep -o 'queue state loaded.* ms=[0-9]*' "$cluster_dir/n1.log" | tail -n 1 | sed 's/.* ms=//' || true)"
 
     # Node 3: kill -9 and wipe; node 4, new, joins through node 2 in its place, catches up and
     # becomes a voter; then node 3 leaves the membership (README: "Replace a machine").
@@ -264,8 +264,8 @@ scale_test() {
     # Of the replacement, how long node 2 took to build its snapshot and node 4 to install it
     # (their logs say; an older binary's do not).
     local built_ms installed_ms
-    built_ms="$(grep -o 'snapshot built.* ms=[0-9]*' "$cluster_dir/n2.log" | tail -n 1 | sed 's/.* ms=//')"
-    installed_ms="$(grep -o 'snapshot installed.* ms=[0-9]*' "$cluster_dir/n4.log" | tail -n 1 | sed 's/.* ms=//')"
+    built_ms="$(grep -o 'snapshot built.* ms=[0-9]*' "$cluster_dir/n2.log" | tail -n 1 | sed 's/.* ms=//' || true)"
+    installed_ms="$(grep -o 'snapshot installed.* ms=[0-9]*' "$cluster_dir/n4.log" | tail -n 1 | sed 's/.* ms=//' || true)"
 
     python3 - "$scale_n" "$submit_errors" "${#scale_payload[@]}" "${rss[@]}" "${serving:-}" "${caught:-}" "${restarted_kib:-}" "${loaded_ms:-}" \
         "$n4_method" "$n4_caught" "$n4_voter" "${n4_peak_kib:-}" "${n4_rss_kib:-}" "$removed" "${built_ms:-}" "${installed_ms:-}" \
