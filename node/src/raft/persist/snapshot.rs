@@ -1,13 +1,14 @@
 //! Snapshot files: a point-in-time copy of the state machine's column families.
 //!
 //! A snapshot is written from a RocksDB snapshot (a consistent view taken between two applies)
-//! on its own thread, so apply never stops for it, as one file of records ([`format`]) that
-//! travels to a follower in chunks, byte for byte. The follower checks it whole before it
-//! replaces anything: it writes the records into RocksDB tables as it reads them, and hands the
-//! tables to its RocksDB once the checksum matched ([`tables`]). Memory stays bounded on both
-//! sides whatever the state's size.
+//! on its own thread, so apply never stops for it: each column family into one RocksDB table
+//! file ([`tables`]), and the tables into one file ([`format`]) that travels to a follower in
+//! chunks, byte for byte. The follower checks it whole before it replaces anything, then hands
+//! the tables to its RocksDB as they are. Memory stays bounded on both sides whatever the
+//! state's size: nothing is held but a table's index while it is written.
 
 mod format;
+mod records;
 mod tables;
 
 use std::fs::{self, File};
@@ -17,10 +18,8 @@ use std::sync::Arc;
 
 use rocksdb::{DB, WriteBatch};
 
-use rocksdb::IteratorMode;
-
-use self::format::{Contents, RecordsWriter, TAG_SM_DATA, TAG_SM_META};
-use self::tables::Tables;
+use self::format::{Contents, TablesWriter};
+use self::tables::{Extract, Tables};
 use super::codec;
 use super::storage::{CF_RAFT_META, CF_SM_DATA, CF_SM_META, cf, create_dir_durably, rocks_err};
 use crate::raft::types::SnapshotMeta;
@@ -48,7 +47,6 @@ pub fn write_from_view(
     dir: &Path,
 ) -> Result<SnapshotFile, io::Error> {
     let cf_meta = cf(db, CF_SM_META)?;
-    let cf_data = cf(db, CF_SM_DATA)?;
     let meta = SnapshotMeta {
         last_log_id: view
             .get_cf(cf_meta, LAST_APPLIED_KEY)
@@ -65,12 +63,12 @@ pub fn write_from_view(
     create_dir_durably(dir)?;
     let tmp = dir.join(format!("building-{}.tmp", ulid::Ulid::new()));
     let result = (|| {
-        let mut out = RecordsWriter::start(BufWriter::new(File::create(&tmp)?), &meta)?;
-        for (tag, family) in [(TAG_SM_DATA, cf_data), (TAG_SM_META, cf_meta)] {
-            for item in view.iterator_cf(family, IteratorMode::Start) {
-                let (key, value) = item.map_err(rocks_err)?;
-                out.record(tag, &key, &value)?;
-            }
+        let tables = Tables::write(db, view, dir)?;
+        let mut out = TablesWriter::start(BufWriter::new(File::create(&tmp)?), &meta)?;
+        for (tag, path) in &tables.files {
+            let table = File::open(path)?;
+            let len = table.metadata()?.len();
+            out.table(*tag, table, len)?;
         }
         out.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()
     })();
@@ -209,18 +207,26 @@ const INSTALLING_KEY: &[u8] = b"installing_snapshot";
 
 /// Replaces the state machine's column families with the contents of the snapshot `file`
 /// (verified, and stored where a restart finds it), with bounded memory whatever the
-/// snapshot's size. Its records are written into tables in `scratch` (on the database's file
-/// system) as they are read, and the file is checked whole; then the replacement is marked
-/// durably, the tables are ingested, and the mark is cleared, so an install cut short is
-/// finished at the next start ([`interrupted_install`]) instead of leaving half a state behind.
+/// snapshot's size. Its tables are read out into `scratch` (on the database's file system)
+/// and checked whole first; then the replacement is marked durably, the tables are ingested,
+/// and the mark is cleared, so an install cut short is finished at the next start
+/// ([`interrupted_install`]) instead of leaving half a state behind.
 pub fn install(db: &Arc<DB>, mut file: File, meta: &SnapshotMeta, scratch: &Path) -> Result<(), io::Error> {
     file.rewind()?;
-    let options = tables::table_options();
-    let mut tables = Tables::new(&options, scratch);
-    format::read(file, &mut tables)?;
-    tables.finish()?;
-    begin_install(db, meta)?;
-    tables.ingest(db)?;
+    let version = format::version(&mut file)?;
+    file.rewind()?;
+    if version == format::TABLES_VERSION {
+        let mut extract = Extract {
+            scratch,
+            tables: Tables { files: Vec::new() },
+        };
+        format::read(file, &mut extract)?;
+        begin_install(db, meta)?;
+        extract.tables.ingest(db)?;
+    } else {
+        begin_install(db, meta)?;
+        records::install(db, file)?;
+    }
     let mut done = WriteBatch::default();
     done.delete_cf(cf(db, CF_RAFT_META)?, INSTALLING_KEY);
     db.write(done).map_err(rocks_err)?;
@@ -252,7 +258,7 @@ pub fn interrupted_install(db: &DB) -> Result<Option<SnapshotMeta>, io::Error> {
 mod tests {
     use rocksdb::IteratorMode;
 
-    use super::format::{Hashing, MAGIC, Record, TAG_END};
+    use super::format::{Record, TAG_SM_DATA, TAG_SM_META};
     use super::*;
     use crate::raft::persist::storage::{Identity, Storage};
     use crate::raft::types::TypeConfig;
@@ -377,15 +383,11 @@ mod tests {
             meta(10)
         );
 
-        // One flipped bit in the middle of a value keeps the framing intact: only the checksum
-        // can tell. (The values do not compress, so each is in the file as it is.)
+        // One flipped bit in the middle of a table keeps the framing intact: only the checksum
+        // can tell.
         let mut bytes = fs::read(&good.path).expect("read");
-        let value = noise(250, 200);
-        let at = bytes
-            .windows(16)
-            .position(|w| w == &value[100..116])
-            .expect("a value in the file");
-        bytes[at + 5] ^= 0x01;
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
         let damaged = dir.path().join("damaged.qsnap");
         fs::write(&damaged, &bytes).expect("write");
         let error = verify(File::open(&damaged).expect("open")).expect_err("refused");
@@ -551,13 +553,9 @@ mod tests {
             let path = dir.path().join(format!("v{version}.qsnap"));
             let out = File::create(&path).expect("create");
             if version == format::RECORDS_VERSION {
-                let mut writer = RecordsWriter::start(out, &meta(8)).expect("header");
-                for (tag, key, value) in &records {
-                    writer.record(*tag, key, value).expect("record");
-                }
-                writer.finish().expect("finish");
+                records::tests::write_compressed(out, &meta(8), &records);
             } else {
-                write_uncompressed(out, version, &meta(8), &records);
+                records::tests::write_uncompressed(out, version, &meta(8), &records);
             }
             assert_eq!(verify(File::open(&path).expect("open")).expect("read"), meta(8));
             fill(&target.db, 2, &tasks(3, 10));
@@ -578,59 +576,9 @@ mod tests {
         }
     }
 
-    /// A file of an older, uncompressed format: `version`'s header, the records, and the
-    /// checksum unless the format had none.
-    fn write_uncompressed(out: impl Write, version: u8, meta: &SnapshotMeta, records: &[Record]) {
-        let mut out = Hashing::new(out);
-        out.write_all(MAGIC).expect("magic");
-        out.write_all(&[version]).expect("version");
-        let encoded = codec::encode(meta).expect("meta");
-        format::write_len(&mut out, encoded.len()).expect("len");
-        out.write_all(&encoded).expect("meta");
-        for (tag, key, value) in records {
-            format::write_record(&mut out, *tag, key, value).expect("record");
-        }
-        out.write_all(&[TAG_END]).expect("end");
-        out.write_all(&(records.len() as u64).to_be_bytes())
-            .expect("count");
-        let (mut out, digest) = out.finish();
-        if version != format::UNCHECKED_VERSION {
-            out.write_all(&digest).expect("digest");
-        }
-        out.flush().expect("flush");
-    }
-
-    #[test]
-    fn a_snapshot_whose_records_are_out_of_order_is_refused_and_installs_nothing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("unordered.qsnap");
-        let mut writer =
-            RecordsWriter::start(File::create(&path).expect("create"), &meta(9)).expect("header");
-        for key in [b"t2", b"t1"] {
-            writer.record(TAG_SM_DATA, key, b"task").expect("record");
-        }
-        writer.finish().expect("finish");
-        let target = storage(&dir.path().join("target"));
-        fill(&target.db, 3, &tasks(4, 10));
-        let before = contents(&target.db);
-        let error =
-            install(&target.db, File::open(&path).expect("open"), &meta(9), dir.path()).expect_err("refused");
-        assert!(error.to_string().contains("out of key order"), "{error}");
-        assert_eq!(contents(&target.db), before);
-        assert_eq!(interrupted_install(&target.db).expect("read"), None);
-        let tables = fs::read_dir(dir.path())
-            .expect("dir")
-            .filter(|e| {
-                e.as_ref()
-                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("table-"))
-            })
-            .count();
-        assert_eq!(tables, 0, "no table left behind");
-    }
-
     fn publish_empty(dir: &Path, index: u64) -> SnapshotFile {
         let tmp = dir.join(format!("test-{index}.tmp"));
-        let out = RecordsWriter::start(File::create(&tmp).expect("create"), &meta(index)).expect("header");
+        let out = TablesWriter::start(File::create(&tmp).expect("create"), &meta(index)).expect("header");
         out.finish().expect("end");
         publish(&tmp, dir, &meta(index)).expect("publish")
     }

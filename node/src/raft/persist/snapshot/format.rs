@@ -1,25 +1,28 @@
 //! The snapshot file: its framing and checksum, written and read as a stream.
 //!
-//! Format, version 3: `QRAFTSNP`, version byte, `u32` length + encoded [`SnapshotMeta`], then
-//! one LZ4 frame holding the records `tag u8, u32 key length, key, u32 value length, value`, in
-//! key order per column family, the end tag, the `u64` record count, and the SHA-256 of every
-//! byte before it as a reader sees them (the header, then the frame's content). Integers are
-//! big-endian. The records compress to about a quarter (they repeat their field names and
-//! args). Version 2 (the same without compression) and 1 (without the checksum either) are
-//! still read.
+//! Format, version 4: `QRAFTSNP`, version byte, `u32` length + encoded [`SnapshotMeta`], then
+//! the tables: `tag u8` (which column family), `u64` length, the bytes of one RocksDB table
+//! file (SST) holding that column family's records; the end tag, the `u64` table count, and
+//! the SHA-256 of every byte before it. Integers are big-endian. The tables are compressed
+//! block by block, so the file is as small as the state on disk, and a follower hands them to
+//! RocksDB as they are ([`super::tables`]), without writing each record again.
+//!
+//! Versions 3 (records, LZ4-compressed), 2 (records, uncompressed) and 1 (records, without the
+//! checksum) are still read: [`super::records`].
 //!
 //! A file whose checksum does not match is refused before anything is installed, so a
 //! snapshot damaged on disk or on the way is found, not spread to the node that installs it.
 
 use std::io::{self, BufReader, Read, Write};
 
-use lz4_flex::frame::{FrameDecoder, FrameEncoder};
+use lz4_flex::frame::FrameDecoder;
 use sha2::{Digest, Sha256};
 
 use crate::raft::persist::codec;
 use crate::raft::types::SnapshotMeta;
 
 pub const MAGIC: &[u8; 8] = b"QRAFTSNP";
+pub const TABLES_VERSION: u8 = 4;
 pub const RECORDS_VERSION: u8 = 3;
 /// Files written before records were compressed.
 pub const UNCOMPRESSED_VERSION: u8 = 2;
@@ -32,10 +35,17 @@ pub const TAG_END: u8 = 0xFF;
 /// One state machine record: which column family (tag), key, value.
 pub type Record = (u8, Vec<u8>, Vec<u8>);
 
-/// What a reader does with a snapshot's records as they stream past. By default, nothing:
+/// What a reader does with a snapshot's contents as they stream past. By default, nothing:
 /// reading the file through is what checks it.
 pub trait Contents {
+    /// One record of a records-format snapshot.
     fn record(&mut self, _record: Record) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// One table of a tables-format snapshot; `table` reads its bytes and no more. What is
+    /// left unread is skipped.
+    fn table(&mut self, _tag: u8, _table: &mut dyn Read) -> io::Result<()> {
         Ok(())
     }
 }
@@ -56,7 +66,11 @@ pub fn read(file: impl Read, contents: &mut impl Contents) -> io::Result<Snapsho
         return Ok(meta);
     }
     let mut body = Hashing::resume(file, hasher);
-    read_record_list(&mut body, contents)?;
+    if version == TABLES_VERSION {
+        read_table_list(&mut body, contents)?;
+    } else {
+        read_record_list(&mut body, contents)?;
+    }
     if version != UNCHECKED_VERSION {
         let (mut rest, digest) = body.finish();
         must_match(&mut rest, digest)?;
@@ -65,51 +79,68 @@ pub fn read(file: impl Read, contents: &mut impl Contents) -> io::Result<Snapsho
     Ok(meta)
 }
 
+/// The format version of the snapshot `reader` starts with.
+pub fn version(reader: impl Read) -> io::Result<u8> {
+    read_header(&mut BufReader::new(reader)).map(|(_, version)| version)
+}
+
 /// The snapshot's meta, from its header alone.
 pub fn meta(reader: impl Read) -> io::Result<SnapshotMeta> {
     read_header(&mut BufReader::new(reader)).map(|(meta, _)| meta)
 }
 
-/// Writes a snapshot: the header, the records compressed, and the checksum of it all (of the
-/// bytes before compression, which is what a reader sees).
-pub struct RecordsWriter<W: Write> {
-    records: Hashing<FrameEncoder<W>>,
+/// Writes a tables-format snapshot: the header, each table, and the checksum of it all.
+pub struct TablesWriter<W: Write> {
+    out: Hashing<W>,
     count: u64,
 }
 
-impl<W: Write> RecordsWriter<W> {
+impl<W: Write> TablesWriter<W> {
     pub fn start(out: W, meta: &SnapshotMeta) -> io::Result<Self> {
-        let mut head = Hashing::new(out);
-        write_header(&mut head, meta, RECORDS_VERSION)?;
-        let (out, hasher) = head.into_parts();
-        Ok(RecordsWriter {
-            records: Hashing::resume(FrameEncoder::new(out), hasher),
-            count: 0,
-        })
+        let mut out = Hashing::new(out);
+        write_header(&mut out, meta, TABLES_VERSION)?;
+        Ok(TablesWriter { out, count: 0 })
     }
 
-    pub fn record(&mut self, tag: u8, key: &[u8], value: &[u8]) -> io::Result<()> {
-        write_record(&mut self.records, tag, key, value)?;
+    pub fn table(&mut self, tag: u8, table: impl Read, len: u64) -> io::Result<()> {
+        self.out.write_all(&[tag])?;
+        self.out.write_all(&len.to_be_bytes())?;
+        let copied = io::copy(&mut table.take(len), &mut self.out)?;
+        if copied != len {
+            return Err(invalid(format!("a table of {len} bytes ended after {copied}")));
+        }
         self.count += 1;
         Ok(())
     }
 
-    /// The end tag, the record count and the checksum; the file's writer, to be synced.
+    /// The end tag, the table count and the checksum; the file's writer, to be synced.
     pub fn finish(mut self) -> io::Result<W> {
-        self.records.write_all(&[TAG_END])?;
-        self.records.write_all(&self.count.to_be_bytes())?;
-        let (mut records, digest) = self.records.finish();
-        records.write_all(&digest)?;
-        records.finish().map_err(io::Error::other)
+        self.out.write_all(&[TAG_END])?;
+        self.out.write_all(&self.count.to_be_bytes())?;
+        let (mut out, digest) = self.out.finish();
+        out.write_all(&digest)?;
+        Ok(out)
     }
 }
 
-pub fn write_record(out: &mut impl Write, tag: u8, key: &[u8], value: &[u8]) -> io::Result<()> {
-    out.write_all(&[tag])?;
-    write_len(out, key.len())?;
-    out.write_all(key)?;
-    write_len(out, value.len())?;
-    out.write_all(value)
+fn read_table_list(reader: &mut impl Read, contents: &mut impl Contents) -> io::Result<()> {
+    let mut found = 0u64;
+    loop {
+        match read_u8(reader)? {
+            TAG_END => return must_count(read_u64(reader)?, found, "tables"),
+            tag @ (TAG_SM_DATA | TAG_SM_META) => {
+                let len = read_u64(reader)?;
+                let mut table = reader.by_ref().take(len);
+                contents.table(tag, &mut table)?;
+                io::copy(&mut table, &mut io::sink())?;
+                if table.limit() != 0 {
+                    return Err(invalid("snapshot ends in the middle of a table".into()));
+                }
+                found += 1;
+            }
+            other => return Err(invalid(format!("unknown snapshot table tag {other}"))),
+        }
+    }
 }
 
 /// The records up to the end tag, and their count checked.
@@ -217,7 +248,14 @@ fn read_header(reader: &mut impl Read) -> io::Result<(SnapshotMeta, u8)> {
         return Err(invalid("not a qraft snapshot file".into()));
     }
     let version = read_u8(reader)?;
-    if ![RECORDS_VERSION, UNCOMPRESSED_VERSION, UNCHECKED_VERSION].contains(&version) {
+    if ![
+        TABLES_VERSION,
+        RECORDS_VERSION,
+        UNCOMPRESSED_VERSION,
+        UNCHECKED_VERSION,
+    ]
+    .contains(&version)
+    {
         return Err(invalid(format!(
             "snapshot format {version} is not supported by this version of qraft"
         )));

@@ -1,28 +1,28 @@
-//! Installing a snapshot through RocksDB tables: its records, which come in key order per
-//! column family, are written into one table file (SST) per column family as they are read,
-//! and the tables are handed whole to RocksDB (ingestion), instead of every record going
-//! through its log, memtables and compactions. The tables are written beside the snapshot, on
-//! the database's file system, and moved into the database.
+//! A snapshot's state as RocksDB table files (SSTs): written from a point-in-time view, and
+//! handed whole to the installing node's RocksDB, which takes them into its tree as they are
+//! (ingestion) instead of writing every record again through its log and memtables.
 //!
-//! The sending node does not send tables: RocksDB's C API, all the Rust binding reaches, can
-//! export a column family's files but not import another database's, and writing fresh tables
-//! there as well as the file that carries them made building a snapshot cost twice the disk
-//! traffic, on every node, every time, for an install that is rare.
+//! The tables are not the sending node's own files: RocksDB's C API, the one the Rust binding
+//! wraps, can export a column family's files but not import files another database made, so the
+//! view is written out once into fresh tables, which any RocksDB can ingest.
 
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use rocksdb::{
-    BottommostLevelCompaction, CompactOptions, DB, DBCompressionType, IngestExternalFileOptions, Options,
-    SstFileWriter,
+    BottommostLevelCompaction, CompactOptions, DB, IngestExternalFileOptions, Options, ReadOptions,
+    SnapshotWithThreadMode, SstFileWriter,
 };
 
-use super::format::{Contents, Record, TAG_SM_DATA, TAG_SM_META};
+use super::format::{Contents, TAG_SM_DATA, TAG_SM_META};
 use crate::raft::persist::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 
+/// Bytes RocksDB reads ahead while the view is walked in order.
+const READ_AHEAD: usize = 4 << 20;
+
 /// The column family a tag stands for.
-fn family(tag: u8) -> &'static str {
+pub fn family(tag: u8) -> &'static str {
     if tag == TAG_SM_DATA {
         CF_SM_DATA
     } else {
@@ -30,59 +30,49 @@ fn family(tag: u8) -> &'static str {
     }
 }
 
-/// Options of the tables written; `Tables` borrows them.
-pub fn table_options() -> Options {
-    let mut options = Options::default();
-    options.set_compression_type(DBCompressionType::Lz4);
-    options
+/// Table files of a snapshot being written or installed, in a scratch directory on the data's
+/// own file system; removed when dropped (ingestion moves them into the database first).
+pub struct Tables {
+    pub files: Vec<(u8, PathBuf)>,
 }
 
-/// One column family's table being written.
-struct Table<'a> {
-    tag: u8,
-    path: PathBuf,
-    writer: SstFileWriter<'a>,
-    records: u64,
-}
-
-/// The tables of a snapshot being installed, written from its records as they are read
-/// ([`Contents`]); removed when dropped (ingestion moves them into the database first).
-pub struct Tables<'a> {
-    options: &'a Options,
-    scratch: &'a Path,
-    open: Vec<Table<'a>>,
-    /// Finished tables, each with its column family's tag.
-    done: Vec<(u8, PathBuf)>,
-}
-
-impl<'a> Tables<'a> {
-    pub fn new(options: &'a Options, scratch: &'a Path) -> Tables<'a> {
-        Tables {
-            options,
-            scratch,
-            open: Vec::new(),
-            done: Vec::new(),
-        }
-    }
-
-    /// Finishes every table (a column family without records has none). Call once the
-    /// snapshot was read whole and checked.
-    pub fn finish(&mut self) -> io::Result<()> {
-        for mut table in std::mem::take(&mut self.open) {
-            if table.records > 0 {
-                table.writer.finish().map_err(rocks_err)?;
-                self.done.push((table.tag, table.path));
+impl Tables {
+    /// Writes every record of the state machine as `view` sees it into table files under
+    /// `scratch`, one per column family that holds any.
+    pub fn write(db: &DB, view: &SnapshotWithThreadMode<'_, DB>, scratch: &Path) -> io::Result<Tables> {
+        let mut tables = Tables { files: Vec::new() };
+        let mut options = Options::default();
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        for tag in [TAG_SM_DATA, TAG_SM_META] {
+            let path = scratch_path(scratch, tag);
+            let mut writer = SstFileWriter::create(&options);
+            writer.open(&path).map_err(rocks_err)?;
+            tables.files.push((tag, path));
+            let mut read = ReadOptions::default();
+            read.fill_cache(false);
+            read.set_readahead_size(READ_AHEAD);
+            let mut records = view.raw_iterator_cf_opt(cf(db, family(tag))?, read);
+            records.seek_to_first();
+            let mut any = false;
+            while let (Some(key), Some(value)) = (records.key(), records.value()) {
+                writer.put(key, value).map_err(rocks_err)?;
+                any = true;
+                records.next();
+            }
+            records.status().map_err(rocks_err)?;
+            if any {
+                writer.finish().map_err(rocks_err)?;
             } else {
-                drop(table.writer);
-                let _ = fs::remove_file(&table.path);
+                // RocksDB writes no table without records.
+                drop(writer);
+                tables.remove(tag);
             }
         }
-        Ok(())
+        Ok(tables)
     }
 
-    /// Moves the finished tables into the state machine's column families, which the caller
-    /// emptied. Each is taken whole or not at all; the caller's install mark covers a stop in
-    /// between.
+    /// Moves the tables into the state machine's column families, which the caller emptied.
+    /// Each is taken whole or not at all; the caller's install mark covers a stop in between.
     ///
     /// The emptied families are compacted first, which drops what the caller deleted: a table
     /// then goes to the bottom of the tree, where no compaction rewrites it again, instead of
@@ -96,59 +86,50 @@ impl<'a> Tables<'a> {
         }
         let mut options = IngestExternalFileOptions::default();
         options.set_move_files(true);
-        for (tag, path) in &self.done {
+        for (tag, path) in &self.files {
             db.ingest_external_file_cf_opts(cf(db, family(*tag))?, &options, vec![path])
                 .map_err(rocks_err)?;
         }
         Ok(())
     }
 
-    fn table(&mut self, tag: u8) -> io::Result<&mut Table<'a>> {
-        if let Some(at) = self.open.iter().position(|t| t.tag == tag) {
-            return Ok(&mut self.open[at]);
-        }
-        // A name the stale-file sweep of the snapshot directory recognises (`.tmp`).
-        let path = self
-            .scratch
-            .join(format!("table-{}-{tag}.sst.tmp", ulid::Ulid::new()));
-        let writer = SstFileWriter::create(self.options);
-        writer.open(&path).map_err(rocks_err)?;
-        self.open.push(Table {
-            tag,
-            path,
-            writer,
-            records: 0,
+    fn remove(&mut self, tag: u8) {
+        self.files.retain(|(t, path)| {
+            if *t == tag {
+                let _ = fs::remove_file(path);
+            }
+            *t != tag
         });
-        Ok(self.open.last_mut().expect("pushed above"))
     }
 }
 
-impl Contents for Tables<'_> {
-    fn record(&mut self, (tag, key, value): Record) -> io::Result<()> {
-        if tag != TAG_SM_DATA && tag != TAG_SM_META {
-            return Err(super::format::invalid(format!(
-                "unknown snapshot record tag {tag}"
-            )));
+impl Drop for Tables {
+    fn drop(&mut self) {
+        for (_, path) in &self.files {
+            let _ = fs::remove_file(path);
         }
-        let table = self.table(tag)?;
-        // RocksDB refuses a key that is not after the one before: a snapshot out of order is
-        // damaged, and is refused as such.
-        table.writer.put(&key, &value).map_err(|e| {
-            super::format::invalid(format!("snapshot records out of key order, or unwritable: {e}"))
-        })?;
-        table.records += 1;
+    }
+}
+
+/// Reads the tables of a snapshot out into files under `scratch`, for [`Tables::ingest`].
+pub struct Extract<'a> {
+    pub scratch: &'a Path,
+    pub tables: Tables,
+}
+
+impl Contents for Extract<'_> {
+    fn table(&mut self, tag: u8, table: &mut dyn Read) -> io::Result<()> {
+        let path = scratch_path(self.scratch, tag);
+        self.tables.files.push((tag, path.clone()));
+        let mut out = BufWriter::new(File::create(&path)?);
+        io::copy(table, &mut out)?;
+        // RocksDB syncs the files it ingests.
+        out.into_inner().map_err(|e| e.into_error())?;
         Ok(())
     }
 }
 
-impl Drop for Tables<'_> {
-    fn drop(&mut self) {
-        for table in self.open.drain(..) {
-            drop(table.writer);
-            let _ = fs::remove_file(&table.path);
-        }
-        for (_, path) in &self.done {
-            let _ = fs::remove_file(path);
-        }
-    }
+/// A name the stale-file sweep of the snapshot directory recognises (`.tmp`).
+fn scratch_path(scratch: &Path, tag: u8) -> PathBuf {
+    scratch.join(format!("table-{}-{tag}.sst.tmp", ulid::Ulid::new()))
 }
