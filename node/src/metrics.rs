@@ -26,7 +26,8 @@ use crate::raft::Replica;
 /// same histograms.
 #[derive(Clone, Debug, Default)]
 pub struct Timings {
-    /// A Submit or SubmitBatch call at the gRPC API, from request to answer.
+    /// A submit (one task or a batch) through the API, gRPC or HTTP, from its proposal to its
+    /// answer.
     pub api_submit: Stage,
     /// A write's wait in the proposer until a batch takes it and one of the batches in flight
     /// has room.
@@ -57,7 +58,7 @@ impl Timings {
         [
             (
                 "api_submit",
-                "A Submit or SubmitBatch call at the gRPC API, request to answer",
+                "A submit (one task or a batch), gRPC or HTTP, on the node that took it",
                 &self.api_submit,
             ),
             (

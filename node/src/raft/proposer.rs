@@ -199,10 +199,6 @@ impl Proposer {
         self.writer.write_local(commands).await
     }
 
-    pub fn timings(&self) -> &Timings {
-        &self.writer.timings
-    }
-
     fn hold(&self, bytes: usize) -> Result<OwnedSemaphorePermit, ProposeError> {
         self.waiting
             .hold(bytes)

@@ -4,7 +4,10 @@
 //!
 //! The tables are not the sending node's own files: RocksDB's C API, the one the Rust binding
 //! wraps, can export a column family's files but not import files another database made, so the
-//! view is written out once into fresh tables, which any RocksDB can ingest.
+//! view is written out into fresh tables, which any RocksDB can ingest. RocksDB writes them to
+//! files of their own, which are then copied into the one file that carries the snapshot: each
+//! table is written twice by the sender (measured at 10 M tasks, still half the time of writing
+//! and reading records).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read};
@@ -22,7 +25,7 @@ use crate::raft::persist::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
 const READ_AHEAD: usize = 4 << 20;
 
 /// The column family a tag stands for.
-pub fn family(tag: u8) -> &'static str {
+fn family(tag: u8) -> &'static str {
     if tag == TAG_SM_DATA {
         CF_SM_DATA
     } else {
