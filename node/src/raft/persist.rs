@@ -1,5 +1,6 @@
 //! Storage: RocksDB, the Raft log and its group commit, the state machine, snapshots and when to build them, the free-disk watermark, and the versioned encoding of what is on disk and on the wire.
 
+pub mod background;
 pub mod codec;
 pub mod compaction;
 pub mod disk;

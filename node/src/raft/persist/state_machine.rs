@@ -19,10 +19,10 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use rocksdb::{DB, WriteBatch};
 use tokio::sync::{broadcast, oneshot, watch};
 
-use super::codec;
 use super::load::{Loaded, load_queue, read_meta};
 use super::snapshot::{self, LAST_APPLIED_KEY, MEMBERSHIP_KEY, QUEUE_META_KEY};
 use super::storage::{CF_SM_DATA, CF_SM_META, cf, rocks_err};
+use super::{background, codec};
 use crate::clock::LeaderClock;
 use crate::metrics::Timings;
 use crate::queue::{QueueState, TaskId};
@@ -321,6 +321,8 @@ impl SnapshotBuilder {
                 let result = {
                     let view = db.snapshot();
                     let _ = taken_tx.send(());
+                    // Not before: applying waits for the view.
+                    background::lower_this_thread();
                     snapshot::write_from_view(&db, &view, &dir)
                 };
                 // Let go of the database before answering, so that whoever waits on the answer
