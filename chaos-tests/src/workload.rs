@@ -225,6 +225,10 @@ fn certainly_not_applied(error: &ClientError) -> bool {
     matches!(error, ClientError::InvalidArgument(_))
 }
 
+/// Longer than the default lease (30 s) that a task acked with an unknown outcome may still
+/// hold this worker's name for.
+const UNANSWERED_HELD_FOR: Duration = Duration::from_secs(60);
+
 /// A remote worker: lease, record the execution, ack, record whether the ack was accepted.
 async fn work(worker: String, client: Client, history: Recorder, stop: Arc<AtomicBool>) {
     let registration = pb::RegisterRequest {
@@ -236,6 +240,11 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
     };
     let mut registered = false;
     let mut last_heartbeat = tokio::time::Instant::now();
+    // After a lease whose answer never came, the next one asks for what it carried; so does
+    // the first. Tasks whose ack had an unknown outcome may still be leased to this worker:
+    // it holds them, until their lease has surely run out.
+    let mut recover = true;
+    let mut unanswered: Vec<(String, tokio::time::Instant)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         if !registered {
             registered = client.register_worker(registration.clone()).await.is_ok();
@@ -255,6 +264,7 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
                 continue;
             }
         }
+        unanswered.retain(|(_, at)| at.elapsed() < UNANSWERED_HELD_FOR);
         let request = pb::LeaseRequest {
             worker_id: worker.clone(),
             queues: vec![QUEUE.into()],
@@ -262,14 +272,18 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
             max: 4,
             lease_ms: 0,
             wait_ms: 0,
+            recover,
+            held: unanswered.iter().map(|(id, _)| id.clone()).collect(),
         };
         let leased = match client.lease(request).await {
             Ok(leased) => leased,
             Err(_) => {
+                recover = true;
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
+        recover = false;
         if leased.is_empty() {
             // Nothing ready: the pools are faster. Look again shortly.
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -285,7 +299,10 @@ async fn work(worker: String, client: Client, history: Recorder, stop: Arc<Atomi
             let answer = client.ack(&task.id, task.delivery, Vec::new()).await;
             let accepted = match answer {
                 Ok(_) => Some(true),
-                Err(ClientError::Unknown { .. }) => None,
+                Err(ClientError::Unknown { .. }) => {
+                    unanswered.push((task.id.clone(), tokio::time::Instant::now()));
+                    None
+                }
                 Err(_) => Some(false),
             };
             if let Some(accepted) = accepted {

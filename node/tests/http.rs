@@ -818,6 +818,18 @@ async fn a_worker_speaks_the_lease_protocol_over_http_alone() {
     let delivery = json!({"id": third["id"], "delivery": third["delivery"], "lease_ms": 60000});
     let extended = http.post(&follower, "/v1/worker/extend", &delivery).await;
     assert!(extended.json()["lease_deadline"].as_str().is_some());
+
+    tracing::info!("--- had that answer been lost, a lease that says so hands the third out again");
+    let recover =
+        json!({"worker_id": "curl-1", "queues": ["http-jobs"], "max": 2, "recover": true, "held": []});
+    let again = http.post(&follower, "/v1/worker/lease", &recover).await.json();
+    assert_eq!(again["tasks"].as_array().map(Vec::len), Some(1), "{again}");
+    assert_eq!(again["tasks"][0]["id"], third["id"]);
+    assert_eq!(again["tasks"][0]["delivery"], third["delivery"]);
+    let holding =
+        json!({"worker_id": "curl-1", "queues": ["http-jobs"], "recover": true, "held": [third["id"]]});
+    let none = http.post(&follower, "/v1/worker/lease", &holding).await.json();
+    assert_eq!(none["tasks"], json!([]), "{none}");
     let back = json!({"id": third["id"], "delivery": third["delivery"]});
     assert_eq!(
         http.post(&follower, "/v1/worker/release", &back).await.json()["state"],

@@ -18,6 +18,7 @@ fn lease_request(queue: &str, max: u32) -> pb::LeaseRequest {
         max,
         lease_ms: 60_000,
         wait_ms: 0,
+        ..Default::default()
     }
 }
 

@@ -16,6 +16,7 @@ fn lease(max: u32, wait_ms: u64) -> pb::LeaseRequest {
         max,
         lease_ms: 30_000,
         wait_ms,
+        ..Default::default()
     }
 }
 
@@ -234,5 +235,73 @@ async fn a_remote_worker_long_polls_and_answers_in_batches_through_followers() {
     let mut expected = vec![ids[1].as_str(), ids[2].as_str()];
     expected.sort_unstable();
     assert_eq!(back, expected);
+    cluster.must_not_have_panicked();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_whose_answer_was_lost_hands_its_tasks_to_the_next_one_that_says_so() {
+    let cluster = TestCluster::start(3, &["--no-worker"]);
+    let leader = cluster.wait_for_leader(&[1, 2, 3], Duration::from_secs(15)).await;
+    let follower = [1, 2, 3]
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("a follower");
+    // Through a follower: what it reads must include every answer the leader gave.
+    let worker = cluster.client(&[follower]).with_timeout(Duration::from_secs(10));
+    let producer = cluster.client(&[leader]);
+    producer
+        .submit_batch((10..13).map(task).collect())
+        .await
+        .expect("submit");
+    let recover = |held: &[&pb::LeasedTask]| pb::LeaseRequest {
+        recover: true,
+        held: held.iter().map(|t| t.id.clone()).collect(),
+        ..lease(4, 0)
+    };
+    let by_id = |mut tasks: Vec<pb::LeasedTask>| {
+        tasks.sort_by(|a, b| a.id.cmp(&b.id));
+        tasks
+    };
+
+    tracing::info!("--- two tasks leased, and the answer lost: a plain lease gets the third");
+    let lost = by_id(worker.lease(lease(2, 2_000)).await.expect("lease"));
+    assert_eq!(lost.len(), 2);
+    let third = worker.lease(lease(4, 2_000)).await.expect("lease");
+    assert_eq!(third.len(), 1);
+
+    tracing::info!("--- told what the worker holds, the next lease hands out what it does not");
+    let again = by_id(worker.lease(recover(&[&third[0]])).await.expect("recover"));
+    assert_eq!(
+        again, lost,
+        "the lost answer's tasks: deliveries, deadlines, args"
+    );
+    let one_held = worker
+        .lease(recover(&[&third[0], &lost[0]]))
+        .await
+        .expect("recover");
+    assert_eq!(one_held, lost[1..]);
+
+    tracing::info!("--- once all are answered, nothing is handed out twice");
+    let everything: Vec<pb::Answer> = lost
+        .iter()
+        .chain(&third)
+        .map(|t| answer(t, pb::answer::Outcome::Result(b"0".to_vec())))
+        .collect();
+    let results = worker.answer_batch(everything).await.expect("answers");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.refusal == pb::AnswerRefusal::AnswerTaken as i32),
+        "{results:?}"
+    );
+    assert!(worker.lease(recover(&[])).await.expect("recover").is_empty());
+
+    tracing::info!("--- a held id that is no task id is refused");
+    let bad = pb::LeaseRequest {
+        held: vec!["not-an-id".into()],
+        ..recover(&[])
+    };
+    let refused = worker.lease(bad).await.expect_err("refused");
+    assert!(refused.to_string().contains("not-an-id"), "{refused}");
     cluster.must_not_have_panicked();
 }

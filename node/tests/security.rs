@@ -172,6 +172,7 @@ async fn a_tls_cluster_with_tokens_works_and_each_role_gets_exactly_its_calls() 
             max: 1,
             lease_ms: 0,
             wait_ms: 0,
+            ..Default::default()
         })
         .await;
     assert!(lease.is_ok(), "a worker may lease: {lease:?}");

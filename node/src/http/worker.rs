@@ -106,6 +106,15 @@ pub struct LeaseJson {
     /// Wait up to this long for work when there is none (long poll; at most 30 s).
     #[serde(default)]
     wait_ms: u64,
+    /// Set on the first lease after one whose answer never arrived (a timeout, a failover):
+    /// its tasks were leased to this worker all the same. The answer is then the tasks leased
+    /// to this worker id that are not in `held` (what the lost answer carried), or a lease as
+    /// usual if there are none. A worker must ignore a task it already runs.
+    #[serde(default)]
+    recover: bool,
+    /// With `recover`: every task this worker holds (leased, its answer not yet confirmed).
+    #[serde(default)]
+    held: Vec<String>,
 }
 
 /// A task handed to a worker: run it, then answer with `id` and `delivery`.
@@ -163,6 +172,15 @@ pub async fn lease(
         max: json.max,
         lease_ms: json.lease_ms,
         wait_ms: json.wait_ms,
+        recover: match json.recover {
+            true => Some(
+                json.held
+                    .iter()
+                    .map(|id| parse_id(id))
+                    .collect::<Result<_, _>>()?,
+            ),
+            false => None,
+        },
     };
     let tasks = worker::lease(&app.replica, &app.defaults, input).await?;
     Ok(axum::Json(LeasedList {

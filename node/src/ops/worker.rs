@@ -2,10 +2,11 @@
 //! answer (ack, fail, release), leave. Every answer is held to the limits every worker's is
 //! (`queue::answer`).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::TaskDefaults;
-use super::{OpError, propose_one};
+use super::{OpError, linearizable, propose_one};
 use crate::queue::validate::{self, MAX_DURATION_MS, MAX_LEASE_WAIT_MS};
 use crate::queue::worker::is_embedded_worker_id;
 use crate::queue::{
@@ -25,6 +26,9 @@ pub struct LeaseInput {
     pub lease_ms: Option<u64>,
     /// How long to wait for work when there is none (long poll); zero answers at once.
     pub wait_ms: u64,
+    /// Set after a lease whose answer never arrived: every task the worker holds (leased, its
+    /// answer not yet confirmed). The tasks leased to it that it does not hold come back first.
+    pub recover: Option<BTreeSet<TaskId>>,
 }
 
 /// A worker's answer for one delivery of a task.
@@ -103,7 +107,33 @@ pub async fn lease(
             input.wait_ms
         )));
     }
+    if let Some(held) = &input.recover {
+        let lost = leased_but_not_held(replica, &lease, held).await?;
+        if !lost.is_empty() {
+            return Ok(lost);
+        }
+    }
     lease_with_wait(replica, lease, Duration::from_millis(input.wait_ms)).await
+}
+
+/// The tasks a lease answer that never arrived handed to this worker: leased to it, not held.
+/// Read once this replica has applied all the leader had committed (a read index), so it shows
+/// every answer the worker has heard back about; one it has not heard back about is among
+/// `held`. So no task the worker has finished is handed to it again.
+async fn leased_but_not_held(
+    replica: &Replica,
+    lease: &LeaseRequest,
+    held: &BTreeSet<TaskId>,
+) -> Result<Vec<LeasedTask>, OpError> {
+    linearizable(replica).await?;
+    let lost = replica
+        .shared()
+        .queue()
+        .leased_but_not_held(&lease.worker, held, lease.max as usize);
+    if !lost.is_empty() {
+        tracing::info!(worker = %lease.worker, tasks = lost.len(), "leased again after a lost lease answer");
+    }
+    Ok(lost)
 }
 
 /// Waits (up to `wait`) until this replica shows work for the lease, then proposes it; a lease

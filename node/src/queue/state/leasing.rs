@@ -2,12 +2,14 @@
 //! delivery number of the lease it belongs to (the fencing token); an answer for an older
 //! delivery is rejected, so a late worker never overwrites the current one's outcome.
 
+use std::collections::BTreeSet;
+
 use super::limits::Admission;
 use super::{QueueState, ReadyKey};
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::lease::{LeaseRequest, LeasedTask, MAX_LEASE_REPLY_BYTES};
 use crate::queue::retry::backoff_ms;
-use crate::queue::task::{Lease, Task, TaskId, TaskState};
+use crate::queue::task::{self, Lease, Task, TaskId, TaskState};
 
 /// Extra time past a task's own timeout before its lease runs out: the worker needs it to notice
 /// the timeout, kill the attempt and report the failure.
@@ -71,6 +73,29 @@ impl QueueState {
             self.record_start(&task.queue, &task.name);
         }
         Outcome::Leased(leased)
+    }
+
+    /// What lease answers lost on their way carried: the tasks leased to `worker` (in id order)
+    /// that are not in `held`, everything the worker says it holds. Handed out as a lease hands
+    /// them, with the delivery and deadline they were leased with; at most `max`, and bounded in
+    /// bytes like a lease reply.
+    pub fn leased_but_not_held(&self, worker: &str, held: &BTreeSet<TaskId>, max: usize) -> Vec<LeasedTask> {
+        let mut reply_bytes = 0u64;
+        self.leased_to(worker)
+            .into_iter()
+            .filter(|(id, _)| !held.contains(id))
+            .filter_map(|(id, delivery)| {
+                let task = self.task(&id)?;
+                let lease = task.lease.as_ref().filter(|lease| lease.delivery == delivery)?;
+                Some(leased_task(&task, delivery, lease.deadline_ms))
+            })
+            .take(max)
+            .take_while(|task| {
+                let first = reply_bytes == 0;
+                reply_bytes = reply_bytes.saturating_add(task::payload_bytes(&task.args, &task.headers));
+                first || reply_bytes <= MAX_LEASE_REPLY_BYTES
+            })
+            .collect()
     }
 
     pub(super) fn ack(&mut self, id: TaskId, delivery: u32, result: Vec<u8>) -> Outcome {

@@ -1,6 +1,6 @@
 //! The queue rules, one test each, and the determinism property.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 
@@ -322,6 +322,35 @@ fn the_tasks_a_worker_holds_are_known_until_answered_handed_back_or_expired() {
         state.leased_to("w1").len(),
         2,
         "leased again under new deliveries"
+    );
+}
+
+#[test]
+fn what_a_worker_does_not_hold_of_its_leases_is_handed_out_again_as_leased() {
+    let mut state = new_state();
+    for _ in 0..3 {
+        state.apply(submit("t", "q", 0));
+    }
+    let Outcome::Leased(mut lost) = state.apply(lease(&["q"], 3)) else {
+        panic!("not leased");
+    };
+    lost.sort_by_key(|t| t.id);
+    let none = BTreeSet::new();
+    assert_eq!(state.leased_but_not_held("w1", &none, 10), lost);
+    assert_eq!(state.leased_but_not_held("w1", &none, 2), lost[..2]);
+    assert!(state.leased_but_not_held("w2", &none, 10).is_empty());
+    let held: BTreeSet<TaskId> = [lost[0].id].into();
+    assert_eq!(state.leased_but_not_held("w1", &held, 10), lost[1..]);
+    state.apply(Command::Ack {
+        id: lost[1].id,
+        delivery: lost[1].delivery,
+        result: vec![],
+    });
+    assert_eq!(state.leased_but_not_held("w1", &held, 10), lost[2..]);
+    at(&mut state, 30_000);
+    assert!(
+        state.leased_but_not_held("w1", &none, 10).is_empty(),
+        "the leases expired"
     );
 }
 

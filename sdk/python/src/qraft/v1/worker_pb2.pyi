@@ -21,20 +21,24 @@ ANSWER_NOT_FOUND: AnswerRefusal
 ANSWER_INVALID: AnswerRefusal
 
 class LeaseRequest(_message.Message):
-    __slots__ = ("worker_id", "queues", "names", "max", "lease_ms", "wait_ms")
+    __slots__ = ("worker_id", "queues", "names", "max", "lease_ms", "wait_ms", "recover", "held")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     QUEUES_FIELD_NUMBER: _ClassVar[int]
     NAMES_FIELD_NUMBER: _ClassVar[int]
     MAX_FIELD_NUMBER: _ClassVar[int]
     LEASE_MS_FIELD_NUMBER: _ClassVar[int]
     WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    RECOVER_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     queues: _containers.RepeatedScalarFieldContainer[str]
     names: _containers.RepeatedScalarFieldContainer[str]
     max: int
     lease_ms: int
     wait_ms: int
-    def __init__(self, worker_id: _Optional[str] = ..., queues: _Optional[_Iterable[str]] = ..., names: _Optional[_Iterable[str]] = ..., max: _Optional[int] = ..., lease_ms: _Optional[int] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+    recover: bool
+    held: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, worker_id: _Optional[str] = ..., queues: _Optional[_Iterable[str]] = ..., names: _Optional[_Iterable[str]] = ..., max: _Optional[int] = ..., lease_ms: _Optional[int] = ..., wait_ms: _Optional[int] = ..., recover: bool = ..., held: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LeasedTask(_message.Message):
     __slots__ = ("id", "delivery", "deadline_ms", "name", "queue", "args", "headers", "timeout_ms", "attempts")
