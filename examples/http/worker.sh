@@ -68,7 +68,10 @@ register || { echo "worker.sh: cannot register" >&2; exit 1; }
 echo "worker.sh: $worker_id serves queue $queue" >&2
 done_count=0
 last_beat=$SECONDS
-lease=$(jq -nc --arg id "$worker_id" --arg q "$queue" '{worker_id: $id, queues: [$q], max: 1, wait_ms: 10000}')
+# This worker holds nothing between two leases, so every lease may ask for what an earlier one
+# whose answer was lost carried (a lease resent after a failover gets its first try's task).
+lease=$(jq -nc --arg id "$worker_id" --arg q "$queue" \
+    '{worker_id: $id, queues: [$q], max: 1, wait_ms: 10000, recover: true, held: []}')
 while [ "$stopping" = 0 ]; do
     if (( SECONDS - last_beat >= 10 )); then
         call /v1/worker/heartbeat "$(jq -nc --arg id "$worker_id" '{worker_id: $id}')" >/dev/null || register
