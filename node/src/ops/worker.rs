@@ -126,10 +126,7 @@ async fn leased_but_not_held(
     held: &BTreeSet<TaskId>,
 ) -> Result<Vec<LeasedTask>, OpError> {
     linearizable(replica).await?;
-    let lost = replica
-        .shared()
-        .queue()
-        .leased_but_not_held(&lease.worker, held, lease.max as usize);
+    let lost = replica.shared().queue().leased_but_not_held(lease, held);
     if !lost.is_empty() {
         tracing::info!(worker = %lease.worker, tasks = lost.len(), "leased again after a lost lease answer");
     }

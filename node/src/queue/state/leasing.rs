@@ -75,21 +75,24 @@ impl QueueState {
         Outcome::Leased(leased)
     }
 
-    /// What lease answers lost on their way carried: the tasks leased to `worker` (in id order)
-    /// that are not in `held`, everything the worker says it holds. Handed out as a lease hands
-    /// them, with the delivery and deadline they were leased with; at most `max`, and bounded in
-    /// bytes like a lease reply.
-    pub fn leased_but_not_held(&self, worker: &str, held: &BTreeSet<TaskId>, max: usize) -> Vec<LeasedTask> {
+    /// What lease answers lost on their way carried: the tasks leased to the request's worker
+    /// (in id order), still running under that lease (not revoked meanwhile), of its queues and
+    /// names, that are not in `held`, everything the worker says it holds. Handed out as a
+    /// lease hands them, with the delivery and deadline they were leased with; at most the
+    /// request's `max`, and bounded in bytes like a lease reply.
+    pub fn leased_but_not_held(&self, request: &LeaseRequest, held: &BTreeSet<TaskId>) -> Vec<LeasedTask> {
         let mut reply_bytes = 0u64;
-        self.leased_to(worker)
+        self.leased_to(&request.worker)
             .into_iter()
             .filter(|(id, _)| !held.contains(id))
             .filter_map(|(id, delivery)| {
                 let task = self.task(&id)?;
                 let lease = task.lease.as_ref().filter(|lease| lease.delivery == delivery)?;
-                Some(leased_task(&task, delivery, lease.deadline_ms))
+                let named = request.names.is_empty() || request.names.contains(&task.name);
+                let runs = task.state == TaskState::Started && named && request.queues.contains(&task.queue);
+                runs.then(|| leased_task(&task, delivery, lease.deadline_ms))
             })
-            .take(max)
+            .take(request.max as usize)
             .take_while(|task| {
                 let first = reply_bytes == 0;
                 reply_bytes = reply_bytes.saturating_add(task::payload_bytes(&task.args, &task.headers));

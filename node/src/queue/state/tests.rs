@@ -328,28 +328,55 @@ fn the_tasks_a_worker_holds_are_known_until_answered_handed_back_or_expired() {
 #[test]
 fn what_a_worker_does_not_hold_of_its_leases_is_handed_out_again_as_leased() {
     let mut state = new_state();
-    for _ in 0..3 {
+    for _ in 0..4 {
         state.apply(submit("t", "q", 0));
     }
-    let Outcome::Leased(mut lost) = state.apply(lease(&["q"], 3)) else {
+    state.apply(submit("t", "other", 0));
+    let Outcome::Leased(mut lost) = state.apply(lease(&["q", "other"], 5)) else {
         panic!("not leased");
     };
     lost.sort_by_key(|t| t.id);
+    let (elsewhere, mut lost): (Vec<_>, Vec<_>) = lost.into_iter().partition(|t| t.queue == "other");
+    let request = |max: u32| LeaseRequest {
+        worker: "w1".into(),
+        queues: vec!["q".into()],
+        names: vec![],
+        max,
+        lease_ms: 30_000,
+    };
     let none = BTreeSet::new();
-    assert_eq!(state.leased_but_not_held("w1", &none, 10), lost);
-    assert_eq!(state.leased_but_not_held("w1", &none, 2), lost[..2]);
-    assert!(state.leased_but_not_held("w2", &none, 10).is_empty());
+    let revoked = lost.pop().expect("four leased");
+    state.apply(Command::Revoke { id: revoked.id });
+    assert_eq!(
+        state.leased_but_not_held(&request(10), &none),
+        lost,
+        "not the revoked task, nor the other queue's"
+    );
+    assert_eq!(state.leased_but_not_held(&request(2), &none), lost[..2]);
+    let mut also_other = request(10);
+    also_other.queues.push("other".into());
+    assert!(
+        state
+            .leased_but_not_held(&also_other, &none)
+            .contains(&elsewhere[0])
+    );
+    let mut other_name = request(10);
+    other_name.names = vec!["u".into()];
+    assert!(state.leased_but_not_held(&other_name, &none).is_empty());
+    let mut other_worker = request(10);
+    other_worker.worker = "w2".into();
+    assert!(state.leased_but_not_held(&other_worker, &none).is_empty());
     let held: BTreeSet<TaskId> = [lost[0].id].into();
-    assert_eq!(state.leased_but_not_held("w1", &held, 10), lost[1..]);
+    assert_eq!(state.leased_but_not_held(&request(10), &held), lost[1..]);
     state.apply(Command::Ack {
         id: lost[1].id,
         delivery: lost[1].delivery,
         result: vec![],
     });
-    assert_eq!(state.leased_but_not_held("w1", &held, 10), lost[2..]);
+    assert_eq!(state.leased_but_not_held(&request(10), &held), lost[2..]);
     at(&mut state, 30_000);
     assert!(
-        state.leased_but_not_held("w1", &none, 10).is_empty(),
+        state.leased_but_not_held(&request(10), &none).is_empty(),
         "the leases expired"
     );
 }
