@@ -16,6 +16,9 @@ is done.
 
 ``close(deadline)`` sends what is left until ``deadline`` and no longer: an answer the cluster
 never got is not lost work, its task's lease runs out and the cluster runs it again.
+
+``unconfirmed()`` lists the tasks whose answers the cluster may not have yet: the worker still
+holds them, and says so when a lease recovers what a lost lease answer brought.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from .. import errors
@@ -68,6 +72,9 @@ class Answers:
         self._lock = threading.Lock()
         self._unsent_answers = 0
         self._unsent_releases = 0
+        #: Task id -> answers and releases for it queued or on their way (two attempts of one
+        #: task may both have one); an id leaves once its batch is delivered or given up on.
+        self._unconfirmed: Counter[str] = Counter()
         self._thread = threading.Thread(target=self._run, name="qraft-answers", daemon=True)
         #: Answers taken by the cluster (for figures and tests).
         self.sent = 0
@@ -78,12 +85,20 @@ class Answers:
     def put(self, job: Job, outcome: Outcome) -> None:
         with self._lock:
             self._unsent_answers += 1
+            self._unconfirmed[job.id] += 1
         self._queue.put((job, outcome))
 
     def release(self, job: Job) -> None:
         with self._lock:
             self._unsent_releases += 1
+            self._unconfirmed[job.id] += 1
         self._queue.put((job, None))
+
+    def unconfirmed(self) -> list[str]:
+        """The ids of the tasks whose answers or releases are queued or on their way: the
+        cluster may not have them yet, so this worker still holds those tasks."""
+        with self._lock:
+            return list(self._unconfirmed)
 
     def set_deadline(self, deadline: float) -> None:
         """From now on no call runs past ``deadline`` (a ``time.monotonic()`` instant), and a
@@ -124,13 +139,22 @@ class Answers:
             except Exception:  # noqa: BLE001 - the answering thread must not die
                 log.exception("could not send %d answer(s); their leases will run out", len(batch))
                 done = True
-            if done:
-                releases = sum(1 for _, outcome in batch if outcome is None)
-                with self._lock:
-                    self._unsent_answers -= len(batch) - releases
-                    self._unsent_releases -= releases
+            self._settle(batch, done)
             if stop:
                 return
+
+    def _settle(self, batch: list[_Item], delivered: bool) -> None:
+        """Forgets ``batch``'s task ids; counts it as sent unless it was given up on."""
+        unconfirmed = self._unconfirmed
+        with self._lock:
+            for job, _ in batch:
+                unconfirmed[job.id] -= 1
+                if not unconfirmed[job.id]:
+                    del unconfirmed[job.id]
+            if delivered:
+                releases = sum(1 for _, outcome in batch if outcome is None)
+                self._unsent_answers -= len(batch) - releases
+                self._unsent_releases -= releases
 
     def _deliver(self, batch: list[_Item]) -> bool:
         """Sends ``batch`` until the cluster answers it (True; a refusal is an answer too) or

@@ -83,24 +83,37 @@ class Slots:
             self._asked += free
             return free
 
-    def give(self, credit: int, jobs: list[Job]) -> bool:
-        """Trades promised slots for the jobs a lease brought; False (nothing registered) when
-        the worker is stopping, so they must be handed back."""
+    def give(self, credit: int, jobs: list[Job]) -> tuple[list[Job], bool]:
+        """Trades promised slots for the jobs a lease brought. Returns those new here, and
+        whether they were registered to run (False: the worker is stopping, so they must be
+        handed back). A job of an attempt already running here, the same delivery or a later
+        one, is dropped from both: a recovering lease may bring again what a lost one did."""
         with self._cond:
             self._asked -= credit
-            self._leased += len(jobs)
+            new = [job for job in jobs if not self._runs_already(job)]
+            self._leased += len(new)
             self._cond.notify_all()
             if self._closed:
-                for job in jobs:
+                for job in new:
                     job.state = ABANDONED
-                return False
+                return new, False
             running = self.running
-            for job in jobs:
+            for job in new:
                 old = running.get(job.id)
                 if old is not None:
                     old.state = ABANDONED
                 running[job.id] = job
-            return True
+            return new, True
+
+    def _runs_already(self, job: Job) -> bool:
+        """True when ``job``'s task runs here with this delivery or a later one (lock held)."""
+        old = self.running.get(job.id)
+        return old is not None and old.delivery >= job.delivery
+
+    def running_ids(self) -> list[str]:
+        """The ids of the tasks whose attempts run here (or wait in the pool to start)."""
+        with self._cond:
+            return list(self.running)
 
     def end(self, job: Job, answered: bool, state: int = FINISHED) -> bool:
         """Ends ``job``'s attempt (FINISHED, or ABANDONED when stopped early) and frees its

@@ -14,7 +14,10 @@
 Threads, and what each owns:
 
 - **leaser**: waits for free slots (:class:`~qraft.worker.slots.Slots`), leases that many
-  tasks (``Lease`` with a long poll), and hands them to the pool.
+  tasks (``Lease`` with a long poll), and hands them to the pool. A lease whose answer was lost
+  is not sent again: the next one (and the first after start-up) lists every task this worker
+  holds and gets back the others leased to its id, so they need not wait for their leases to
+  run out; a task that comes back while it runs here is left to its running attempt.
 - the **pool** (threads, an event loop, or child processes) runs attempts and reports each
   outcome to :meth:`Worker._finished`, which frees the slot and queues the answer.
 - **answers** (:class:`~qraft.worker.answers.Answers`): one ``AnswerBatch`` per round.
@@ -46,7 +49,7 @@ from .._transport import Kind, Transport
 from ..v1 import worker_pb2
 from .answers import Answers
 from .execute import Executor, time_limit_error
-from .job import ABANDONED, RETRY, SUCCESS, Job, Outcome
+from .job import ABANDONED, FINISHED, RETRY, SUCCESS, Job, Outcome
 from .loader import spec_of
 from .registry import Registration
 from .revokes import RevokeWatcher
@@ -145,6 +148,9 @@ class Worker:
         #: Task id -> when a revoke was seen for a task not (yet) running here.
         self._recent_revokes: dict[str, float] = {}
         self._revoke_lock = threading.Lock()
+        #: Held while an attempt's slot is freed and its answer queued, and while a lease lists
+        #: what this worker holds: so the list never misses a task between the two.
+        self._handover = threading.Lock()
         self._stop_requested = threading.Event()
         self._release_now = threading.Event()
         self._closing = threading.Event()
@@ -308,30 +314,29 @@ class Worker:
     # -- leasing -----------------------------------------------------------------------------
 
     def _leaser(self) -> None:
-        request = worker_pb2.LeaseRequest(
-            worker_id=self.worker_id,
-            queues=self.queues,
-            names=self.names,
-            lease_ms=round(self.lease * 1000),
-            wait_ms=WAIT_MS,
-        )
         pause = 0.1
         empty_pause = EMPTY_PAUSE
-        assert self._answers is not None
+        # The first lease also gets back what an earlier run under this worker id still held
+        # (restarted before those leases ran out).
+        recover = True
         while True:
             credit = self._slots.take()
             if credit == 0:
                 return
-            request.max = credit
+            request = self._lease_request(credit, recover)
             started = time.monotonic()
             try:
+                # WRITE, not KEYED: a resend would lease other tasks, stranding those of a lost
+                # answer until their leases ran out; the next request recovers them instead.
                 tasks = self.transport.call(
-                    "Worker", "Lease", request, kind=Kind.KEYED, timeout=WAIT_MS / 1000 + 5.0
+                    "Worker", "Lease", request, kind=Kind.WRITE, timeout=WAIT_MS / 1000 + 5.0
                 ).tasks
                 pause = 0.1
             except errors.Unavailable as e:
-                # No quorum for a while: try again, gently.
+                # No quorum for a while, or the answer was lost (OutcomeUnknown): try again,
+                # gently, asking for what a lost answer may have leased.
                 self._slots.give(credit, [])
+                recover = True
                 log.warning("lease failed (%s); trying again in %.1fs", e, pause)
                 self._closing.wait(pause)
                 pause = min(pause * 2, 5.0)
@@ -340,13 +345,10 @@ class Worker:
                 self._slots.give(credit, [])
                 raise
             jobs = [Job(task, self.lease) for task in tasks]
-            if self._slots.give(credit, jobs):
-                self._stop_if_revoked(jobs)
-                self._pool.submit(jobs)
-            else:
-                # Leased as the worker stops: hand them straight back.
-                for job in jobs:
-                    self._answers.release(job)
+            if recover:
+                _extend_in_time(jobs)
+                recover = False
+            self._take_on(credit, jobs)
             if not jobs and time.monotonic() - started < WAIT_MS / 2000:
                 # Answered empty at once: this node has no long poll (and proposes every
                 # lease, empty or not); do not spin, and back off while the queue stays empty.
@@ -355,25 +357,67 @@ class Worker:
             else:
                 empty_pause = EMPTY_PAUSE
 
+    def _lease_request(self, credit: int, recover: bool) -> worker_pb2.LeaseRequest:
+        """A lease of up to ``credit`` tasks. ``recover``: first the tasks leased to this
+        worker id that it does not hold (what a lease answer that never arrived carried)."""
+        return worker_pb2.LeaseRequest(
+            worker_id=self.worker_id,
+            queues=self.queues,
+            names=self.names,
+            max=credit,
+            lease_ms=round(self.lease * 1000),
+            wait_ms=WAIT_MS,
+            recover=recover,
+            held=self._held() if recover else (),
+        )
+
+    def _held(self) -> list[str]:
+        """Every task this worker holds: running, or its answer not yet confirmed."""
+        assert self._answers is not None
+        with self._handover:
+            return list({*self._slots.running_ids(), *self._answers.unconfirmed()})
+
+    def _take_on(self, credit: int, jobs: list[Job]) -> None:
+        """Runs what a lease brought, but for tasks already running here; hands it back when
+        the worker is stopping."""
+        assert self._answers is not None
+        new, registered = self._slots.give(credit, jobs)
+        if len(new) < len(jobs):
+            log.debug("%d leased task(s) run here already: dropped", len(jobs) - len(new))
+        if registered:
+            self._stop_if_revoked(new)
+            self._pool.submit(new)
+            return
+        # Leased as the worker stops: hand them straight back.
+        for job in new:
+            self._answers.release(job)
+
     # -- outcomes ----------------------------------------------------------------------------
 
     def _finished(self, job: Job, outcome: Outcome) -> None:
         """Called by the pool when an attempt ends: frees its slot and queues its answer."""
-        if not self._slots.end(job, answered=True):
+        if not self._end(job, FINISHED, outcome):
             return  # stopped already (revoked, timed out, handed back): drop it
-        assert self._answers is not None
-        self._answers.put(job, outcome)
         if self._info:
             _log_outcome(job, outcome)
+
+    def _end(self, job: Job, state: int, outcome: Outcome | None) -> bool:
+        """Ends ``job``'s attempt in ``state``, freeing its slot, and queues ``outcome`` as its
+        answer (None: no answer); False when it had ended already. One step under
+        ``_handover``, so that :meth:`_held` sees the task running or answered, never neither."""
+        assert self._answers is not None
+        with self._handover:
+            if not self._slots.end(job, answered=outcome is not None, state=state):
+                return False
+            if outcome is not None:
+                self._answers.put(job, outcome)
+        return True
 
     def _stop_attempt(self, job: Job, why: str, outcome: Outcome | None) -> None:
         """Stops a running attempt without waiting for it: answers ``outcome`` for it (None:
         no answer), frees its slot, and has the pool kill or cancel it if it can."""
-        if not self._slots.end(job, answered=outcome is not None, state=ABANDONED):
+        if not self._end(job, ABANDONED, outcome):
             return
-        if outcome is not None:
-            assert self._answers is not None
-            self._answers.put(job, outcome)
         log.info("%s[%s] %s", job.name, job.id, why)
         self._pool.stop_attempt(job)
 
@@ -544,6 +588,17 @@ def _log_outcome(job: Job, outcome: Outcome) -> None:
     else:
         note = outcome.note or outcome.error
         log.info("%s[%s] %s (after %.3fs)", job.name, job.id, note, took)
+
+
+def _extend_in_time(jobs: list[Job]) -> None:
+    """Brings each job's first extend forward to a third of what is left of its lease: a task
+    recovered from a lost lease answer comes with the lease's old deadline, part gone already.
+    (A fresh lease, whole, keeps its time; the deadline is on the nodes' clock, so a clock
+    ahead of theirs only makes a first extend come sooner.)"""
+    now_ms = time.time() * 1000
+    for job in jobs:
+        left = max(job.deadline_ms - now_ms, 0.0) / 1000
+        job.next_extend = min(job.next_extend, job.started + left / 3)
 
 
 def _default_queues(app: Any) -> list[str]:
