@@ -3,6 +3,7 @@
 # `qraft bench` in each mode, prints one table, and tears everything down.
 #
 #   scripts/bench.sh [--runs N] [--quick] [--no-scale] [--scale-tasks N] [--scale-runs K]
+#                    [--soak SECONDS]
 #
 # QRAFT_BENCH_BIN=path/to/qraft benchmarks that binary instead of building one (to compare an
 # older build against a newer one, alternating).
@@ -14,6 +15,10 @@
 # --scale-tasks N  tasks the scale test queues (default 10,000,000; 20,000 with --quick)
 # --scale-runs K   repeat the scale test K times (default 1), each on a fresh cluster, and add
 #                  medians
+# --soak SECONDS   instead of all the above, keep one fresh cluster under e2e load for SECONDS
+#                  and report the tasks it ran and how often the leader changed (it should not)
+#
+# Every run also reports how often the leader changed while it ran (the term went up).
 #
 # The scale test queues N tasks with 100-byte args and prints each node's resident memory and
 # its bytes per queued task; then kills node 1 with kill -9, restarts it and times until it
@@ -31,6 +36,7 @@ quick=0
 scale=1
 scale_tasks=""
 scale_runs=1
+soak_s=0
 while (($#)); do
     case "$1" in
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
@@ -38,6 +44,7 @@ while (($#)); do
     --no-scale) scale=0; shift ;;
     --scale-tasks) scale_tasks="${2:?--scale-tasks needs a number}"; shift 2 ;;
     --scale-runs) scale_runs="${2:?--scale-runs needs a number}"; shift 2 ;;
+    --soak) soak_s="${2:?--soak needs a number of seconds}"; shift 2 ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -49,7 +56,7 @@ else
     submit_n=60000 batch_n=300000 e2e_n=200000 latency_n=5000 scale_n=10000000
 fi
 scale_n="${scale_tasks:-$scale_n}"
-for number in "$runs" "$scale_n" "$scale_runs"; do
+for number in "$runs" "$scale_n" "$scale_runs" "$soak_s"; do
     case "$number" in
     '' | *[!0-9]*) echo "bench.sh: $number is not a number (try --help)" >&2; exit 2 ;;
     esac
@@ -142,6 +149,19 @@ for n in json.load(sys.stdin)["nodes"]:
 
 # Prints the applied index of node $1 (empty while it does not answer).
 applied_index() { local progress; progress="$(node_progress "$1")"; echo "${progress%% *}"; }
+
+# Prints the term of the leader the nodes of $QRAFT_CLUSTER name (empty if none).
+leader_term() {
+    "$bin" status --json 2>/dev/null |
+        python3 -c 'import json,sys; l=json.load(sys.stdin)["leader"]; print(l["term"] if l else "")' 2>/dev/null || true
+}
+
+# Prints how often the leader changed since term $1 ("?" if either term is unknown).
+leader_changes() {
+    local now
+    now="$(leader_term)"
+    if [ -n "$1" ] && [ -n "$now" ]; then echo $((now - $1)); else echo "?"; fi
+}
 
 # Prints the id of the leader the nodes of $QRAFT_CLUSTER name (empty if none).
 leader_id() {
@@ -300,15 +320,37 @@ PY
     rm -rf "$cluster_dir"
 }
 
+# --soak: e2e rounds on one cluster until the time is up, then one line and nothing else.
+if ((soak_s > 0)); then
+    start_cluster soak
+    soak_term="$(leader_term)"
+    soak_started=$SECONDS soak_tasks=0 soak_errors=0
+    while ((SECONDS - soak_started < soak_s)); do
+        # A round with errors exits non-zero; its errors are counted from its report.
+        timeout $((soak_s + 120)) "$bin" bench e2e -n "$e2e_n" -c 4 -b 100 --json >"$work/soak.json" || true
+        read -r done_n failed_n <<<"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["tasks"], r["errors"])' "$work/soak.json")"
+        soak_tasks=$((soak_tasks + done_n)) soak_errors=$((soak_errors + failed_n))
+    done
+    soak_elapsed=$((SECONDS - soak_started))
+    echo
+    echo "qraft bench: 3 nodes and the load generator on one machine ($(nproc) cores, $(uname -sr)), fsync before ack"
+    echo "soak: $soak_elapsed s of e2e load: $soak_tasks tasks ($((soak_tasks / (soak_elapsed > 0 ? soak_elapsed : 1))) tasks/s), $soak_errors errors; leader changes: $(leader_changes "$soak_term")"
+    ((soak_errors == 0))
+    exit
+fi
+
 results="$work/results.jsonl"
 : >"$results"
+: >"$work/changes"
 for run in $(seq 1 "$runs"); do
     start_cluster "run$run"
+    run_term="$(leader_term)"
     "$bin" bench latency -n "$latency_n" -r 1000 --json >>"$results"
     "$bin" bench e2e -n "$e2e_n" -c 4 -b 100 --json >>"$results"
     "$bin" bench submit -n "$submit_n" -c 64 --json >>"$results"
     "$bin" bench submit -n "$submit_n" -c 64 --http "$http" --json >>"$results"
     "$bin" bench submit -n "$batch_n" -c 8 -b 100 --json >>"$results"
+    leader_changes "$run_term" >>"$work/changes"
     stop_cluster
     rm -rf "$cluster_dir"
 done
@@ -346,6 +388,9 @@ for key, group in groups.items():
 errors = sum(r["errors"] for r in rows)
 sys.exit(1 if errors else 0)
 PY
+if [ -s "$work/changes" ]; then
+    echo "leader changes while the modes ran, per run: $(paste -sd' ' "$work/changes")"
+fi
 if [ -s "$work/scale.jsonl" ]; then
     python3 - "$work/scale.jsonl" <<'PY' || table_status=$?
 import json, statistics, sys

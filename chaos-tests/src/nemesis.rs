@@ -20,7 +20,8 @@ use crate::cluster::Cluster;
 use crate::history::{Entry, Recorder};
 use crate::wait::poll;
 
-/// Longer than the maximum election timeout (600 ms), so a held fault costs a leader.
+/// Far longer than a follower waits before it campaigns (at most 400 ms by default), so a
+/// held fault costs a leader.
 const HOLD: Duration = Duration::from_secs(2);
 /// How long a SIGTERM'd node gets to hand over and stop.
 const STOP_LIMIT: Duration = Duration::from_secs(20);

@@ -510,7 +510,7 @@ mod tests {
         assert_eq!(config.advertise, "127.0.0.1:7072");
         assert_eq!(config.peers.len(), 3);
         assert_eq!(config.data_dir, PathBuf::from("data/n2"));
-        assert_eq!(config.raft.heartbeat_ms, 100);
+        assert_eq!(config.raft.heartbeat_ms, defaults::HEARTBEAT_MS);
     }
 
     #[test]
@@ -535,7 +535,7 @@ mod tests {
             .worker
             .expect("a pool");
         assert_eq!((pool.autoscale, pool.concurrency), (Some((2, 16)), 16));
-        let bad_election = with(&["--election-timeout-ms", "100,800"]);
+        let bad_election = with(&["--heartbeat-ms", "100", "--election-timeout-ms", "150,800"]);
         assert!(error_of(&bad_election).contains("twice the heartbeat"));
     }
 

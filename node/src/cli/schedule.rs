@@ -87,7 +87,7 @@ pub struct AddArgs {
     /// With --misfire catch-up: most missed runs made up for at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub catch_up_limit: u32,
-    /// A due time applied later than this counts as missed (a failover takes about a second).
+    /// A due time applied later than this counts as missed (a failover takes under a second).
     #[arg(long, value_parser = parse_duration_ms, value_name = "DURATION", default_value = "10s")]
     pub grace: u64,
     #[command(flatten)]

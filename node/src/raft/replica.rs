@@ -52,6 +52,15 @@ pub struct RaftSettings {
     pub skip_wal_sync: bool,
 }
 
+impl RaftSettings {
+    /// How long a follower hears nothing before it can campaign: openraft's followers hold a
+    /// leader lease of the maximum election timeout, then wait an election timeout (at least
+    /// the minimum) on top.
+    pub fn silence_before_election(&self) -> Duration {
+        Duration::from_millis(self.election_max_ms + self.election_min_ms)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Leader,
@@ -456,24 +465,24 @@ impl Replica {
                 .ok_or(TransferError::NotAVoter(target));
         }
         let started = Instant::now();
-        let patience = self.settings.election_max_ms * 2;
+        let patience = self.settings.silence_before_election() * 2;
         let _ = self.raft.trigger().transfer_leader(target).await;
         let moved = self
             .raft
-            .wait(Some(Duration::from_millis(patience)))
+            .wait(Some(patience))
             .metrics(
                 |m| m.current_leader.is_some_and(|l| l != self.id),
                 "leadership handed over",
             )
             .await;
         if moved.is_err() {
-            return Err(TransferError::TimedOut(patience));
+            return Err(TransferError::TimedOut(patience.as_millis() as u64));
         }
         let elapsed = started.elapsed();
         self.status()
             .leader
             .map(|leader| (leader, elapsed))
-            .ok_or(TransferError::TimedOut(patience))
+            .ok_or(TransferError::TimedOut(patience.as_millis() as u64))
     }
 
     /// The voter to hand leadership to: the one that answered most recently (a dead peer's last

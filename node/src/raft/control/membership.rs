@@ -274,11 +274,11 @@ impl Replica {
         Ok(view)
     }
 
-    /// This node and the voters that acknowledged it within the election timeout. A leader
-    /// elected a moment ago has heard from nobody yet: it waits (up to two election timeouts)
+    /// This node and the voters that acknowledged it within the silence before an election. A
+    /// leader elected a moment ago has heard from nobody yet: it waits (up to twice that)
     /// for every voter to answer once before judging.
     async fn live_voters(&self, voters: &BTreeSet<NodeId>) -> BTreeSet<NodeId> {
-        let fresh = Duration::from_millis(self.settings().election_max_ms);
+        let fresh = self.settings().silence_before_election();
         let started = Instant::now();
         loop {
             let metrics = self.raft().metrics().borrow_watched().clone();

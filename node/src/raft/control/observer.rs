@@ -34,7 +34,7 @@ struct Won {
 /// Watches this node's Raft state until told to stop.
 pub(in crate::raft) async fn run(replica: Replica, mut stop: Stop) {
     // A follower that hears nothing for this long starts an election: the same patience.
-    let unreachable_after = Duration::from_millis(replica.settings().election_max_ms);
+    let unreachable_after = replica.settings().silence_before_election();
     let started = Instant::now();
     let mut campaign_since: Option<Instant> = None;
     let mut leading: Option<Won> = None;

@@ -87,7 +87,7 @@ class Kind(enum.Enum):
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard a call is tried before :class:`~qraft.errors.Unavailable` is raised. The
-    defaults ride out a leader election (about a second) with room to spare."""
+    defaults ride out a leader election (under a second) with room to spare."""
 
     attempts: int = 40
     initial_backoff: float = 0.05
