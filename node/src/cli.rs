@@ -29,6 +29,7 @@ use clap::{Parser, Subcommand};
 pub use cluster_args::{ClusterArgs, ReadArgs};
 
 use qraft_node::config::{NodeArgs, NodeConfig};
+use qraft_node::node::NodeError;
 
 /// qraft: a highly available distributed task queue. One binary, no external broker.
 #[derive(Parser, Debug)]
@@ -102,12 +103,25 @@ pub fn init_tracing(cli: &Cli) {
         .try_init();
 }
 
+/// A node whose Raft stopped on a fatal error leaves without tearing its runtime down. Its tasks
+/// may be inside openraft calls that wait for the stopped core, and openraft panics in one of
+/// them when another is cancelled mid-wait, as dropping the runtime does (its join of the core
+/// is not cancellation-safe; seen in the chaos suite's disk scenario). Everything the node
+/// acknowledged is on disk already.
+fn leave_at_once(fatal: &NodeError) -> ! {
+    eprintln!("error: {fatal}");
+    std::process::exit(1)
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Node(args) => {
             let config = NodeConfig::load(&args)?;
-            qraft_node::node::run(config, qraft_node::node::shutdown_signal()).await?;
-            Ok(ExitCode::SUCCESS)
+            match qraft_node::node::run(config, qraft_node::node::shutdown_signal()).await {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(fatal @ NodeError::Fatal(_)) => leave_at_once(&fatal),
+                Err(e) => Err(e.into()),
+            }
         }
         // These stop their children or print their totals on a signal themselves.
         Command::Dev(args) => dev::run(args).await,
