@@ -1441,7 +1441,15 @@ async fn the_finished_stream_resumes_on_another_node_without_a_gap_or_a_repeat()
             let mut ids = Vec::new();
             for n in from..from + 5 {
                 let task = json!({"name": "builtin.echo", "args": {"n": n}});
-                let reply = http.post(&leader, "/v1/tasks", &task).await.json();
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+                // A node that lost its leadership a moment ago answers "not applied": resend,
+                // as any client does.
+                let reply = loop {
+                    let reply = http.post(&leader, "/v1/tasks", &task).await.json();
+                    if reply["not_applied"] != true || tokio::time::Instant::now() >= deadline {
+                        break reply;
+                    }
+                };
                 let id = reply["id"].as_str().unwrap_or_else(|| panic!("no id in {reply}"));
                 ids.push(id.to_owned());
             }
