@@ -61,6 +61,9 @@ pub async fn submit(
 ) -> Result<Submitted, OpError> {
     let started = std::time::Instant::now();
     let submit = prepared(input, defaults, caller, wall_ms())?;
+    if let Some(refusal) = replica.shared().queue().refuses_at_once(&submit) {
+        return Err(OpError::Rejected(refusal));
+    }
     let answer = submitted(propose_one(replica, Command::Submit(submit)).await?);
     replica.timings().api_submit.observe_since(started);
     answer

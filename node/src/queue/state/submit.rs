@@ -8,6 +8,18 @@ use crate::queue::task::{Task, TaskState};
 use crate::queue::validate;
 
 impl QueueState {
+    /// The refusal a submit surely gets, judged before it is proposed, so that refusing it
+    /// costs no log entry: its queue is full even for an empty task. `None` when it may fit,
+    /// and for a resend (its id stored, or its key held), which apply answers with the stored
+    /// task, full queue or not. Judged on this replica, which may lag the leader by a few
+    /// entries: apply decides whatever this says.
+    pub fn refuses_at_once(&self, submit: &SubmitTask) -> Option<Rejection> {
+        if self.task_state(&submit.id).is_some() || self.answer_for_held_key(submit).is_some() {
+            return None;
+        }
+        self.must_fit(&submit.queue, 0).err()
+    }
+
     pub(super) fn submit(&mut self, submit: SubmitTask) -> Outcome {
         // The API validated this already; a command from an older or buggy proposer must still
         // not be able to store a task that breaks the limits.

@@ -18,6 +18,32 @@ fn refused(outcome: Outcome) -> (CapKind, u64) {
 }
 
 #[test]
+fn a_submit_to_a_full_queue_is_refused_before_it_is_proposed_unless_it_is_a_resend() {
+    let mut state = new_state();
+    state.apply(cap("q", CapKind::MaxLength, 1));
+    let keyed = |key: &str| match submit_with("t", "q", 0, |s| {
+        s.idempotency_key = Some(key.into());
+        s.dedup_window_ms = 60_000;
+    }) {
+        Command::Submit(submit) => submit,
+        _ => unreachable!(),
+    };
+    assert!(state.refuses_at_once(&keyed("a")).is_none(), "room for one");
+    let stored = keyed("a");
+    submitted(state.apply(Command::Submit(stored.clone())));
+    assert!(matches!(
+        state.refuses_at_once(&keyed("b")),
+        Some(Rejection::QueueFull { .. })
+    ));
+    assert!(state.refuses_at_once(&stored).is_none(), "the same command again");
+    assert!(state.refuses_at_once(&keyed("a")).is_none(), "its key again");
+    let Command::Submit(elsewhere) = submit("t", "other", 0) else {
+        unreachable!()
+    };
+    assert!(state.refuses_at_once(&elsewhere).is_none());
+}
+
+#[test]
 fn a_full_queue_refuses_submits_without_a_trace_and_takes_them_again_once_drained() {
     let mut state = new_state();
     assert_eq!(state.apply(cap("q", CapKind::MaxLength, 2)), Outcome::Done);
