@@ -131,16 +131,8 @@ impl pb::worker_server::Worker for WorkerService {
             max: request.max,
             lease_ms: (request.lease_ms > 0).then_some(request.lease_ms),
             wait_ms: request.wait_ms,
-            recover: match request.recover {
-                true => Some(
-                    request
-                        .held
-                        .iter()
-                        .map(|id| convert::parse_id(id))
-                        .collect::<Result<_, _>>()?,
-                ),
-                false => None,
-            },
+            recover: worker::held_after_lost_answer(request.recover, &request.held)
+                .map_err(status::from_op_error)?,
         };
         let tasks = worker::lease(&self.replica, &self.defaults, input)
             .await

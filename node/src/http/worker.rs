@@ -172,15 +172,7 @@ pub async fn lease(
         max: json.max,
         lease_ms: json.lease_ms,
         wait_ms: json.wait_ms,
-        recover: match json.recover {
-            true => Some(
-                json.held
-                    .iter()
-                    .map(|id| parse_id(id))
-                    .collect::<Result<_, _>>()?,
-            ),
-            false => None,
-        },
+        recover: worker::held_after_lost_answer(json.recover, &json.held)?,
     };
     let tasks = worker::lease(&app.replica, &app.defaults, input).await?;
     Ok(axum::Json(LeasedList {

@@ -116,6 +116,16 @@ pub async fn lease(
     lease_with_wait(replica, lease, Duration::from_millis(input.wait_ms)).await
 }
 
+/// What a lease's `recover` and `held` ask for: `None` for a plain lease, else the task ids the
+/// worker holds.
+pub fn held_after_lost_answer(recover: bool, held: &[String]) -> Result<Option<BTreeSet<TaskId>>, OpError> {
+    if !recover {
+        return Ok(None);
+    }
+    let ids = held.iter().map(|id| id.parse().map_err(OpError::Invalid));
+    ids.collect::<Result<_, _>>().map(Some)
+}
+
 /// The tasks a lease answer that never arrived handed to this worker: leased to it, not held.
 /// Read once this replica has applied all the leader had committed (a read index), so it shows
 /// every answer the worker has heard back about; one it has not heard back about is among

@@ -14,10 +14,10 @@ impl QueueState {
     /// task, full queue or not. Judged on this replica, which may lag the leader by a few
     /// entries: apply decides whatever this says.
     pub fn refuses_at_once(&self, submit: &SubmitTask) -> Option<Rejection> {
-        if self.task_state(&submit.id).is_some() || self.answer_for_held_key(submit).is_some() {
-            return None;
-        }
-        self.must_fit(&submit.queue, 0).err()
+        // The cap first: most queues have none, and then nothing else is looked up.
+        let full = self.must_fit(&submit.queue, 0).err()?;
+        let resent = self.task_state(&submit.id).is_some() || self.answer_for_held_key(submit).is_some();
+        (!resent).then_some(full)
     }
 
     pub(super) fn submit(&mut self, submit: SubmitTask) -> Outcome {

@@ -337,12 +337,9 @@ fn what_a_worker_does_not_hold_of_its_leases_is_handed_out_again_as_leased() {
     };
     lost.sort_by_key(|t| t.id);
     let (elsewhere, mut lost): (Vec<_>, Vec<_>) = lost.into_iter().partition(|t| t.queue == "other");
-    let request = |max: u32| LeaseRequest {
-        worker: "w1".into(),
-        queues: vec!["q".into()],
-        names: vec![],
-        max,
-        lease_ms: 30_000,
+    let request = |max: u32| match lease(&["q"], max) {
+        Command::Lease(request) => request,
+        _ => unreachable!(),
     };
     let none = BTreeSet::new();
     let revoked = lost.pop().expect("four leased");
