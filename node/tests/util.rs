@@ -218,17 +218,23 @@ impl TestCluster {
         self.client(&[id]).node_status(&self.addr(id)).await.ok()
     }
 
-    /// Waits until some running node reports a leader that itself agrees it leads.
+    /// Waits until a settled leader: one node leads, and every node of `among` that answers
+    /// names it in the same term. A node that won an election but was deposed at once (two
+    /// candidates of one term, the higher id winning) is never returned.
     pub async fn wait_for_leader(&self, among: &[u64], limit: Duration) -> u64 {
         let (id, _) = wait_for(&format!("a leader among {among:?}"), limit, || async {
+            let mut answers = Vec::new();
             for id in among {
-                if let Some(status) = self.status(*id).await
-                    && status.role == pb::NodeRole::Leader as i32
-                {
-                    return Some(status.id);
-                }
+                answers.extend(self.status(*id).await);
             }
-            None
+            let leader = answers
+                .iter()
+                .filter(|s| s.role == pb::NodeRole::Leader as i32)
+                .max_by_key(|s| s.term)?;
+            answers
+                .iter()
+                .all(|s| s.leader_id == leader.id && s.term == leader.term)
+                .then_some(leader.id)
         })
         .await;
         id

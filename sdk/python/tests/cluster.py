@@ -155,13 +155,20 @@ class Cluster:
                 return None
 
     def leader(self, limit: float = 20.0) -> int:
-        """The id of a node that says it leads, waiting for one."""
+        """The id of a settled leader, waiting for one.
+
+        Settled: one node leads, and every running node names it in the same term. A node that
+        won an election and was deposed at once (two candidates of one term) is not returned.
+        """
 
         def probe() -> int | None:
-            for node_id in self.nodes:
-                status = self.status(node_id)
-                if status is not None and status.role == admin_pb2.LEADER:
-                    return node_id
+            answers = [s for s in (self.status(i) for i in self.nodes) if s is not None]
+            leaders = [s for s in answers if s.role == admin_pb2.LEADER]
+            if not leaders:
+                return None
+            leader = max(leaders, key=lambda s: s.term)
+            if all(s.leader_id == leader.id and s.term == leader.term for s in answers):
+                return leader.id
             return None
 
         return wait_for(f"a leader among {list(self.nodes)}", limit, probe)
