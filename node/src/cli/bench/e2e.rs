@@ -49,6 +49,7 @@ pub async fn run(args: E2eBench) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
         http: None,
+        rate: None,
     };
     let started = Instant::now();
     let clients = {

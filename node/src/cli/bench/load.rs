@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use qraft_proto::{Client, pb};
 use tokio::task::JoinHandle;
@@ -18,6 +18,8 @@ pub struct Load {
     pub spec: pb::TaskSpec,
     /// Submit over the HTTP/JSON API of these nodes (client i to node i mod n) instead of gRPC.
     pub http: Option<HttpTarget>,
+    /// At most this many tasks a second, all clients together (None: as fast as answers come).
+    pub rate: Option<u64>,
 }
 
 /// Where and as whom HTTP submits go.
@@ -50,11 +52,12 @@ pub fn start(
 ) -> Clients {
     let next = Arc::new(AtomicU64::new(0));
     let submitted = Arc::new(AtomicU64::new(0));
+    let started = tokio::time::Instant::now();
     let handles = (0..load.clients.min(load.tasks))
         .map(|i| {
             let (client, next, submitted, on_answer) =
                 (client.clone(), next.clone(), submitted.clone(), on_answer.clone());
-            let (total, batch, spec) = (load.tasks, load.batch, load.spec.clone());
+            let (total, batch, spec, rate) = (load.tasks, load.batch, load.spec.clone(), load.rate);
             let mut http = load.http.as_ref().map(|target| {
                 let addr = target.addrs[usize::try_from(i).unwrap_or(0) % target.addrs.len()].clone();
                 HttpSubmitter::new(addr, target.token.clone())
@@ -69,6 +72,11 @@ pub fn start(
                         break;
                     }
                     let size = batch.min(total - first);
+                    if let Some(rate) = rate {
+                        // Task `first` is due first / rate seconds into the run.
+                        let due = Duration::from_secs_f64(first as f64 / rate as f64);
+                        tokio::time::sleep_until(started + due).await;
+                    }
                     let sent = Instant::now();
                     let answers = match http.as_mut() {
                         Some(http) => http.submit(&json, size).await,

@@ -31,6 +31,10 @@ pub struct SubmitBench {
     /// Queue to submit to.
     #[arg(long, default_value = "bench")]
     pub queue: String,
+    /// Offer at most this many tasks a second, all clients together, instead of submitting as
+    /// fast as answers come: a producer at a steady rate.
+    #[arg(long, value_name = "TASKS_PER_S", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub rate: Option<u64>,
     /// Submit over the HTTP/JSON API of these nodes (plain HTTP; client i to node i mod n)
     /// instead of gRPC, e.g. 127.0.0.1:8071,127.0.0.1:8072,127.0.0.1:8073.
     #[arg(long, value_name = "HOST:PORT,...")]
@@ -51,6 +55,7 @@ pub async fn run(args: SubmitBench) -> anyhow::Result<ExitCode> {
             args: vec![b'x'; usize::try_from(args.payload_bytes)?],
             ..Default::default()
         },
+        rate: args.rate,
         http: args.http.as_deref().map(|addrs| HttpTarget {
             addrs: addrs
                 .split(',')
@@ -88,6 +93,7 @@ pub async fn run(args: SubmitBench) -> anyhow::Result<ExitCode> {
         "submit"
     };
     let mut report = Report::new(mode, args.clients, args.batch);
+    report.offered_per_s = args.rate;
     report.tasks = clients.finish(&mut report).await?;
     report.elapsed = started.elapsed();
     report.latencies = std::mem::replace(
