@@ -18,7 +18,9 @@
 # --soak SECONDS   instead of all the above, keep one fresh cluster under e2e load for SECONDS
 #                  and report the tasks it ran and how often the leader changed (it should not)
 #
-# Every run also reports how often the leader changed while it ran (the term went up).
+# Every run also reports how often the leader changed while it ran (the term went up), and
+# measures a queue at its max-length: how long a refused submit takes, and how fast another
+# queue is served beside a producer that keeps submitting into the full one.
 #
 # The scale test queues N tasks with 100-byte args and prints each node's resident memory and
 # its bytes per queued task; then kills node 1 with kill -9, restarts it and times until it
@@ -83,7 +85,7 @@ stop_cluster() {
     done
     pids=()
 }
-trap 'stop_cluster; rm -rf "$work"' EXIT
+trap 'if [ -n "${producer:-}" ]; then kill "$producer" 2>/dev/null || true; fi; stop_cluster; rm -rf "$work"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -339,8 +341,37 @@ if ((soak_s > 0)); then
     exit
 fi
 
+# Submits into queue bench-other while a producer (the arguments) submits into bench-full, a
+# queue at its max-length; appends the report of the bench-other run, labelled $1.
+producer=""
+beside_full() {
+    local label="$1"
+    shift
+    "$bin" bench submit "$@" --queue bench-full --json >/dev/null 2>&1 &
+    producer=$!
+    "$bin" bench submit -n "$submit_n" -c 64 --queue bench-other --json |
+        python3 -c 'import json,sys; r=json.load(sys.stdin); r["label"]=sys.argv[1]; print(json.dumps(r))' "$label" >>"$work/full.jsonl"
+    kill "$producer" 2>/dev/null || true
+    wait "$producer" 2>/dev/null || true
+    producer=""
+}
+
+# A queue at its max-length: how long a refused submit takes (one client, one after another),
+# and how fast another queue is served beside a producer at a steady 1,000/s and beside 16
+# clients that submit again the moment they are refused. The producers are bounded in count
+# (at most a minute at the fastest refusals seen) and stopped when the other queue is done.
+full_queue() {
+    "$bin" limit set queue:bench-full max-length 100 --json >/dev/null
+    "$bin" bench submit -n 100 -c 4 --queue bench-full --json >/dev/null
+    "$bin" bench submit -n 2000 -c 1 --queue bench-full --json 2>/dev/null |
+        python3 -c 'import json,sys; r=json.load(sys.stdin); r["label"]="refused"; print(json.dumps(r))' >>"$work/full.jsonl" || true
+    beside_full "beside-steady" -n "$((submit_n * 2))" -c 16 --rate 1000
+    beside_full "beside-hammer" -n "$((submit_n * 40))" -c 16
+}
+
 results="$work/results.jsonl"
 : >"$results"
+: >"$work/full.jsonl"
 : >"$work/changes"
 for run in $(seq 1 "$runs"); do
     start_cluster "run$run"
@@ -350,6 +381,8 @@ for run in $(seq 1 "$runs"); do
     "$bin" bench submit -n "$submit_n" -c 64 --json >>"$results"
     "$bin" bench submit -n "$submit_n" -c 64 --http "$http" --json >>"$results"
     "$bin" bench submit -n "$batch_n" -c 8 -b 100 --json >>"$results"
+    # Older builds (compared alternating) have no --rate.
+    if "$bin" bench submit --help | grep -q -- --rate; then full_queue; fi
     leader_changes "$run_term" >>"$work/changes"
     stop_cluster
     rm -rf "$cluster_dir"
@@ -388,6 +421,32 @@ for key, group in groups.items():
 errors = sum(r["errors"] for r in rows)
 sys.exit(1 if errors else 0)
 PY
+if [ -s "$work/full.jsonl" ]; then
+    python3 - "$work/full.jsonl" "$results" <<'PY' || table_status=$?
+import json, statistics, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+alone = [r["tasks_per_s"] for r in map(json.loads, open(sys.argv[2]))
+         if r["mode"] == "submit" and r["clients"] == 64 and r["batch"] == 1]
+def of(label):
+    return [r for r in rows if r["label"] == label]
+def rates(values):
+    """Each run's tasks/s, and their median when there are several."""
+    if not values:
+        return "?"
+    each = " / ".join(f"{v:.0f}" for v in values)
+    return f"{each} (median {statistics.median(values):.0f})" if len(values) > 1 else each
+refused = of("refused")
+per_call = [r["elapsed_s"] * 1000 / r["errors"] for r in refused if r["errors"]]
+taken = sum(r["tasks"] for r in refused)
+print(f"full queue (max-length 100): a refused submit takes {statistics.median(per_call) if per_call else float('nan'):.2f} ms"
+      f" (one client, {sum(r['errors'] for r in refused)} refused, {taken} taken)")
+steady, hammer = [r["tasks_per_s"] for r in of("beside-steady")], [r["tasks_per_s"] for r in of("beside-hammer")]
+print(f"another queue (submit, 64 clients), tasks/s: alone {rates(alone)}; "
+      f"beside 1,000/s into the full queue {rates(steady)}; "
+      f"beside 16 clients resubmitting at once {rates(hammer)}")
+sys.exit(1 if taken or any(r["errors"] for r in of("beside-steady") + of("beside-hammer")) else 0)
+PY
+fi
 if [ -s "$work/changes" ]; then
     echo "leader changes while the modes ran, per run: $(paste -sd' ' "$work/changes")"
 fi
