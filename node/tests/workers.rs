@@ -416,3 +416,48 @@ async fn start_sleep(client: &qraft_proto::Client, args: &[u8], timeout_ms: u64)
     let node = task.worker.trim_start_matches("node").parse().expect("node id");
     (id, task, node)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pools_queues_take_turns_so_a_low_priority_task_does_not_wait_behind_another_queue() {
+    let cluster = TestCluster::start(1, &["--worker-queues", "busy,quiet", "--concurrency", "1"]);
+    cluster.wait_for_leader(&[1], Duration::from_secs(15)).await;
+    let client = cluster.client(&[1]);
+    let task = |queue: &str, name: &str, priority: u32| pb::TaskSpec {
+        name: name.into(),
+        queue: queue.into(),
+        args: br#"{"ms":50}"#.to_vec(),
+        priority,
+        ..Default::default()
+    };
+    // One entry: every task is ready at the same moment, for a pool with one slot.
+    let mut specs: Vec<pb::TaskSpec> = (0..12).map(|_| task("busy", "builtin.sleep", 9)).collect();
+    specs.push(task("quiet", "builtin.noop", 0));
+    let ids: Vec<String> = client
+        .submit_batch(specs)
+        .await
+        .expect("submit")
+        .into_iter()
+        .map(|answer| answer.id)
+        .collect();
+
+    let mut finished = Vec::new();
+    for id in &ids {
+        let (done, _) = wait_for("every task to finish", Duration::from_secs(30), || async {
+            client
+                .get_task(id, true)
+                .await
+                .ok()
+                .filter(|t| t.state == pb::TaskState::Success as i32)
+        })
+        .await;
+        finished.push(done.finished_at_ms);
+    }
+    let quiet = finished.pop().expect("the quiet task");
+    let busy_before = finished.iter().filter(|at| **at < quiet).count();
+    assert!(
+        busy_before <= 1,
+        "the priority-0 task of queue quiet ran after {busy_before} priority-9 tasks of queue busy: \
+         the queues did not take turns"
+    );
+    cluster.must_not_have_panicked();
+}

@@ -156,10 +156,10 @@ async fn lease_with_wait(
     loop {
         let runnable = wait.is_zero() || replica.shared().queue().has_ready(&lease.queues, &lease.names);
         if runnable {
-            let tasks = match propose_one(replica, Command::Lease(lease.clone())).await? {
-                Outcome::Leased(tasks) => tasks,
-                other => return Err(OpError::unexpected(&other)),
-            };
+            // A remote worker may lease through any node, each time another: its turn is drawn,
+            // so no queue of its lease is always last.
+            let turn = usize::from(rand::random::<u16>());
+            let tasks = lease_in_turns(replica, &lease, turn).await?;
             if !tasks.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(tasks);
             }
@@ -170,6 +170,27 @@ async fn lease_with_wait(
             Ok(Ok(())) => {}
         }
     }
+}
+
+/// Proposes `lease` with its queues taking turns from the one at `turn`: one `Lease` per queue
+/// with work, in one batch (`QueueState::lease_in_turns`). Every task they handed out.
+pub async fn lease_in_turns(
+    replica: &Replica,
+    lease: &LeaseRequest,
+    turn: usize,
+) -> Result<Vec<LeasedTask>, OpError> {
+    let leases = replica.shared().queue().lease_in_turns(lease, turn);
+    let outcomes = replica
+        .propose(leases.into_iter().map(Command::Lease).collect())
+        .await?;
+    let mut tasks = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Leased(leased) => tasks.extend(leased),
+            other => return Err(OpError::unexpected(&other)),
+        }
+    }
+    Ok(tasks)
 }
 
 /// The command an answer stands for, held to the limits every worker's answer is.

@@ -17,6 +17,7 @@ pub const MAX_LEASE_REPLY_BYTES: u64 = 8 * 1024 * 1024;
 pub struct LeaseRequest {
     pub worker: String,
     /// Queues to take from, in no particular order: the highest priority across them wins.
+    /// Workers' leases are proposed one queue each, in turns (`QueueState::lease_in_turns`).
     pub queues: Vec<String>,
     /// Task names the worker can run; empty means any.
     pub names: Vec<String>,

@@ -33,6 +33,7 @@ mod read;
 mod schedules;
 mod submit;
 mod timeline;
+mod turns;
 mod workers;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -1,8 +1,9 @@
 //! [`WorkerPool`]: the node's own worker. It leases through the leader like any remote worker
 //! (its commands go through the same proposer), asks for exactly as many tasks as it has free
-//! slots (nothing is prefetched behind a long task), extends each lease while the task runs, and
-//! answers with ack or fail. It asks only when its own replica shows runnable work, so an idle
-//! pool writes nothing but its heartbeat (every 5 s: alive, and how busy).
+//! slots (nothing is prefetched behind a long task), serving its queues in turns, extends each
+//! lease while the task runs, and answers with ack or fail. It asks only when its own replica
+//! shows runnable work, so an idle pool writes nothing but its heartbeat (every 5 s: alive, and
+//! how busy).
 //!
 //! On shutdown it stops leasing, lets running tasks finish within a grace period, then hands the
 //! rest back (`Release`) so another node takes them at once instead of after the lease expires.
@@ -258,6 +259,8 @@ async fn run(
     let mut stale_view_until: u64 = 0;
     tracing::info!(worker = %worker_id, queues = ?settings.queues, concurrency = settings.concurrency, autoscale = ?settings.autoscale, "worker pool started");
     let mut slots = Slots::new(&settings);
+    // Whose turn it is among the pool's queues: each lease starts from the next one.
+    let mut turn = 0usize;
     // Revokes of running tasks, watched once here rather than by every attempt.
     let mut finished = replica.shared().finished();
     let mut finished_closed = false;
@@ -278,8 +281,9 @@ async fn run(
                 ..lease.clone()
             };
             let started = std::time::Instant::now();
-            match replica.propose_one(Command::Lease(request)).await {
-                Ok(Outcome::Leased(tasks)) => {
+            turn = turn.wrapping_add(1);
+            match crate::ops::worker::lease_in_turns(&replica, &request, turn).await {
+                Ok(tasks) => {
                     replica.timings().worker_lease.observe_since(started);
                     lease_failures = 0;
                     if tasks.is_empty() {
@@ -299,7 +303,6 @@ async fn run(
                         running.insert(id, Running { delivery, handle });
                     }
                 }
-                Ok(other) => tracing::warn!(outcome = ?other, "unexpected answer to a lease"),
                 Err(e) => {
                     lease_failures += 1;
                     tracing::debug!(error = %e, "lease failed");

@@ -25,6 +25,7 @@ from worker_support import (
 
 import qraft
 from qraft.v1 import tasks_pb2
+from qraft.worker import Worker
 
 
 @pytest.fixture
@@ -276,3 +277,28 @@ def test_start_up_warns_of_waiting_tasks_no_worker_declares(app: qraft.Qraft) ->
     assert f"queue {q}: 3 waiting tasks named 'shop.ad' that no worker declares" in logs.text()
     for task_id in typo:
         qraft.AsyncResult(task_id, app=app).revoke()
+
+
+
+def test_a_workers_queues_take_turns_so_a_low_priority_task_does_not_wait_behind_another_queue(
+    app: qraft.Qraft,
+) -> None:
+    busy, quiet = unique_queue("busy"), unique_queue("quiet")
+    slow = [shop.sleepy.apply_async((0.05,), queue=busy, priority=9) for _ in range(20)]
+    alone = shop.add.apply_async((1, 2), queue=quiet, priority=0)
+    # One slot: every lease takes one task, from the queue whose turn it is (drawn by the node,
+    # so the chance that the quiet queue's turn never came in 20 leases is one in a million).
+    worker = Worker(app, queues=[busy, quiet], concurrency=1, grace=5.0)
+    worker.start()
+    try:
+        assert alone.get(timeout=30) == 3
+        for result in slow:
+            assert result.get(timeout=30) == "slept"
+    finally:
+        worker.stop(timeout=30.0)
+    finished_alone = task(app, alone.id).finished_at_ms
+    before = sum(task(app, r.id).finished_at_ms < finished_alone for r in slow)
+    assert before < len(slow), (
+        "the priority-0 task of its own queue waited for every priority-9 task of the other: "
+        "the queues did not take turns"
+    )

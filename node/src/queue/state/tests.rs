@@ -1201,6 +1201,7 @@ mod keys;
 mod limits;
 mod schedules;
 mod timeline;
+mod turns;
 mod workers;
 
 #[test]
