@@ -15,7 +15,8 @@
 //!   leader's wall clock against its voters'), `leader_contact`, `vote_guard` (a node that lost
 //!   its data neither serves Raft nor votes until safe).
 //! - At the top: [`types`] (the openraft type configuration and the log payload), [`proposer`]
-//!   (batches client commands into log entries, forwarding to the leader), [`read_index`]
+//!   (batches client commands into log entries, forwarding to the leader), [`parked`] (leases
+//!   that ride in the entry of the next submit they could take), [`read_index`]
 //!   (linearizable reads on any node), [`replica`] ([`Replica`], the face of all of the above),
 //!   [`lifecycle`] (its start with the loops beside Raft, and its shutdown) and [`loops`] (how
 //!   those loops stop together).
@@ -27,6 +28,7 @@
 pub mod control;
 pub mod lifecycle;
 pub mod loops;
+pub mod parked;
 pub mod persist;
 pub mod proposer;
 pub mod read_index;

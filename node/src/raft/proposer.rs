@@ -13,6 +13,7 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
+use super::parked::{ParkedLease, ParkedLeases, ParkedReply};
 use super::persist::codec;
 use super::persist::disk::{DiskFull, DiskGuard};
 use super::persist::state_machine::SharedState;
@@ -21,7 +22,7 @@ use super::types::{NodeId, Proposal, Raft};
 use crate::clock::LeaderClock;
 use crate::metrics::Timings;
 use crate::queue::cap::{StoreCaps, StoreFull, Usage};
-use crate::queue::{Command, Outcome};
+use crate::queue::{Command, LeaseRequest, Outcome};
 
 /// Most commands in one log entry.
 const MAX_BATCH_COMMANDS: usize = 2048;
@@ -164,6 +165,7 @@ impl Proposer {
             clock,
             shared,
             timings,
+            parked: Arc::default(),
         });
         tokio::spawn(batch_loop(rx, writer.clone()));
         Proposer {
@@ -185,6 +187,17 @@ impl Proposer {
             .await
             .map_err(|_| ProposeError::ShuttingDown)?;
         rx.await.map_err(|_| ProposeError::ShuttingDown)?
+    }
+
+    /// Parks `lease` until this node, leading, writes an entry with a submit it could take, and
+    /// sends it along in that entry (see `parked`).
+    pub fn park_lease(&self, lease: LeaseRequest, reply: ParkedReply) -> ParkedLease {
+        self.writer.parked.park(lease, reply)
+    }
+
+    /// Takes a parked lease back; `false` if an entry already carries it (its answer will come).
+    pub fn unpark_lease(&self, lease: ParkedLease) -> bool {
+        self.writer.parked.unpark(lease)
     }
 
     /// Proposes a batch forwarded by a follower, on this node only (never forwarded again).
@@ -333,6 +346,7 @@ struct Writer {
     /// The cluster time this node has applied: stamps never go below it.
     shared: Arc<SharedState>,
     timings: Timings,
+    parked: Arc<ParkedLeases>,
 }
 
 impl Writer {
@@ -384,7 +398,9 @@ impl Writer {
     }
 
     /// Stamps the batch with this node's clock and proposes it; only the leader succeeds.
-    async fn write_local(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+    /// Leases parked for one of its submits ride along (`parked`), and get their own outcomes.
+    async fn write_local(&self, mut commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
+        let riding = self.parked.board(&mut commands);
         let term = self.raft.metrics().borrow_watched().current_term;
         let cluster_ms = self.shared.queue().now_ms();
         let proposal = Proposal {
@@ -396,7 +412,7 @@ impl Writer {
         if written.is_ok() {
             self.timings.leader_write.observe_since(started);
         }
-        match written {
+        let result = match written {
             Ok(response) => Ok(response.data.outcomes),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
                 Err(ProposeError::NoLeader {
@@ -408,7 +424,8 @@ impl Writer {
             )),
             Err(RaftError::APIError(other)) => Err(ProposeError::Unknown(other.to_string())),
             Err(RaftError::Fatal(fatal)) => Err(ProposeError::Unknown(format!("raft stopped: {fatal}"))),
-        }
+        };
+        riding.deliver(result)
     }
 
     /// Forwards to leader `id`, but gives up as soon as this node sees another leader (or none):

@@ -15,6 +15,7 @@ use qraft_proto::pb::raft_server::RaftServer;
 use super::control::leader_contact::LeaderContact;
 use super::control::vote_guard::VoteGuard;
 use super::loops::Loops;
+use super::parked::{ParkedLease, ParkedReply};
 use super::persist::disk::DiskGuard;
 use super::persist::log_store::LogStore;
 use super::persist::state_machine::{SharedState, StateMachineStore};
@@ -28,7 +29,7 @@ use super::types::{NodeId, Raft, TypeConfig};
 use crate::clock::LeaderClock;
 use crate::metrics::Timings;
 use crate::queue::cap::StoreCaps;
-use crate::queue::{Command, Outcome};
+use crate::queue::{Command, LeaseRequest, Outcome};
 
 /// Raft timing and log compaction, validated by the node config.
 #[derive(Clone, Debug)]
@@ -334,6 +335,11 @@ impl Replica {
         }
     }
 
+    /// The leader this node knows of, itself included.
+    pub fn leader_id(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow_watched().current_leader
+    }
+
     pub fn is_leader(&self) -> bool {
         self.raft.metrics().borrow_watched().state == ServerState::Leader
     }
@@ -357,6 +363,17 @@ impl Replica {
     /// on the leader. Batched with concurrent callers.
     pub async fn propose(&self, commands: Vec<Command>) -> Result<Vec<Outcome>, ProposeError> {
         self.proposer.propose(commands).await
+    }
+
+    /// Parks a worker pool's lease until this node, leading, writes a submit it could take: the
+    /// lease rides in that entry, and the task is leased as it is stored.
+    pub fn park_lease(&self, lease: LeaseRequest, reply: ParkedReply) -> ParkedLease {
+        self.proposer.park_lease(lease, reply)
+    }
+
+    /// Takes a parked lease back; `false` if an entry already carries it (its answer will come).
+    pub fn unpark_lease(&self, lease: ParkedLease) -> bool {
+        self.proposer.unpark_lease(lease)
     }
 
     /// Proposes one command (batched like any other) and returns its outcome.

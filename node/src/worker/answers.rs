@@ -1,10 +1,13 @@
-//! [`Answers`]: the pool's acks and fails, sent in batches. Attempts that end while a batch is
-//! being committed go out together in the next one, so a burst of short tasks costs a few log
-//! entries instead of one each.
+//! [`Answers`]: the pool's acks and fails, sent in batches. Attempts that end while
+//! [`IN_FLIGHT`] batches are being committed go out together in the next one, so a burst of
+//! short tasks costs a few log entries instead of one each; an answer that finds a place free
+//! goes at once, not behind the commit of the one before it (the proposer groups concurrent
+//! batches into one entry anyway).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::queue::{Command, Outcome, answer};
 use crate::raft::{ProposeError, Replica};
@@ -13,6 +16,8 @@ use crate::raft::{ProposeError, Replica};
 const MAX_BATCH: usize = 1024;
 /// Attempts to get a batch's outcome before its leases are left to expire.
 const MAX_TRIES: u32 = 10;
+/// Batches being committed at once.
+const IN_FLIGHT: usize = 4;
 
 type Pending = (Command, oneshot::Sender<()>);
 
@@ -44,7 +49,14 @@ impl Answers {
 }
 
 async fn send_batches(replica: Replica, mut pending: mpsc::UnboundedReceiver<Pending>) {
-    while let Some(first) = pending.recv().await {
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
+    loop {
+        let Ok(place) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = pending.recv().await else {
+            return;
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match pending.try_recv() {
@@ -52,13 +64,17 @@ async fn send_batches(replica: Replica, mut pending: mpsc::UnboundedReceiver<Pen
                 Err(_) => break,
             }
         }
-        let (commands, waiters): (Vec<Command>, Vec<oneshot::Sender<()>>) = batch.into_iter().unzip();
-        let started = std::time::Instant::now();
-        propose_until_known(&replica, commands).await;
-        replica.timings().worker_answer.observe_since(started);
-        for waiter in waiters {
-            let _ = waiter.send(());
-        }
+        let replica = replica.clone();
+        tokio::spawn(async move {
+            let (commands, waiters): (Vec<Command>, Vec<oneshot::Sender<()>>) = batch.into_iter().unzip();
+            let started = std::time::Instant::now();
+            propose_until_known(&replica, commands).await;
+            replica.timings().worker_answer.observe_since(started);
+            drop(place);
+            for waiter in waiters {
+                let _ = waiter.send(());
+            }
+        });
     }
 }
 

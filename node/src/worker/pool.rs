@@ -3,7 +3,10 @@
 //! slots (nothing is prefetched behind a long task), serving its queues in turns, extends each
 //! lease while the task runs, and answers with ack or fail. It asks only when its own replica
 //! shows runnable work, so an idle pool writes nothing but its heartbeat (every 5 s: alive, and
-//! how busy).
+//! how busy). On the leader, an idle pool with free slots parks its lease instead
+//! (`raft::parked`): it rides in the entry of the next submit it could take, so that task is
+//! leased in the commit that stores it. A follower's pool leaves new work to the leader's for a
+//! moment ([`super::leader_first`]).
 //!
 //! On shutdown it stops leasing, lets running tasks finish within a grace period, then hands the
 //! rest back (`Release`) so another node takes them at once instead of after the lease expires.
@@ -24,10 +27,12 @@ use tokio::task::JoinHandle;
 
 use super::answers::Answers;
 use super::handler::{Registry, TaskContext, TaskError};
+use super::leader_first::{LeaderFirst, Turn};
 use crate::queue::{
     Command, LeaseRequest, LeasedTask, Outcome, Rejection, TaskId, TaskState, WorkerKind, WorkerRegistration,
 };
 use crate::raft::Replica;
+use crate::raft::parked::{ParkedLease, ParkedReply};
 
 /// How the pool runs, from the node config.
 #[derive(Clone, Debug)]
@@ -260,7 +265,18 @@ async fn run(
     tracing::info!(worker = %worker_id, queues = ?settings.queues, concurrency = settings.concurrency, autoscale = ?settings.autoscale, "worker pool started");
     let mut slots = Slots::new(&settings);
     // Whose turn it is among the pool's queues: each lease starts from the next one.
-    let mut turn = 0usize;
+    let mut queue_turn = 0usize;
+    let mut leader_first = LeaderFirst::default();
+    // On the leader, leases waiting to ride in the entries of the next submits they could take.
+    let mut parked = Parked::default();
+    let (parked_reply, mut parked_answers) = mpsc::unbounded_channel();
+    let runner = Runner {
+        replica: replica.clone(),
+        answers: answers.clone(),
+        registry: registry.clone(),
+        lease_ms: settings.lease_ms,
+        done: done_tx.clone(),
+    };
     // Revokes of running tasks, watched once here rather than by every attempt.
     let mut finished = replica.shared().finished();
     let mut finished_closed = false;
@@ -274,34 +290,50 @@ async fn run(
             && replica.shared().queue().has_ready(&settings.queues, &names);
         slots.adjust(running.len(), backlog);
         let free = slots.limit.saturating_sub(running.len());
-        let has_work = free > 0 && backlog;
+        let mut has_work = free > 0 && backlog;
+        let mut look_again = None;
+        // Parked leases ask for free slots only while this node leads and has nothing else in
+        // sight: otherwise they are taken back. One already in an entry cannot be; its answer
+        // comes in a moment, and no other lease goes out meanwhile.
+        let leading = replica.is_leader();
+        if has_work || !leading || parked.slots() > free {
+            parked.unpark_all(&replica);
+        }
+        if !parked.is_empty() {
+            has_work = false;
+        }
+        if !backlog && leading {
+            parked.fill(&replica, &lease, free, &parked_reply);
+        }
+        if has_work {
+            let choice = leader_first.turn(
+                &replica.shared().queue(),
+                replica.id(),
+                replica.leader_id(),
+                &settings.queues,
+                &names,
+                std::time::Instant::now(),
+            );
+            if let Turn::Wait(wait) = choice {
+                has_work = false;
+                look_again = Some(wait);
+            }
+        }
         if has_work {
             let request = LeaseRequest {
                 max: LeaseRequest::max_for(free),
                 ..lease.clone()
             };
             let started = std::time::Instant::now();
-            turn = turn.wrapping_add(1);
-            match crate::ops::worker::lease_in_turns(&replica, &request, turn).await {
+            queue_turn = queue_turn.wrapping_add(1);
+            match crate::ops::worker::lease_in_turns(&replica, &request, queue_turn).await {
                 Ok(tasks) => {
                     replica.timings().worker_lease.observe_since(started);
                     lease_failures = 0;
                     if tasks.is_empty() {
                         stale_view_until = *applied.borrow();
                     }
-                    for task in tasks {
-                        let id = task.id;
-                        let delivery = task.delivery;
-                        let handle = tokio::spawn(attempt(
-                            replica.clone(),
-                            answers.clone(),
-                            registry.clone(),
-                            task,
-                            settings.lease_ms,
-                            done_tx.clone(),
-                        ));
-                        running.insert(id, Running { delivery, handle });
-                    }
+                    runner.start(tasks, &mut running);
                 }
                 Err(e) => {
                     lease_failures += 1;
@@ -315,6 +347,7 @@ async fn run(
         } else {
             1000
         });
+        let idle = look_again.map_or(idle, |wait| wait.min(idle));
         active.store(
             u32::try_from(running.len()).unwrap_or(u32::MAX),
             Ordering::Relaxed,
@@ -339,12 +372,33 @@ async fn run(
             _ = sweep.tick() => {
                 orphans = hand_back_orphans(&replica, &worker_id, &running, &orphans).await;
             }
+            Some((id, answer)) = parked_answers.recv() => {
+                parked.answered(id);
+                match answer {
+                    Ok(Outcome::Leased(tasks)) => runner.start(tasks, &mut running),
+                    Ok(other) => tracing::warn!(outcome = ?other, "unexpected answer to a parked lease"),
+                    // Its entry's outcome is unknown (leadership moved): should its tasks have
+                    // been leased after all, the orphan sweep hands them back.
+                    Err(e) => tracing::debug!(error = %e, "a parked lease's entry failed"),
+                }
+            }
             // New state applied: maybe new work (or our own answers landed).
             Ok(()) = applied.changed(), if lease_failures == 0 => {}
             _ = tokio::time::sleep(idle) => {}
         }
     }
 
+    // Leases in an entry already: run what they bring like the rest, within the grace period.
+    parked.unpark_all(&replica);
+    while !parked.is_empty() {
+        let Ok(Some((id, answer))) = tokio::time::timeout(LEAVE_LIMIT, parked_answers.recv()).await else {
+            break;
+        };
+        parked.answered(id);
+        if let Ok(Outcome::Leased(tasks)) = answer {
+            runner.start(tasks, &mut running);
+        }
+    }
     tracing::info!(
         running = running.len(),
         grace_ms = settings.grace.as_millis(),
@@ -376,12 +430,87 @@ async fn run(
     }
 }
 
+/// Most leases a pool keeps parked: each rides a different entry, so tasks submitted while
+/// one entry is being committed are leased with theirs too.
+const PARKED_LEASES: usize = 4;
+
+/// The leases this pool has parked on its node (see `raft::parked`), each with the slots it
+/// asks for.
+#[derive(Default)]
+struct Parked {
+    leases: Vec<(ParkedLease, usize)>,
+}
+
+impl Parked {
+    fn is_empty(&self) -> bool {
+        self.leases.is_empty()
+    }
+
+    fn slots(&self) -> usize {
+        self.leases.iter().map(|(_, slots)| slots).sum()
+    }
+
+    /// Parks leases for the free slots not asked for yet, shared between up to
+    /// [`PARKED_LEASES`] of them.
+    fn fill(&mut self, replica: &Replica, request: &LeaseRequest, free: usize, reply: &ParkedReply) {
+        while self.leases.len() < PARKED_LEASES {
+            let spare = free.saturating_sub(self.slots());
+            if spare == 0 {
+                return;
+            }
+            let slots = spare.div_ceil(PARKED_LEASES - self.leases.len());
+            let lease = LeaseRequest {
+                max: LeaseRequest::max_for(slots),
+                ..request.clone()
+            };
+            self.leases
+                .push((replica.park_lease(lease, reply.clone()), slots));
+        }
+    }
+
+    /// Takes back every lease not in an entry yet.
+    fn unpark_all(&mut self, replica: &Replica) {
+        self.leases.retain(|(lease, _)| !replica.unpark_lease(*lease));
+    }
+
+    fn answered(&mut self, lease: ParkedLease) {
+        self.leases.retain(|(parked, _)| *parked != lease);
+    }
+}
+
+/// Starts attempts of leased tasks.
+struct Runner {
+    replica: Replica,
+    answers: Answers,
+    registry: Arc<Registry>,
+    lease_ms: u64,
+    done: mpsc::UnboundedSender<TaskId>,
+}
+
+impl Runner {
+    fn start(&self, tasks: Vec<LeasedTask>, running: &mut BTreeMap<TaskId, Running>) {
+        for task in tasks {
+            let (id, delivery) = (task.id, task.delivery);
+            let handle = tokio::spawn(attempt(
+                self.replica.clone(),
+                self.answers.clone(),
+                self.registry.clone(),
+                task,
+                self.lease_ms,
+                self.done.clone(),
+            ));
+            running.insert(id, Running { delivery, handle });
+        }
+    }
+}
+
 /// Hands back (`Release`) the tasks this replica shows leased to `worker` that the pool does not
 /// run, and returns those it saw, for the next sweep. A lease is handed back only when two
 /// sweeps in a row saw it: a task just answered still shows its lease here until this replica
 /// applies the answer, a moment later. (Were one handed back anyway, the release would come
-/// after the committed answer in the log, and be refused as stale.) No lease is in flight
-/// while this runs: the pool awaits its leases in the same loop.
+/// after the committed answer in the log, and be refused as stale.) No lease the pool sent is
+/// in flight while this runs (it awaits them in the same loop); a parked lease may be riding
+/// in an entry, and its answer comes with that entry's commit, long before the second look.
 async fn hand_back_orphans(
     replica: &Replica,
     worker: &str,

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::QueueState;
-use crate::queue::task::{Task, TaskState};
+use crate::queue::task::{Task, TaskId, TaskState};
 use crate::queue::worker::WorkerInfo;
 
 /// One queue's tasks by state, and whether it is paused.
@@ -121,6 +121,13 @@ impl QueueState {
         queues
             .iter()
             .any(|queue| self.runnable(queue, names).next().is_some())
+    }
+
+    /// The task of `queue` a lease for `names` would take first, with its name.
+    pub fn first_runnable(&self, queue: &str, names: &[String]) -> Option<(TaskId, &str)> {
+        let (_, id) = self.runnable(queue, names).next()?;
+        let entry = self.tasks.get(id)?;
+        Some((*id, self.names.get(entry.name)))
     }
 
     /// Ids of the runnable tasks of `queue` in the order workers would get them.
