@@ -15,7 +15,8 @@
 //!   leader's wall clock against its voters'), `leader_contact`, `vote_guard` (a node that lost
 //!   its data neither serves Raft nor votes until safe).
 //! - At the top: [`types`] (the openraft type configuration and the log payload), [`proposer`]
-//!   (batches client commands into log entries, forwarding to the leader), [`parked`] (leases
+//!   (batches client commands into log entries, forwarding to the leader) with
+//!   [`propose_error`] (why a proposal has no outcome), [`parked`] (leases
 //!   that ride in the entry of the next submit they could take), [`read_index`]
 //!   (linearizable reads on any node), [`replica`] ([`Replica`], the face of all of the above),
 //!   [`lifecycle`] (its start with the loops beside Raft, and its shutdown) and [`loops`] (how
@@ -30,6 +31,7 @@ pub mod lifecycle;
 pub mod loops;
 pub mod parked;
 pub mod persist;
+pub mod propose_error;
 pub mod proposer;
 pub mod read_index;
 pub mod replica;
@@ -38,7 +40,7 @@ pub mod types;
 
 pub use control::membership::{Added, MembershipError, MembershipView, Standing};
 pub use persist::storage::{Identity, Storage, StorageError};
-pub use proposer::ProposeError;
+pub use propose_error::ProposeError;
 pub use replica::{
     Member, PeerProgress, RaftSettings, Replica, ReplicaError, ReplicaStatus, Role, TransferError,
 };

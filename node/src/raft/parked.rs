@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
-use super::proposer::ProposeError;
+use super::propose_error::ProposeError;
 use crate::queue::{Command, LeaseRequest, Outcome};
 
 /// What a parked lease's command was answered with, once an entry carried it.
@@ -65,6 +65,8 @@ impl ParkedLeases {
     /// takes it out of the parking.
     pub fn board(&self, commands: &mut Vec<Command>) -> Riding {
         let mut parked = self.lock();
+        // A pool that is gone (its task ended without taking its leases back) leases nothing.
+        parked.retain(|p| !p.reply.is_closed());
         let found = parked
             .iter()
             .position(|p| commands.iter().any(|command| feeds(command, &p.request)));
@@ -223,5 +225,12 @@ mod tests {
         let error = ProposeError::Unknown("leadership changed".into());
         assert_eq!(riding.deliver(Err(error.clone())), Err(error.clone()));
         assert_eq!(answers.try_recv().expect("answered"), (second, Err(error)));
+
+        let (reply, answers) = mpsc::unbounded_channel();
+        parking.park(lease("q"), reply);
+        drop(answers);
+        let mut commands = vec![submit("q", None)];
+        parking.board(&mut commands);
+        assert_eq!(commands.len(), 1, "a lease whose pool is gone rides nothing");
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::persist::codec;
-use super::proposer::ProposeError;
+use super::propose_error::ProposeError;
 use super::transport::network::PeerNetwork;
 use super::types::Raft;
 
