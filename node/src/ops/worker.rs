@@ -145,7 +145,9 @@ async fn leased_but_not_held(
 
 /// Waits (up to `wait`) until this replica shows work for the lease, then proposes it; a lease
 /// that another worker beat to the work waits for the next change. Proposing only when there
-/// is work keeps an idle long poll from writing to the log.
+/// is work keeps an idle long poll from writing to the log. On the leader the waiting lease
+/// rides in the entry of the next submit it could take instead, and gets that task as it is
+/// stored.
 async fn lease_with_wait(
     replica: &Replica,
     lease: LeaseRequest,
@@ -163,12 +165,62 @@ async fn lease_with_wait(
             if !tasks.is_empty() || tokio::time::Instant::now() >= deadline {
                 return Ok(tasks);
             }
+        } else if replica.is_leader() {
+            match ride_next_submit(replica, &lease, &mut applied, deadline).await? {
+                Ridden::Tasks(tasks) => return Ok(tasks),
+                Ridden::TimedOut => return Ok(Vec::new()),
+                Ridden::Changed => continue,
+            }
         }
         match tokio::time::timeout_at(deadline, applied.changed()).await {
             Err(_) => return Ok(Vec::new()),
             Ok(Err(_)) => return Err(OpError::ShuttingDown),
             Ok(Ok(())) => {}
         }
+    }
+}
+
+/// How a lease parked for the next submit ended.
+enum Ridden {
+    /// It rode in an entry and got these tasks.
+    Tasks(Vec<LeasedTask>),
+    /// Taken back at the deadline.
+    TimedOut,
+    /// Taken back because the replica changed (or it rode and got nothing): look again.
+    Changed,
+}
+
+/// Parks `lease` (`raft::parked`) until it rides in an entry, the replica changes or the
+/// deadline passes. A lease already riding when taken back waits for its answer, which comes
+/// with that entry's commit. Should the caller go away while it rides, its tasks are leased
+/// all the same: the worker gets them back with `recover`.
+async fn ride_next_submit(
+    replica: &Replica,
+    lease: &LeaseRequest,
+    applied: &mut tokio::sync::watch::Receiver<u64>,
+    deadline: tokio::time::Instant,
+) -> Result<Ridden, OpError> {
+    let (reply, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    let parked = replica.park_lease(lease.clone(), reply);
+    let answer = tokio::select! {
+        answer = answers.recv() => answer,
+        changed = tokio::time::timeout_at(deadline, applied.changed()) => {
+            if replica.unpark_lease(parked) {
+                return match changed {
+                    Err(_) => Ok(Ridden::TimedOut),
+                    Ok(Err(_)) => Err(OpError::ShuttingDown),
+                    Ok(Ok(())) => Ok(Ridden::Changed),
+                };
+            }
+            answers.recv().await
+        }
+    };
+    match answer {
+        Some((_, Ok(Outcome::Leased(tasks)))) if tasks.is_empty() => Ok(Ridden::Changed),
+        Some((_, Ok(Outcome::Leased(tasks)))) => Ok(Ridden::Tasks(tasks)),
+        Some((_, Ok(other))) => Err(OpError::unexpected(&other)),
+        Some((_, Err(e))) => Err(e.into()),
+        None => Err(OpError::ShuttingDown),
     }
 }
 
