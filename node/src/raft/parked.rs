@@ -88,8 +88,11 @@ impl ParkedLeases {
 impl Riding {
     /// Hands the rider its command's outcome (or the entry's error) and returns the rest, the
     /// outcomes of the commands the entry was written for.
-    pub fn deliver(self, result: Result<Vec<Outcome>, ProposeError>) -> Result<Vec<Outcome>, ProposeError> {
-        let Some((at, id, reply)) = self.rider else {
+    pub fn deliver(
+        mut self,
+        result: Result<Vec<Outcome>, ProposeError>,
+    ) -> Result<Vec<Outcome>, ProposeError> {
+        let Some((at, id, reply)) = self.rider.take() else {
             return result;
         };
         match result {
@@ -109,6 +112,18 @@ impl Riding {
                 let _ = reply.send((id, Err(error.clone())));
                 Err(error)
             }
+        }
+    }
+}
+
+/// A rider whose entry's write was abandoned (a forwarded batch whose follower hung up) still
+/// gets an answer: its entry may or may not be committed, and its pool waits for this one
+/// before leasing again.
+impl Drop for Riding {
+    fn drop(&mut self) {
+        if let Some((_, id, reply)) = self.rider.take() {
+            let unknown = ProposeError::Unknown("the entry the lease rode in was not awaited".into());
+            let _ = reply.send((id, Err(unknown)));
         }
     }
 }
@@ -225,6 +240,15 @@ mod tests {
         let error = ProposeError::Unknown("leadership changed".into());
         assert_eq!(riding.deliver(Err(error.clone())), Err(error.clone()));
         assert_eq!(answers.try_recv().expect("answered"), (second, Err(error)));
+
+        let (reply, mut answers) = mpsc::unbounded_channel();
+        let abandoned = parking.park(lease("q"), reply.clone());
+        let mut commands = vec![submit("q", None)];
+        drop(parking.board(&mut commands));
+        assert!(
+            matches!(answers.try_recv(), Ok((id, Err(ProposeError::Unknown(_)))) if id == abandoned),
+            "a rider whose entry was not awaited is told its outcome is unknown"
+        );
 
         let (reply, answers) = mpsc::unbounded_channel();
         parking.park(lease("q"), reply);

@@ -434,11 +434,16 @@ async fn run(
 /// one entry is being committed are leased with theirs too.
 const PARKED_LEASES: usize = 4;
 
+/// How long a lease riding in an entry is waited for. Every rider is answered (an abandoned
+/// entry's too), so this only keeps a bug from stopping the pool for good: a forgotten rider's
+/// tasks, if it got any, are handed back by the orphan sweep.
+const RIDER_PATIENCE: Duration = Duration::from_secs(30);
+
 /// The leases this pool has parked on its node (see `raft::parked`), each with the slots it
-/// asks for.
+/// asks for and when it was parked.
 #[derive(Default)]
 struct Parked {
-    leases: Vec<(ParkedLease, usize)>,
+    leases: Vec<(ParkedLease, usize, std::time::Instant)>,
 }
 
 impl Parked {
@@ -447,7 +452,7 @@ impl Parked {
     }
 
     fn slots(&self) -> usize {
-        self.leases.iter().map(|(_, slots)| slots).sum()
+        self.leases.iter().map(|(_, slots, _)| slots).sum()
     }
 
     /// Parks leases for the free slots not asked for yet, shared between up to
@@ -463,18 +468,25 @@ impl Parked {
                 max: LeaseRequest::max_for(slots),
                 ..request.clone()
             };
-            self.leases
-                .push((replica.park_lease(lease, reply.clone()), slots));
+            let parked = replica.park_lease(lease, reply.clone());
+            self.leases.push((parked, slots, std::time::Instant::now()));
         }
     }
 
     /// Takes back every lease not in an entry yet.
     fn unpark_all(&mut self, replica: &Replica) {
-        self.leases.retain(|(lease, _)| !replica.unpark_lease(*lease));
+        self.leases.retain(|(lease, _, since)| {
+            let riding = !replica.unpark_lease(*lease);
+            if riding && since.elapsed() > RIDER_PATIENCE {
+                tracing::warn!("a lease riding in an entry was never answered; leasing without it");
+                return false;
+            }
+            riding
+        });
     }
 
     fn answered(&mut self, lease: ParkedLease) {
-        self.leases.retain(|(parked, _)| *parked != lease);
+        self.leases.retain(|(parked, _, _)| *parked != lease);
     }
 }
 
