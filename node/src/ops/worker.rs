@@ -12,7 +12,7 @@ use crate::queue::worker::is_embedded_worker_id;
 use crate::queue::{
     Command, LeaseRequest, LeasedTask, Outcome, TaskId, TaskState, WorkerKind, WorkerRegistration, answer,
 };
-use crate::raft::Replica;
+use crate::raft::{ProposeError, Replica};
 
 /// A worker asking for tasks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -180,6 +180,9 @@ async fn lease_with_wait(
     }
 }
 
+/// How long past its deadline a long poll waits for a lease already riding in an entry.
+const RIDER_PATIENCE: Duration = Duration::from_secs(1);
+
 /// How a lease parked for the next submit ended.
 enum Ridden {
     /// It rode in an entry and got these tasks.
@@ -212,11 +215,17 @@ async fn ride_next_submit(
                     Ok(Ok(())) => Ok(Ridden::Changed),
                 };
             }
-            answers.recv().await
+            // Riding: its entry answers with its commit, or fails, unless the leader stalls.
+            match tokio::time::timeout_at(deadline + RIDER_PATIENCE, answers.recv()).await {
+                Ok(answer) => answer,
+                Err(_) => return Err(ProposeError::Unknown("the lease's entry did not commit in time".into()).into()),
+            }
         }
     };
     match answer {
         Some((_, Ok(Outcome::Leased(tasks)))) if tasks.is_empty() => Ok(Ridden::Changed),
+        // Certainly not applied (this node had just lost the lead): look again.
+        Some((_, Err(e))) if e.not_applied() => Ok(Ridden::Changed),
         Some((_, Ok(Outcome::Leased(tasks)))) => Ok(Ridden::Tasks(tasks)),
         Some((_, Ok(other))) => Err(OpError::unexpected(&other)),
         Some((_, Err(e))) => Err(e.into()),

@@ -17,25 +17,28 @@ pub const MAX_QUEUES_PER_LEASE: usize = 4;
 const _: () = assert!(MAX_QUEUES_PER_LEASE as u64 * MAX_LEASE_REPLY_BYTES <= 32 * 1024 * 1024);
 
 impl QueueState {
-    /// `request` as one lease per queue that has work for it on this replica, from the queue
-    /// at `turn` (modulo their number) on, in the request's order, with `max` shared out
-    /// between them (the first in turn get what does not divide evenly). With no queue that
-    /// has work, or only one queue, the request as it is.
+    /// `request` as one lease per queue that has work for it on this replica, each named once:
+    /// from the one at `turn` (modulo their number) on, in the request's order, with `max`
+    /// shared out between them (the first in turn get what does not divide evenly). With no
+    /// queue that has work, or only one queue, the request as it is.
     pub fn lease_in_turns(&self, request: &LeaseRequest, turn: usize) -> Vec<LeaseRequest> {
         if request.queues.len() < 2 {
             return vec![request.clone()];
         }
-        let start = turn % request.queues.len();
-        let (before, after) = request.queues.split_at(start);
-        let with_work: Vec<&String> = after
-            .iter()
-            .chain(before)
-            .filter(|queue| self.runnable(queue, &request.names).next().is_some())
-            .take(MAX_QUEUES_PER_LEASE.min(request.max as usize))
-            .collect();
+        let mut with_work: Vec<&String> = Vec::new();
+        for queue in &request.queues {
+            if !with_work.contains(&queue) && self.runnable(queue, &request.names).next().is_some() {
+                with_work.push(queue);
+            }
+        }
         if with_work.is_empty() {
             return vec![request.clone()];
         }
+        // Turns go round the queues with work, so an idle queue between two busy ones does
+        // not hand its turn to the next.
+        let start = turn % with_work.len();
+        with_work.rotate_left(start);
+        with_work.truncate(MAX_QUEUES_PER_LEASE.min(request.max as usize));
         let count = with_work.len() as u32;
         let (share, rest) = (request.max / count, request.max % count);
         with_work

@@ -75,6 +75,19 @@ fn a_lease_takes_from_at_most_as_many_queues_as_it_has_slots_and_a_bounded_numbe
 }
 
 #[test]
+fn turns_go_round_the_queues_with_work_each_named_once() {
+    let mut state = new_state();
+    for queue in ["a", "d", "d"] {
+        state.apply(submit("t", queue, 0));
+    }
+    let request = request(&["a", "b", "c", "d", "d"], 1);
+    let firsts: Vec<String> = (0..4)
+        .map(|turn| state.lease_in_turns(&request, turn)[0].queues[0].clone())
+        .collect();
+    assert_eq!(firsts, ["a", "d", "a", "d"]);
+}
+
+#[test]
 fn a_lease_with_no_work_in_sight_or_one_queue_is_proposed_as_it_is() {
     let state = new_state();
     let idle = request(&["a", "b"], 4);
