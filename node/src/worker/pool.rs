@@ -434,16 +434,12 @@ async fn run(
 /// one entry is being committed are leased with theirs too.
 const PARKED_LEASES: usize = 4;
 
-/// How long a lease riding in an entry is waited for. Every rider is answered (an abandoned
-/// entry's too), so this only keeps a bug from stopping the pool for good: a forgotten rider's
-/// tasks, if it got any, are handed back by the orphan sweep.
-const RIDER_PATIENCE: Duration = Duration::from_secs(30);
-
 /// The leases this pool has parked on its node (see `raft::parked`), each with the slots it
-/// asks for and when it was parked.
+/// asks for. Every lease that rides in an entry is answered, an abandoned entry's too, so one
+/// that cannot be taken back is always waited out.
 #[derive(Default)]
 struct Parked {
-    leases: Vec<(ParkedLease, usize, std::time::Instant)>,
+    leases: Vec<(ParkedLease, usize)>,
 }
 
 impl Parked {
@@ -452,7 +448,7 @@ impl Parked {
     }
 
     fn slots(&self) -> usize {
-        self.leases.iter().map(|(_, slots, _)| slots).sum()
+        self.leases.iter().map(|(_, slots)| slots).sum()
     }
 
     /// Parks leases for the free slots not asked for yet, shared between up to
@@ -468,25 +464,18 @@ impl Parked {
                 max: LeaseRequest::max_for(slots),
                 ..request.clone()
             };
-            let parked = replica.park_lease(lease, reply.clone());
-            self.leases.push((parked, slots, std::time::Instant::now()));
+            self.leases
+                .push((replica.park_lease(lease, reply.clone()), slots));
         }
     }
 
     /// Takes back every lease not in an entry yet.
     fn unpark_all(&mut self, replica: &Replica) {
-        self.leases.retain(|(lease, _, since)| {
-            let riding = !replica.unpark_lease(*lease);
-            if riding && since.elapsed() > RIDER_PATIENCE {
-                tracing::warn!("a lease riding in an entry was never answered; leasing without it");
-                return false;
-            }
-            riding
-        });
+        self.leases.retain(|(lease, _)| !replica.unpark_lease(*lease));
     }
 
     fn answered(&mut self, lease: ParkedLease) {
-        self.leases.retain(|(parked, _, _)| *parked != lease);
+        self.leases.retain(|(parked, _)| *parked != lease);
     }
 }
 
