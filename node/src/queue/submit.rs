@@ -40,4 +40,32 @@ impl SubmitTask {
     pub fn stored_bytes(&self) -> u64 {
         payload_bytes(&self.args, &self.headers)
     }
+
+    /// For tests: a task named `name` for `queue`, empty args, priority
+    /// 0, ready at once, default retries, a minute's result TTL.
+    #[cfg(test)]
+    pub fn sample(name: &str, queue: &str) -> SubmitTask {
+        SubmitTask {
+            id: TaskId::generate(),
+            name: name.into(),
+            queue: queue.into(),
+            args: Vec::new(),
+            headers: BTreeMap::new(),
+            priority: 0,
+            options: TaskOptions {
+                retry: super::task::RetryPolicy::default(),
+                timeout_ms: None,
+                result_ttl_ms: 60_000,
+                delivery_limit: 20,
+                dead_letter_ttl_ms: 60_000,
+                concurrency: None,
+            },
+            eta_ms: None,
+            countdown_ms: None,
+            expires_in_ms: None,
+            idempotency_key: None,
+            dedup_window_ms: 0,
+            flow: None,
+        }
+    }
 }

@@ -1,8 +1,6 @@
 //! openraft's storage conformance suite against our RocksDB log store and state machine, plus
 //! the properties the suite cannot see: tasks survive a reopen and travel in snapshots.
 
-use std::collections::BTreeMap;
-
 use futures::stream;
 use openraft::entry::RaftEntry;
 use openraft::storage::{RaftLogStorage, RaftStateMachine};
@@ -16,7 +14,7 @@ use super::persist::state_machine::StateMachineStore;
 use super::persist::storage::{Identity, Storage};
 use super::persist::syncer::Syncer;
 use super::types::{Entry, Proposal, TypeConfig};
-use crate::queue::{Command, RetryPolicy, SubmitTask, TaskId, TaskOptions};
+use crate::queue::{Command, SubmitTask, TaskId};
 
 fn open(dir: &std::path::Path) -> Result<(LogStore, StateMachineStore), std::io::Error> {
     let identity = Identity {
@@ -63,25 +61,9 @@ fn sized_entry(index: u64, names: &[&str], args: Vec<u8>) -> (Entry, Vec<TaskId>
         .map(|(name, id)| {
             Command::Submit(SubmitTask {
                 id: *id,
-                name: (*name).to_string(),
-                queue: "default".into(),
                 args: args.clone(),
-                headers: BTreeMap::new(),
                 priority: 3,
-                options: TaskOptions {
-                    retry: RetryPolicy::default(),
-                    timeout_ms: None,
-                    result_ttl_ms: 60_000,
-                    dead_letter_ttl_ms: 60_000,
-                    delivery_limit: 20,
-                    concurrency: None,
-                },
-                eta_ms: None,
-                countdown_ms: None,
-                expires_in_ms: None,
-                idempotency_key: None,
-                dedup_window_ms: 0,
-                flow: None,
+                ..SubmitTask::sample(name, "default")
             })
         })
         .collect();

@@ -142,34 +142,13 @@ fn feeds(command: &Command, lease: &LeaseRequest) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::queue::task::{RetryPolicy, TaskOptions};
     use crate::queue::{SubmitTask, TaskId, TaskState};
 
     fn submit(queue: &str, countdown_ms: Option<u64>) -> Command {
         Command::Submit(SubmitTask {
-            id: TaskId::generate(),
-            name: "t".into(),
-            queue: queue.into(),
-            args: Vec::new(),
-            headers: BTreeMap::new(),
-            priority: 0,
-            options: TaskOptions {
-                retry: RetryPolicy::default(),
-                timeout_ms: None,
-                result_ttl_ms: 60_000,
-                delivery_limit: 20,
-                dead_letter_ttl_ms: 60_000,
-                concurrency: None,
-            },
-            eta_ms: None,
             countdown_ms,
-            expires_in_ms: None,
-            idempotency_key: None,
-            dedup_window_ms: 0,
-            flow: None,
+            ..SubmitTask::sample("t", queue)
         })
     }
 

@@ -80,10 +80,7 @@ impl LeaderFirst {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::queue::task::{RetryPolicy, TaskOptions};
     use crate::queue::{Command, LeaseRequest, SubmitTask, WorkerKind, WorkerRegistration};
 
     fn register(state: &mut QueueState, node: u64, queues: &[&str]) {
@@ -98,29 +95,9 @@ mod tests {
     }
 
     fn submit(state: &mut QueueState, queue: &str) -> TaskId {
-        let id = TaskId::generate();
-        state.apply(Command::Submit(SubmitTask {
-            id,
-            name: "t".into(),
-            queue: queue.into(),
-            args: Vec::new(),
-            headers: BTreeMap::new(),
-            priority: 0,
-            options: TaskOptions {
-                retry: RetryPolicy::default(),
-                timeout_ms: None,
-                result_ttl_ms: 60_000,
-                delivery_limit: 20,
-                dead_letter_ttl_ms: 60_000,
-                concurrency: None,
-            },
-            eta_ms: None,
-            countdown_ms: None,
-            expires_in_ms: None,
-            idempotency_key: None,
-            dedup_window_ms: 0,
-            flow: None,
-        }));
+        let task = SubmitTask::sample("t", queue);
+        let id = task.id;
+        state.apply(Command::Submit(task));
         id
     }
 

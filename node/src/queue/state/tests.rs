@@ -33,19 +33,10 @@ fn options() -> TaskOptions {
 
 fn submit_with(name: &str, queue: &str, priority: u8, change: impl FnOnce(&mut SubmitTask)) -> Command {
     let mut submit = SubmitTask {
-        id: TaskId::generate(),
-        name: name.into(),
-        queue: queue.into(),
         args: b"{}".to_vec(),
-        headers: BTreeMap::new(),
         priority,
         options: options(),
-        eta_ms: None,
-        countdown_ms: None,
-        expires_in_ms: None,
-        idempotency_key: None,
-        dedup_window_ms: 0,
-        flow: None,
+        ..SubmitTask::sample(name, queue)
     };
     change(&mut submit);
     Command::Submit(submit)

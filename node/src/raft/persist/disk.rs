@@ -91,27 +91,6 @@ mod tests {
     }
 
     fn a_submit() -> Command {
-        Command::Submit(crate::queue::SubmitTask {
-            id: crate::queue::TaskId::generate(),
-            name: "t".into(),
-            queue: "q".into(),
-            args: Vec::new(),
-            headers: Default::default(),
-            priority: 0,
-            options: crate::queue::TaskOptions {
-                retry: Default::default(),
-                timeout_ms: None,
-                result_ttl_ms: 1,
-                dead_letter_ttl_ms: 1,
-                delivery_limit: 1,
-                concurrency: None,
-            },
-            eta_ms: None,
-            countdown_ms: None,
-            expires_in_ms: None,
-            idempotency_key: None,
-            dedup_window_ms: 0,
-            flow: None,
-        })
+        Command::Submit(crate::queue::SubmitTask::sample("t", "q"))
     }
 }
