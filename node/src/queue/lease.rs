@@ -27,6 +27,11 @@ pub struct LeaseRequest {
 }
 
 impl LeaseRequest {
+    /// Whether the lease names queues that take turns (`QueueState::lease_in_turns`).
+    pub fn takes_turns(&self) -> bool {
+        self.queues.len() > 1
+    }
+
     /// The most tasks one lease may ask for, for a worker with `free` slots.
     pub fn max_for(free: usize) -> u32 {
         u32::try_from(free.min(MAX_BATCH)).unwrap_or(u32::MAX)

@@ -305,7 +305,8 @@ async fn run(
         if !backlog && leading {
             parked.fill(&replica, &lease, free, &parked_reply);
         }
-        if has_work {
+        // The leader's pool never waits, and need not lock the state (beside apply) to know it.
+        if has_work && !leading {
             let choice = leader_first.turn(
                 &replica.shared().queue(),
                 replica.id(),

@@ -22,7 +22,7 @@ impl QueueState {
     /// shared out between them (the first in turn get what does not divide evenly). With no
     /// queue that has work, or only one queue, the request as it is.
     pub fn lease_in_turns(&self, request: &LeaseRequest, turn: usize) -> Vec<LeaseRequest> {
-        if request.queues.len() < 2 {
+        if !request.takes_turns() {
             return vec![request.clone()];
         }
         let mut with_work: Vec<&String> = Vec::new();
