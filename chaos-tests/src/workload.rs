@@ -27,6 +27,12 @@ pub const PRODUCER_RATE: u64 = 20;
 /// out after about 7 s and the task is handed out again.
 const TASK_TIMEOUT_MS: u64 = 2_000;
 
+/// Calls safe to repeat (keyed submits, answers, reads) go to a second node after this long
+/// without an answer: a frozen or cut-off leader answers nothing, and its 1 s attempt timeout
+/// would otherwise be a producer's failover time. A little under the election timeout, so the
+/// second node's forward is answered by the next leader.
+const HEDGE_AFTER: Duration = Duration::from_millis(250);
+
 /// The running load; `stop` ends it and waits. Dropped without `stop` (a run that failed
 /// half-way), it aborts its tasks, so nothing of it reaches the next run's cluster.
 pub struct Workload {
@@ -69,6 +75,7 @@ impl Workload {
             rotated.rotate_left(process as usize % addrs.len().max(1));
             let client = Client::with_credentials(&rotated, credentials)?
                 .with_timeout(Duration::from_secs(1))
+                .with_hedge(HEDGE_AFTER)
                 .with_retry(call_policy());
             let producer = Producer {
                 process,
@@ -89,6 +96,7 @@ impl Workload {
         };
         let client = Client::with_credentials(addrs, credentials)?
             .with_timeout(Duration::from_secs(1))
+            .with_hedge(HEDGE_AFTER)
             .with_retry(call_policy());
         tasks.push(tokio::spawn(produce(
             timed,
@@ -104,6 +112,7 @@ impl Workload {
         for n in 0..remote_workers {
             let client = Client::with_credentials(addrs, credentials)?
                 .with_timeout(Duration::from_secs(1))
+                .with_hedge(HEDGE_AFTER)
                 .with_retry(call_policy());
             tasks.push(tokio::spawn(work(
                 format!("remote-{n}"),
@@ -114,6 +123,7 @@ impl Workload {
         }
         let client = Client::with_credentials(addrs, credentials)?
             .with_timeout(Duration::from_secs(1))
+            .with_hedge(HEDGE_AFTER)
             .with_retry(call_policy());
         tasks.push(tokio::spawn(flows::produce(
             client,

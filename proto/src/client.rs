@@ -16,6 +16,11 @@
 //! status carries `x-qraft-not-applied: 1` or the TCP connect failed; any other such failure of
 //! a write is returned as [`ClientError::Unknown`], because resending could apply it twice.
 //!
+//! A client built [`Client::with_hedge`] does not wait out the attempt timeout of a call that is
+//! safe to repeat: after the hedge delay it also asks the next node, keeps both attempts running
+//! and takes the first answer. A leader that froze or was cut off then costs a failover, not a
+//! timeout. Writes that could apply twice are never hedged.
+//!
 //! - `nodes`: the address book (parsing, channels, leader hint).
 //! - `retry`: [`RetryPolicy`], the backoff and the classification above.
 //! - `error`: [`ClientError`].
@@ -38,6 +43,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 use tonic::{Response, Status};
 
@@ -63,6 +70,10 @@ pub struct Client {
     timeout: Duration,
     /// Per handle too: a CLI may give up sooner than a worker that must ride out an election.
     retry: RetryPolicy,
+    /// After this long without an answer, a call that is safe to repeat is also sent to the
+    /// next node, the first attempt still running: a leader that froze or was cut off answers
+    /// nothing, and waiting out `timeout` on it costs more than a failover. `None`: never.
+    hedge: Option<Duration>,
 }
 
 impl Client {
@@ -83,12 +94,34 @@ impl Client {
             book: Arc::new(Mutex::new(AddressBook::parse(addrs, credentials)?)),
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
+            hedge: None,
         })
     }
 
     /// Sets the longest wait for one answer from one node (default 5 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Client {
         self.timeout = timeout;
+        self
+    }
+
+    /// Hedges calls that are safe to repeat (reads, keyed submits, answers): one without an
+    /// answer `after` this long is also sent to the next node, and the first answer wins. Writes
+    /// that could apply twice are never hedged. Off by default.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let client = qraft_proto::Client::new(["127.0.0.1:7100", "127.0.0.1:7101"])?
+    ///     .with_hedge(Duration::from_millis(250));
+    /// # Ok::<(), qraft_proto::ClientError>(())
+    /// ```
+    pub fn with_hedge(mut self, after: Duration) -> Client {
+        self.hedge = Some(after);
+        self
+    }
+
+    /// For calls that wait on purpose (long polls), which a hedge would only repeat.
+    fn without_hedge(mut self) -> Client {
+        self.hedge = None;
         self
     }
 
@@ -215,7 +248,8 @@ impl Client {
     }
 
     /// The retry loop: start at the leader hint, follow leader answers, round-robin otherwise,
-    /// and pause after each full pass over the nodes without an answer.
+    /// and pause after each full pass over the nodes without an answer. A hedged call keeps its
+    /// slow attempts running beside the next ones, and takes whichever answers first.
     async fn call<T, F, Fut>(&self, kind: CallKind, mut call: F) -> Result<T, ClientError>
     where
         F: FnMut(NodeChannel) -> Fut,
@@ -224,6 +258,13 @@ impl Client {
         let started = Instant::now();
         let mut backoff = Backoff::new(&self.retry);
         let mut index = self.book().first();
+        let hedge = match kind {
+            CallKind::Idempotent => self.hedge,
+            CallKind::Write => None,
+        };
+        // Attempts still running, and the nodes they went to: one, or more while hedged.
+        let mut running = FuturesUnordered::new();
+        let mut asked: Vec<String> = Vec::new();
         // Nodes asked since the last pause. Following a leader counts too, so two nodes that
         // name each other during an election cannot burn every attempt without a pause.
         let mut asked_since_pause = 0;
@@ -235,11 +276,24 @@ impl Client {
             if left.is_zero() {
                 break;
             }
-            attempts += 1;
             let (addr, channel) = self.book().node(index);
-            let status = match self.attempt_within(left, call(channel)).await {
-                Ok(value) => return Ok(value),
-                Err(status) => status,
+            // A node still working on this call is not asked twice: its answer is awaited.
+            if !asked.contains(&addr) {
+                attempts += 1;
+                asked.push(addr.clone());
+                let attempt = self.attempt_within(left, call(channel));
+                running.push(async move { (addr, attempt.await) });
+            }
+            let (addr, status) = match next_answer(&mut running, hedge).await {
+                Answer::Value(value) => return Ok(value),
+                Answer::Failed(addr, status) => {
+                    asked.retain(|busy| *busy != addr);
+                    (addr, status)
+                }
+                Answer::Slow => {
+                    index += 1;
+                    continue;
+                }
             };
             // Learn the leader even from an answer we will not retry: the next call benefits.
             if let Some(leader) = leader_of(&status) {
@@ -267,7 +321,11 @@ impl Client {
                 }
                 Decision::RetryNext => {
                     if is_connect_error(&status) {
-                        self.book().forget_leader(index);
+                        // The node that failed: a hedged call's may not be the last one asked.
+                        let mut book = self.book();
+                        if let Ok(failed) = book.find_or_add(&addr) {
+                            book.forget_leader(failed);
+                        }
                     }
                     index += 1;
                     asked_since_pause += 1;
@@ -280,8 +338,17 @@ impl Client {
                     break;
                 }
                 tracing::debug!(wait_ms = wait.as_millis(), "no node answered; pausing");
-                tokio::time::sleep(wait).await;
+                if let Some(value) = pause_unless_answered(&mut running, &mut asked, wait).await {
+                    return Ok(value);
+                }
                 asked_since_pause = 0;
+            }
+        }
+        // Hedged attempts may still answer; each is bounded by the deadline.
+        while let Some((addr, result)) = running.next().await {
+            match result {
+                Ok(value) => return Ok(value),
+                Err(status) => last_error = format!("{addr}: {}", error::describe(&status)),
             }
         }
         Err(ClientError::Unavailable {
@@ -323,6 +390,54 @@ impl Client {
     /// it half-updated, so a poisoned lock is still safe to use.
     fn book(&self) -> MutexGuard<'_, AddressBook> {
         self.book.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What came first of a call's running attempts.
+enum Answer<T> {
+    Value(T),
+    Failed(String, Status),
+    /// The hedge delay passed without an answer.
+    Slow,
+}
+
+/// The first attempt of `running` to finish, or [`Answer::Slow`] once `hedge` passes first.
+/// `running` is never empty here: the caller has just added an attempt.
+async fn next_answer<T>(
+    running: &mut FuturesUnordered<impl Future<Output = (String, Result<T, Status>)>>,
+    hedge: Option<Duration>,
+) -> Answer<T> {
+    let slow = async {
+        match hedge {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        Some((addr, result)) = running.next() => match result {
+            Ok(value) => Answer::Value(value),
+            Err(status) => Answer::Failed(addr, status),
+        },
+        () = slow => Answer::Slow,
+    }
+}
+
+/// Sleeps `wait`, unless an attempt still running succeeds first: then its value. A node whose
+/// attempt fails meanwhile may be asked again.
+async fn pause_unless_answered<T>(
+    running: &mut FuturesUnordered<impl Future<Output = (String, Result<T, Status>)>>,
+    asked: &mut Vec<String>,
+    wait: Duration,
+) -> Option<T> {
+    let until = Instant::now() + wait;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => return None,
+            Some((addr, result)) = running.next() => match result {
+                Ok(value) => return Some(value),
+                Err(_) => asked.retain(|busy| *busy != addr),
+            },
+        }
     }
 }
 

@@ -150,11 +150,9 @@ impl Client {
         Ok(stream.into_inner())
     }
 
-    /// Hands leadership to voter `to` (`None`: the most up-to-date one) and returns the new
-    /// leader. Sent to the leader, following not-leader answers.
     /// Adds node `id` at `addr` (a learner, then a voter once caught up). Safe to resend: a
     /// node added before goes on from where it is. Give the client a per-call timeout longer
-    /// than `timeout_ms`: the call answers only when the node votes.
+    /// than `timeout_ms`: the call answers only when the node votes. It is not hedged.
     pub async fn add_node(
         &self,
         id: u64,
@@ -166,11 +164,13 @@ impl Client {
             addr: addr.to_owned(),
             timeout_ms,
         };
-        self.call_idempotent(|channel| {
-            let request = request.clone();
-            async move { into_inner(stubs::admin(channel).add_node(request).await) }
-        })
-        .await
+        self.clone()
+            .without_hedge()
+            .call_idempotent(|channel| {
+                let request = request.clone();
+                async move { into_inner(stubs::admin(channel).add_node(request).await) }
+            })
+            .await
     }
 
     /// Removes node `id` (the leader included: it hands over and the call follows the new
@@ -183,6 +183,8 @@ impl Client {
         .await
     }
 
+    /// Hands leadership to voter `to` (`None`: the most up-to-date one) and returns the new
+    /// leader. Sent to the leader, following not-leader answers.
     pub async fn transfer_leader(&self, to: Option<u64>) -> Result<pb::TransferLeaderResponse, ClientError> {
         let request = pb::TransferLeaderRequest {
             to: to.unwrap_or_default(),

@@ -26,7 +26,7 @@ impl Client {
     }
 
     /// Waits until the task finishes or `timeout_ms` passes (0: the server's default, 30 s).
-    /// The per-attempt timeout is stretched to cover the wait.
+    /// The per-attempt timeout is stretched to cover the wait, and a long wait is not hedged.
     pub async fn wait(&self, id: &str, timeout_ms: u64) -> Result<pb::WaitResponse, ClientError> {
         let request = pb::WaitRequest {
             id: id.to_owned(),
@@ -35,7 +35,8 @@ impl Client {
         let wait = std::time::Duration::from_millis(if timeout_ms == 0 { 30_000 } else { timeout_ms });
         let client = self
             .clone()
-            .with_timeout(wait + std::time::Duration::from_secs(5));
+            .with_timeout(wait + std::time::Duration::from_secs(5))
+            .without_hedge();
         client
             .call_idempotent(|channel| {
                 let request = request.clone();

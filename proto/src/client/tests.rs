@@ -24,6 +24,8 @@ enum Answer<T> {
     Reject(Status),
     /// Never answers, to exercise the client's timeout.
     Hang,
+    /// Replies, but only after a while: a slow node.
+    Late(Duration, T),
 }
 
 /// Scripted answers to one RPC, and how many calls it got.
@@ -57,6 +59,10 @@ impl<T> Script<T> {
             Some(Answer::Reply(reply)) => Ok(Response::new(reply)),
             Some(Answer::Reject(status)) => Err(status),
             Some(Answer::Hang) => futures::future::pending().await,
+            Some(Answer::Late(after, reply)) => {
+                tokio::time::sleep(after).await;
+                Ok(Response::new(reply))
+            }
             None => Err(Status::internal("fake node: no scripted answer left")),
         }
     }
@@ -261,6 +267,14 @@ fn spec() -> pb::TaskSpec {
     pb::TaskSpec {
         name: "mail.send".into(),
         ..Default::default()
+    }
+}
+
+/// A submit that is safe to resend, and so to hedge.
+fn keyed_spec() -> pb::TaskSpec {
+    pb::TaskSpec {
+        idempotency_key: "order-7".into(),
+        ..spec()
     }
 }
 
@@ -494,4 +508,81 @@ async fn a_request_larger_than_a_node_decodes_is_refused_before_it_is_sent() {
         other => panic!("expected InvalidArgument, got {other:?}"),
     }
     assert_eq!(node.fake.submits.calls(), 0);
+}
+
+/// Bounds a call that, unhedged, would wait out a minute-long attempt timeout.
+async fn within_seconds<T>(call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("the hedge answered long before the attempt timeout")
+}
+
+#[tokio::test]
+async fn a_keyed_submit_is_hedged_to_the_next_node_while_the_first_hangs() {
+    let frozen = FakeNode::start().await;
+    let live = FakeNode::start().await;
+    frozen.fake.submits.push(Answer::Hang);
+    live.fake.submits.push(submitted("t1"));
+    let client = fast_client(&[&frozen.addr, &live.addr])
+        .with_timeout(Duration::from_secs(60))
+        .with_hedge(Duration::from_millis(20));
+
+    let response = within_seconds(client.submit(keyed_spec())).await;
+
+    assert_eq!(response.expect("the hedge is answered").id, "t1");
+    assert_eq!(frozen.fake.submits.calls(), 1);
+    assert_eq!(live.fake.submits.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_hedged_call_takes_the_slow_first_answer_when_the_hedge_fails() {
+    let slow = FakeNode::start().await;
+    let refusing = FakeNode::start().await;
+    slow.fake.submits.push(Answer::Late(
+        Duration::from_millis(300),
+        pb::SubmitResponse {
+            id: "from-the-slow-node".into(),
+            ..Default::default()
+        },
+    ));
+    // Refuses every resend too: only the first attempt's late answer can succeed.
+    for _ in 0..6 {
+        refusing
+            .fake
+            .submits
+            .push(Answer::Reject(Status::unavailable("no leader yet")));
+    }
+    let client = fast_client(&[&slow.addr, &refusing.addr])
+        .with_timeout(Duration::from_secs(60))
+        .with_hedge(Duration::from_millis(20));
+
+    let response = within_seconds(client.submit(keyed_spec())).await;
+
+    assert_eq!(response.expect("the slow node answers").id, "from-the-slow-node");
+    assert_eq!(
+        slow.fake.submits.calls(),
+        1,
+        "the slow attempt is kept, not sent again"
+    );
+    assert!(refusing.fake.submits.calls() >= 1);
+}
+
+#[tokio::test]
+async fn a_submit_without_a_key_is_never_hedged() {
+    let frozen = FakeNode::start().await;
+    let other = FakeNode::start().await;
+    frozen.fake.submits.push(Answer::Hang);
+    other.fake.submits.push(submitted("must-not-be-used"));
+    let client = fast_client(&[&frozen.addr, &other.addr])
+        .with_timeout(Duration::from_millis(200))
+        .with_hedge(Duration::from_millis(10));
+
+    match client.submit(spec()).await {
+        Err(ClientError::Unknown { addr, status }) => {
+            assert_eq!(addr, frozen.addr);
+            assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+    assert_eq!(other.fake.submits.calls(), 0);
 }
