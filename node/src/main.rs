@@ -9,6 +9,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 /// mimalloc rather than glibc's malloc: apply allocates and frees small task bodies by the
 /// million, often on different threads, which glibc's arenas serve slowly and keep fragmented.
+/// Built without transparent huge pages (see the workspace's `Cargo.toml`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
