@@ -5,14 +5,14 @@
 //! lease and answer each take a hop more than the leader's, forwarded to it. So a follower's
 //! pool leases a queue's next task only once it is [`LEADER_FIRST`] old in cluster time (its
 //! id carries when it was submitted: a backlog), or has stayed next that long here (the
-//! leader's pool busy, slow or stuck). Where the leader runs no pool, or none that takes the
-//! task, a follower leases at once.
+//! leader's pool busy, slow or stuck). Where the leader runs no pool, none that takes the task,
+//! or one whose every slot holds a lease, a follower leases at once.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::queue::worker::embedded_worker_id;
-use crate::queue::{QueueState, TaskId};
+use crate::queue::{QueueState, TaskId, WorkerInfo};
 
 /// How long a follower's pool leaves a queue's next task to the leader's pool: a few of the
 /// leader's commits, so a leader keeping up is never raced, and one falling behind is helped.
@@ -47,7 +47,10 @@ impl LeaderFirst {
         let leaders_pool = leader
             .filter(|leader| *leader != me)
             .and_then(|leader| state.worker(&embedded_worker_id(leader)));
-        let Some(leaders_pool) = leaders_pool else {
+        let full = |pool: &WorkerInfo| {
+            state.leased_count(&pool.id) >= usize::try_from(pool.concurrency).unwrap_or(usize::MAX)
+        };
+        let Some(leaders_pool) = leaders_pool.filter(|pool| !full(pool)) else {
             self.heads.clear();
             return Turn::Lease;
         };
@@ -90,9 +93,11 @@ mod tests {
             kind: WorkerKind::Embedded,
             queues: queues.iter().map(|q| q.to_string()).collect(),
             names: Vec::new(),
-            concurrency: 8,
+            concurrency: CONCURRENCY,
         }));
     }
+
+    const CONCURRENCY: u32 = 2;
 
     fn submit(state: &mut QueueState, queue: &str) -> TaskId {
         let task = SubmitTask::sample("t", queue);
@@ -102,11 +107,15 @@ mod tests {
     }
 
     fn leased_by_leader(state: &mut QueueState, queue: &str) {
+        leased_by_leader_up_to(state, queue, 1);
+    }
+
+    fn leased_by_leader_up_to(state: &mut QueueState, queue: &str, max: u32) {
         state.apply(Command::Lease(LeaseRequest {
             worker: embedded_worker_id(1),
             queues: vec![queue.into()],
             names: Vec::new(),
-            max: 1,
+            max,
             lease_ms: 30_000,
         }));
     }
@@ -184,6 +193,30 @@ mod tests {
             first.turn(&state, 1, Some(1), &other, &[], now),
             Turn::Lease,
             "it leads"
+        );
+    }
+
+    #[test]
+    fn a_follower_leases_at_once_while_every_slot_of_the_leaders_pool_is_leased() {
+        let mut state = state();
+        for _ in 0..=CONCURRENCY {
+            submit(&mut state, "q");
+        }
+        let queues = vec!["q".to_string()];
+        let mut first = LeaderFirst::default();
+        let now = Instant::now();
+        leased_by_leader_up_to(&mut state, "q", CONCURRENCY - 1);
+        assert_eq!(
+            first.turn(&state, 2, Some(1), &queues, &[], now),
+            Turn::Wait(LEADER_FIRST),
+            "a slot is free"
+        );
+        leased_by_leader(&mut state, "q");
+        assert_eq!(state.leased_count(&embedded_worker_id(1)), CONCURRENCY as usize);
+        assert_eq!(
+            first.turn(&state, 2, Some(1), &queues, &[], now),
+            Turn::Lease,
+            "every slot is leased"
         );
     }
 }

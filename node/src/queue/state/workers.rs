@@ -1,5 +1,7 @@
 //! The worker registry: register, heartbeat, leave, and the counters answers feed.
 
+use std::collections::BTreeMap;
+
 use super::QueueState;
 use crate::queue::command::{Outcome, Rejection};
 use crate::queue::event::EventKind;
@@ -22,6 +24,11 @@ impl QueueState {
             .get(worker)
             .map(|held| held.iter().map(|(id, delivery)| (*id, *delivery)).collect())
             .unwrap_or_default()
+    }
+
+    /// How many tasks hold a lease of `worker`.
+    pub fn leased_count(&self, worker: &str) -> usize {
+        self.leases.get(worker).map_or(0, BTreeMap::len)
     }
 
     pub(super) fn register_worker(&mut self, registration: WorkerRegistration) -> Outcome {
