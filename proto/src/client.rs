@@ -16,10 +16,10 @@
 //! status carries `x-qraft-not-applied: 1` or the TCP connect failed; any other such failure of
 //! a write is returned as [`ClientError::Unknown`], because resending could apply it twice.
 //!
-//! A client built [`Client::with_hedge`] does not wait out the attempt timeout of a call that is
-//! safe to repeat: after the hedge delay it also asks the next node, keeps both attempts running
+//! A client built [`Client::with_hedge`] does not wait out the attempt timeout of a read or a
+//! keyed submit: after the hedge delay it also asks the next node, keeps both attempts running
 //! and takes the first answer. A leader that froze or was cut off then costs a failover, not a
-//! timeout. Writes that could apply twice are never hedged.
+//! timeout. Other calls are never hedged.
 //!
 //! - `nodes`: the address book (parsing, channels, leader hint).
 //! - `retry`: [`RetryPolicy`], the backoff and the classification above.
@@ -104,9 +104,10 @@ impl Client {
         self
     }
 
-    /// Hedges calls that are safe to repeat (reads, keyed submits, answers): one without an
-    /// answer `after` this long is also sent to the next node, and the first answer wins. Writes
-    /// that could apply twice are never hedged. Off by default.
+    /// Hedges reads and keyed submits: one without an answer `after` this long is also sent to
+    /// the next node, and the first answer wins. Other calls are never hedged: writes that could
+    /// apply twice, long polls, and calls whose answer would differ the second time (a purge's
+    /// count). Off by default.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -116,12 +117,6 @@ impl Client {
     /// ```
     pub fn with_hedge(mut self, after: Duration) -> Client {
         self.hedge = Some(after);
-        self
-    }
-
-    /// For calls that wait on purpose (long polls), which a hedge would only repeat.
-    fn without_hedge(mut self) -> Client {
-        self.hedge = None;
         self
     }
 
@@ -154,7 +149,7 @@ impl Client {
             async move { into_inner(stubs::tasks(channel).submit(request).await) }
         };
         if keyed {
-            self.call_idempotent(call).await
+            self.call_hedged(call).await
         } else {
             self.call_write(call).await
         }
@@ -168,7 +163,7 @@ impl Client {
             linearizable,
         };
         let response = self
-            .call_idempotent(|channel| {
+            .call_hedged(|channel| {
                 let request = request.clone();
                 async move { into_inner(stubs::tasks(channel).get_task(request).await) }
             })
@@ -234,7 +229,17 @@ impl Client {
         F: FnMut(NodeChannel) -> Fut,
         Fut: Future<Output = Result<T, Status>>,
     {
-        self.call(CallKind::Idempotent, call).await
+        self.call(CallKind::Idempotent, None, call).await
+    }
+
+    /// Like [`Client::call_idempotent`], for a call whose second answer would be the first's (a
+    /// read, a keyed submit): hedged if the client is (see [`Client::with_hedge`]).
+    pub(crate) async fn call_hedged<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    where
+        F: FnMut(NodeChannel) -> Fut,
+        Fut: Future<Output = Result<T, Status>>,
+    {
+        self.call(CallKind::Idempotent, self.hedge, call).await
     }
 
     /// Runs a call that must not be applied twice (a write). It is sent again only when the
@@ -244,13 +249,18 @@ impl Client {
         F: FnMut(NodeChannel) -> Fut,
         Fut: Future<Output = Result<T, Status>>,
     {
-        self.call(CallKind::Write, call).await
+        self.call(CallKind::Write, None, call).await
     }
 
     /// The retry loop: start at the leader hint, follow leader answers, round-robin otherwise,
     /// and pause after each full pass over the nodes without an answer. A hedged call keeps its
     /// slow attempts running beside the next ones, and takes whichever answers first.
-    async fn call<T, F, Fut>(&self, kind: CallKind, mut call: F) -> Result<T, ClientError>
+    async fn call<T, F, Fut>(
+        &self,
+        kind: CallKind,
+        hedge: Option<Duration>,
+        mut call: F,
+    ) -> Result<T, ClientError>
     where
         F: FnMut(NodeChannel) -> Fut,
         Fut: Future<Output = Result<T, Status>>,
@@ -258,10 +268,6 @@ impl Client {
         let started = Instant::now();
         let mut backoff = Backoff::new(&self.retry);
         let mut index = self.book().first();
-        let hedge = match kind {
-            CallKind::Idempotent => self.hedge,
-            CallKind::Write => None,
-        };
         // Attempts still running, and the nodes they went to: one, or more while hedged.
         let mut running = FuturesUnordered::new();
         let mut asked: Vec<String> = Vec::new();

@@ -33,7 +33,7 @@ impl DeadLetters {
 
 impl Client {
     pub async fn list_workers(&self) -> Result<pb::ListWorkersResponse, ClientError> {
-        self.call_idempotent(|channel| async move {
+        self.call_hedged(|channel| async move {
             into_inner(
                 stubs::admin(channel)
                     .list_workers(pb::ListWorkersRequest {})
@@ -48,7 +48,7 @@ impl Client {
     pub async fn list_queues(&self, linearizable: bool) -> Result<Vec<pb::QueueStats>, ClientError> {
         let request = pb::ListQueuesRequest { linearizable };
         let response = self
-            .call_idempotent(
+            .call_hedged(
                 |channel| async move { into_inner(stubs::admin(channel).list_queues(request).await) },
             )
             .await?;
@@ -105,7 +105,7 @@ impl Client {
             limit,
             linearizable,
         };
-        self.call_idempotent(|channel| {
+        self.call_hedged(|channel| {
             let request = request.clone();
             async move { into_inner(stubs::admin(channel).list_dead(request).await) }
         })
@@ -152,7 +152,7 @@ impl Client {
 
     /// Adds node `id` at `addr` (a learner, then a voter once caught up). Safe to resend: a
     /// node added before goes on from where it is. Give the client a per-call timeout longer
-    /// than `timeout_ms`: the call answers only when the node votes. It is not hedged.
+    /// than `timeout_ms`: the call answers only when the node votes.
     pub async fn add_node(
         &self,
         id: u64,
@@ -164,13 +164,11 @@ impl Client {
             addr: addr.to_owned(),
             timeout_ms,
         };
-        self.clone()
-            .without_hedge()
-            .call_idempotent(|channel| {
-                let request = request.clone();
-                async move { into_inner(stubs::admin(channel).add_node(request).await) }
-            })
-            .await
+        self.call_idempotent(|channel| {
+            let request = request.clone();
+            async move { into_inner(stubs::admin(channel).add_node(request).await) }
+        })
+        .await
     }
 
     /// Removes node `id` (the leader included: it hands over and the call follows the new

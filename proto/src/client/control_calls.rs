@@ -52,9 +52,9 @@ impl Client {
 
     pub async fn list_limits(&self, linearizable: bool) -> Result<pb::ListLimitsResponse, ClientError> {
         let request = pb::ListLimitsRequest { linearizable };
-        self.call_idempotent(|channel| async move {
-            into_inner(stubs::control(channel).list_limits(request).await)
-        })
+        self.call_hedged(
+            |channel| async move { into_inner(stubs::control(channel).list_limits(request).await) },
+        )
         .await
     }
 
@@ -106,7 +106,7 @@ impl Client {
 
     pub async fn list_schedules(&self, linearizable: bool) -> Result<pb::ListSchedulesResponse, ClientError> {
         let request = pb::ListSchedulesRequest { linearizable };
-        self.call_idempotent(|channel| async move {
+        self.call_hedged(|channel| async move {
             into_inner(stubs::control(channel).list_schedules(request).await)
         })
         .await

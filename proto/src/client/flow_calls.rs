@@ -58,7 +58,7 @@ impl Client {
             async move { into_inner(stubs::flows(channel).submit_flow(request).await) }
         };
         if keyed {
-            self.call_idempotent(call).await
+            self.call_hedged(call).await
         } else {
             self.call_write(call).await
         }
@@ -69,7 +69,7 @@ impl Client {
             id: id.to_owned(),
             linearizable,
         };
-        self.call_idempotent(|channel| {
+        self.call_hedged(|channel| {
             let request = request.clone();
             async move { into_inner(stubs::flows(channel).get_flow(request).await) }
         })
@@ -83,9 +83,7 @@ impl Client {
         linearizable: bool,
     ) -> Result<pb::ListFlowsResponse, ClientError> {
         let request = pb::ListFlowsRequest { limit, linearizable };
-        self.call_idempotent(
-            |channel| async move { into_inner(stubs::flows(channel).list_flows(request).await) },
-        )
-        .await
+        self.call_hedged(|channel| async move { into_inner(stubs::flows(channel).list_flows(request).await) })
+            .await
     }
 }

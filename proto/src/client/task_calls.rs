@@ -18,7 +18,7 @@ impl Client {
             async move { into_inner(stubs::tasks(channel).submit_batch(request).await) }
         };
         let response = if keyed {
-            self.call_idempotent(call).await?
+            self.call_hedged(call).await?
         } else {
             self.call_write(call).await?
         };
@@ -26,7 +26,7 @@ impl Client {
     }
 
     /// Waits until the task finishes or `timeout_ms` passes (0: the server's default, 30 s).
-    /// The per-attempt timeout is stretched to cover the wait, and a long wait is not hedged.
+    /// The per-attempt timeout is stretched to cover the wait.
     pub async fn wait(&self, id: &str, timeout_ms: u64) -> Result<pb::WaitResponse, ClientError> {
         let request = pb::WaitRequest {
             id: id.to_owned(),
@@ -35,8 +35,7 @@ impl Client {
         let wait = std::time::Duration::from_millis(if timeout_ms == 0 { 30_000 } else { timeout_ms });
         let client = self
             .clone()
-            .with_timeout(wait + std::time::Duration::from_secs(5))
-            .without_hedge();
+            .with_timeout(wait + std::time::Duration::from_secs(5));
         client
             .call_idempotent(|channel| {
                 let request = request.clone();
@@ -61,7 +60,7 @@ impl Client {
         &self,
         request: pb::ListTasksRequest,
     ) -> Result<pb::ListTasksResponse, ClientError> {
-        self.call_idempotent(|channel| {
+        self.call_hedged(|channel| {
             let request = request.clone();
             async move { into_inner(stubs::tasks(channel).list_tasks(request).await) }
         })
