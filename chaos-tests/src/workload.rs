@@ -27,10 +27,10 @@ pub const PRODUCER_RATE: u64 = 20;
 /// out after about 7 s and the task is handed out again.
 const TASK_TIMEOUT_MS: u64 = 2_000;
 
-/// Calls safe to repeat (keyed submits, answers, reads) go to a second node after this long
-/// without an answer: a frozen or cut-off leader answers nothing, and its 1 s attempt timeout
-/// would otherwise be a producer's failover time. A little under the election timeout, so the
-/// second node's forward is answered by the next leader.
+/// Keyed submits and reads go to a second node after this long without an answer: a frozen or
+/// cut-off leader answers nothing, and the 1 s attempt timeout would otherwise be a producer's
+/// failover time. A little under a failover here (about 300 ms), so the second node forwards
+/// the call to the next leader as soon as there is one.
 const HEDGE_AFTER: Duration = Duration::from_millis(250);
 
 /// The running load; `stop` ends it and waits. Dropped without `stop` (a run that failed
