@@ -112,7 +112,6 @@ impl Workload {
         for n in 0..remote_workers {
             let client = Client::with_credentials(addrs, credentials)?
                 .with_timeout(Duration::from_secs(1))
-                .with_hedge(HEDGE_AFTER)
                 .with_retry(call_policy());
             tasks.push(tokio::spawn(work(
                 format!("remote-{n}"),

@@ -232,8 +232,9 @@ impl Client {
         self.call(CallKind::Idempotent, None, call).await
     }
 
-    /// Like [`Client::call_idempotent`], for a call whose second answer would be the first's (a
-    /// read, a keyed submit): hedged if the client is (see [`Client::with_hedge`]).
+    /// Like [`Client::call_idempotent`], for a call that changes nothing when repeated (a read,
+    /// a keyed submit): hedged if the client is (see [`Client::with_hedge`]). A repeat may see a
+    /// later state, and a keyed submit's repeat says `duplicate`.
     pub(crate) async fn call_hedged<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
     where
         F: FnMut(NodeChannel) -> Fut,
@@ -254,7 +255,7 @@ impl Client {
 
     /// The retry loop: start at the leader hint, follow leader answers, round-robin otherwise,
     /// and pause after each full pass over the nodes without an answer. A hedged call keeps its
-    /// slow attempts running beside the next ones, and takes whichever answers first.
+    /// slow attempts running beside the next ones, and takes whichever succeeds first.
     async fn call<T, F, Fut>(
         &self,
         kind: CallKind,
@@ -266,6 +267,7 @@ impl Client {
         Fut: Future<Output = Result<T, Status>>,
     {
         let started = Instant::now();
+        let deadline = started + self.retry.deadline;
         let mut backoff = Backoff::new(&self.retry);
         let mut index = self.book().first();
         // Attempts still running, and the nodes they went to: one, or more while hedged.
@@ -277,33 +279,55 @@ impl Client {
         let max_attempts = self.retry.attempts.max(1);
         let mut attempts = 0;
         let mut last_error = String::from("no attempt was made before the deadline");
-        while attempts < max_attempts {
-            let left = self.retry.deadline.saturating_sub(started.elapsed());
+        // The end of the pause under way; attempts still running may answer during it.
+        let mut paused_until: Option<Instant> = None;
+        // A definite answer (NOT_FOUND, ...) while other attempts run: theirs may still succeed.
+        let mut definite: Option<ClientError> = None;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            let (addr, channel) = self.book().node(index);
-            // A node still working on this call is not asked twice: its answer is awaited.
-            if !asked.contains(&addr) {
-                attempts += 1;
-                asked.push(addr.clone());
-                let attempt = self.attempt_within(left, call(channel));
-                running.push(async move { (addr, attempt.await) });
-            }
-            let (addr, status) = match next_answer(&mut running, hedge).await {
+            let wake = match paused_until {
+                Some(until) => Some(until),
+                None if attempts >= max_attempts => break,
+                None => {
+                    let (addr, channel) = self.book().node(index);
+                    // A node still working on this call is not asked twice: its answer is awaited.
+                    if !asked.contains(&addr) {
+                        attempts += 1;
+                        asked.push(addr.clone());
+                        let attempt = self.attempt_within(left, call(channel));
+                        running.push(async move { (addr, attempt.await) });
+                    }
+                    // With every node asked, there is no one left to hedge to.
+                    hedge
+                        .filter(|_| asked.len() < self.book().len())
+                        .map(|after| Instant::now() + after)
+                }
+            };
+            let (addr, status) = match next_answer(&mut running, wake).await {
                 Answer::Value(value) => return Ok(value),
                 Answer::Failed(addr, status) => {
                     asked.retain(|busy| *busy != addr);
                     (addr, status)
                 }
-                Answer::Slow => {
-                    index += 1;
+                Answer::Woken => {
+                    if paused_until.take().is_some() {
+                        asked_since_pause = 0;
+                    } else {
+                        index += 1;
+                    }
                     continue;
                 }
             };
             // Learn the leader even from an answer we will not retry: the next call benefits.
             if let Some(leader) = leader_of(&status) {
                 self.book().set_leader(&leader);
+            }
+            // Go on from the node that failed: a hedged call's may not be the last one asked.
+            if let Ok(failed) = self.book().find_or_add(&addr) {
+                index = failed;
             }
             let decision = classify(&status, kind, &addr);
             last_error = format!("{addr}: {}", error::describe(&status));
@@ -316,7 +340,10 @@ impl Client {
                 "call failed"
             );
             let pause = match decision {
-                Decision::Fail => return Err(ClientError::from_status(status)),
+                Decision::Fail => {
+                    definite = Some(ClientError::from_status(status));
+                    break;
+                }
                 Decision::OutcomeUnknown => return Err(ClientError::Unknown { addr, status }),
                 Decision::RetrySameNode => true,
                 Decision::FollowLeader(leader) => {
@@ -327,35 +354,31 @@ impl Client {
                 }
                 Decision::RetryNext => {
                     if is_connect_error(&status) {
-                        // The node that failed: a hedged call's may not be the last one asked.
-                        let mut book = self.book();
-                        if let Ok(failed) = book.find_or_add(&addr) {
-                            book.forget_leader(failed);
-                        }
+                        self.book().forget_leader(index);
                     }
                     index += 1;
                     asked_since_pause += 1;
                     asked_since_pause >= self.book().len()
                 }
             };
-            if pause && attempts < max_attempts {
+            if pause && paused_until.is_none() && attempts < max_attempts {
                 let wait = backoff.next_pause();
                 if started.elapsed() + wait >= self.retry.deadline {
                     break;
                 }
                 tracing::debug!(wait_ms = wait.as_millis(), "no node answered; pausing");
-                if let Some(value) = pause_unless_answered(&mut running, &mut asked, wait).await {
-                    return Ok(value);
-                }
-                asked_since_pause = 0;
+                paused_until = Some(Instant::now() + wait);
             }
         }
-        // Hedged attempts may still answer; each is bounded by the deadline.
+        // Attempts still running may yet succeed; each is bounded by the deadline.
         while let Some((addr, result)) = running.next().await {
             match result {
                 Ok(value) => return Ok(value),
                 Err(status) => last_error = format!("{addr}: {}", error::describe(&status)),
             }
+        }
+        if let Some(error) = definite {
+            return Err(error);
         }
         Err(ClientError::Unavailable {
             addrs: self.addrs(),
@@ -403,19 +426,20 @@ impl Client {
 enum Answer<T> {
     Value(T),
     Failed(String, Status),
-    /// The hedge delay passed without an answer.
-    Slow,
+    /// The wake-up time came first: a hedge is due, or a pause is over.
+    Woken,
 }
 
-/// The first attempt of `running` to finish, or [`Answer::Slow`] once `hedge` passes first.
-/// `running` is never empty here: the caller has just added an attempt.
+/// The first attempt of `running` to finish, or [`Answer::Woken`] at `wake`. Never called
+/// with nothing running and no `wake`: the caller has just added an attempt, or a node that is
+/// still answering was not asked twice, or it pauses.
 async fn next_answer<T>(
     running: &mut FuturesUnordered<impl Future<Output = (String, Result<T, Status>)>>,
-    hedge: Option<Duration>,
+    wake: Option<Instant>,
 ) -> Answer<T> {
-    let slow = async {
-        match hedge {
-            Some(after) => tokio::time::sleep(after).await,
+    let woken = async {
+        match wake {
+            Some(at) => tokio::time::sleep_until(at).await,
             None => std::future::pending().await,
         }
     };
@@ -424,26 +448,7 @@ async fn next_answer<T>(
             Ok(value) => Answer::Value(value),
             Err(status) => Answer::Failed(addr, status),
         },
-        () = slow => Answer::Slow,
-    }
-}
-
-/// Sleeps `wait`, unless an attempt still running succeeds first: then its value. A node whose
-/// attempt fails meanwhile may be asked again.
-async fn pause_unless_answered<T>(
-    running: &mut FuturesUnordered<impl Future<Output = (String, Result<T, Status>)>>,
-    asked: &mut Vec<String>,
-    wait: Duration,
-) -> Option<T> {
-    let until = Instant::now() + wait;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(until) => return None,
-            Some((addr, result)) = running.next() => match result {
-                Ok(value) => return Some(value),
-                Err(_) => asked.retain(|busy| *busy != addr),
-            },
-        }
+        () = woken => Answer::Woken,
     }
 }
 

@@ -586,3 +586,53 @@ async fn a_submit_without_a_key_is_never_hedged() {
     }
     assert_eq!(other.fake.submits.calls(), 0);
 }
+
+#[tokio::test]
+async fn a_definite_answer_from_the_hedge_waits_for_the_first_attempt() {
+    let slow = FakeNode::start().await;
+    let behind = FakeNode::start().await;
+    slow.fake.reads.push(Answer::Late(
+        Duration::from_millis(300),
+        pb::GetTaskResponse {
+            task: Some(pb::Task {
+                id: "t1".into(),
+                ..Default::default()
+            }),
+            applied_index: 7,
+        },
+    ));
+    // A replica that has not applied the submit yet: a definite answer, but not the last word.
+    behind
+        .fake
+        .reads
+        .push(Answer::Reject(Status::not_found("no task t1")));
+    let client = fast_client(&[&slow.addr, &behind.addr])
+        .with_timeout(Duration::from_secs(60))
+        .with_hedge(Duration::from_millis(20));
+
+    let task = within_seconds(client.get_task("t1", false)).await;
+
+    assert_eq!(task.expect("the first attempt's answer wins").id, "t1");
+    assert_eq!(behind.fake.reads.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_definite_answer_is_returned_once_no_attempt_is_left() {
+    let first = FakeNode::start().await;
+    let second = FakeNode::start().await;
+    first
+        .fake
+        .reads
+        .push(Answer::Reject(Status::not_found("no task t1")));
+    second
+        .fake
+        .reads
+        .push(Answer::Reject(Status::not_found("no task t1")));
+    let client = fast_client(&[&first.addr, &second.addr]).with_hedge(Duration::from_millis(20));
+
+    match within_seconds(client.get_task("t1", false)).await {
+        Err(ClientError::NotFound(message)) => assert!(message.contains("t1"), "{message}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(first.fake.reads.calls() + second.fake.reads.calls(), 1);
+}
