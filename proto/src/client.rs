@@ -270,9 +270,10 @@ impl Client {
         let deadline = started + self.retry.deadline;
         let mut backoff = Backoff::new(&self.retry);
         let mut index = self.book().first();
-        // Attempts still running, and the nodes they went to: one, or more while hedged.
+        // Attempts still running, and the nodes they went to (by index in the address book,
+        // which only grows): one, or more while hedged.
         let mut running = FuturesUnordered::new();
-        let mut asked: Vec<String> = Vec::new();
+        let mut asked: Vec<usize> = Vec::new();
         // Nodes asked since the last pause. Following a leader counts too, so two nodes that
         // name each other during an election cannot burn every attempt without a pause.
         let mut asked_since_pause = 0;
@@ -292,13 +293,18 @@ impl Client {
                 Some(until) => Some(until),
                 None if attempts >= max_attempts => break,
                 None => {
-                    let (addr, channel) = self.book().node(index);
+                    let (at, addr, channel) = {
+                        let book = self.book();
+                        let at = index % book.len();
+                        let (addr, channel) = book.node(at);
+                        (at, addr, channel)
+                    };
                     // A node still working on this call is not asked twice: its answer is awaited.
-                    if !asked.contains(&addr) {
+                    if !asked.contains(&at) {
                         attempts += 1;
-                        asked.push(addr.clone());
+                        asked.push(at);
                         let attempt = self.attempt_within(left, call(channel));
-                        running.push(async move { (addr, attempt.await) });
+                        running.push(async move { (at, addr, attempt.await) });
                     }
                     // With every node asked, there is no one left to hedge to.
                     hedge
@@ -308,8 +314,10 @@ impl Client {
             };
             let (addr, status) = match next_answer(&mut running, wake).await {
                 Answer::Value(value) => return Ok(value),
-                Answer::Failed(addr, status) => {
-                    asked.retain(|busy| *busy != addr);
+                Answer::Failed(at, addr, status) => {
+                    asked.retain(|busy| *busy != at);
+                    // Go on from the node that failed: a hedged call's may not be the last asked.
+                    index = at;
                     (addr, status)
                 }
                 Answer::Woken => {
@@ -324,10 +332,6 @@ impl Client {
             // Learn the leader even from an answer we will not retry: the next call benefits.
             if let Some(leader) = leader_of(&status) {
                 self.book().set_leader(&leader);
-            }
-            // Go on from the node that failed: a hedged call's may not be the last one asked.
-            if let Ok(failed) = self.book().find_or_add(&addr) {
-                index = failed;
             }
             let decision = classify(&status, kind, &addr);
             last_error = format!("{addr}: {}", error::describe(&status));
@@ -371,7 +375,7 @@ impl Client {
             }
         }
         // Attempts still running may yet succeed; each is bounded by the deadline.
-        while let Some((addr, result)) = running.next().await {
+        while let Some((_, addr, result)) = running.next().await {
             match result {
                 Ok(value) => return Ok(value),
                 Err(status) => last_error = format!("{addr}: {}", error::describe(&status)),
@@ -425,7 +429,8 @@ impl Client {
 /// What came first of a call's running attempts.
 enum Answer<T> {
     Value(T),
-    Failed(String, Status),
+    /// The index of the node in the address book, its address, its answer.
+    Failed(usize, String, Status),
     /// The wake-up time came first: a hedge is due, or a pause is over.
     Woken,
 }
@@ -434,7 +439,7 @@ enum Answer<T> {
 /// with nothing running and no `wake`: the caller has just added an attempt, or a node that is
 /// still answering was not asked twice, or it pauses.
 async fn next_answer<T>(
-    running: &mut FuturesUnordered<impl Future<Output = (String, Result<T, Status>)>>,
+    running: &mut FuturesUnordered<impl Future<Output = (usize, String, Result<T, Status>)>>,
     wake: Option<Instant>,
 ) -> Answer<T> {
     let woken = async {
@@ -444,9 +449,9 @@ async fn next_answer<T>(
         }
     };
     tokio::select! {
-        Some((addr, result)) = running.next() => match result {
+        Some((at, addr, result)) = running.next() => match result {
             Ok(value) => Answer::Value(value),
-            Err(status) => Answer::Failed(addr, status),
+            Err(status) => Answer::Failed(at, addr, status),
         },
         () = woken => Answer::Woken,
     }
