@@ -298,6 +298,17 @@ fn with_leader(mut status: Status, leader: &str) -> Status {
     status
 }
 
+/// Asserts `response` is an unknown outcome from the node at `addr`, with status `code`.
+fn assert_unknown<T: std::fmt::Debug>(response: Result<T, ClientError>, addr: &str, code: tonic::Code) {
+    match response {
+        Err(ClientError::Unknown { addr: asked, status }) => {
+            assert_eq!(asked, addr);
+            assert_eq!(status.code(), code);
+        }
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+}
+
 #[test]
 fn client_and_its_calls_are_send_and_sync() {
     fn send_sync<T: Send + Sync>(_: &T) {}
@@ -333,13 +344,7 @@ async fn submit_is_not_resent_when_the_outcome_is_unknown() {
 
     let response = fast_client(&[&node.addr]).submit(spec()).await;
 
-    match response {
-        Err(ClientError::Unknown { addr, status }) => {
-            assert_eq!(addr, node.addr);
-            assert_eq!(status.code(), tonic::Code::Unavailable);
-        }
-        other => panic!("expected an unknown outcome, got {other:?}"),
-    }
+    assert_unknown(response, &node.addr, tonic::Code::Unavailable);
     assert_eq!(node.fake.submits.calls(), 1);
 }
 
@@ -351,12 +356,7 @@ async fn submit_that_times_out_has_an_unknown_outcome() {
     let client = fast_client(&[&node.addr]).with_timeout(Duration::from_millis(100));
     let response = client.submit(spec()).await;
 
-    match response {
-        Err(ClientError::Unknown { status, .. }) => {
-            assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
-        }
-        other => panic!("expected an unknown outcome, got {other:?}"),
-    }
+    assert_unknown(response, &node.addr, tonic::Code::DeadlineExceeded);
     assert_eq!(node.fake.submits.calls(), 1);
 }
 
@@ -510,6 +510,14 @@ async fn a_request_larger_than_a_node_decodes_is_refused_before_it_is_sent() {
     assert_eq!(node.fake.submits.calls(), 0);
 }
 
+/// A client for `addrs` that hedges after 20 ms, with an attempt timeout of a minute that no
+/// test waits out.
+fn hedged_client(addrs: &[&str]) -> Client {
+    fast_client(addrs)
+        .with_timeout(Duration::from_secs(60))
+        .with_hedge(Duration::from_millis(20))
+}
+
 /// Bounds a call that, unhedged, would wait out a minute-long attempt timeout.
 async fn within_seconds<T>(call: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(10), call)
@@ -523,9 +531,7 @@ async fn a_keyed_submit_is_hedged_to_the_next_node_while_the_first_hangs() {
     let live = FakeNode::start().await;
     frozen.fake.submits.push(Answer::Hang);
     live.fake.submits.push(submitted("t1"));
-    let client = fast_client(&[&frozen.addr, &live.addr])
-        .with_timeout(Duration::from_secs(60))
-        .with_hedge(Duration::from_millis(20));
+    let client = hedged_client(&[&frozen.addr, &live.addr]);
 
     let response = within_seconds(client.submit(keyed_spec())).await;
 
@@ -552,9 +558,7 @@ async fn a_hedged_call_takes_the_slow_first_answer_when_the_hedge_fails() {
             .submits
             .push(Answer::Reject(Status::unavailable("no leader yet")));
     }
-    let client = fast_client(&[&slow.addr, &refusing.addr])
-        .with_timeout(Duration::from_secs(60))
-        .with_hedge(Duration::from_millis(20));
+    let client = hedged_client(&[&slow.addr, &refusing.addr]);
 
     let response = within_seconds(client.submit(keyed_spec())).await;
 
@@ -577,13 +581,11 @@ async fn a_submit_without_a_key_is_never_hedged() {
         .with_timeout(Duration::from_millis(200))
         .with_hedge(Duration::from_millis(10));
 
-    match client.submit(spec()).await {
-        Err(ClientError::Unknown { addr, status }) => {
-            assert_eq!(addr, frozen.addr);
-            assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
-        }
-        other => panic!("expected an unknown outcome, got {other:?}"),
-    }
+    assert_unknown(
+        client.submit(spec()).await,
+        &frozen.addr,
+        tonic::Code::DeadlineExceeded,
+    );
     assert_eq!(other.fake.submits.calls(), 0);
 }
 
@@ -606,9 +608,7 @@ async fn a_definite_answer_from_the_hedge_waits_for_the_first_attempt() {
         .fake
         .reads
         .push(Answer::Reject(Status::not_found("no task t1")));
-    let client = fast_client(&[&slow.addr, &behind.addr])
-        .with_timeout(Duration::from_secs(60))
-        .with_hedge(Duration::from_millis(20));
+    let client = hedged_client(&[&slow.addr, &behind.addr]);
 
     let task = within_seconds(client.get_task("t1", false)).await;
 
