@@ -1,6 +1,7 @@
 //! Flags every client command shares.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use qraft_proto::{Client, Credentials, TlsFiles};
@@ -8,7 +9,7 @@ use qraft_proto::{Client, Credentials, TlsFiles};
 /// A command's call that is safe to repeat (a read, a keyed submit) goes to a second node after
 /// this long without an answer, rather than waiting out the 5 s attempt timeout on a leader
 /// that froze. Several times the slowest commit seen here, so a busy cluster is not asked twice.
-const HEDGE_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+const HEDGE_AFTER: Duration = Duration::from_millis(500);
 
 /// The addresses `qraft dev` uses with its default base port.
 pub const DEV_CLUSTER: &str = "127.0.0.1:7071,127.0.0.1:7072,127.0.0.1:7073";
